@@ -1,0 +1,108 @@
+"""The contest judging service: entries, online expert scoring against rubrics, ranked award lists."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, request, session
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from judging.config import PROJECT_ROOT, settings_from_environment
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the application: defaults and environment, then ``config`` (tests) on top."""
+    app = Flask(
+        __name__,
+        instance_path=str(PROJECT_ROOT / "instance"),
+        instance_relative_config=True,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder="static",
+    )
+    if config and "INSTANCE_PATH" in config:
+        app.instance_path = str(config["INSTANCE_PATH"])
+    app.config.update(settings_from_environment(Path(app.instance_path)))
+    if config:
+        app.config.update(config)
+    Path(app.config["UPLOAD_FOLDER"]).mkdir(parents=True, exist_ok=True)
+
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_cli(app)
+    from judging.web import errors, pages  # the web layer sits on top: imported once the app exists
+
+    errors.init_app(app)
+    pages.init_app(app)
+    return app
+
+
+def _select_locale() -> str:
+    from flask import current_app
+
+    languages = current_app.config["LANGUAGES"]
+    chosen = request.args.get("lang") if request else None
+    if chosen in languages:
+        return chosen
+    stored = session.get("locale")
+    return stored if stored in languages else current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def _init_extensions(app: Flask) -> None:
+    from judging.extensions import babel, bootstrap, csrf, db, limiter, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    babel.init_app(
+        app,
+        locale_selector=_select_locale,
+        default_translation_directories=str(PROJECT_ROOT / "judging" / "translations"),
+    )
+    bootstrap.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.session_protection = "basic"
+
+    from flask_babel import lazy_gettext
+
+    login_manager.login_message = lazy_gettext("Please log in to see this page.")
+    login_manager.login_message_category = "info"
+
+    @login_manager.user_loader
+    def load_user(session_id: str):  # type: ignore[no-untyped-def]
+        from judging.services.accounts import load_user_by_session_id
+
+        return load_user_by_session_id(db.session, session_id)
+
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            _configure_sqlite(db.engine)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    """WAL journal (readers never block the writer), enforced foreign keys, a busy timeout."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
+
+
+def _register_blueprints(app: Flask) -> None:
+    from judging.web import api, auth, entrant, judge, organizer, public
+
+    for module in (public, auth, organizer, entrant, judge, api):
+        app.register_blueprint(module.bp)
+
+
+def _register_cli(app: Flask) -> None:
+    from judging import cli
+
+    cli.init_app(app)

@@ -1,0 +1,92 @@
+"""Command-line interface: ``flask init``, ``flask rubric check``, ``flask audit verify``, offline ranking."""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+from flask_migrate import upgrade
+
+from judging.extensions import db
+
+from judging.rubric import RubricError, check_rubric_files, load_rubric_directory
+from judging.services import ServiceError
+from judging.services import audit, contests, demo, organizations
+from judging.storage import LocalStorage
+
+rubric_cli = AppGroup("rubric", help="Rubric files.")
+audit_cli = AppGroup("audit", help="The tamper-evident audit log.")
+
+
+@click.command("init")
+@click.option("--demo", "with_demo", is_flag=True, help="Add demo accounts, entries with videos, and scores.")
+@click.option("--edition", default=None, help="Edition label of new contests (default: the current year).")
+def init_command(with_demo: bool, edition: str | None) -> None:
+    """Create or upgrade the database, load rubrics/ and seed the organisations (idempotent)."""
+    app = current_app
+    upgrade(directory=str(Path(app.root_path).parent / "migrations"))
+    session = db.session
+    try:
+        rows = organizations.read_organization_file(app.config["ORGANIZATIONS_FILE"])
+        added = organizations.seed_organizations(session, rows)
+        rubrics = load_rubric_directory(app.config["RUBRICS_FOLDER"])
+        label = edition or str(datetime.now(ZoneInfo(app.config["DISPLAY_TIMEZONE"])).year)
+        for rubric in rubrics:
+            contests.sync_rubric(session, None, rubric, edition=label)
+        session.commit()
+    except RubricError as exc:
+        session.rollback()
+        for line in exc.errors:
+            click.echo(line, err=True)
+        sys.exit(1)
+    except ServiceError as exc:
+        session.rollback()
+        click.echo(exc.message, err=True)
+        sys.exit(1)
+    click.echo(f"Database ready; {added} organisations added; {len(rubrics)} contests loaded.")
+    if not with_demo:
+        return
+    if demo.demo_present(session):
+        click.echo("Demo data already present.")
+        return
+    click.echo("Creating demo data (generating videos)…")
+    logins = demo.seed_demo(session, LocalStorage(app.config["UPLOAD_FOLDER"]))
+    session.commit()
+    click.echo(f"Demo logins (password for all: {demo.DEMO_PASSWORD}):")
+    for login in logins:
+        click.echo(f"  {login.role.value:<10} {login.username:<20} {login.organization}")
+
+
+@rubric_cli.command("check")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+def rubric_check_command(paths: tuple[Path, ...]) -> None:
+    """Validate rubric files: one line per problem, exit 1 if there is any."""
+    errors = check_rubric_files(paths)
+    for line in errors:
+        click.echo(line, err=True)
+    if errors:
+        sys.exit(1)
+    click.echo(f"{len(paths)} rubric file(s) valid.")
+
+
+@audit_cli.command("verify")
+def audit_verify_command() -> None:
+    """Check the audit chain: exit 1 naming the first broken link."""
+    broken = audit.verify_chain(db.session)
+    if broken:
+        click.echo(f"audit chain broken at event {broken.seq}: {broken.reason}", err=True)
+        sys.exit(1)
+    click.echo("audit chain intact.")
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(init_command)
+    app.cli.add_command(rubric_cli)
+    app.cli.add_command(audit_cli)
+
+

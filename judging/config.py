@@ -1,0 +1,72 @@
+"""Settings from environment variables, with safe defaults.
+
+Order of precedence in :func:`judging.create_app`: these defaults, then environment variables,
+then the mapping passed to the factory (tests). Nothing here is specific to one city or year.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _instance_secret_key(instance_path: Path) -> str:
+    """The SECRET_KEY kept under ``instance/``, generated once on first start."""
+    key_file = instance_path / "secret_key"
+    if key_file.exists():
+        return key_file.read_text(encoding="ascii").strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    # O_EXCL: two workers starting together must not write different keys.
+    try:
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return key_file.read_text(encoding="ascii").strip()
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        handle.write(key)
+    return key
+
+
+def _bool(value: str | None, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def settings_from_environment(instance_path: Path) -> dict[str, object]:
+    """Build the configuration mapping from the environment, defaulting to an embedded setup."""
+    env = os.environ
+    database_url = env.get("DATABASE_URL") or f"sqlite:///{instance_path / 'judging.sqlite3'}"
+    if database_url.startswith("postgres://"):  # the scheme Heroku-style hosts hand out
+        database_url = "postgresql+psycopg://" + database_url.removeprefix("postgres://")
+    elif database_url.startswith("postgresql://"):
+        database_url = "postgresql+psycopg://" + database_url.removeprefix("postgresql://")
+    secret_key = env.get("SECRET_KEY") or _instance_secret_key(instance_path)
+    return {
+        "SECRET_KEY": secret_key,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "UPLOAD_FOLDER": env.get("UPLOAD_FOLDER") or str(instance_path / "uploads"),
+        "RUBRICS_FOLDER": env.get("RUBRICS_FOLDER") or str(PROJECT_ROOT / "rubrics"),
+        "ORGANIZATIONS_FILE": env.get("ORGANIZATIONS_FILE") or str(PROJECT_ROOT / "data" / "organizations.toml"),
+        "DISPLAY_TIMEZONE": env.get("DISPLAY_TIMEZONE") or "Asia/Shanghai",
+        "BABEL_DEFAULT_LOCALE": env.get("DEFAULT_LOCALE") or "zh_CN",
+        "BABEL_DEFAULT_TIMEZONE": env.get("DISPLAY_TIMEZONE") or "Asia/Shanghai",
+        "SITE_NAME": env.get("SITE_NAME") or "",
+        "INVITATION_DAYS": int(env.get("INVITATION_DAYS") or 7),
+        "MAX_CONTENT_LENGTH": int(env.get("MAX_UPLOAD_MB") or 1100) * 1024 * 1024,
+        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI") or "memory://",
+        "RATELIMIT_ENABLED": _bool(env.get("RATELIMIT_ENABLED"), True),
+        "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT") or "10 per minute",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": _bool(env.get("SESSION_COOKIE_SECURE"), False),
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SECURE": _bool(env.get("SESSION_COOKIE_SECURE"), False),
+        "WTF_CSRF_TIME_LIMIT": None,  # tied to the session instead: judges keep a sheet open for hours
+        "BOOTSTRAP_SERVE_LOCAL": True,  # government networks are often offline: no CDN
+        "LANGUAGES": ("zh_CN", "en"),
+    }

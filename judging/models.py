@@ -1,0 +1,473 @@
+"""The data model: SQLAlchemy 2.0 typed models for all three kinds of contest.
+
+Design notes:
+- Times are stored in UTC (``UTCDateTime`` makes SQLite hand them back aware, like PostgreSQL);
+  the UI shows them in the configured display time zone.
+- Scores are ``Numeric(7, 2)``: criteria steps have at most two decimals, so no score is a float.
+- Quotas are enforced by the database, not by a count-then-insert race: a submitted entry holds a
+  numbered slot ``1..quota`` and ``(contest, organisation, slot)`` is unique; a nominated entry holds a
+  nomination slot unique per nominating organisation. NULL slots (drafts, withdrawn) never collide.
+- Models hold no I/O and no business rules; those live in ``judging.services``.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry, relationship
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on every database (SQLite stores it naive)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: pass an aware datetime (UTC)")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    # One registry carrying both the naming convention and the type map (Flask-SQLAlchemy subclasses
+    # this base, which rules out a per-class type_annotation_map).
+    registry = registry(
+        metadata=MetaData(naming_convention=NAMING_CONVENTION),
+        type_annotation_map={datetime: UTCDateTime(), dict[str, Any]: JSON, list[Any]: JSON},
+    )
+
+
+def _enum(enum_class: type[enum.Enum], name: str) -> Enum:
+    # Stored as the value strings, checked by a named CHECK constraint (portable, migration-friendly).
+    return Enum(
+        enum_class,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=24,
+        values_callable=lambda members: [member.value for member in members],
+    )
+
+
+class OrganizationKind(enum.StrEnum):
+    ORGANIZER = "organizer"
+    DISTRICT = "district"
+    INDUSTRY = "industry"
+    COMPANY = "company"
+    GRASSROOTS = "grassroots"
+
+
+class Role(enum.StrEnum):
+    ORGANIZER = "organizer"
+    JUDGE = "judge"
+    ENTRANT = "entrant"
+
+
+class Phase(enum.StrEnum):
+    """A contest's phase (DESIGN.md §4); each move is an organiser action, recorded in the audit log."""
+
+    DRAFT = "draft"
+    OPEN = "open"
+    REVIEW = "review"
+    PUBLICITY = "publicity"
+    PUBLISHED = "published"
+    ARCHIVED = "archived"
+
+
+class EntryStatus(enum.StrEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    NOMINATED = "nominated"
+    WITHDRAWN = "withdrawn"
+    DISQUALIFIED = "disqualified"
+
+
+class AssignmentStatus(enum.StrEnum):
+    ASSIGNED = "assigned"
+    RECUSED = "recused"
+
+
+class SheetStatus(enum.StrEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+
+
+class Organization(Base):
+    __tablename__ = "organization"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[OrganizationKind] = mapped_column(_enum(OrganizationKind, "organization_kind"))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("organization.id", ondelete="RESTRICT"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    parent: Mapped[Organization | None] = relationship(remote_side=[id], back_populates="children")
+    children: Mapped[list[Organization]] = relationship(back_populates="parent", order_by="Organization.name")
+    users: Mapped[list[User]] = relationship(back_populates="organization")
+
+    def __repr__(self) -> str:
+        return f"<Organization {self.id} {self.name!r}>"
+
+
+class User(Base):
+    __tablename__ = "user_account"  # "user" is reserved in PostgreSQL
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    display_name: Mapped[str] = mapped_column(String(120))
+    role: Mapped[Role] = mapped_column(_enum(Role, "role"))
+    organization_id: Mapped[int | None] = mapped_column(ForeignKey("organization.id", ondelete="RESTRICT"), index=True)
+    """An entrant's organisation; a judge's affiliation (used for automatic recusal)."""
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    """None until the invitation is accepted: such an account cannot log in."""
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    session_token: Mapped[str] = mapped_column(String(64))
+    """Part of the login session's identity: changing it (password change) signs out other sessions."""
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[datetime | None]
+
+    organization: Mapped[Organization | None] = relationship(back_populates="users")
+
+    # Flask-Login's user protocol, kept here because it is about identity, not behaviour.
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return self.active and self.password_hash is not None
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_token}"
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.username!r} {self.role}>"
+
+
+class Invitation(Base):
+    """A one-time link that lets a new account holder set a password (there may be no mail server)."""
+
+    __tablename__ = "invitation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    """sha256 of the token: the link itself is shown once and never stored."""
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+
+
+class Contest(Base):
+    __tablename__ = "contest"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(16))
+    ceremony: Mapped[str] = mapped_column(String(16))
+    edition: Mapped[str] = mapped_column(String(40), default="")
+    """The year or edition label shown beside the title, e.g. on award lists."""
+    phase: Mapped[Phase] = mapped_column(_enum(Phase, "phase"), default=Phase.DRAFT)
+    submission_deadline: Mapped[datetime | None]
+    review_deadline: Mapped[datetime | None]
+    publicity_days: Mapped[int] = mapped_column(Integer, default=5)
+    publicity_ends_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    rubric_versions: Mapped[list[RubricVersion]] = relationship(
+        back_populates="contest", order_by="RubricVersion.version"
+    )
+    entries: Mapped[list[Entry]] = relationship(back_populates="contest")
+    panel: Mapped[list[PanelMember]] = relationship(back_populates="contest")
+
+    @property
+    def current_rubric(self) -> RubricVersion:
+        return self.rubric_versions[-1]
+
+    def __repr__(self) -> str:
+        return f"<Contest {self.slug} {self.phase}>"
+
+
+class RubricVersion(Base):
+    """The exact rubric text a contest was configured with; frozen once a score refers to it."""
+
+    __tablename__ = "rubric_version"
+    __table_args__ = (
+        UniqueConstraint("contest_id", "version"),
+        UniqueConstraint("contest_id", "sha256"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contest_id: Mapped[int] = mapped_column(ForeignKey("contest.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    frozen_at: Mapped[datetime | None]
+
+    contest: Mapped[Contest] = relationship(back_populates="rubric_versions")
+
+
+class Entry(Base):
+    __tablename__ = "entry"
+    __table_args__ = (
+        UniqueConstraint("contest_id", "code"),
+        UniqueConstraint("contest_id", "organization_id", "quota_slot"),
+        UniqueConstraint("contest_id", "nominated_by_id", "nomination_slot"),
+        CheckConstraint("quota_slot IS NULL OR quota_slot >= 1", name="quota_slot_positive"),
+        CheckConstraint("nomination_slot IS NULL OR nomination_slot >= 1", name="nomination_slot_positive"),
+        Index("ix_entry_contest_status", "contest_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contest_id: Mapped[int] = mapped_column(ForeignKey("contest.id", ondelete="RESTRICT"))
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organization.id", ondelete="RESTRICT"), index=True)
+    code: Mapped[str] = mapped_column(String(20))
+    """The blind code judges see, e.g. ``MV-007``."""
+    category: Mapped[str | None] = mapped_column(String(40))
+    title: Mapped[str] = mapped_column(String(200))
+    summary: Mapped[str] = mapped_column(Text, default="")
+    fields: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    declarations: Mapped[list[Any]] = mapped_column(default=list)
+    status: Mapped[EntryStatus] = mapped_column(_enum(EntryStatus, "entry_status"), default=EntryStatus.DRAFT)
+    status_reason: Mapped[str] = mapped_column(Text, default="")
+    quota_slot: Mapped[int | None]
+    nominated_by_id: Mapped[int | None] = mapped_column(ForeignKey("organization.id", ondelete="RESTRICT"))
+    nomination_slot: Mapped[int | None]
+    contestant_id: Mapped[int | None] = mapped_column(ForeignKey("contestant.id", ondelete="RESTRICT"))
+    """For a judged part of a skills contest: the contestant whose task this entry is."""
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    submitted_at: Mapped[datetime | None]
+    nominated_at: Mapped[datetime | None]
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    contest: Mapped[Contest] = relationship(back_populates="entries")
+    organization: Mapped[Organization] = relationship(foreign_keys=[organization_id])
+    nominated_by: Mapped[Organization | None] = relationship(foreign_keys=[nominated_by_id])
+    files: Mapped[list[EntryFile]] = relationship(back_populates="entry", order_by="EntryFile.id")
+    assignments: Mapped[list[Assignment]] = relationship(back_populates="entry")
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class EntryFile(Base):
+    """An uploaded file, stored under a random key outside any static folder."""
+
+    __tablename__ = "entry_file"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entry.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[str] = mapped_column(String(20))
+    """``work`` (the judged video or document), ``image``, ``attachment``."""
+    storage_key: Mapped[str] = mapped_column(String(100), unique=True)
+    original_name: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    duration_seconds: Mapped[Decimal | None] = mapped_column(Numeric(9, 2))
+    width: Mapped[int | None]
+    height: Mapped[int | None]
+    codec: Mapped[str | None] = mapped_column(String(40))
+    thumbnail_key: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    entry: Mapped[Entry] = relationship(back_populates="files")
+
+
+class PanelMember(Base):
+    """A judge on a contest's expert panel."""
+
+    __tablename__ = "panel_member"
+    __table_args__ = (UniqueConstraint("contest_id", "judge_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contest_id: Mapped[int] = mapped_column(ForeignKey("contest.id", ondelete="CASCADE"))
+    judge_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="RESTRICT"), index=True)
+    joined_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    contest: Mapped[Contest] = relationship(back_populates="panel")
+    judge: Mapped[User] = relationship()
+
+
+class Assignment(Base):
+    """One judge asked to score one entry; recusal keeps the row with its reason."""
+
+    __tablename__ = "assignment"
+    __table_args__ = (UniqueConstraint("entry_id", "judge_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entry.id", ondelete="CASCADE"))
+    judge_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="RESTRICT"), index=True)
+    status: Mapped[AssignmentStatus] = mapped_column(
+        _enum(AssignmentStatus, "assignment_status"), default=AssignmentStatus.ASSIGNED
+    )
+    recusal_reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    recused_at: Mapped[datetime | None]
+
+    entry: Mapped[Entry] = relationship(back_populates="assignments")
+    judge: Mapped[User] = relationship()
+    sheet: Mapped[ScoreSheet | None] = relationship(back_populates="assignment", uselist=False)
+
+
+class ScoreSheet(Base):
+    """A judge's sheet for one entry: one :class:`Score` per criterion and one :class:`CheckAnswer` per check."""
+
+    __tablename__ = "score_sheet"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignment.id", ondelete="RESTRICT"), unique=True)
+    rubric_version_id: Mapped[int] = mapped_column(ForeignKey("rubric_version.id", ondelete="RESTRICT"))
+    status: Mapped[SheetStatus] = mapped_column(_enum(SheetStatus, "sheet_status"), default=SheetStatus.DRAFT)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    submitted_at: Mapped[datetime | None]
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    """Optimistic lock: a save from a stale tab is refused instead of overwriting a newer one."""
+
+    assignment: Mapped[Assignment] = relationship(back_populates="sheet")
+    rubric_version: Mapped[RubricVersion] = relationship()
+    # Sheets are almost always read with their scores: load them in one extra query, not one per sheet.
+    scores: Mapped[list[Score]] = relationship(
+        back_populates="sheet", cascade="all, delete-orphan", lazy="selectin", order_by="Score.id"
+    )
+    check_answers: Mapped[list[CheckAnswer]] = relationship(
+        back_populates="sheet", cascade="all, delete-orphan", lazy="selectin", order_by="CheckAnswer.id"
+    )
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class Score(Base):
+    __tablename__ = "score"
+    __table_args__ = (UniqueConstraint("sheet_id", "criterion"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sheet_id: Mapped[int] = mapped_column(ForeignKey("score_sheet.id", ondelete="CASCADE"))
+    criterion: Mapped[str] = mapped_column(String(40))
+    value: Mapped[Decimal] = mapped_column(Numeric(7, 2))
+
+    sheet: Mapped[ScoreSheet] = relationship(back_populates="scores")
+
+
+class CheckAnswer(Base):
+    __tablename__ = "check_answer"
+    __table_args__ = (UniqueConstraint("sheet_id", "check_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sheet_id: Mapped[int] = mapped_column(ForeignKey("score_sheet.id", ondelete="CASCADE"))
+    check_key: Mapped[str] = mapped_column(String(40))
+    passed: Mapped[bool] = mapped_column(Boolean)
+
+    sheet: Mapped[ScoreSheet] = relationship(back_populates="check_answers")
+
+
+class Contestant(Base):
+    """A contestant of a skills competition (e.g. ISG), registered by or for an organisation."""
+
+    __tablename__ = "contestant"
+    __table_args__ = (UniqueConstraint("contest_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contest_id: Mapped[int] = mapped_column(ForeignKey("contest.id", ondelete="RESTRICT"))
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organization.id", ondelete="RESTRICT"), index=True)
+    number: Mapped[str] = mapped_column(String(40))
+    """The contestant number used by the contest platform's score exports."""
+    name: Mapped[str] = mapped_column(String(120))
+    team: Mapped[str] = mapped_column(String(120), default="")
+    declared_level: Mapped[str | None] = mapped_column(String(40))
+    """The certificate level key the contestant qualifies to apply for (申报条件)."""
+    id_number: Mapped[str | None] = mapped_column(String(40))
+    """Full identity number: shown masked everywhere except the organisers' certification export."""
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    contest: Mapped[Contest] = relationship()
+    organization: Mapped[Organization] = relationship()
+    part_scores: Mapped[list[PartScore]] = relationship(back_populates="contestant", lazy="selectin")
+
+
+class PartScore(Base):
+    __tablename__ = "part_score"
+    __table_args__ = (UniqueConstraint("contestant_id", "part"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contestant_id: Mapped[int] = mapped_column(ForeignKey("contestant.id", ondelete="CASCADE"))
+    part: Mapped[str] = mapped_column(String(40))
+    value: Mapped[Decimal] = mapped_column(Numeric(7, 2))
+    time_used_seconds: Mapped[int | None]
+    source: Mapped[str] = mapped_column(String(16), default="import")
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    contestant: Mapped[Contestant] = relationship(back_populates="part_scores")
+
+
+class AuditEvent(Base):
+    """Append-only, hash-chained record of every change (see ``judging.services.audit``)."""
+
+    __tablename__ = "audit_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, unique=True)
+    """1, 2, 3, …: a gap or a duplicate shows tampering, and the unique index serialises appends."""
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    actor_name: Mapped[str] = mapped_column(String(120), default="")
+    action: Mapped[str] = mapped_column(String(60), index=True)
+    object_type: Mapped[str] = mapped_column(String(40), default="")
+    object_id: Mapped[str] = mapped_column(String(40), default="")
+    contest_id: Mapped[int | None] = mapped_column(ForeignKey("contest.id", ondelete="SET NULL"), index=True)
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)

@@ -1,0 +1,59 @@
+"""Error pages in the user's language: no traceback ever reaches a user."""
+
+from __future__ import annotations
+
+from flask import Flask, render_template, request
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException
+
+from judging.extensions import db
+
+
+def _messages() -> dict[int, tuple[str, str]]:
+    return {
+        400: (_("Bad request"), _("The request could not be understood. Please go back and try again.")),
+        403: (_("Not allowed"), _("Your account does not have access to this page.")),
+        404: (_("Not found"), _("There is no such page, or it is not visible to you.")),
+        405: (_("Not allowed"), _("This page cannot be used that way.")),
+        413: (
+            _("File too large"),
+            _("The file is larger than the service accepts. Please check the size limit and upload a smaller file."),
+        ),
+        429: (_("Too many attempts"), _("Too many requests in a short time. Please wait a minute and try again.")),
+        500: (_("Something went wrong"), _("An unexpected error occurred. Nothing was changed; please try again.")),
+        503: (
+            _("Service unavailable"),
+            _("The database cannot be reached right now. Nothing was changed; please try again in a moment."),
+        ),
+    }
+
+
+def render_error(status: int, detail: str | None = None):  # type: ignore[no-untyped-def]
+    title, message = _messages().get(status, (str(status), ""))
+    if request.path.startswith("/api/"):
+        return {"error": title, "message": detail or message}, status
+    return render_template("errors/error.html", status=status, title=title, message=detail or message), status
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def _csrf(error: CSRFError):  # type: ignore[no-untyped-def]
+        return render_error(400, _("The form has expired or was not sent from this site. Please reload and retry."))
+
+    @app.errorhandler(HTTPException)
+    def _http(error: HTTPException):  # type: ignore[no-untyped-def]
+        return render_error(error.code or 500)
+
+    @app.errorhandler(OperationalError)
+    def _database_down(error: OperationalError):  # type: ignore[no-untyped-def]
+        db.session.rollback()
+        app.logger.error("database unavailable: %s", error)
+        return render_error(503)
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception):  # type: ignore[no-untyped-def]
+        db.session.rollback()
+        app.logger.exception("unhandled error")
+        return render_error(500)

@@ -1,0 +1,76 @@
+"""WTForms forms of the web layer; labels and messages go through the translation layer."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateTimeLocalField, HiddenField, PasswordField, SelectField, StringField, SubmitField
+from wtforms.validators import DataRequired, EqualTo, Length, Optional
+
+from judging.models import OrganizationKind, Phase, Role
+from judging.web.labels import organization_kind_label, phase_label, role_label
+
+
+class LoginForm(FlaskForm):
+    username = StringField(_l("Username"), validators=[DataRequired(), Length(max=80)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
+    next = HiddenField()
+    submit = SubmitField(_l("Log in"))
+
+
+class SetPasswordForm(FlaskForm):
+    password = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=200)])
+    confirm = PasswordField(
+        _l("Repeat the new password"),
+        validators=[DataRequired(), EqualTo("password", message=_l("The two passwords differ."))],
+    )
+    submit = SubmitField(_l("Set password"))
+
+
+class ChangePasswordForm(SetPasswordForm):
+    current = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=200)])
+    submit = SubmitField(_l("Change password"))
+
+
+def role_choices() -> list[tuple[str, str]]:
+    return [(role.value, role_label(role)) for role in (Role.ENTRANT, Role.JUDGE, Role.ORGANIZER)]
+
+
+def phase_choices(phases: tuple[Phase, ...]) -> list[tuple[str, str]]:
+    return [(phase.value, phase_label(phase)) for phase in phases]
+
+
+def organization_kind_choices() -> list[tuple[str, str]]:
+    return [(kind.value, organization_kind_label(kind)) for kind in OrganizationKind if kind is not OrganizationKind.ORGANIZER]
+
+
+class NewUserForm(FlaskForm):
+    username = StringField(_l("Username"), validators=[DataRequired(), Length(min=3, max=40)])
+    display_name = StringField(_l("Name to display"), validators=[DataRequired(), Length(max=120)])
+    role = SelectField(_l("Role"), choices=[])
+    organization_id = SelectField(_l("Organisation"), coerce=int, choices=[])
+    submit = SubmitField(_l("Create account and invitation link"))
+
+
+class NewOrganizationForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    kind = SelectField(_l("Kind"), choices=[])
+    parent_id = SelectField(_l("Belongs to"), coerce=int, choices=[])
+    submit = SubmitField(_l("Add organisation"))
+
+
+class PhaseForm(FlaskForm):
+    phase = SelectField(_l("Move to phase"), choices=[])
+    submit = SubmitField(_l("Change phase"))
+
+
+class DeadlinesForm(FlaskForm):
+    submission_deadline = DateTimeLocalField(_l("Submission deadline"), validators=[Optional()])
+    review_deadline = DateTimeLocalField(_l("Review deadline"), validators=[Optional()])
+    submit = SubmitField(_l("Save deadlines"))
+
+
+class ConfirmForm(FlaskForm):
+    """A form with only the CSRF token, for buttons that post."""
+
+    submit = SubmitField(_l("Confirm"))

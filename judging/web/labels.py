@@ -1,0 +1,60 @@
+"""Human names of the model's enumerations, in the user's language."""
+
+from __future__ import annotations
+
+from flask_babel import gettext as _
+
+from judging.models import AssignmentStatus, EntryStatus, OrganizationKind, Phase, Role, SheetStatus
+
+
+def phase_label(phase: Phase) -> str:
+    return {
+        Phase.DRAFT: _("In preparation"),
+        Phase.OPEN: _("Open for entries"),
+        Phase.REVIEW: _("Under review"),
+        Phase.PUBLICITY: _("Public notice"),
+        Phase.PUBLISHED: _("Results published"),
+        Phase.ARCHIVED: _("Archived"),
+    }[phase]
+
+
+def role_label(role: Role) -> str:
+    return {Role.ORGANIZER: _("Organiser"), Role.JUDGE: _("Judge"), Role.ENTRANT: _("Entrant")}[role]
+
+
+def organization_kind_label(kind: OrganizationKind) -> str:
+    return {
+        OrganizationKind.ORGANIZER: _("Organiser"),
+        OrganizationKind.DISTRICT: _("District"),
+        OrganizationKind.INDUSTRY: _("Industry authority"),
+        OrganizationKind.COMPANY: _("Company"),
+        OrganizationKind.GRASSROOTS: _("Grassroots unit"),
+    }[kind]
+
+
+def entry_status_label(status: EntryStatus) -> str:
+    return {
+        EntryStatus.DRAFT: _("Draft"),
+        EntryStatus.SUBMITTED: _("Submitted"),
+        EntryStatus.NOMINATED: _("Nominated"),
+        EntryStatus.WITHDRAWN: _("Withdrawn"),
+        EntryStatus.DISQUALIFIED: _("Disqualified"),
+    }[status]
+
+
+def sheet_status_label(status: SheetStatus | None) -> str:
+    if status is None:
+        return _("To do")
+    return {SheetStatus.DRAFT: _("Draft saved"), SheetStatus.SUBMITTED: _("Submitted")}[status]
+
+
+def assignment_status_label(status: AssignmentStatus) -> str:
+    return {AssignmentStatus.ASSIGNED: _("Assigned"), AssignmentStatus.RECUSED: _("Recused")}[status]
+
+
+def ceremony_label(ceremony: str) -> str:
+    return {"opening": _("Opening ceremony"), "closing": _("Closing ceremony")}.get(ceremony, ceremony)
+
+
+def contest_kind_label(kind: str) -> str:
+    return {"work": _("Judged works"), "skills": _("Skills competition")}.get(kind, kind)

@@ -1,0 +1,260 @@
+"""The organisers' area: contests and their phases, organisations, accounts and invitations, audit."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import get_timezone
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from judging.extensions import db
+from judging.models import OrganizationKind, Phase, Role
+from judging.services import NotFound, ServiceError
+from judging.services import accounts, contests, organizations, overview
+from judging.web.forms import (
+    ConfirmForm,
+    DeadlinesForm,
+    NewOrganizationForm,
+    NewUserForm,
+    PhaseForm,
+    organization_kind_choices,
+    phase_choices,
+    role_choices,
+)
+from judging.web.permissions import role_required
+
+bp = Blueprint("organizer", __name__, url_prefix="/organizer")
+organizer_only = role_required(Role.ORGANIZER)
+
+
+def _contest_or_404(slug: str):  # type: ignore[no-untyped-def]
+    try:
+        return contests.get_contest(db.session, slug)
+    except NotFound:
+        abort(404)
+
+
+@bp.get("/")
+@organizer_only
+def dashboard():  # type: ignore[no-untyped-def]
+    return render_template("organizer/dashboard.html", rows=overview.contest_overview(db.session))
+
+
+@bp.get("/contests/<slug>")
+@organizer_only
+def contest(slug: str):  # type: ignore[no-untyped-def]
+    found = _contest_or_404(slug)
+    phase_form = PhaseForm()
+    phase_form.phase.choices = phase_choices(contests.PHASE_MOVES[found.phase])
+    tz = get_timezone()
+    deadlines = DeadlinesForm(
+        submission_deadline=found.submission_deadline.astimezone(tz).replace(tzinfo=None)
+        if found.submission_deadline else None,
+        review_deadline=found.review_deadline.astimezone(tz).replace(tzinfo=None) if found.review_deadline else None,
+    )
+    return render_template(
+        "organizer/contest.html",
+        contest=found,
+        rubric=contests.current_rubric(found),
+        summary=overview.contest_summary(db.session, found),
+        phase_form=phase_form,
+        deadlines_form=deadlines,
+    )
+
+
+@bp.post("/contests/<slug>/phase")
+@organizer_only
+def change_phase(slug: str):  # type: ignore[no-untyped-def]
+    found = _contest_or_404(slug)
+    form = PhaseForm()
+    form.phase.choices = phase_choices(contests.PHASE_MOVES[found.phase])
+    if form.validate_on_submit():
+        try:
+            contests.change_phase(db.session, current_user, found, Phase(form.phase.data))
+        except ServiceError as refusal:
+            db.session.rollback()
+            flash(refusal.message, "danger")
+        else:
+            db.session.commit()
+            flash(_("The contest has moved to a new phase."), "success")
+    else:
+        flash(_("Please choose one of the phases offered."), "danger")
+    return redirect(url_for("organizer.contest", slug=slug))
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    """A datetime typed in the display time zone, made aware."""
+    return value.replace(tzinfo=get_timezone()) if value else None
+
+
+@bp.post("/contests/<slug>/deadlines")
+@organizer_only
+def set_deadlines(slug: str):  # type: ignore[no-untyped-def]
+    found = _contest_or_404(slug)
+    form = DeadlinesForm()
+    if form.validate_on_submit():
+        try:
+            contests.set_deadlines(
+                db.session,
+                current_user,
+                found,
+                submission_deadline=_aware(form.submission_deadline.data),
+                review_deadline=_aware(form.review_deadline.data),
+            )
+        except ServiceError as refusal:
+            db.session.rollback()
+            flash(refusal.message, "danger")
+        else:
+            db.session.commit()
+            flash(_("The deadlines have been saved."), "success")
+    else:
+        flash(_("Please enter the deadlines as date and time."), "danger")
+    return redirect(url_for("organizer.contest", slug=slug))
+
+
+@bp.get("/organizations")
+@organizer_only
+def organization_list():  # type: ignore[no-untyped-def]
+    form = _organization_form()
+    return render_template(
+        "organizer/organizations.html", organizations=organizations.list_organizations(db.session), form=form
+    )
+
+
+def _organization_form() -> NewOrganizationForm:
+    form = NewOrganizationForm()
+    form.kind.choices = organization_kind_choices()
+    parents = [
+        org for org in organizations.list_organizations(db.session)
+        if org.kind in (OrganizationKind.DISTRICT, OrganizationKind.INDUSTRY, OrganizationKind.COMPANY)
+    ]
+    form.parent_id.choices = [(0, "—")] + [(org.id, org.name) for org in parents]
+    return form
+
+
+@bp.post("/organizations")
+@organizer_only
+def create_organization():  # type: ignore[no-untyped-def]
+    form = _organization_form()
+    if form.validate_on_submit():
+        try:
+            parent = organizations.get_organization(db.session, form.parent_id.data) if form.parent_id.data else None
+            org = organizations.create_organization(
+                db.session, current_user, name=form.name.data or "", kind=OrganizationKind(form.kind.data),
+                parent=parent,
+            )
+        except ServiceError as refusal:
+            db.session.rollback()
+            flash(refusal.message, "danger")
+        else:
+            db.session.commit()
+            flash(_("%(name)s has been added.", name=org.name), "success")
+            return redirect(url_for("organizer.organization_list"))
+    else:
+        for errors in form.errors.values():
+            flash(errors[0], "danger")
+    return render_template(
+        "organizer/organizations.html", organizations=organizations.list_organizations(db.session), form=form
+    ), 400
+
+
+def _user_form() -> NewUserForm:
+    form = NewUserForm()
+    form.role.choices = role_choices()
+    form.organization_id.choices = [(0, "—")] + [
+        (org.id, org.name) for org in organizations.list_organizations(db.session)
+    ]
+    return form
+
+
+def _invitation_url(token: str) -> str:
+    return url_for("auth.accept_invitation", token=token, _external=True)
+
+
+@bp.get("/users")
+@organizer_only
+def user_list():  # type: ignore[no-untyped-def]
+    return render_template(
+        "organizer/users.html", users=overview.users_with_status(db.session), form=_user_form(), confirm=ConfirmForm()
+    )
+
+
+@bp.post("/users")
+@organizer_only
+def create_user():  # type: ignore[no-untyped-def]
+    form = _user_form()
+    if form.validate_on_submit():
+        try:
+            organization = (
+                organizations.get_organization(db.session, form.organization_id.data)
+                if form.organization_id.data else None
+            )
+            created = accounts.create_account(
+                db.session,
+                current_user,
+                username=form.username.data or "",
+                display_name=form.display_name.data or "",
+                role=Role(form.role.data),
+                organization=organization,
+                invitation_days=current_app.config["INVITATION_DAYS"],
+            )
+        except ServiceError as refusal:
+            db.session.rollback()
+            flash(refusal.message, "danger")
+        else:
+            db.session.commit()
+            return render_template(
+                "organizer/invitation.html", user=created.user, link=_invitation_url(created.invitation_token),
+                days=current_app.config["INVITATION_DAYS"],
+            )
+    else:
+        for errors in form.errors.values():
+            flash(errors[0], "danger")
+    return render_template(
+        "organizer/users.html", users=overview.users_with_status(db.session), form=form, confirm=ConfirmForm()
+    ), 400
+
+
+@bp.post("/users/<int:user_id>/invitation")
+@organizer_only
+def reissue_invitation(user_id: int):  # type: ignore[no-untyped-def]
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        user = accounts.get_user(db.session, user_id)
+    except NotFound:
+        abort(404)
+    token = accounts.reissue_invitation(db.session, current_user, user, current_app.config["INVITATION_DAYS"])
+    db.session.commit()
+    return render_template(
+        "organizer/invitation.html", user=user, link=_invitation_url(token), days=current_app.config["INVITATION_DAYS"]
+    )
+
+
+@bp.post("/users/<int:user_id>/active")
+@organizer_only
+def toggle_active(user_id: int):  # type: ignore[no-untyped-def]
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        user = accounts.get_user(db.session, user_id)
+        accounts.set_active(db.session, current_user, user, active=not user.active)
+    except NotFound:
+        abort(404)
+    except ServiceError as refusal:
+        db.session.rollback()
+        flash(refusal.message, "danger")
+    else:
+        db.session.commit()
+        flash(_("The account of %(name)s has been updated.", name=user.display_name), "success")
+    return redirect(url_for("organizer.user_list"))
+
+
+@bp.get("/audit")
+@organizer_only
+def audit_log():  # type: ignore[no-untyped-def]
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    events, has_more = overview.audit_page(db.session, page=page)
+    return render_template("organizer/audit.html", events=events, page=page, has_more=has_more)

@@ -1,0 +1,69 @@
+"""What every page shares: template helpers, the language switch's state, security headers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from urllib.parse import urlsplit
+
+from flask import Flask, current_app, request
+from flask_babel import format_datetime, get_locale
+from flask_login import current_user
+
+from judging.web import labels
+from judging.web.permissions import home_endpoint
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "media-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
+)
+
+
+def safe_next(target: str | None) -> str | None:
+    """A redirect target only when it stays on this site: a relative path, not ``//host`` or a URL."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return None
+    return target
+
+
+def show_datetime(value: datetime | None) -> str:
+    """A moment in the display time zone (Asia/Shanghai by default), with the zone's name."""
+    if value is None:
+        return "—"
+    return format_datetime(value, "yyyy-MM-dd HH:mm (zzzz)")
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.globals.update(
+        show_datetime=show_datetime,
+        phase_label=labels.phase_label,
+        role_label=labels.role_label,
+        organization_kind_label=labels.organization_kind_label,
+        entry_status_label=labels.entry_status_label,
+        sheet_status_label=labels.sheet_status_label,
+        assignment_status_label=labels.assignment_status_label,
+        ceremony_label=labels.ceremony_label,
+        contest_kind_label=labels.contest_kind_label,
+        home_endpoint=home_endpoint,
+    )
+
+    @app.context_processor
+    def _page_context() -> dict[str, object]:
+        locale = str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"])
+        return {
+            "current_locale": locale,
+            "html_lang": "zh-CN" if locale.startswith("zh") else "en",
+            "current_user": current_user,
+        }
+
+    @app.after_request
+    def _security_headers(response):  # type: ignore[no-untyped-def]
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if request.endpoint and not request.endpoint.startswith(("static", "bootstrap.")):
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response

@@ -1,0 +1,44 @@
+"""Pages for everyone: what the service is, the contests and their phases, the language switch."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
+
+from judging.extensions import db
+from judging.services import NotFound
+from judging.services.contests import current_rubric, get_contest, list_contests
+from judging.web.pages import safe_next
+from judging.web.permissions import public
+
+bp = Blueprint("public", __name__)
+
+
+@bp.get("/")
+@public
+def index():  # type: ignore[no-untyped-def]
+    contests = [(contest, current_rubric(contest)) for contest in list_contests(db.session)]
+    return render_template("public/index.html", contests=contests)
+
+
+@bp.get("/contests/<slug>")
+@public
+def contest(slug: str):  # type: ignore[no-untyped-def]
+    try:
+        found = get_contest(db.session, slug)
+    except NotFound:
+        abort(404)
+    return render_template("public/contest.html", contest=found, rubric=current_rubric(found))
+
+
+@bp.get("/lang/<code>")
+@public
+def switch_language(code: str):  # type: ignore[no-untyped-def]
+    if code in current_app.config["LANGUAGES"]:
+        session["locale"] = code
+    return redirect(safe_next(request.args.get("next")) or url_for("public.index"))
+
+
+@bp.get("/healthz")
+@public
+def health():  # type: ignore[no-untyped-def]
+    return {"status": "ok"}
