@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 from flask_migrate import upgrade
 
 from judging.extensions import db
@@ -24,6 +24,7 @@ audit_cli = AppGroup("audit", help="The tamper-evident audit log.")
 
 
 @click.command("init")
+@with_appcontext
 @click.option("--demo", "with_demo", is_flag=True, help="Add demo accounts, entries with videos, and scores.")
 @click.option("--edition", default=None, help="Edition label of new contests (default: the current year).")
 def init_command(with_demo: bool, edition: str | None) -> None:

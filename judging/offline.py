@@ -1,0 +1,138 @@
+"""Offline ranking: ``flask rank`` ranks a contest from a score table collected on paper or in Excel.
+
+The command needs no application context and no database: it reads a rubric file and a long-format
+score table (``.csv`` or ``.xlsx``, see :mod:`judging.scoring.score_table`) and runs the same engine
+as the web (:func:`judging.scoring.aggregate.rank_entries`). Register it with
+``app.cli.add_command(rank_command)``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import NoReturn
+
+import click
+import pandas as pd
+from openpyxl import Workbook
+
+from judging.rubric import RubricError, load_rubric
+from judging.scoring.aggregate import RankingResult, rank_entries
+from judging.scoring.score_table import ScoreTableError, read_score_table
+
+OUTPUT_FORMATS = ("csv", "json", "xlsx")
+
+
+def output_format(out: str | None, requested: str | None) -> str:
+    """The output format: ``--format`` when given, else the ``--out`` file's suffix when it is one of
+    csv, json, xlsx, else csv."""
+    if requested:
+        return requested.lower()
+    suffix = Path(out).suffix.lower().lstrip(".") if out else ""
+    return suffix if suffix in OUTPUT_FORMATS else "csv"
+
+
+@click.option("--rubric", "rubric_path", required=True, metavar="PATH", help="The contest's rubric (.toml).")
+@click.option("--scores", "scores_path", required=True, metavar="FILE", help="Long-format scores (.csv or .xlsx).")
+@click.option("--out", "out_path", metavar="FILE", help="Where to write the ranking (default: standard output).")
+@click.option(
+    "--format",
+    "requested_format",
+    type=click.Choice(OUTPUT_FORMATS, case_sensitive=False),
+    help="csv, json or xlsx (default: from the --out suffix, else csv).",
+)
+def rank(rubric_path: str, scores_path: str, out_path: str | None, requested_format: str | None) -> None:
+    """Rank a contest offline from a long-format score table (entry,judge,criterion,score[,category]).
+
+    Writes the columns rank,entry,category,final_score,award,n_sheets, one column per criterion (the
+    criterion aggregates), and a trailing note column. Ranked entries come first, by category and rank;
+    entries that are not ranked follow with an empty rank and the reason in note (a ranked entry's note
+    says when it shares a rank across an award boundary). CSV files get a UTF-8 BOM for Excel, standard
+    output does not; json adds each entry's explanation; xlsx adds a "sheets" sheet with every judge's
+    sheet. A bad rubric or table exits with status 1 and its problems on standard error, one per line.
+    """
+    fmt = output_format(out_path, requested_format)
+    if fmt == "xlsx" and not out_path:
+        _fail(["--format xlsx needs --out FILE"])
+    try:
+        rubric = load_rubric(rubric_path)
+    except RubricError as exc:
+        _fail(exc.errors)
+    if rubric.contest.kind != "work":
+        _fail([f'{rubric_path}: contest.kind is "{rubric.contest.kind}"; rank ranks judged ("work") contests'])
+    try:
+        table = read_score_table(scores_path, rubric)
+        result = rank_entries(table, rubric)
+    except ScoreTableError as exc:
+        _fail(exc.errors)
+    except ValueError as exc:
+        _fail([f"{scores_path}: {exc}"])
+
+    try:
+        if fmt == "xlsx":
+            write_xlsx(result, Path(out_path))  # type: ignore[arg-type]
+        elif fmt == "json":
+            text = json.dumps(result.to_json_dict(), ensure_ascii=False, indent=2) + "\n"
+            _write_text(text, out_path, bom=False)
+        else:
+            _write_text(listing_csv(result), out_path, bom=True)
+    except OSError as exc:
+        _fail([f"{out_path}: cannot be written ({exc.strerror})"])
+
+
+rank_command = click.command("rank")(rank)
+
+
+def listing_csv(result: RankingResult) -> str:
+    """The listing as CSV text: scores with exactly ``decimals`` places, empty cells for no value."""
+    listing = result.listing()
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(listing.columns)
+    for row in listing.itertuples(index=False):
+        writer.writerow(["" if value is None else str(value) for value in row])
+    return buffer.getvalue()
+
+
+def write_xlsx(result: RankingResult, path: Path) -> None:
+    """A workbook with the sheet "ranking" (the listing, scores as numbers shown with ``decimals``
+    places) and the sheet "sheets" (every judge's sheet: scores, total and whether it counted)."""
+    workbook = Workbook()
+    ranking = workbook.active
+    ranking.title = "ranking"
+    number_format = "0" if result.decimals == 0 else "0." + "0" * result.decimals
+    _append_frame(ranking, result.listing(), number_format)
+    _append_frame(workbook.create_sheet("sheets"), result.sheet_table(), "General")
+    workbook.save(path)
+
+
+def _append_frame(sheet, frame: pd.DataFrame, number_format: str) -> None:
+    sheet.append(list(frame.columns))
+    for row in frame.itertuples(index=False):
+        sheet.append([None if value is None or value == "" else _xlsx_value(value) for value in row])
+    for column in sheet.iter_cols(min_row=2):
+        for cell in column:
+            if isinstance(cell.value, Decimal):
+                cell.number_format = number_format
+
+
+def _xlsx_value(value: object) -> object:
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()  # type: ignore[union-attr]
+    return value
+
+
+def _write_text(text: str, out_path: str | None, *, bom: bool) -> None:
+    if out_path is None:
+        click.echo(text, nl=False)
+        return
+    Path(out_path).write_text(text, encoding="utf-8-sig" if bom else "utf-8", newline="")
+
+
+def _fail(lines: list[str]) -> NoReturn:
+    for line in lines:
+        click.echo(line, err=True)
+    raise SystemExit(1)

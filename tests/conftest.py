@@ -1,0 +1,174 @@
+"""Shared fixtures: a fresh app and database per test, on SQLite and (where reachable) PostgreSQL.
+
+Integration tests take the ``app`` fixture, which runs each test once per database backend. The
+PostgreSQL run uses a throwaway database created for the test session and dropped afterwards; it
+is skipped when no server is reachable, except in CI (``CI=true``), where that is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
+
+from judging import create_app
+from judging.extensions import db
+from judging.models import Organization, Role, User
+from judging.rubric import load_rubric_directory
+from judging.services import accounts, contests, organizations
+
+ROOT = Path(__file__).resolve().parent.parent
+PASSWORD = "correct horse battery"
+PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def _postgres_reachable() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 5432), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A throwaway PostgreSQL database for this test session."""
+    if not _postgres_reachable():
+        if IN_CI:
+            pytest.fail("PostgreSQL is not reachable at 127.0.0.1:5432, and CI must test on it")
+        pytest.skip("PostgreSQL is not reachable at 127.0.0.1:5432")
+    name = f"judging_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        yield url
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def make_test_app(database_url: str, tmp_path: Path, **overrides: object) -> Flask:
+    config = {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key",
+        "INSTANCE_PATH": str(tmp_path / "instance"),
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "UPLOAD_FOLDER": str(tmp_path / "uploads"),
+        "RATELIMIT_ENABLED": False,
+        "SERVER_NAME": "judging.test",
+    }
+    config.update(overrides)
+    return create_app(config)
+
+
+def _reset_postgres(app: Flask) -> None:
+    with app.app_context():
+        db.create_all()
+        tables = ", ".join(f'"{table.name}"' for table in db.metadata.sorted_tables)
+        db.session.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        db.session.commit()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'test.sqlite3'}"
+    return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture
+def bare_app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
+    """An app whose database has the schema and nothing else."""
+    app = make_test_app(database_url, tmp_path)
+    if database_url.startswith("postgresql"):
+        _reset_postgres(app)
+    else:
+        with app.app_context():
+            db.create_all()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def app(bare_app: Flask) -> Flask:
+    """An app with the default organisations and the three default rubrics loaded."""
+    with bare_app.app_context():
+        rows = organizations.read_organization_file(ROOT / "data" / "organizations.toml")
+        organizations.seed_organizations(db.session, rows)
+        for rubric in load_rubric_directory(ROOT / "rubrics"):
+            contests.sync_rubric(db.session, None, rubric, edition="2026")
+        db.session.commit()
+    return bare_app
+
+
+def organization_named(name: str) -> Organization:
+    org = db.session.scalar(db.select(Organization).where(Organization.name == name))
+    assert org is not None, name
+    return org
+
+
+def create_user(username: str, role: Role, organization: str | None = None, password: str = PASSWORD) -> User:
+    """An account with its password set, as if the invitation had been accepted (needs an app context)."""
+    org = organization_named(organization) if organization else None
+    created = accounts.create_account(
+        db.session, None, username=username, display_name=username.title(), role=role, organization=org
+    )
+    accounts.accept_invitation(db.session, created.invitation_token, password)
+    db.session.commit()
+    return created.user
+
+
+@pytest.fixture
+def users(app: Flask) -> dict[str, int]:
+    """One account per role (and a second entrant of another district): username → id."""
+    with app.app_context():
+        made = [
+            create_user("organizer", Role.ORGANIZER, "市委网信办"),
+            create_user("judge", Role.JUDGE),
+            create_user("entrant-a", Role.ENTRANT, "浦东新区"),
+            create_user("entrant-b", Role.ENTRANT, "黄浦区"),
+        ]
+        return {user.username: user.id for user in made}
+
+
+CSRF_FIELD = re.compile(r'name="csrf_token"(?: type="hidden")? value="([^"]+)"')
+
+
+def csrf_token(client: FlaskClient, url: str = "/login") -> str:
+    """The CSRF token of a page's form, read from its HTML as a browser would."""
+    page = client.get(url)
+    match = CSRF_FIELD.search(page.get_data(as_text=True))
+    assert match, f"no CSRF token on {url}"
+    return match.group(1)
+
+
+def log_in(client: FlaskClient, username: str, password: str = PASSWORD):  # type: ignore[no-untyped-def]
+    token = csrf_token(client, "/login")
+    return client.post("/login", data={"username": username, "password": password, "csrf_token": token})
+
+
+@pytest.fixture
+def client_for(app: Flask, users: dict[str, int]):  # type: ignore[no-untyped-def]
+    """``client_for("judge")``: a test client logged in as that user."""
+
+    def make(username: str) -> FlaskClient:
+        client = app.test_client()
+        response = log_in(client, username)
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return client
+
+    return make

@@ -1,0 +1,201 @@
+"""Logging in and out, invitations and password changes, through the web as a browser would."""
+
+from __future__ import annotations
+
+import re
+
+from flask import Flask
+
+from judging.extensions import db
+from judging.models import AuditEvent, Invitation, User
+from tests.conftest import PASSWORD, csrf_token, log_in
+
+
+def _user(username: str) -> User:
+    user = db.session.scalar(db.select(User).where(User.username == username))
+    assert user is not None
+    return user
+
+
+def test_login_sends_each_role_to_its_own_home_with_its_navigation(app: Flask, users: dict[str, int]) -> None:
+    expected = {
+        "organizer": ("/organizer/", ["工作台", "账号管理", "单位管理", "审计日志"]),
+        "judge": ("/judge/", ["我的评审"]),
+        "entrant-a": ("/entrant/", ["我的作品"]),
+    }
+    for username, (home, links) in expected.items():
+        client = app.test_client()
+        response = log_in(client, username)
+        assert response.status_code == 302
+        assert response.headers["Location"] == home
+        page = client.get(home).get_data(as_text=True)
+        nav = page[page.index('<ul class="navbar-nav me-auto"') : page.index("</ul>")]
+        for link in links:
+            assert link in nav
+        others = {"工作台", "我的评审", "我的作品"} - set(links)
+        for link in others:
+            assert link not in nav
+
+
+def test_wrong_password_is_refused_with_a_message_and_no_session(app: Flask, users: dict[str, int]) -> None:
+    client = app.test_client()
+    response = log_in(client, "judge", "wrong password!")
+    assert response.status_code == 200
+    assert "用户名或密码错误。" in response.get_data(as_text=True)
+    assert client.get("/judge/").status_code == 302  # still anonymous: sent to log in
+
+
+def test_unknown_user_gets_the_same_message(app: Flask, users: dict[str, int]) -> None:
+    response = log_in(app.test_client(), "nobody", PASSWORD)
+    assert "用户名或密码错误。" in response.get_data(as_text=True)
+
+
+def test_login_without_csrf_token_is_refused(app: Flask, users: dict[str, int]) -> None:
+    client = app.test_client()
+    response = client.post("/login", data={"username": "judge", "password": PASSWORD})
+    assert response.status_code == 400
+    assert "表单已过期或并非从本站提交" in response.get_data(as_text=True)
+    assert client.get("/judge/").status_code == 302
+
+
+def test_login_next_goes_to_local_page_but_never_off_site(app: Flask, users: dict[str, int]) -> None:
+    for target, expected in [
+        ("/organizer/users", "/organizer/users"),
+        ("//evil.example/x", "/organizer/"),
+        ("https://evil.example/", "/organizer/"),
+        ("/\\evil.example", "/organizer/"),
+    ]:
+        client = app.test_client()
+        token = csrf_token(client, "/login")
+        response = client.post(
+            "/login", data={"username": "organizer", "password": PASSWORD, "csrf_token": token, "next": target}
+        )
+        assert response.headers["Location"] == expected
+
+
+def test_anonymous_visitor_is_sent_to_login_with_next(app: Flask) -> None:
+    response = app.test_client().get("/organizer/users")
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/login?next=")
+
+
+def test_logout_needs_post_with_token(client_for) -> None:  # type: ignore[no-untyped-def]
+    client = client_for("judge")
+    assert client.get("/logout").status_code == 405
+    assert client.post("/logout").status_code == 400
+    assert client.get("/judge/").status_code == 200
+    token = csrf_token(client, "/judge/")
+    response = client.post("/logout", data={"csrf_token": token})
+    assert response.status_code == 302
+    assert client.get("/judge/").status_code == 302
+
+
+def test_invitation_flow_sets_password_and_logs_in(app: Flask, client_for) -> None:  # type: ignore[no-untyped-def]
+    organizer = client_for("organizer")
+    with app.app_context():
+        district = db.session.scalar(db.text("SELECT id FROM organization WHERE name = '静安区'"))
+    token = csrf_token(organizer, "/organizer/users")
+    response = organizer.post(
+        "/organizer/users",
+        data={"username": "jingan", "display_name": "静安区联络员", "role": "entrant",
+              "organization_id": district, "csrf_token": token},
+    )
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    link = re.search(r'id="invitation-link">([^<]+)<', page).group(1)
+    path = link.split("judging.test", 1)[1]
+    with app.app_context():
+        assert _user("jingan").password_hash is None
+
+    invitee = app.test_client()
+    assert "您的用户名是 jingan" in invitee.get(path).get_data(as_text=True)
+    token = csrf_token(invitee, path)
+    weak = invitee.post(path, data={"password": "12345678901", "confirm": "12345678901", "csrf_token": token})
+    assert "密码不能全为数字。" in weak.get_data(as_text=True)
+    with app.app_context():
+        assert _user("jingan").password_hash is None  # refused: nothing stored
+    done = invitee.post(path, data={"password": "mild-river-4821", "confirm": "mild-river-4821",
+                                    "csrf_token": token})
+    assert done.status_code == 302 and done.headers["Location"] == "/entrant/"
+    assert "静安区" in invitee.get("/entrant/").get_data(as_text=True)
+
+    reused = app.test_client().get(path)
+    assert reused.status_code == 404
+    assert "邀请链接无效" in reused.get_data(as_text=True)
+    assert log_in(app.test_client(), "jingan", "mild-river-4821").headers["Location"] == "/entrant/"
+
+
+def test_new_invitation_link_replaces_the_old_one(app: Flask, client_for, users: dict[str, int]) -> None:  # type: ignore[no-untyped-def]
+    organizer = client_for("organizer")
+    links = []
+    for _ in range(2):
+        token = csrf_token(organizer, "/organizer/users")
+        page = organizer.post(f"/organizer/users/{users['judge']}/invitation", data={"csrf_token": token})
+        links.append(re.search(r'id="invitation-link">([^<]+)<', page.get_data(as_text=True)).group(1))
+    first, second = (link.split("judging.test", 1)[1] for link in links)
+    assert app.test_client().get(first).status_code == 404
+    assert app.test_client().get(second).status_code == 200
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count(Invitation.id)).where(Invitation.used_at.is_(None))) >= 1
+
+
+def test_duplicate_username_is_refused_and_creates_nothing(app: Flask, client_for) -> None:  # type: ignore[no-untyped-def]
+    organizer = client_for("organizer")
+    with app.app_context():
+        before = db.session.scalar(db.select(db.func.count(User.id)))
+    token = csrf_token(organizer, "/organizer/users")
+    response = organizer.post(
+        "/organizer/users",
+        data={"username": "judge", "display_name": "X", "role": "judge", "organization_id": 0, "csrf_token": token},
+    )
+    assert response.status_code == 400
+    assert "用户名 judge 已被使用。" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count(User.id))) == before
+
+
+def test_entrant_without_organisation_is_refused(app: Flask, client_for) -> None:  # type: ignore[no-untyped-def]
+    organizer = client_for("organizer")
+    token = csrf_token(organizer, "/organizer/users")
+    response = organizer.post(
+        "/organizer/users",
+        data={"username": "lonely", "display_name": "X", "role": "entrant", "organization_id": 0, "csrf_token": token},
+    )
+    assert "参赛账号必须属于某个单位。" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(db.select(User).where(User.username == "lonely")) is None
+
+
+def test_password_change_signs_out_other_sessions(app: Flask, client_for) -> None:  # type: ignore[no-untyped-def]
+    here, elsewhere = client_for("judge"), client_for("judge")
+    token = csrf_token(here, "/account/password")
+    wrong = here.post("/account/password", data={"current": "nope", "password": "a-new-password",
+                                                  "confirm": "a-new-password", "csrf_token": token})
+    assert "当前密码不正确。" in wrong.get_data(as_text=True)
+    response = here.post("/account/password", data={"current": PASSWORD, "password": "a-new-password",
+                                                     "confirm": "a-new-password", "csrf_token": token})
+    assert response.status_code == 302
+    assert here.get("/judge/").status_code == 200
+    assert elsewhere.get("/judge/").status_code == 302
+    assert log_in(app.test_client(), "judge", PASSWORD).status_code == 200  # old password no longer works
+    assert log_in(app.test_client(), "judge", "a-new-password").status_code == 302
+
+
+def test_deactivated_account_cannot_log_in_and_is_signed_out(app: Flask, client_for, users: dict[str, int]) -> None:  # type: ignore[no-untyped-def]
+    judge = client_for("judge")
+    organizer = client_for("organizer")
+    token = csrf_token(organizer, "/organizer/users")
+    organizer.post(f"/organizer/users/{users['judge']}/active", data={"csrf_token": token})
+    assert judge.get("/judge/").status_code == 302
+    assert log_in(app.test_client(), "judge").status_code == 200
+    with app.app_context():
+        actions = db.session.scalars(db.select(AuditEvent.action)).all()
+        assert "account.deactivate" in actions
+
+
+def test_session_cookie_flags(app: Flask, users: dict[str, int]) -> None:
+    client = app.test_client()
+    response = log_in(client, "judge")
+    cookie = next(v for k, v in response.headers.items() if k == "Set-Cookie" and v.startswith("session="))
+    assert "HttpOnly" in cookie
+    assert "SameSite=Lax" in cookie

@@ -1,0 +1,162 @@
+"""The command line: rubric checks, `flask init` (real migrations), the demo data, audit verification."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from sqlalchemy import text
+
+from judging.extensions import db
+from judging.models import AuditEvent, Contest, Entry, EntryFile, EntryStatus, Organization, OrganizationKind, User
+from judging.services import demo
+from judging.storage import LocalStorage
+from tests.conftest import ROOT, make_test_app
+
+
+def _drop_everything(app: Flask) -> None:
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            db.session.execute(text("DROP SCHEMA public CASCADE"))
+            db.session.execute(text("CREATE SCHEMA public"))
+            db.session.commit()
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def empty_app(database_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """An app whose database has no tables at all, for `flask init` to migrate (SQLite: a new file)."""
+    app = make_test_app(database_url, tmp_path)
+    _drop_everything(app)
+    yield app
+    _drop_everything(app)
+
+
+def test_rubric_check_passes_the_default_rubrics(bare_app: Flask) -> None:
+    paths = [str(p) for p in sorted((ROOT / "rubrics").glob("*.toml"))]
+    result = bare_app.test_cli_runner().invoke(args=["rubric", "check", *paths])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == "3 rubric file(s) valid."
+
+
+def test_rubric_check_names_file_and_key_and_exits_1(bare_app: Flask, tmp_path: Path) -> None:
+    source = (ROOT / "rubrics" / "micro_video.toml").read_text(encoding="utf-8")
+    bad = tmp_path / "bad.toml"
+    bad.write_text(
+        source.replace("max = 40", "max = 0")
+        .replace('ceremony = "opening"', 'ceremony = "opening"\nvenue = "hall"')
+        .replace('tie_break = ["content", "influence"]', 'tie_break = ["content", "beauty"]'),
+        encoding="utf-8",
+    )
+    result = bare_app.test_cli_runner().invoke(args=["rubric", "check", str(bad)])
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [f"{bad}: contest.venue: unknown key", f"{bad}: criteria[0].max: must be > 0"]
+    bad.write_text(source.replace('tie_break = ["content", "influence"]', 'tie_break = ["content", "beauty"]'),
+                   encoding="utf-8")
+    result = bare_app.test_cli_runner().invoke(args=["rubric", "check", str(bad)])
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [f"{bad}: aggregation.tie_break[1]: unknown criterion 'beauty'"]
+    assert "Traceback" not in result.output
+
+
+def test_init_migrates_and_seeds_idempotently(empty_app: Flask) -> None:
+    runner = empty_app.test_cli_runner()
+    first = runner.invoke(args=["init", "--edition", "2026"])
+    assert first.exit_code == 0, first.output
+    assert "47 organisations added; 3 contests loaded." in first.output
+    second = runner.invoke(args=["init"])
+    assert second.exit_code == 0, second.output
+    assert "0 organisations added; 3 contests loaded." in second.output
+    with empty_app.app_context():
+        districts = db.session.scalars(
+            db.select(Organization.name).where(Organization.kind == OrganizationKind.DISTRICT)
+        ).all()
+        assert len(districts) == 16 and "浦东新区" in districts and "崇明区" in districts
+        slugs = db.session.scalars(db.select(Contest.slug).order_by(Contest.slug)).all()
+        assert slugs == ["exemplary-cases", "isg-skills", "micro-video"]
+        assert {c.edition for c in db.session.scalars(db.select(Contest))} == {"2026"}
+        assert all(len(c.rubric_versions) == 1 for c in db.session.scalars(db.select(Contest)))
+
+
+def test_changed_rubric_becomes_a_new_version(empty_app: Flask, tmp_path: Path) -> None:
+    folder = tmp_path / "rubrics"
+    folder.mkdir()
+    source = (ROOT / "rubrics" / "micro_video.toml").read_text(encoding="utf-8")
+    (folder / "micro_video.toml").write_text(source, encoding="utf-8")
+    empty_app.config["RUBRICS_FOLDER"] = str(folder)
+    runner = empty_app.test_cli_runner()
+    assert runner.invoke(args=["init"]).exit_code == 0
+    (folder / "micro_video.toml").write_text(source.replace("count = 3", "count = 4"), encoding="utf-8")
+    assert runner.invoke(args=["init"]).exit_code == 0
+    with empty_app.app_context():
+        contest = db.session.scalar(db.select(Contest).where(Contest.slug == "micro-video"))
+        assert [v.version for v in contest.rubric_versions] == [1, 2]
+        assert "count = 4" in contest.current_rubric.text
+        assert contest.current_rubric.sha256 == hashlib.sha256(contest.current_rubric.text.encode()).hexdigest()
+
+
+def test_init_refuses_an_invalid_rubric_and_writes_nothing(empty_app: Flask, tmp_path: Path) -> None:
+    folder = tmp_path / "rubrics"
+    folder.mkdir()
+    source = (ROOT / "rubrics" / "micro_video.toml").read_text(encoding="utf-8")
+    (folder / "micro_video.toml").write_text(source.replace("max = 30", "max = -1", 1), encoding="utf-8")
+    empty_app.config["RUBRICS_FOLDER"] = str(folder)
+    result = empty_app.test_cli_runner().invoke(args=["init"])
+    assert result.exit_code == 1
+    assert f"{folder / 'micro_video.toml'}: criteria[1].max: must be > 0" in result.output
+    with empty_app.app_context():
+        assert db.session.scalar(db.select(db.func.count(Contest.id))) == 0
+        assert db.session.scalar(db.select(db.func.count(Organization.id))) == 0
+
+
+@pytest.mark.slow
+def test_init_demo_creates_accounts_entries_with_real_videos_and_scores(empty_app: Flask) -> None:
+    runner = empty_app.test_cli_runner()
+    result = runner.invoke(args=["init", "--demo"])
+    assert result.exit_code == 0, result.output
+    assert f"password for all: {demo.DEMO_PASSWORD}" in result.output
+    for username in ("organizer", "judge1", "judge5", "entrant-pudong", "entrant-lujiazui"):
+        assert username in result.output
+    with empty_app.app_context():
+        roles = {u.username: u.role.value for u in db.session.scalars(db.select(User))}
+        assert sum(1 for r in roles.values() if r == "judge") == 5
+        micro = db.session.scalar(db.select(Contest).where(Contest.slug == "micro-video"))
+        entries = db.session.scalars(db.select(Entry).where(Entry.contest_id == micro.id)).all()
+        assert len(entries) == 6 and {e.status for e in entries} == {EntryStatus.SUBMITTED}
+        storage = LocalStorage(empty_app.config["UPLOAD_FOLDER"])
+        for entry_file in db.session.scalars(db.select(EntryFile).join(Entry).where(Entry.contest_id == micro.id)):
+            data = storage.path(entry_file.storage_key).read_bytes()
+            assert hashlib.sha256(data).hexdigest() == entry_file.sha256
+            assert 0 < entry_file.duration_seconds <= 180
+            assert storage.exists(entry_file.thumbnail_key)
+        # judge5 belongs to 浦东新区 and is never assigned its entry
+        pudong = next(e for e in entries if e.organization.name == "浦东新区")
+        assert "judge5" not in {a.judge.username for a in pudong.assignments}
+    again = runner.invoke(args=["init", "--demo"])
+    assert again.exit_code == 0 and "Demo data already present." in again.output
+    assert runner.invoke(args=["audit", "verify"]).output.strip() == "audit chain intact."
+
+
+def test_audit_verify_names_the_first_tampered_event(app: Flask) -> None:
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["audit", "verify"]).exit_code == 0
+    with app.app_context():
+        total = db.session.scalar(db.select(db.func.count(AuditEvent.id)))
+        assert total >= 4
+        db.session.execute(text("UPDATE audit_event SET action = 'contest.delete' WHERE seq = 2"))
+        db.session.commit()
+    result = runner.invoke(args=["audit", "verify"])
+    assert result.exit_code == 1
+    assert result.output.strip() == "audit chain broken at event 2: its content does not match its hash"
+
+
+def test_audit_verify_detects_a_deleted_event(app: Flask) -> None:
+    with app.app_context():
+        db.session.execute(text("DELETE FROM audit_event WHERE seq = 3"))
+        db.session.commit()
+    result = app.test_cli_runner().invoke(args=["audit", "verify"])
+    assert result.exit_code == 1
+    assert result.output.strip() == "audit chain broken at event 3: event 3 is missing (next is 4)"
