@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, request, session
+from flask import Flask, current_app, has_request_context, request, session
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
@@ -40,14 +40,16 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 
 def _select_locale() -> str:
-    from flask import current_app
-
+    """The language asked for with ``?lang=`` or chosen with the switch; else the default (Chinese)."""
     languages = current_app.config["LANGUAGES"]
-    chosen = request.args.get("lang") if request else None
-    if chosen in languages:
-        return chosen
-    stored = session.get("locale")
-    return stored if stored in languages else current_app.config["BABEL_DEFAULT_LOCALE"]
+    if has_request_context():
+        chosen = request.args.get("lang")
+        if chosen in languages:
+            return chosen
+        stored = session.get("locale")
+        if stored in languages:
+            return stored
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
 def _init_extensions(app: Flask) -> None:

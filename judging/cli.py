@@ -13,10 +13,8 @@ from flask.cli import AppGroup, with_appcontext
 from flask_migrate import upgrade
 
 from judging.extensions import db
-
 from judging.rubric import RubricError, check_rubric_files, load_rubric_directory
-from judging.services import ServiceError
-from judging.services import audit, contests, demo, organizations
+from judging.services import ServiceError, audit, contests, demo, organizations
 from judging.storage import LocalStorage
 
 rubric_cli = AppGroup("rubric", help="Rubric files.")
@@ -89,5 +87,3 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(init_command)
     app.cli.add_command(rubric_cli)
     app.cli.add_command(audit_cli)
-
-

@@ -8,7 +8,7 @@ a video ffmpeg can read (DESIGN.md §8).
 from __future__ import annotations
 
 import re
-import subprocess  # noqa: S404 - runs only the bundled ffmpeg with argument lists, never a shell
+import subprocess
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
@@ -64,8 +64,21 @@ def probe_video(path: str | Path, timeout: float = 60) -> VideoInfo:
 def make_thumbnail(video: str | Path, target: str | Path, at_seconds: float = 1.0, width: int = 320) -> None:
     """Write a JPEG frame of the video (at ``at_seconds``, or the first frame of a shorter clip)."""
     command = [
-        ffmpeg_executable(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
-        "-ss", str(at_seconds), "-i", str(video), "-frames:v", "1", "-vf", f"scale={width}:-2", str(target),
+        ffmpeg_executable(),
+        "-hide_banner",
+        "-nostdin",
+        "-loglevel",
+        "error",
+        "-y",
+        "-ss",
+        str(at_seconds),
+        "-i",
+        str(video),
+        "-frames:v",
+        "1",
+        "-vf",
+        f"scale={width}:-2",
+        str(target),
     ]
     subprocess.run(command, check=True, capture_output=True, timeout=60)  # noqa: S603
     if not Path(target).exists() or Path(target).stat().st_size == 0:
@@ -81,11 +94,36 @@ def generate_test_video(
     Used for demo data and tests: no video file is ever committed.
     """
     command = [
-        ffmpeg_executable(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
-        "-f", "lavfi", "-i", f"{pattern}=size={size}:rate={rate}",
-        "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=22050",
-        "-t", str(seconds), "-pix_fmt", "yuv420p", "-c:v", "libx264", "-preset", "ultrafast",
-        "-c:a", "aac", "-b:a", "32k", "-shortest", "-movflags", "+faststart", str(target),
+        ffmpeg_executable(),
+        "-hide_banner",
+        "-nostdin",
+        "-loglevel",
+        "error",
+        "-y",
+        "-f",
+        "lavfi",
+        "-i",
+        f"{pattern}=size={size}:rate={rate}",
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=440:sample_rate=22050",
+        "-t",
+        str(seconds),
+        "-pix_fmt",
+        "yuv420p",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-c:a",
+        "aac",
+        "-b:a",
+        "32k",
+        "-shortest",
+        "-movflags",
+        "+faststart",
+        str(target),
     ]
     subprocess.run(command, check=True, capture_output=True, timeout=120)  # noqa: S603
 
@@ -93,7 +131,18 @@ def generate_test_video(
 def generate_test_image(target: str | Path, size: str = "640x360") -> None:
     """Write one frame of a test pattern as an image (PNG or JPEG by the target's suffix)."""
     command = [
-        ffmpeg_executable(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
-        "-f", "lavfi", "-i", f"testsrc2=size={size}:rate=1", "-frames:v", "1", str(target),
+        ffmpeg_executable(),
+        "-hide_banner",
+        "-nostdin",
+        "-loglevel",
+        "error",
+        "-y",
+        "-f",
+        "lavfi",
+        "-i",
+        f"testsrc2=size={size}:rate=1",
+        "-frames:v",
+        "1",
+        str(target),
     ]
     subprocess.run(command, check=True, capture_output=True, timeout=60)  # noqa: S603

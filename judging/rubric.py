@@ -338,7 +338,7 @@ def _meaning_problems(rubric: Rubric) -> list[tuple[str, str]]:
                     )
                 )
         elif aggregation.trim:
-            problems.append(("aggregation.trim", "applies only to across_judges = \"trimmed_mean\""))
+            problems.append(("aggregation.trim", 'applies only to across_judges = "trimmed_mean"'))
         assignment = rubric.assignment
         if assignment and isinstance(assignment.judges_per_entry, int):
             if assignment.judges_per_entry < aggregation.min_judges:
@@ -353,7 +353,7 @@ def _meaning_problems(rubric: Rubric) -> list[tuple[str, str]]:
         part_keys = {p.key for p in rubric.parts}
         for index, key in enumerate(rubric.ranking.tie_break):
             if key not in part_keys and key != TIME_TIE_BREAK:
-                problems.append((f"ranking.tie_break[{index}]", f"unknown part {key!r} (a part key or \"time\")"))
+                problems.append((f"ranking.tie_break[{index}]", f'unknown part {key!r} (a part key or "time")'))
 
     category_keys = {c.key for c in rubric.categories}
     shares: Counter[str | None] = Counter()
@@ -365,7 +365,9 @@ def _meaning_problems(rubric: Rubric) -> list[tuple[str, str]]:
         if award.category is not None and award.category not in category_keys:
             problems.append((f"{path}.category", f"unknown category {award.category!r}"))
         if award.min_score is not None and rubric.criteria and award.min_score > rubric.max_total:
-            problems.append((f"{path}.min_score", f"exceeds the highest possible total ({rubric.max_total.normalize()})"))
+            problems.append(
+                (f"{path}.min_score", f"exceeds the highest possible total ({rubric.max_total.normalize()})")
+            )
         if award.share is not None:
             shares[award.category] += award.share  # type: ignore[assignment]
     for category, share in shares.items():

@@ -14,8 +14,7 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from judging.models import Invitation, Organization, OrganizationKind, Role, User, utcnow
-from judging.services import NotFound, ServiceError
-from judging.services import audit
+from judging.services import NotFound, ServiceError, audit
 
 MIN_PASSWORD_LENGTH = 10
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{2,39}$")

@@ -11,8 +11,7 @@ from sqlalchemy.orm import Session
 
 from judging.models import Contest, Phase, RubricVersion, User, utcnow
 from judging.rubric import Rubric, parse_rubric
-from judging.services import NotFound, ServiceError
-from judging.services import audit
+from judging.services import NotFound, ServiceError, audit
 
 PHASE_MOVES: dict[Phase, tuple[Phase, ...]] = {
     Phase.DRAFT: (Phase.OPEN,),
@@ -63,14 +62,20 @@ def sync_rubric(session: Session, actor: User | None, rubric: Rubric, edition: s
             return contest
         if contest.kind != rubric.contest.kind:
             raise ServiceError(
-                _("%(source)s: contest.kind cannot change from %(old)s to %(new)s once the contest exists.",
-                  source=rubric.source, old=contest.kind, new=rubric.contest.kind)
+                _(
+                    "%(source)s: contest.kind cannot change from %(old)s to %(new)s once the contest exists.",
+                    source=rubric.source,
+                    old=contest.kind,
+                    new=rubric.contest.kind,
+                )
             )
         contest.title = rubric.contest.title
         contest.ceremony = rubric.contest.ceremony
         action = "contest.rubric_version"
     number = len(contest.rubric_versions) + 1
-    version = RubricVersion(contest=contest, version=number, text=rubric.text, sha256=rubric.sha256, source=rubric.source)
+    version = RubricVersion(
+        contest=contest, version=number, text=rubric.text, sha256=rubric.sha256, source=rubric.source
+    )
     session.add(version)
     session.flush()
     audit.record(

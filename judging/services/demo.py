@@ -22,7 +22,7 @@ from judging.services import accounts, contests, entries, judging
 from judging.services.organizations import create_organization
 from judging.storage import LocalStorage
 
-DEMO_PASSWORD = "judging-demo"
+DEMO_PASSWORD = "judging-demo"  # noqa: S105 - public on purpose: printed for newcomers, demo only
 
 
 @dataclass(frozen=True)
@@ -55,8 +55,14 @@ _CASES = [
     ("徐汇区", "徐家汇街道", "entrant-xujiahui", "银发族智能手机防诈骗课堂", "case"),
 ]
 
-_COMPANIES = ["上海汽车集团股份有限公司", "上海仪电（集团）有限公司", "上海数据集团有限公司",
-              "上海浦东发展银行", "海通证券股份有限公司", "中国太平洋保险（集团）股份有限公司"]
+_COMPANIES = [
+    "上海汽车集团股份有限公司",
+    "上海仪电（集团）有限公司",
+    "上海数据集团有限公司",
+    "上海浦东发展银行",
+    "海通证券股份有限公司",
+    "中国太平洋保险（集团）股份有限公司",
+]
 
 
 def _organization(session: Session, name: str) -> Organization:
@@ -66,8 +72,9 @@ def _organization(session: Session, name: str) -> Organization:
     return org
 
 
-def _account(session: Session, actor: User | None, username: str, name: str, role: Role,
-             organization: Organization | None) -> User:
+def _account(
+    session: Session, actor: User | None, username: str, name: str, role: Role, organization: Organization | None
+) -> User:
     created = accounts.create_account(
         session, actor, username=username, display_name=name, role=role, organization=organization
     )
@@ -81,7 +88,7 @@ def demo_present(session: Session) -> bool:
 
 def seed_demo(session: Session, storage: LocalStorage, seed: int = 2024) -> list[DemoLogin]:
     """Create the demo accounts, entries with real videos, panels, assignments and some scores."""
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 - reproducible demo data, not security
     organizer_org = session.scalar(select(Organization).where(Organization.name == "市委网信办"))
     organizer = _account(session, None, "organizer", "组委会管理员", Role.ORGANIZER, organizer_org)
     logins = [DemoLogin("organizer", Role.ORGANIZER, organizer_org.name if organizer_org else "")]
@@ -93,15 +100,19 @@ def seed_demo(session: Session, storage: LocalStorage, seed: int = 2024) -> list
 
     # Micro-videos: open, entries submitted, then into review with a panel and scores.
     contests.change_phase(session, organizer, micro, Phase.OPEN)
-    contests.set_deadlines(session, organizer, micro, submission_deadline=now + timedelta(days=1),
-                           review_deadline=now + timedelta(days=14))
+    contests.set_deadlines(
+        session, organizer, micro, submission_deadline=now + timedelta(days=1), review_deadline=now + timedelta(days=14)
+    )
     with tempfile.TemporaryDirectory() as scratch:
         for org_name, username, title, pattern, seconds in _VIDEOS:
             org = _organization(session, org_name)
             entrant = _account(session, organizer, username, f"{org_name}联络员", Role.ENTRANT, org)
             logins.append(DemoLogin(username, Role.ENTRANT, org_name))
             entry = entries.create_draft(
-                session, entrant, micro, title=title,
+                session,
+                entrant,
+                micro,
+                title=title,
                 summary=f"{org_name}围绕宣传周主题制作的网络安全宣传微视频。",
                 fields={"theme": "市民身边的网络安全", "views": rng.randrange(2_000, 90_000)},
             )
@@ -109,10 +120,17 @@ def seed_demo(session: Session, storage: LocalStorage, seed: int = 2024) -> list
             generate_test_video(video, seconds, pattern=pattern)
             with video.open("rb") as stream:
                 entries.attach_work(session, entrant, entry, storage, stream, f"{title}.mp4", "video/mp4")
-            entries.submit_entry(session, entrant, entry, declarations=list(contests.current_rubric(micro).entry.declarations))
+            entries.submit_entry(
+                session, entrant, entry, declarations=list(contests.current_rubric(micro).entry.declarations)
+            )
 
-        contests.set_deadlines(session, organizer, micro, submission_deadline=now - timedelta(hours=1),
-                               review_deadline=now + timedelta(days=14))
+        contests.set_deadlines(
+            session,
+            organizer,
+            micro,
+            submission_deadline=now - timedelta(hours=1),
+            review_deadline=now + timedelta(days=14),
+        )
         contests.change_phase(session, organizer, micro, Phase.REVIEW)
         judges = []
         for username, name, affiliation in _JUDGES:
@@ -126,30 +144,50 @@ def seed_demo(session: Session, storage: LocalStorage, seed: int = 2024) -> list
 
         # Exemplary cases: open, grassroots units under districts have submitted cases.
         contests.change_phase(session, organizer, cases, Phase.OPEN)
-        contests.set_deadlines(session, organizer, cases, submission_deadline=now + timedelta(days=20),
-                               review_deadline=now + timedelta(days=35))
+        contests.set_deadlines(
+            session,
+            organizer,
+            cases,
+            submission_deadline=now + timedelta(days=20),
+            review_deadline=now + timedelta(days=35),
+        )
         unit_accounts: dict[str, User] = {}
         for district, unit_name, username, title, category in _CASES:
             unit = session.scalar(select(Organization).where(Organization.name == f"{district}{unit_name}"))
             if unit is None:
-                unit = create_organization(session, organizer, name=f"{district}{unit_name}",
-                                           kind=OrganizationKind.GRASSROOTS, parent=_organization(session, district))
+                unit = create_organization(
+                    session,
+                    organizer,
+                    name=f"{district}{unit_name}",
+                    kind=OrganizationKind.GRASSROOTS,
+                    parent=_organization(session, district),
+                )
             if username not in unit_accounts:
-                unit_accounts[username] = _account(session, organizer, username, f"{unit_name}联络员", Role.ENTRANT, unit)
+                unit_accounts[username] = _account(
+                    session, organizer, username, f"{unit_name}联络员", Role.ENTRANT, unit
+                )
                 logins.append(DemoLogin(username, Role.ENTRANT, unit.name))
             entrant = unit_accounts[username]
             entry = entries.create_draft(
-                session, entrant, cases, title=title, category=category,
+                session,
+                entrant,
+                cases,
+                title=title,
+                category=category,
                 summary="面向辖区居民开展常态化网络安全宣传教育，形成可复制的经验做法。",
-                fields={"unit": unit.name, "period": (now - timedelta(days=120)).date().isoformat(),
-                        "people_reached": rng.randrange(500, 20_000)},
+                fields={
+                    "unit": unit.name,
+                    "period": (now - timedelta(days=120)).date().isoformat(),
+                    "people_reached": rng.randrange(500, 20_000),
+                },
             )
             image = Path(scratch) / f"case-{entry.code}.png"
             generate_test_image(image)
             with image.open("rb") as stream:
                 entries.attach_work(session, entrant, entry, storage, stream, f"{title}.png", "image/png")
-            entries.submit_entry(session, entrant, entry,
-                                 declarations=list(contests.current_rubric(cases).entry.declarations))
+            entries.submit_entry(
+                session, entrant, entry, declarations=list(contests.current_rubric(cases).entry.declarations)
+            )
 
     _seed_contestants(session, organizer, skills, rng)
     return logins
@@ -168,8 +206,15 @@ def _score_demo_sheets(session: Session, contest: Contest, judges: list[User], r
                 stepped = (raw / criterion.step).quantize(Decimal(1)) * criterion.step
                 scores[criterion.key] = min(max(stepped, Decimal(0)), criterion.max)
             checks = {check.key: True for check in rubric.checks}
-            judging.save_sheet(session, judge, assignment, scores=scores, checks=checks,
-                               comment="主题突出，制作用心。", submit=judge_index < 3)
+            judging.save_sheet(
+                session,
+                judge,
+                assignment,
+                scores=scores,
+                checks=checks,
+                comment="主题突出，制作用心。",
+                submit=judge_index < 3,
+            )
 
 
 def _seed_contestants(session: Session, organizer: User, contest: Contest, rng: random.Random) -> None:
@@ -180,17 +225,26 @@ def _seed_contestants(session: Session, organizer: User, contest: Contest, rng: 
     number = 0
     for company in _COMPANIES:
         org = _organization(session, company)
-        for member in range(rng.randrange(3, 7)):
+        for _ in range(rng.randrange(3, 7)):
             number += 1
             contestant = Contestant(
-                contest=contest, organization=org, number=f"{rubric.contest.entry_code_prefix}{number:04d}",
-                name=f"选手{number:03d}", team=f"{company[:4]}代表队",
+                contest=contest,
+                organization=org,
+                number=f"{rubric.contest.entry_code_prefix}{number:04d}",
+                name=f"选手{number:03d}",
+                team=f"{company[:4]}代表队",
                 declared_level=rng.choice(level_keys) if level_keys else None,
-                id_number=f"31010119{rng.randrange(70, 99)}0{rng.randrange(1, 9)}1{rng.randrange(0, 9)}{member}{rng.randrange(100, 999)}X",
+                id_number=f"{rng.randrange(10**16, 10**17)}X",  # made up: 17 digits and a check character
             )
             session.add(contestant)
             for part in rubric.parts:
                 value = (Decimal(str(rng.uniform(45, 99))) * 2).quantize(Decimal(1)) / 2
-                session.add(PartScore(contestant=contestant, part=part.key, value=min(value, part.max),
-                                      time_used_seconds=rng.randrange(1800, 7200)))
+                session.add(
+                    PartScore(
+                        contestant=contestant,
+                        part=part.key,
+                        value=min(value, part.max),
+                        time_used_seconds=rng.randrange(1800, 7200),
+                    )
+                )
     session.flush()

@@ -19,8 +19,7 @@ from sqlalchemy.orm import Session, SessionTransaction, scoped_session
 from judging.media import NotAVideo, make_thumbnail, probe_video
 from judging.models import Contest, Entry, EntryFile, EntryStatus, Organization, Phase, User, utcnow
 from judging.rubric import Rubric
-from judging.services import ServiceError
-from judging.services import audit
+from judging.services import ServiceError, audit
 from judging.services.contests import current_rubric
 from judging.storage import LocalStorage, TooLarge
 
@@ -76,7 +75,12 @@ def create_draft(
     session.add(entry)
     session.flush()
     audit.record(
-        session, actor, "entry.create", object_type="entry", object_id=entry.id, contest_id=contest.id,
+        session,
+        actor,
+        "entry.create",
+        object_type="entry",
+        object_id=entry.id,
+        contest_id=contest.id,
         data={"code": entry.code, "title": entry.title},
     )
     return entry
@@ -122,7 +126,12 @@ def submit_entry(session: Session, actor: User, entry: Entry, declarations: list
             _("Your organisation has already submitted %(n)d entries, the most allowed.", n=quota)
         ) from None
     audit.record(
-        session, actor, "entry.submit", object_type="entry", object_id=entry.id, contest_id=contest.id,
+        session,
+        actor,
+        "entry.submit",
+        object_type="entry",
+        object_id=entry.id,
+        contest_id=contest.id,
         data={"code": entry.code, "slot": entry.quota_slot},
     )
 
@@ -154,8 +163,11 @@ def attach_work(
     extension = PurePath(original_name).suffix.lower().lstrip(".")
     if extension not in rubric.entry.allowed_extensions:
         raise ServiceError(
-            _("Files of type %(ext)s are not accepted; allowed: %(allowed)s.",
-              ext=extension or "?", allowed=", ".join(rubric.entry.allowed_extensions))
+            _(
+                "Files of type %(ext)s are not accepted; allowed: %(allowed)s.",
+                ext=extension or "?",
+                allowed=", ".join(rubric.entry.allowed_extensions),
+            )
         )
     limit = rubric.entry.max_file_mb * 1024 * 1024
     try:
@@ -191,9 +203,18 @@ def attach_work(
         session, storage, rollback=keys, commit=[k for f in replaced for k in (f.storage_key, f.thumbnail_key) if k]
     )
     audit.record(
-        session, actor, "entry.file", object_type="entry", object_id=entry.id, contest_id=entry.contest_id,
-        data={"name": record.original_name, "size": record.size_bytes, "sha256": record.sha256,
-              "duration": str(record.duration_seconds) if record.duration_seconds is not None else None},
+        session,
+        actor,
+        "entry.file",
+        object_type="entry",
+        object_id=entry.id,
+        contest_id=entry.contest_id,
+        data={
+            "name": record.original_name,
+            "size": record.size_bytes,
+            "sha256": record.sha256,
+            "duration": str(record.duration_seconds) if record.duration_seconds is not None else None,
+        },
     )
     return record
 
@@ -234,8 +255,11 @@ def _probe_into(record: EntryFile, storage: LocalStorage, rubric: Rubric, keys: 
     limit = rubric.entry.max_duration_seconds
     if info.duration_seconds > limit + DURATION_TOLERANCE_SECONDS:
         raise ServiceError(
-            _("The video lasts %(measured)s seconds; at most %(limit)d seconds are allowed.",
-              measured=info.duration_seconds, limit=limit)
+            _(
+                "The video lasts %(measured)s seconds; at most %(limit)d seconds are allowed.",
+                measured=info.duration_seconds,
+                limit=limit,
+            )
         )
     record.duration_seconds = info.duration_seconds
     record.codec = info.codec

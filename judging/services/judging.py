@@ -27,8 +27,7 @@ from judging.models import (
     utcnow,
 )
 from judging.rubric import Criterion, Rubric
-from judging.services import ServiceError
-from judging.services import audit
+from judging.services import ServiceError, audit
 from judging.services.contests import current_rubric, freeze_rubric_version
 
 JUDGEABLE = (EntryStatus.SUBMITTED, EntryStatus.NOMINATED)
@@ -44,7 +43,12 @@ def add_to_panel(session: Session, actor: User, contest: Contest, judge: User) -
     session.add(member)
     session.flush()
     audit.record(
-        session, actor, "panel.add", object_type="user", object_id=judge.id, contest_id=contest.id,
+        session,
+        actor,
+        "panel.add",
+        object_type="user",
+        object_id=judge.id,
+        contest_id=contest.id,
         data={"judge": judge.username},
     )
     return member
@@ -88,12 +92,19 @@ def parse_score(criterion: Criterion, raw: object) -> Decimal:
         raise ServiceError(_("%(label)s: please enter a number.", label=criterion.label))
     if value < 0 or value > criterion.max:
         raise ServiceError(
-            _("%(label)s: the score must be between 0 and %(max)s.", label=criterion.label, max=criterion.max.normalize())
+            _(
+                "%(label)s: the score must be between 0 and %(max)s.",
+                label=criterion.label,
+                max=criterion.max.normalize(),
+            )
         )
     if value % criterion.step != 0:
         raise ServiceError(
-            _("%(label)s: the score must be a multiple of %(step)s.", label=criterion.label,
-              step=criterion.step.normalize())
+            _(
+                "%(label)s: the score must be a multiple of %(step)s.",
+                label=criterion.label,
+                step=criterion.step.normalize(),
+            )
         )
     return value.quantize(Decimal("0.01"))
 
@@ -146,7 +157,11 @@ def save_sheet(
     freeze_rubric_version(contest.current_rubric)
     session.flush()
     audit.record(
-        session, judge, "sheet.submit" if submit else "sheet.save", object_type="sheet", object_id=sheet.id,
+        session,
+        judge,
+        "sheet.submit" if submit else "sheet.save",
+        object_type="sheet",
+        object_id=sheet.id,
         contest_id=contest.id,
         data={"entry": entry.code, "old": old, "new": {k: str(v) for k, v in parsed.items()}, "checks": check_values},
     )

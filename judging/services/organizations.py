@@ -10,8 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from judging.models import Organization, OrganizationKind, User
-from judging.services import NotFound, ServiceError
-from judging.services import audit
+from judging.services import NotFound, ServiceError, audit
 
 
 def read_organization_file(path: str | Path) -> list[dict[str, str]]:

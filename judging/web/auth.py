@@ -7,8 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
 from judging.extensions import db, limiter
-from judging.services import NotFound, ServiceError
-from judging.services import accounts
+from judging.services import NotFound, ServiceError, accounts
 from judging.web.forms import ChangePasswordForm, ConfirmForm, LoginForm, SetPasswordForm
 from judging.web.pages import safe_next
 from judging.web.permissions import home_endpoint, login_required, public
@@ -94,7 +93,9 @@ def change_password():  # type: ignore[no-untyped-def]
             form.password.errors = [refusal.message]
         else:
             db.session.commit()
-            login_user(current_user._get_current_object())  # the session id changed with the password: keep this session
+            login_user(
+                current_user._get_current_object()
+            )  # the session id changed with the password: keep this session
             flash(_("Your password has been changed. Other sessions have been signed out."), "success")
             return redirect(url_for(home_endpoint(current_user.role)))
     return render_template("auth/change_password.html", form=form)

@@ -41,7 +41,11 @@ def phase_choices(phases: tuple[Phase, ...]) -> list[tuple[str, str]]:
 
 
 def organization_kind_choices() -> list[tuple[str, str]]:
-    return [(kind.value, organization_kind_label(kind)) for kind in OrganizationKind if kind is not OrganizationKind.ORGANIZER]
+    return [
+        (kind.value, organization_kind_label(kind))
+        for kind in OrganizationKind
+        if kind is not OrganizationKind.ORGANIZER
+    ]
 
 
 class NewUserForm(FlaskForm):

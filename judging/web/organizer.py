@@ -5,14 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import get_timezone
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from judging.extensions import db
 from judging.models import OrganizationKind, Phase, Role
-from judging.services import NotFound, ServiceError
-from judging.services import accounts, contests, organizations, overview
+from judging.services import NotFound, ServiceError, accounts, contests, organizations, overview
 from judging.web.forms import (
     ConfirmForm,
     DeadlinesForm,
@@ -23,6 +21,7 @@ from judging.web.forms import (
     phase_choices,
     role_choices,
 )
+from judging.web.pages import display_zone
 from judging.web.permissions import role_required
 
 bp = Blueprint("organizer", __name__, url_prefix="/organizer")
@@ -48,10 +47,11 @@ def contest(slug: str):  # type: ignore[no-untyped-def]
     found = _contest_or_404(slug)
     phase_form = PhaseForm()
     phase_form.phase.choices = phase_choices(contests.PHASE_MOVES[found.phase])
-    tz = get_timezone()
+    tz = display_zone()
     deadlines = DeadlinesForm(
         submission_deadline=found.submission_deadline.astimezone(tz).replace(tzinfo=None)
-        if found.submission_deadline else None,
+        if found.submission_deadline
+        else None,
         review_deadline=found.review_deadline.astimezone(tz).replace(tzinfo=None) if found.review_deadline else None,
     )
     return render_template(
@@ -86,7 +86,7 @@ def change_phase(slug: str):  # type: ignore[no-untyped-def]
 
 def _aware(value: datetime | None) -> datetime | None:
     """A datetime typed in the display time zone, made aware."""
-    return value.replace(tzinfo=get_timezone()) if value else None
+    return value.replace(tzinfo=display_zone()) if value else None
 
 
 @bp.post("/contests/<slug>/deadlines")
@@ -127,7 +127,8 @@ def _organization_form() -> NewOrganizationForm:
     form = NewOrganizationForm()
     form.kind.choices = organization_kind_choices()
     parents = [
-        org for org in organizations.list_organizations(db.session)
+        org
+        for org in organizations.list_organizations(db.session)
         if org.kind in (OrganizationKind.DISTRICT, OrganizationKind.INDUSTRY, OrganizationKind.COMPANY)
     ]
     form.parent_id.choices = [(0, "—")] + [(org.id, org.name) for org in parents]
@@ -142,7 +143,10 @@ def create_organization():  # type: ignore[no-untyped-def]
         try:
             parent = organizations.get_organization(db.session, form.parent_id.data) if form.parent_id.data else None
             org = organizations.create_organization(
-                db.session, current_user, name=form.name.data or "", kind=OrganizationKind(form.kind.data),
+                db.session,
+                current_user,
+                name=form.name.data or "",
+                kind=OrganizationKind(form.kind.data),
                 parent=parent,
             )
         except ServiceError as refusal:
@@ -189,7 +193,8 @@ def create_user():  # type: ignore[no-untyped-def]
         try:
             organization = (
                 organizations.get_organization(db.session, form.organization_id.data)
-                if form.organization_id.data else None
+                if form.organization_id.data
+                else None
             )
             created = accounts.create_account(
                 db.session,
@@ -206,7 +211,9 @@ def create_user():  # type: ignore[no-untyped-def]
         else:
             db.session.commit()
             return render_template(
-                "organizer/invitation.html", user=created.user, link=_invitation_url(created.invitation_token),
+                "organizer/invitation.html",
+                user=created.user,
+                link=_invitation_url(created.invitation_token),
                 days=current_app.config["INVITATION_DAYS"],
             )
     else:

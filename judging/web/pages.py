@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, request
 from flask_babel import format_datetime, get_locale
@@ -26,6 +27,11 @@ def safe_next(target: str | None) -> str | None:
     if parts.scheme or parts.netloc:
         return None
     return target
+
+
+def display_zone() -> ZoneInfo:
+    """The time zone deadlines are typed and shown in (zoneinfo: pytz zones need localize(), not replace())."""
+    return ZoneInfo(current_app.config["DISPLAY_TIMEZONE"])
 
 
 def show_datetime(value: datetime | None) -> str:

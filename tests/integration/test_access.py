@@ -65,8 +65,14 @@ def test_role_pages_refuse_anonymous_and_every_other_role(app: Flask, client_for
 
 def test_role_pages_open_for_their_role(app: Flask, client_for) -> None:  # type: ignore[no-untyped-def]
     for username, pages in {
-        "organizer": ["/organizer/", "/organizer/users", "/organizer/organizations", "/organizer/audit",
-                      "/organizer/contests/micro-video", "/organizer/contests/isg-skills"],
+        "organizer": [
+            "/organizer/",
+            "/organizer/users",
+            "/organizer/organizations",
+            "/organizer/audit",
+            "/organizer/contests/micro-video",
+            "/organizer/contests/isg-skills",
+        ],
         "judge": ["/judge/"],
         "entrant-a": ["/entrant/"],
     }.items():
@@ -86,6 +92,13 @@ def test_signed_in_pages_send_anonymous_to_login(app: Flask) -> None:
 
 def test_public_pages_answer_anonymous(app: Flask) -> None:
     anonymous = app.test_client()
-    for path, status in [("/", 200), ("/contests/micro-video", 200), ("/contests/nope", 404), ("/login", 200),
-                         ("/api/contests", 200), ("/healthz", 200), ("/invite/not-a-real-token", 404)]:
+    for path, status in [
+        ("/", 200),
+        ("/contests/micro-video", 200),
+        ("/contests/nope", 404),
+        ("/login", 200),
+        ("/api/contests", 200),
+        ("/healthz", 200),
+        ("/invite/not-a-real-token", 404),
+    ]:
         assert anonymous.get(path).status_code == status, path

@@ -97,8 +97,13 @@ def test_invitation_flow_sets_password_and_logs_in(app: Flask, client_for) -> No
     token = csrf_token(organizer, "/organizer/users")
     response = organizer.post(
         "/organizer/users",
-        data={"username": "jingan", "display_name": "静安区联络员", "role": "entrant",
-              "organization_id": district, "csrf_token": token},
+        data={
+            "username": "jingan",
+            "display_name": "静安区联络员",
+            "role": "entrant",
+            "organization_id": district,
+            "csrf_token": token,
+        },
     )
     assert response.status_code == 200
     page = response.get_data(as_text=True)
@@ -114,8 +119,7 @@ def test_invitation_flow_sets_password_and_logs_in(app: Flask, client_for) -> No
     assert "密码不能全为数字。" in weak.get_data(as_text=True)
     with app.app_context():
         assert _user("jingan").password_hash is None  # refused: nothing stored
-    done = invitee.post(path, data={"password": "mild-river-4821", "confirm": "mild-river-4821",
-                                    "csrf_token": token})
+    done = invitee.post(path, data={"password": "mild-river-4821", "confirm": "mild-river-4821", "csrf_token": token})
     assert done.status_code == 302 and done.headers["Location"] == "/entrant/"
     assert "静安区" in invitee.get("/entrant/").get_data(as_text=True)
 
@@ -169,11 +173,15 @@ def test_entrant_without_organisation_is_refused(app: Flask, client_for) -> None
 def test_password_change_signs_out_other_sessions(app: Flask, client_for) -> None:  # type: ignore[no-untyped-def]
     here, elsewhere = client_for("judge"), client_for("judge")
     token = csrf_token(here, "/account/password")
-    wrong = here.post("/account/password", data={"current": "nope", "password": "a-new-password",
-                                                  "confirm": "a-new-password", "csrf_token": token})
+    wrong = here.post(
+        "/account/password",
+        data={"current": "nope", "password": "a-new-password", "confirm": "a-new-password", "csrf_token": token},
+    )
     assert "当前密码不正确。" in wrong.get_data(as_text=True)
-    response = here.post("/account/password", data={"current": PASSWORD, "password": "a-new-password",
-                                                     "confirm": "a-new-password", "csrf_token": token})
+    response = here.post(
+        "/account/password",
+        data={"current": PASSWORD, "password": "a-new-password", "confirm": "a-new-password", "csrf_token": token},
+    )
     assert response.status_code == 302
     assert here.get("/judge/").status_code == 200
     assert elsewhere.get("/judge/").status_code == 302

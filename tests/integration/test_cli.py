@@ -54,8 +54,9 @@ def test_rubric_check_names_file_and_key_and_exits_1(bare_app: Flask, tmp_path: 
     result = bare_app.test_cli_runner().invoke(args=["rubric", "check", str(bad)])
     assert result.exit_code == 1
     assert result.output.splitlines() == [f"{bad}: contest.venue: unknown key", f"{bad}: criteria[0].max: must be > 0"]
-    bad.write_text(source.replace('tie_break = ["content", "influence"]', 'tie_break = ["content", "beauty"]'),
-                   encoding="utf-8")
+    bad.write_text(
+        source.replace('tie_break = ["content", "influence"]', 'tie_break = ["content", "beauty"]'), encoding="utf-8"
+    )
     result = bare_app.test_cli_runner().invoke(args=["rubric", "check", str(bad)])
     assert result.exit_code == 1
     assert result.output.splitlines() == [f"{bad}: aggregation.tie_break[1]: unknown criterion 'beauty'"]

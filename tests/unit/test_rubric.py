@@ -68,14 +68,16 @@ def test_default_rubrics_are_valid() -> None:
 def test_micro_video_rubric_matches_the_plan() -> None:
     rubric = load_rubric(ROOT / "rubrics" / "micro_video.toml")
     assert [(c.key, c.max) for c in rubric.criteria] == [
-        ("content", Decimal(40)), ("form", Decimal(30)), ("influence", Decimal(30))
+        ("content", Decimal(40)),
+        ("form", Decimal(30)),
+        ("influence", Decimal(30)),
     ]
     assert rubric.max_total == 100
     assert rubric.entry is not None
     assert rubric.entry.quota_per_organization == 1
     assert rubric.entry.max_duration_seconds == 180
     assert any("玉兰" in text and "沪宝" in text for text in rubric.entry.declarations)
-    assert [c.key for c in rubric.checks][0] == "ip_characters"
+    assert rubric.checks[0].key == "ip_characters"
     assert rubric.aggregation is not None and rubric.aggregation.across_judges == "trimmed_mean"
     assert rubric.contest.ceremony == "opening"
 
@@ -144,7 +146,9 @@ def test_judges_per_entry_must_be_all_or_positive_integer() -> None:
 
 
 def test_step_with_three_decimals_and_max_off_step_are_refused() -> None:
-    text = VALID.replace("step = 0.5", "step = 0.125").replace("max = 60\nweight = 1.0", "max = 60\nweight = 1.0\nstep = 7")
+    text = VALID.replace("step = 0.5", "step = 0.125").replace(
+        "max = 60\nweight = 1.0", "max = 60\nweight = 1.0\nstep = 7"
+    )
     assert errors_of(text) == [
         "rubrics/demo.toml: criteria[0].step: must have at most two decimals",
         "rubrics/demo.toml: criteria[1].max: must be a multiple of step (7)",
@@ -171,15 +175,16 @@ def test_award_category_must_exist_and_shares_must_not_exceed_one() -> None:
     assert errors_of(text) == [
         "rubrics/demo.toml: awards[0].category: unknown category 'nope'",
     ]
-    text = VALID.replace('name = "一等奖"\ncount = 1', 'name = "一等奖"\nshare = 0.6\n[[awards]]\nname = "二等奖"\nshare = 0.6')
+    text = VALID.replace(
+        'name = "一等奖"\ncount = 1', 'name = "一等奖"\nshare = 0.6\n[[awards]]\nname = "二等奖"\nshare = 0.6'
+    )
     assert errors_of(text) == ["rubrics/demo.toml: awards: shares add up to more than 1 (1.2)"]
 
 
 def test_unsupported_file_type_for_media_is_refused() -> None:
     text = VALID.replace('allowed_extensions = ["mp4"]', 'allowed_extensions = ["mp4", "exe"]')
     assert errors_of(text) == [
-        "rubrics/demo.toml: entry.allowed_extensions[1]: 'exe' is not a supported video type "
-        "(mp4, mov, m4v, webm, mkv)"
+        "rubrics/demo.toml: entry.allowed_extensions[1]: 'exe' is not a supported video type (mp4, mov, m4v, webm, mkv)"
     ]
 
 
@@ -189,10 +194,14 @@ def test_skills_part_weights_must_add_up_to_one() -> None:
 
 
 def test_skills_tie_break_must_name_a_part_or_time() -> None:
-    text = (ROOT / "rubrics" / "isg_skills.toml").read_text(encoding="utf-8").replace(
-        'tie_break = ["practical", "time"]', 'tie_break = ["speed"]'
+    text = (
+        (ROOT / "rubrics" / "isg_skills.toml")
+        .read_text(encoding="utf-8")
+        .replace('tie_break = ["practical", "time"]', 'tie_break = ["speed"]')
     )
-    assert errors_of(text, "isg.toml") == ["isg.toml: ranking.tie_break[0]: unknown part 'speed' (a part key or \"time\")"]
+    assert errors_of(text, "isg.toml") == [
+        "isg.toml: ranking.tie_break[0]: unknown part 'speed' (a part key or \"time\")"
+    ]
 
 
 def test_toml_syntax_error_names_the_file() -> None:

@@ -1,0 +1,105 @@
+"""The organisers' area: phases, deadlines and organisations; refusals change nothing."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from judging.extensions import db
+from judging.models import AuditEvent, Contest, Organization, Phase
+from tests.conftest import csrf_token
+
+
+def _contest(slug: str) -> Contest:
+    return db.session.scalar(db.select(Contest).where(Contest.slug == slug))
+
+
+def test_phase_moves_along_the_workflow_and_is_audited(app: Flask, client_for) -> None:  # type: ignore[no-untyped-def]
+    client = client_for("organizer")
+    token = csrf_token(client, "/organizer/contests/micro-video")
+    response = client.post("/organizer/contests/micro-video/phase", data={"phase": "open", "csrf_token": token})
+    assert response.status_code == 302
+    assert "评选已进入新阶段。" in client.get("/organizer/contests/micro-video").get_data(as_text=True)
+    with app.app_context():
+        assert _contest("micro-video").phase is Phase.OPEN
+        event = db.session.scalars(db.select(AuditEvent).order_by(AuditEvent.seq.desc())).first()
+        assert event.action == "contest.phase" and event.data == {"old": "draft", "new": "open"}
+        assert event.actor_name == "organizer"
+
+
+def test_phase_cannot_skip_steps(app: Flask, client_for) -> None:  # type: ignore[no-untyped-def]
+    client = client_for("organizer")
+    token = csrf_token(client, "/organizer/contests/micro-video")
+    client.post("/organizer/contests/micro-video/phase", data={"phase": "published", "csrf_token": token})
+    page = client.get("/organizer/contests/micro-video").get_data(as_text=True)
+    assert "请选择列出的阶段之一。" in page
+    with app.app_context():
+        assert _contest("micro-video").phase is Phase.DRAFT
+
+
+def test_deadlines_are_read_in_shanghai_time(app: Flask, client_for) -> None:  # type: ignore[no-untyped-def]
+    client = client_for("organizer")
+    token = csrf_token(client, "/organizer/contests/micro-video")
+    client.post(
+        "/organizer/contests/micro-video/deadlines",
+        data={"submission_deadline": "2026-09-01T18:00", "review_deadline": "2026-09-08T12:00", "csrf_token": token},
+    )
+    with app.app_context():
+        contest = _contest("micro-video")
+        assert contest.submission_deadline.isoformat() == "2026-09-01T10:00:00+00:00"
+        assert contest.review_deadline.isoformat() == "2026-09-08T04:00:00+00:00"
+
+
+def test_review_deadline_before_submission_deadline_is_refused(app: Flask, client_for) -> None:  # type: ignore[no-untyped-def]
+    client = client_for("organizer")
+    token = csrf_token(client, "/organizer/contests/micro-video")
+    client.post(
+        "/organizer/contests/micro-video/deadlines",
+        data={"submission_deadline": "2026-09-08T18:00", "review_deadline": "2026-09-01T12:00", "csrf_token": token},
+    )
+    assert "评审截止时间须晚于报送截止时间。" in client.get("/organizer/contests/micro-video").get_data(as_text=True)
+    with app.app_context():
+        contest = _contest("micro-video")
+        assert contest.submission_deadline is None and contest.review_deadline is None
+
+
+def test_grassroots_unit_is_added_under_its_district(app: Flask, client_for) -> None:  # type: ignore[no-untyped-def]
+    client = client_for("organizer")
+    with app.app_context():
+        district_id = db.session.scalar(db.select(Organization.id).where(Organization.name == "杨浦区"))
+    token = csrf_token(client, "/organizer/organizations")
+    response = client.post(
+        "/organizer/organizations",
+        data={"name": "杨浦区五角场街道", "kind": "grassroots", "parent_id": district_id, "csrf_token": token},
+    )
+    assert response.status_code == 302
+    with app.app_context():
+        unit = db.session.scalar(db.select(Organization).where(Organization.name == "杨浦区五角场街道"))
+        assert unit.parent.name == "杨浦区"
+
+
+def test_bad_organisations_are_refused_and_nothing_is_added(app: Flask, client_for) -> None:  # type: ignore[no-untyped-def]
+    client = client_for("organizer")
+    with app.app_context():
+        before = db.session.scalar(db.select(db.func.count(Organization.id)))
+    token = csrf_token(client, "/organizer/organizations")
+    duplicate = client.post(
+        "/organizer/organizations", data={"name": "浦东新区", "kind": "district", "parent_id": 0, "csrf_token": token}
+    )
+    assert duplicate.status_code == 400 and "已存在名为“浦东新区”的单位。" in duplicate.get_data(as_text=True)
+    orphan = client.post(
+        "/organizer/organizations", data={"name": "某街道", "kind": "grassroots", "parent_id": 0, "csrf_token": token}
+    )
+    assert "基层单位须隶属于某个区、行业主管部门或企业。" in orphan.get_data(as_text=True)
+    bad_kind = client.post(
+        "/organizer/organizations", data={"name": "某单位", "kind": "organizer", "parent_id": 0, "csrf_token": token}
+    )
+    assert bad_kind.status_code == 400
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count(Organization.id))) == before
+
+
+def test_dashboard_shows_every_contest_with_phase(client_for) -> None:  # type: ignore[no-untyped-def]
+    page = client_for("organizer").get("/organizer/").get_data(as_text=True)
+    for slug in ("micro-video", "exemplary-cases", "isg-skills"):
+        assert f'data-contest="{slug}"' in page
+    assert page.count("筹备中") == 3
