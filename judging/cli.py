@@ -13,6 +13,7 @@ from flask.cli import AppGroup, with_appcontext
 from flask_migrate import upgrade
 
 from judging.extensions import db
+from judging.offline import rank_command, reliability_command
 from judging.rubric import RubricError, check_rubric_files, load_rubric_directory
 from judging.services import ServiceError, audit, contests, demo, organizations
 from judging.storage import LocalStorage
@@ -87,3 +88,5 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(init_command)
     app.cli.add_command(rubric_cli)
     app.cli.add_command(audit_cli)
+    app.cli.add_command(rank_command)
+    app.cli.add_command(reliability_command)

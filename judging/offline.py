@@ -1,4 +1,4 @@
-"""Offline ranking: ``flask rank`` ranks a contest from a score table collected on paper or in Excel.
+"""Offline ranking: ``flask rank`` and ``flask reliability`` from a score table collected on paper or in Excel.
 
 The command needs no application context and no database: it reads a rubric file and a long-format
 score table (``.csv`` or ``.xlsx``, see :mod:`judging.scoring.score_table`) and runs the same engine
@@ -11,7 +11,8 @@ from __future__ import annotations
 import csv
 import io
 import json
-from decimal import Decimal
+import math
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import NoReturn
 
@@ -19,9 +20,10 @@ import click
 import pandas as pd
 from openpyxl import Workbook
 
-from judging.rubric import RubricError, load_rubric
+from judging.rubric import Rubric, RubricError, load_rubric
 from judging.scoring.aggregate import RankingResult, rank_entries
-from judging.scoring.score_table import ScoreTableError, read_score_table
+from judging.scoring.reliability import reliability_report
+from judging.scoring.score_table import ScoreTableError, cell_text, read_score_table, read_table_cells
 
 OUTPUT_FORMATS = ("csv", "json", "xlsx")
 
@@ -68,8 +70,8 @@ def rank(rubric_path: str, scores_path: str, out_path: str | None, requested_for
         result = rank_entries(table, rubric)
     except ScoreTableError as exc:
         _fail(exc.errors)
-    except ValueError as exc:
-        _fail([f"{scores_path}: {exc}"])
+    except ValueError as exc:  # a rubric the engine cannot rank with; the message names it
+        _fail([str(exc)])
 
     try:
         if fmt == "xlsx":
@@ -93,7 +95,7 @@ def listing_csv(result: RankingResult) -> str:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(listing.columns)
     for row in listing.itertuples(index=False):
-        writer.writerow(["" if value is None else str(value) for value in row])
+        writer.writerow(["" if _is_blank(value) else str(value) for value in row])
     return buffer.getvalue()
 
 
@@ -112,11 +114,16 @@ def write_xlsx(result: RankingResult, path: Path) -> None:
 def _append_frame(sheet, frame: pd.DataFrame, number_format: str) -> None:
     sheet.append(list(frame.columns))
     for row in frame.itertuples(index=False):
-        sheet.append([None if value is None or value == "" else _xlsx_value(value) for value in row])
+        sheet.append([None if _is_blank(value) else _xlsx_value(value) for value in row])
     for column in sheet.iter_cols(min_row=2):
         for cell in column:
             if isinstance(cell.value, Decimal):
                 cell.number_format = number_format
+
+
+def _is_blank(value: object) -> bool:
+    """No value: None, an empty string, or the NaN pandas uses for a missing number."""
+    return value is None or value == "" or (isinstance(value, float) and math.isnan(value))
 
 
 def _xlsx_value(value: object) -> object:
@@ -136,3 +143,93 @@ def _fail(lines: list[str]) -> NoReturn:
     for line in lines:
         click.echo(line, err=True)
     raise SystemExit(1)
+
+
+# --- reliability ---------------------------------------------------------------------------------
+
+
+@click.option("--scores", "scores_path", required=True, metavar="FILE", help="Long-format scores (.csv or .xlsx).")
+@click.option("--rubric", "rubric_path", metavar="PATH", help="The rubric, for weights and validation (optional).")
+def reliability(scores_path: str, rubric_path: str | None) -> None:
+    """Inter-rater statistics of the sheet totals as JSON: ICC (six Shrout & Fleiss forms), Kendall's W,
+    and each judge's severity.
+
+    With ``--rubric`` the table is validated against it and a sheet total is Σ weight × score; without,
+    a sheet total is the plain sum of the sheet's criteria. A sheet that lacks a criterion the others
+    have is left out and listed under ``incomplete_sheets``.
+    """
+    rubric = None
+    if rubric_path:
+        try:
+            rubric = load_rubric(rubric_path)
+        except RubricError as exc:
+            _fail(exc.errors)
+    try:
+        totals, incomplete = sheet_totals_of_file(Path(scores_path), rubric)
+        report = reliability_report(totals)
+    except ScoreTableError as exc:
+        _fail(exc.errors)
+    except ValueError as exc:
+        _fail([f"{scores_path}: {exc}"])
+    report["incomplete_sheets"] = incomplete
+    click.echo(json.dumps(report, ensure_ascii=False, indent=2))
+
+
+reliability_command = click.command("reliability")(reliability)
+
+
+def sheet_totals_of_file(path: Path, rubric: Rubric | None) -> tuple[pd.DataFrame, list[dict[str, str]]]:
+    """Each complete sheet's total (``entry, judge, total``) and the sheets left out as incomplete."""
+    if rubric is not None:
+        frame = read_score_table(path, rubric).to_frame()
+        weights = {criterion.key: criterion.weight for criterion in rubric.criteria}
+    else:
+        frame = _plain_score_frame(path)
+        weights = {}
+    expected = set(frame["criterion"])
+    totals, incomplete = [], []
+    for (entry, judge), sheet in frame.groupby(["entry", "judge"], sort=False):
+        if set(sheet["criterion"]) != expected:
+            incomplete.append({"entry": str(entry), "judge": str(judge)})
+            continue
+        total = sum(
+            (
+                weights.get(criterion, Decimal(1)) * score
+                for criterion, score in zip(sheet["criterion"], sheet["score"], strict=True)
+            ),
+            Decimal(0),
+        )
+        totals.append({"entry": entry, "judge": judge, "total": total})
+    return pd.DataFrame(totals, columns=["entry", "judge", "total"]), incomplete
+
+
+def _plain_score_frame(path: Path) -> pd.DataFrame:
+    """The long table without a rubric: the four columns present, scores exact numbers, no duplicates."""
+    cells, rows = read_table_cells(path)
+    columns = {str(name).strip().lower(): name for name in cells.columns}
+    missing = [name for name in ("entry", "judge", "criterion", "score") if name not in columns]
+    if missing:
+        raise ScoreTableError(
+            [f"{path}: missing column(s) {', '.join(missing)} (expected entry, judge, criterion, score)"]
+        )
+    frame = pd.DataFrame({name: cells[columns[name]].map(cell_text) for name in ("entry", "judge", "criterion")})
+    problems, scores, seen = [], [], {}
+    for row, raw, key in zip(rows, cells[columns["score"]], frame.itertuples(index=False, name=None), strict=True):
+        text = cell_text(raw)
+        try:
+            value = Decimal(text)
+            if not value.is_finite():
+                raise InvalidOperation
+        except InvalidOperation:
+            problems.append(f"{path}: row {row}: score '{text}' is not a number")
+            value = Decimal(0)
+        if "" in key:
+            problems.append(f"{path}: row {row}: empty {('entry', 'judge', 'criterion')[key.index('')]}")
+        elif key in seen:
+            problems.append(f"{path}: row {row}: duplicate of row {seen[key]} ({', '.join(key)})")
+        seen.setdefault(key, row)
+        scores.append(value)
+    if problems:
+        raise ScoreTableError(problems)
+    frame["score"] = scores
+    return frame

@@ -161,3 +161,23 @@ def test_audit_verify_detects_a_deleted_event(app: Flask) -> None:
     result = app.test_cli_runner().invoke(args=["audit", "verify"])
     assert result.exit_code == 1
     assert result.output.strip() == "audit chain broken at event 3: event 3 is missing (next is 4)"
+
+
+def test_offline_commands_are_registered_with_flask(bare_app: Flask, tmp_path: Path) -> None:
+    table = tmp_path / "scores.csv"
+    rows = ["entry,judge,criterion,score"]
+    for entry, base in (("MV-001", 30), ("MV-002", 25)):
+        for judge in ("j1", "j2", "j3"):
+            rows += [f"{entry},{judge},content,{base}", f"{entry},{judge},form,20", f"{entry},{judge},influence,20"]
+    table.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    runner = bare_app.test_cli_runner()
+    ranked = runner.invoke(
+        args=["rank", "--rubric", str(ROOT / "rubrics" / "micro_video.toml"), "--scores", str(table)]
+    )
+    assert ranked.exit_code == 0, ranked.output
+    lines = ranked.output.splitlines()
+    assert lines[0].startswith("rank,entry,category,final_score,award,n_sheets,content,form,influence")
+    assert lines[1].startswith("1,MV-001,,70.00,一等奖,3,30.00,20.00,20.00")
+    assert lines[2].startswith("2,MV-002,,65.00,二等奖,3,25.00,20.00,20.00")
+    assessed = runner.invoke(args=["reliability", "--scores", str(table)])
+    assert assessed.exit_code == 0 and '"n_entries": 2' in assessed.output
