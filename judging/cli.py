@@ -53,12 +53,12 @@ def init_command(with_demo: bool, edition: str | None) -> None:
         return
     if demo.demo_present(session):
         click.echo("Demo data already present.")
-        return
-    click.echo("Creating demo data (generating videos)…")
-    logins = demo.seed_demo(session, LocalStorage(app.config["UPLOAD_FOLDER"]))
-    session.commit()
+    else:
+        click.echo("Creating demo data (generating videos)…")
+        demo.seed_demo(session, LocalStorage(app.config["UPLOAD_FOLDER"]))
+        session.commit()
     click.echo(f"Demo logins (password for all: {demo.DEMO_PASSWORD}):")
-    for login in logins:
+    for login in demo.demo_logins(session):
         click.echo(f"  {login.role.value:<10} {login.username:<20} {login.organization}")
 
 

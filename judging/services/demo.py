@@ -86,12 +86,29 @@ def demo_present(session: Session) -> bool:
     return session.scalar(select(User.id).where(User.username == "organizer")) is not None
 
 
-def seed_demo(session: Session, storage: LocalStorage, seed: int = 2024) -> list[DemoLogin]:
+DEMO_USERNAMES = [
+    "organizer",
+    *(row[1] for row in _VIDEOS),
+    *(row[0] for row in _JUDGES),
+    *dict.fromkeys(row[2] for row in _CASES),
+]
+
+
+def demo_logins(session: Session) -> list[DemoLogin]:
+    """The demo accounts present in the database, in the order a newcomer would try them."""
+    users = {u.username: u for u in session.scalars(select(User).where(User.username.in_(DEMO_USERNAMES)))}
+    return [
+        DemoLogin(name, users[name].role, users[name].organization.name if users[name].organization else "")
+        for name in DEMO_USERNAMES
+        if name in users
+    ]
+
+
+def seed_demo(session: Session, storage: LocalStorage, seed: int = 2024) -> None:
     """Create the demo accounts, entries with real videos, panels, assignments and some scores."""
     rng = random.Random(seed)  # noqa: S311 - reproducible demo data, not security
     organizer_org = session.scalar(select(Organization).where(Organization.name == "市委网信办"))
     organizer = _account(session, None, "organizer", "组委会管理员", Role.ORGANIZER, organizer_org)
-    logins = [DemoLogin("organizer", Role.ORGANIZER, organizer_org.name if organizer_org else "")]
 
     micro = contests.get_contest(session, "micro-video")
     cases = contests.get_contest(session, "exemplary-cases")
@@ -107,7 +124,6 @@ def seed_demo(session: Session, storage: LocalStorage, seed: int = 2024) -> list
         for org_name, username, title, pattern, seconds in _VIDEOS:
             org = _organization(session, org_name)
             entrant = _account(session, organizer, username, f"{org_name}联络员", Role.ENTRANT, org)
-            logins.append(DemoLogin(username, Role.ENTRANT, org_name))
             entry = entries.create_draft(
                 session,
                 entrant,
@@ -137,7 +153,6 @@ def seed_demo(session: Session, storage: LocalStorage, seed: int = 2024) -> list
             org = _organization(session, affiliation) if affiliation else None
             judge = _account(session, organizer, username, name, Role.JUDGE, org)
             judges.append(judge)
-            logins.append(DemoLogin(username, Role.JUDGE, affiliation or ""))
             judging.add_to_panel(session, organizer, micro, judge)
         judging.assign_every_judge(session, organizer, micro)
         _score_demo_sheets(session, micro, judges, rng)
@@ -166,7 +181,6 @@ def seed_demo(session: Session, storage: LocalStorage, seed: int = 2024) -> list
                 unit_accounts[username] = _account(
                     session, organizer, username, f"{unit_name}联络员", Role.ENTRANT, unit
                 )
-                logins.append(DemoLogin(username, Role.ENTRANT, unit.name))
             entrant = unit_accounts[username]
             entry = entries.create_draft(
                 session,
@@ -190,7 +204,6 @@ def seed_demo(session: Session, storage: LocalStorage, seed: int = 2024) -> list
             )
 
     _seed_contestants(session, organizer, skills, rng)
-    return logins
 
 
 def _score_demo_sheets(session: Session, contest: Contest, judges: list[User], rng: random.Random) -> None:
