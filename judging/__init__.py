@@ -98,9 +98,9 @@ def _configure_sqlite(engine: Engine) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from judging.web import api, auth, entrant, judge, organizer, public
+    from judging.web import api, auth, entrant, files, judge, organizer, public
 
-    for module in (public, auth, organizer, entrant, judge, api):
+    for module in (public, auth, organizer, entrant, judge, files, api):
         app.register_blueprint(module.bp)
 
 

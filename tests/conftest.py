@@ -21,9 +21,11 @@ from sqlalchemy import create_engine, text
 
 from judging import create_app
 from judging.extensions import db
-from judging.models import Organization, Role, User
+from judging.media import generate_test_video
+from judging.models import Contest, Entry, Organization, Phase, Role, User
 from judging.rubric import load_rubric_directory
-from judging.services import accounts, contests, organizations
+from judging.services import accounts, contests, entries, organizations
+from judging.storage import LocalStorage
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "correct horse battery"
@@ -172,3 +174,34 @@ def client_for(app: Flask, users: dict[str, int]):  # type: ignore[no-untyped-de
         return client
 
     return make
+
+
+@pytest.fixture(scope="session")
+def short_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real 5-second H.264 clip, generated once per test session."""
+    path = tmp_path_factory.mktemp("videos") / "short.mp4"
+    generate_test_video(path, 5)
+    return path
+
+
+def open_contest_for_entries(slug: str = "micro-video") -> Contest:
+    """Move a contest to the open phase as the system (needs an app context)."""
+    contest = db.session.scalar(db.select(Contest).where(Contest.slug == slug))
+    if contest.phase is not Phase.OPEN:
+        contests.change_phase(db.session, None, contest, Phase.OPEN)  # type: ignore[arg-type]
+        db.session.commit()
+    return contest
+
+
+def submitted_video_entry(app: Flask, username: str, video: Path, title: str = "作品") -> Entry:
+    """A micro-video entry of the user's organisation, with its work uploaded and submitted."""
+    contest = open_contest_for_entries("micro-video")
+    entrant = db.session.scalar(db.select(User).where(User.username == username))
+    entry = entries.create_draft(db.session, entrant, contest, title=title, fields={"theme": "主题"})
+    with video.open("rb") as stream:
+        entries.attach_work(
+            db.session, entrant, entry, LocalStorage(app.config["UPLOAD_FOLDER"]), stream, "原始文件名.mp4", "video/mp4"
+        )
+    entries.submit_entry(db.session, entrant, entry, list(contests.current_rubric(contest).entry.declarations))
+    db.session.commit()
+    return entry

@@ -16,13 +16,6 @@ from judging.services import ServiceError, contests, entries
 from judging.storage import LocalStorage
 
 
-@pytest.fixture(scope="module")
-def short_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("videos") / "short.mp4"
-    generate_test_video(path, 5)
-    return path
-
-
 @pytest.fixture
 def open_contest(app: Flask, users: dict[str, int]) -> Flask:
     with app.app_context():

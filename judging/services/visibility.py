@@ -1,0 +1,45 @@
+"""Who may see an entry and its files: one rule, used by every view that shows either.
+
+- organisers see every entry;
+- an entrant sees the entries of its own organisation, and a coordinating organisation (a district,
+  authority or company) those of the units under it;
+- a judge sees an entry only through an active (not recused) assignment to it;
+- the public sees nothing here until results are published (the publication issue extends this).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from judging.models import Assignment, AssignmentStatus, Entry, Role, User
+
+
+def can_view_entry(session: Session, user: User | None, entry: Entry) -> bool:
+    if user is None or not user.is_authenticated:
+        return False
+    if user.role is Role.ORGANIZER:
+        return True
+    if user.role is Role.ENTRANT:
+        organization = entry.organization
+        return user.organization_id is not None and user.organization_id in (
+            organization.id,
+            organization.parent_id,
+        )
+    if user.role is Role.JUDGE:
+        return (
+            session.scalar(
+                select(Assignment.id).where(
+                    Assignment.entry_id == entry.id,
+                    Assignment.judge_id == user.id,
+                    Assignment.status == AssignmentStatus.ASSIGNED,
+                )
+            )
+            is not None
+        )
+    return False
+
+
+def is_blind_for(entry: Entry, user: User | None, blind: bool) -> bool:
+    """Whether the entrant's identity must be hidden from this user (judges of a blind contest)."""
+    return blind and user is not None and user.role is Role.JUDGE

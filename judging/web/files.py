@@ -1,0 +1,63 @@
+"""Serving stored files: only to those who may see the entry, with HTTP range support so videos seek."""
+
+from __future__ import annotations
+
+from pathlib import PurePath
+
+from flask import Blueprint, abort, current_app, send_file
+from flask_login import current_user
+
+from judging.extensions import db
+from judging.models import EntryFile
+from judging.services.contests import current_rubric
+from judging.services.visibility import can_view_entry, is_blind_for
+from judging.storage import LocalStorage
+from judging.web.permissions import login_required
+
+bp = Blueprint("files", __name__, url_prefix="/files")
+
+
+def _visible_file(file_id: int) -> EntryFile:
+    entry_file = db.session.get(EntryFile, file_id)
+    # 404, not 403: someone who may not see the entry must not learn that it exists.
+    if entry_file is None or not can_view_entry(db.session, current_user, entry_file.entry):
+        abort(404)
+    return entry_file
+
+
+def download_name(entry_file: EntryFile, blind: bool) -> str:
+    """The name a download is saved under: the entry code while blind (never the uploader's file name)."""
+    suffix = PurePath(entry_file.original_name).suffix.lower()
+    return f"{entry_file.entry.code}{suffix}" if blind else entry_file.original_name
+
+
+@bp.get("/<int:file_id>")
+@login_required
+def serve(file_id: int):  # type: ignore[no-untyped-def]
+    entry_file = _visible_file(file_id)
+    rubric = current_rubric(entry_file.entry.contest)
+    blind = is_blind_for(entry_file.entry, current_user, bool(rubric.assignment and rubric.assignment.blind))
+    storage = LocalStorage(current_app.config["UPLOAD_FOLDER"])
+    response = send_file(
+        storage.path(entry_file.storage_key),
+        mimetype=entry_file.content_type,
+        as_attachment=False,
+        download_name=download_name(entry_file, blind),
+        conditional=True,  # Range and If-None-Match: videos seek, re-requests are cheap
+        etag=entry_file.sha256,
+        max_age=0,
+    )
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.get("/<int:file_id>/thumbnail")
+@login_required
+def thumbnail(file_id: int):  # type: ignore[no-untyped-def]
+    entry_file = _visible_file(file_id)
+    if not entry_file.thumbnail_key:
+        abort(404)
+    storage = LocalStorage(current_app.config["UPLOAD_FOLDER"])
+    response = send_file(storage.path(entry_file.thumbnail_key), mimetype="image/jpeg", conditional=True, max_age=0)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
