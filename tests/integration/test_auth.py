@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from flask import Flask
 
 from judging.extensions import db
-from judging.models import AuditEvent, Invitation, User
-from tests.conftest import PASSWORD, csrf_token, log_in
+from judging.models import AuditEvent, Invitation, Role, User
+from tests.conftest import PASSWORD, create_user, csrf_token, log_in, make_test_app
 
 
 def _user(username: str) -> User:
@@ -207,3 +208,31 @@ def test_session_cookie_flags(app: Flask, users: dict[str, int]) -> None:
     cookie = next(v for k, v in response.headers.items() if k == "Set-Cookie" and v.startswith("session="))
     assert "HttpOnly" in cookie
     assert "SameSite=Lax" in cookie
+
+
+def test_login_is_throttled_per_address(database_url: str, tmp_path: Path) -> None:
+    app = make_test_app(database_url, tmp_path, RATELIMIT_ENABLED=True, LOGIN_RATE_LIMIT="3 per minute")
+    with app.app_context():
+        db.create_all()
+        if db.session.scalar(db.select(User).where(User.username == "throttled")) is None:
+            create_user("throttled", Role.JUDGE)
+    client = app.test_client()
+    token = csrf_token(client, "/login")
+    answers = [
+        client.post("/login", data={"username": "throttled", "password": "wrong!", "csrf_token": token}).status_code
+        for _ in range(4)
+    ]
+    assert answers == [200, 200, 200, 429]
+    refused = client.post("/login", data={"username": "throttled", "password": PASSWORD, "csrf_token": token})
+    assert refused.status_code == 429
+    assert "短时间内请求过多，请稍候一分钟再试。" in refused.get_data(as_text=True)
+    assert client.get("/judge/").status_code == 302  # the right password did not get through either
+    with app.app_context():  # the next test's fixture empties the shared PostgreSQL database
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_forbidden_page_speaks_chinese(client_for) -> None:  # type: ignore[no-untyped-def]
+    response = client_for("judge").get("/organizer/")
+    assert response.status_code == 403
+    assert "您的账号无权访问此页面。" in response.get_data(as_text=True)
