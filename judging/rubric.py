@@ -42,6 +42,11 @@ TIME_TIE_BREAK = "time"
 """In a skills rubric's ``ranking.tie_break``: less time used ranks higher."""
 
 
+def format_points(value: Decimal | int) -> str:
+    """A number of points as people write it: ``40``, ``0.5``, ``84.13`` — never ``4E+1``, no trailing zeros."""
+    return format(Decimal(value).normalize(), "f")
+
+
 class RubricError(Exception):
     """One or more problems with a rubric file; ``errors`` holds one line per problem."""
 
@@ -301,14 +306,14 @@ def _meaning_problems(rubric: Rubric) -> list[tuple[str, str]]:
                 problems.append(("criteria", 'at least one criterion is required when a part has source = "judged"'))
         total = sum((part.weight for part in rubric.parts), Decimal(0))
         if rubric.parts and total != 1:
-            problems.append(("parts", f"weights must add up to 1 (they add up to {total.normalize()})"))
+            problems.append(("parts", f"weights must add up to 1 (they add up to {format_points(total)})"))
 
     for index, criterion in enumerate(rubric.criteria):
         path = f"criteria[{index}]"
         if _decimal_places(criterion.step) > 2:
             problems.append((f"{path}.step", "must have at most two decimals"))
         elif criterion.max % criterion.step != 0:
-            problems.append((f"{path}.max", f"must be a multiple of step ({criterion.step.normalize()})"))
+            problems.append((f"{path}.max", f"must be a multiple of step ({format_points(criterion.step)})"))
 
     if rubric.entry:
         allowed = VIDEO_EXTENSIONS if rubric.entry.media == "video" else DOCUMENT_EXTENSIONS
@@ -366,14 +371,14 @@ def _meaning_problems(rubric: Rubric) -> list[tuple[str, str]]:
             problems.append((f"{path}.category", f"unknown category {award.category!r}"))
         if award.min_score is not None and rubric.criteria and award.min_score > rubric.max_total:
             problems.append(
-                (f"{path}.min_score", f"exceeds the highest possible total ({rubric.max_total.normalize()})")
+                (f"{path}.min_score", f"exceeds the highest possible total ({format_points(rubric.max_total)})")
             )
         if award.share is not None:
             shares[award.category] += award.share  # type: ignore[assignment]
     for category, share in shares.items():
         if share > 1:
             where = f" in category {category!r}" if category else ""
-            problems.append(("awards", f"shares add up to more than 1{where} ({Decimal(share).normalize()})"))
+            problems.append(("awards", f"shares add up to more than 1{where} ({format_points(Decimal(share))})"))
 
     for index, level in enumerate(rubric.levels):
         if level.min_score is None and level.max_rank is None:

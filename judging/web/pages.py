@@ -10,6 +10,7 @@ from flask import Flask, current_app, request
 from flask_babel import format_datetime, get_locale
 from flask_login import current_user
 
+from judging.rubric import format_points
 from judging.web import labels
 from judging.web.permissions import home_endpoint
 
@@ -42,6 +43,7 @@ def show_datetime(value: datetime | None) -> str:
 
 
 def init_app(app: Flask) -> None:
+    app.jinja_env.filters["points"] = format_points
     app.jinja_env.globals.update(
         show_datetime=show_datetime,
         phase_label=labels.phase_label,

@@ -148,3 +148,13 @@ def test_catalog_is_up_to_date_with_the_code(tmp_path: Path) -> None:
     catalog = _read_catalog(CATALOG)
     in_catalog = {message.id for message in catalog if message.id}
     assert sorted(in_code - in_catalog) == [], "run `make extract-messages` and translate the new strings"
+
+
+def test_contest_pages_show_points_and_weights_plainly(app: Flask) -> None:
+    client = app.test_client()
+    video = client.get("/contests/micro-video").get_data(as_text=True)
+    assert '<td>内容</td><td class="text-end">40</td>' in video
+    assert "70 分及以上" in video and "E+" not in video
+    skills = client.get("/contests/isg-skills").get_data(as_text=True)
+    assert '<td class="text-end">100</td><td class="text-end">30%</td>' in skills
+    assert "前 5%" in skills and "E+" not in skills

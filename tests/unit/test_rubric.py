@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from judging.rubric import RubricError, check_rubric_files, load_rubric, parse_rubric
+from judging.rubric import RubricError, check_rubric_files, format_points, load_rubric, parse_rubric
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -216,4 +216,14 @@ def test_check_rubric_files_reports_missing_file_and_duplicate_slug(tmp_path: Pa
     assert check_rubric_files([first, second, tmp_path / "missing.toml"]) == [
         f"{second}: contest.slug: 'demo' is already used by {first}",
         f"{tmp_path / 'missing.toml'}: no such file",
+    ]
+
+
+def test_points_are_written_as_people_write_them() -> None:
+    assert [format_points(Decimal(v)) for v in ("40", "100.0", "0.50", "84.13", "30.00")] == [
+        "40",
+        "100",
+        "0.5",
+        "84.13",
+        "30",
     ]

@@ -1,0 +1,194 @@
+"""The skills engine with worked numbers: weighted parts, half-up rounding, tie-breaks by part and by
+time, collectives, and certificate eligibility."""
+
+from __future__ import annotations
+
+import random
+from decimal import Decimal
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from judging.rubric import load_rubric, parse_rubric
+from judging.scoring.skills import SkillsInputError, rank_contestants
+
+ROOT = Path(__file__).resolve().parents[2]
+ISG = load_rubric(ROOT / "rubrics" / "isg_skills.toml")
+
+
+def contestants(*rows: tuple[str, str, str | None]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [{"contestant": c, "name": f"选手{c}", "organization": org, "declared_level": level} for c, org, level in rows],
+        columns=["contestant", "name", "organization", "declared_level"],
+    )
+
+
+def scores(*rows: tuple[str, str, str, int | None]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=["contestant", "part", "score", "time_used"])
+
+
+def two_parts(contestant: str, theory: str, practical: str, time: int | None = 1000) -> list[tuple]:
+    return [(contestant, "theory", theory, time), (contestant, "practical", practical, time)]
+
+
+def test_final_is_the_weighted_sum_rounded_half_up_once() -> None:
+    result = rank_contestants(
+        ISG,
+        contestants(("A", "甲公司", None), ("B", "甲公司", None)),
+        scores(*two_parts("A", "81.5", "90"), *two_parts("B", "80.15", "80")),
+    )
+    finals = dict(zip(result.table["contestant"], result.table["final_score"], strict=True))
+    assert finals == {"A": Decimal("87.45"), "B": Decimal("80.05")}  # 24.045 + 56 = 80.045 → 80.05, not 80.04
+
+
+def test_equal_finals_are_ordered_by_practical_score() -> None:
+    result = rank_contestants(
+        ISG,
+        contestants(("A", "甲", None), ("B", "乙", None)),
+        scores(*two_parts("A", "87", "82"), *two_parts("B", "80", "85")),  # both 83.50
+    )
+    assert list(result.table["contestant"]) == ["B", "A"]
+    assert list(result.table["rank"]) == [1, 2]
+    assert list(result.table["final_score"]) == [Decimal("83.50"), Decimal("83.50")]
+    assert result.table["decided_by"].iloc[1] == "tie_break:practical"
+
+
+def test_equal_scores_are_ordered_by_less_time_used() -> None:
+    result = rank_contestants(
+        ISG,
+        contestants(("A", "甲", None), ("B", "乙", None), ("C", "丙", None)),
+        scores(*two_parts("A", "90", "90", 1800), *two_parts("B", "90", "90", 1500), *two_parts("C", "90", "90", None)),
+    )
+    assert list(result.table["contestant"]) == ["B", "A", "C"]
+    assert list(result.table["time_used"]) == [3000, 3600, None]
+    assert list(result.table["decided_by"]) == ["", "tie_break:time", "tie_break:time"]
+
+
+def test_a_full_tie_shares_the_rank_and_the_next_rank_is_skipped() -> None:
+    result = rank_contestants(
+        ISG,
+        contestants(("A", "甲", None), ("B", "乙", None), ("C", "丙", None)),
+        scores(*two_parts("A", "90", "90"), *two_parts("B", "90", "90"), *two_parts("C", "70", "70")),
+    )
+    assert list(result.table["rank"]) == [1, 1, 3]
+    assert result.table["decided_by"].iloc[1] == "shared_rank"
+
+
+def test_a_missing_part_leaves_the_contestant_unranked_with_the_reason() -> None:
+    result = rank_contestants(
+        ISG,
+        contestants(("A", "甲", None), ("B", "乙", None)),
+        scores(*two_parts("A", "60", "60"), ("B", "theory", "99", 10)),
+    )
+    assert list(result.table["contestant"]) == ["A"]
+    assert result.excluded.to_dict("records") == [
+        {"contestant": "B", "name": "选手B", "organization": "乙", "reason": "no score for part practical"}
+    ]
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        ([("A", "theory", "101", 1)], "part scores row 1: score 101 for part 'theory' is outside 0 to 100"),
+        ([("A", "theory", "九十", 1)], "part scores row 1: score '九十' is not a number"),
+        ([("A", "essay", "50", 1)], "part scores row 1: unknown part 'essay' (expected one of theory, practical)"),
+        ([("Z", "theory", "50", 1)], "part scores row 1: unknown contestant 'Z'"),
+        (
+            [("A", "theory", "50", 1), ("A", "theory", "60", 1)],
+            "part scores row 2: a second 'theory' score for contestant 'A'",
+        ),
+    ],
+)
+def test_bad_part_scores_are_refused_with_row_and_value(rows: list[tuple], message: str) -> None:
+    with pytest.raises(SkillsInputError) as refusal:
+        rank_contestants(ISG, contestants(("A", "甲", None)), scores(*rows))
+    assert str(refusal.value) == message
+
+
+def test_a_part_out_of_200_is_scaled_to_100_before_weighting() -> None:
+    text = (
+        (ROOT / "rubrics" / "isg_skills.toml")
+        .read_text(encoding="utf-8")
+        .replace('label = "实操技能"\nmax = 100', 'label = "实操技能"\nmax = 200')
+    )
+    rubric = parse_rubric(text, "isg200.toml")
+    result = rank_contestants(rubric, contestants(("A", "甲", None)), scores(*two_parts("A", "80", "150")))
+    assert result.table["final_score"].iloc[0] == Decimal("76.50")  # 0.3 × 80 + 0.7 × 75
+
+
+def test_collectives_sum_the_best_three_and_need_three_contestants() -> None:
+    people = [
+        ("X1", "X", None),
+        ("X2", "X", None),
+        ("X3", "X", None),
+        ("X4", "X", None),
+        ("Y1", "Y", None),
+        ("Y2", "Y", None),
+        ("Y3", "Y", None),
+        ("Z1", "Z", None),
+        ("Z2", "Z", None),
+    ]
+    marks = {"X1": "90", "X2": "80", "X3": "70", "X4": "60", "Y1": "85", "Y2": "85", "Y3": "85", "Z1": "99", "Z2": "99"}
+    rows = [row for key, mark in marks.items() for row in two_parts(key, mark, mark)]
+    result = rank_contestants(ISG, contestants(*people), scores(*rows))
+    assert result.collectives.to_dict("records") == [
+        {"rank": 1, "organization": "Y", "value": Decimal("255.00"), "contestants": 3, "honoured": "优秀集体"},
+        {"rank": 2, "organization": "X", "value": Decimal("240.00"), "contestants": 3, "honoured": "优秀集体"},
+    ]
+
+
+def test_certificate_needs_both_the_declared_eligibility_and_the_condition() -> None:
+    people = [
+        ("high-but-declared-lower", "甲", "level3"),  # 88: enough for level2 by score, but declared level3
+        ("declared-high-score-low", "甲", "level2"),  # 65: declared level2, the score only reaches level4
+        ("no-declaration", "甲", None),  # 95: no declaration, no certificate
+        ("declared-but-below", "甲", "level4"),  # 55: below every level
+        ("top", "甲", "level2"),  # 95, rank 1 ≤ 10: level2
+    ]
+    marks = {
+        "high-but-declared-lower": "88",
+        "declared-high-score-low": "65",
+        "no-declaration": "95",
+        "declared-but-below": "55",
+        "top": "96",
+    }
+    rows = [row for key, mark in marks.items() for row in two_parts(key, mark, mark)]
+    result = rank_contestants(ISG, contestants(*people), scores(*rows))
+    certificates = dict(zip(result.table["contestant"], result.table["certificate"], strict=True))
+    assert certificates == {
+        "top": "level2",
+        "no-declaration": None,
+        "high-but-declared-lower": "level3",
+        "declared-high-score-low": "level4",
+        "declared-but-below": None,
+    }
+
+
+def test_level_with_a_rank_condition_is_refused_beyond_that_rank() -> None:
+    people = [(f"C{i:02d}", "甲", "level2") for i in range(12)]
+    rows = [row for i in range(12) for row in two_parts(f"C{i:02d}", str(99 - i), str(99 - i))]
+    result = rank_contestants(ISG, contestants(*people), scores(*rows))
+    assert list(result.table["certificate"]) == ["level2"] * 10 + ["level3"] * 2  # ranks 11 and 12 fail max_rank 10
+
+
+def test_realistic_roster_keeps_its_invariants() -> None:
+    rng = random.Random(7)
+    organisations = [f"单位{i:02d}" for i in range(30)]
+    people, rows = [], []
+    for number in range(400):
+        key = f"ISG{number:04d}"
+        people.append((key, rng.choice(organisations), rng.choice(["level2", "level3", "level4", None])))
+        rows += two_parts(
+            key, str(rng.randrange(300, 1000) / 10), str(rng.randrange(300, 1000) / 10), rng.randrange(1800, 7200)
+        )
+    result = rank_contestants(ISG, contestants(*people), scores(*rows))
+    table = result.table
+    assert len(table) == 400
+    assert table["final_score"].is_monotonic_decreasing
+    assert table["rank"].is_monotonic_increasing
+    assert (table["award"] == "一等奖").sum() >= 20  # share 0.05 of 400 (more only through a shared rank)
+    assert set(result.collectives["honoured"]) <= {"优秀集体", ""}
+    assert (result.collectives["honoured"] == "优秀集体").sum() >= 5
+    counts = table.groupby("organization").size()
+    assert set(result.collectives["organization"]) == set(counts[counts >= 3].index)
