@@ -102,6 +102,9 @@ def _register_blueprints(app: Flask) -> None:
 
     for module in (public, auth, organizer, entrant, judge, files, api):
         app.register_blueprint(module.bp)
+    from judging.web import organizer_skills  # (consolidated with the line above once parallel work lands)
+
+    app.register_blueprint(organizer_skills.bp)
 
 
 def _register_cli(app: Flask) -> None:

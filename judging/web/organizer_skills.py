@@ -1,0 +1,216 @@
+"""The organisers' pages of a skills competition: roster and score imports, ranking, certificates."""
+
+from __future__ import annotations
+
+import io
+import secrets
+import time
+from pathlib import Path
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileAllowed, FileField, FileRequired
+from openpyxl import Workbook
+from wtforms import HiddenField, SubmitField
+
+from judging.extensions import db
+from judging.models import Contest, Role
+from judging.services import NotFound, ServiceError, contests, skills
+from judging.web.permissions import role_required
+
+bp = Blueprint("organizer_skills", __name__, url_prefix="/organizer")
+organizer_only = role_required(Role.ORGANIZER)
+PENDING_MAX_AGE_SECONDS = 24 * 3600
+
+
+class TableUploadForm(FlaskForm):
+    file = FileField(
+        validators=[FileRequired(), FileAllowed(["csv", "xlsx"], message="CSV / XLSX")],
+    )
+    submit = SubmitField()
+
+
+class ConfirmImportForm(FlaskForm):
+    token = HiddenField()
+    submit = SubmitField()
+
+
+def _skills_contest(slug: str) -> Contest:
+    try:
+        contest = contests.get_contest(db.session, slug)
+    except NotFound:
+        abort(404)
+    if contest.kind != "skills":
+        abort(404)
+    return contest
+
+
+def _pending_folder() -> Path:
+    folder = Path(current_app.instance_path) / "imports"
+    folder.mkdir(parents=True, exist_ok=True)
+    now = time.time()
+    for stale in folder.glob("*"):  # previews never confirmed: gone after a day
+        if now - stale.stat().st_mtime > PENDING_MAX_AGE_SECONDS:
+            stale.unlink(missing_ok=True)
+    return folder
+
+
+def _keep_upload(form: TableUploadForm) -> tuple[Path, str]:
+    """Store an uploaded table under a random name; return its path and the name the user gave it."""
+    upload = form.file.data
+    suffix = Path(upload.filename or "").suffix.lower()
+    path = _pending_folder() / f"{secrets.token_hex(16)}{suffix}"
+    upload.save(path)
+    return path, Path(upload.filename or "table").name
+
+
+def _flash_refusal(refusal: ServiceError) -> None:
+    for line in getattr(refusal, "problems", [refusal.message])[:20]:
+        flash(line, "danger")
+
+
+@bp.get("/contests/<slug>/contestants")
+@organizer_only
+def contestants(slug: str):  # type: ignore[no-untyped-def]
+    contest = _skills_contest(slug)
+    return render_template(
+        "organizer/contestants.html",
+        contest=contest,
+        rubric=contests.current_rubric(contest),
+        contestants=skills.contestants_of(db.session, contest),
+        mask=skills.mask_id_number,
+        roster_form=TableUploadForm(),
+        scores_form=TableUploadForm(),
+    )
+
+
+@bp.post("/contests/<slug>/contestants/roster")
+@organizer_only
+def import_roster(slug: str):  # type: ignore[no-untyped-def]
+    contest = _skills_contest(slug)
+    form = TableUploadForm()
+    if not form.validate_on_submit():
+        flash(_("Please choose a .csv or .xlsx file."), "danger")
+        return redirect(url_for("organizer_skills.contestants", slug=slug))
+    path, name = _keep_upload(form)
+    try:
+        created, updated = skills.import_roster(db.session, current_user, contest, path, name)
+    except ServiceError as refusal:
+        db.session.rollback()
+        _flash_refusal(refusal)
+        flash(_("Nothing was imported."), "warning")
+    else:
+        db.session.commit()
+        flash(_("%(created)d contestants added, %(updated)d updated.", created=created, updated=updated), "success")
+    finally:
+        path.unlink(missing_ok=True)
+    return redirect(url_for("organizer_skills.contestants", slug=slug))
+
+
+@bp.post("/contests/<slug>/scores/preview")
+@organizer_only
+def preview_scores(slug: str):  # type: ignore[no-untyped-def]
+    contest = _skills_contest(slug)
+    form = TableUploadForm()
+    if not form.validate_on_submit():
+        flash(_("Please choose a .csv or .xlsx file."), "danger")
+        return redirect(url_for("organizer_skills.contestants", slug=slug))
+    path, name = _keep_upload(form)
+    try:
+        preview = skills.preview_part_scores(db.session, contest, path, name)
+    except ServiceError as refusal:
+        path.unlink(missing_ok=True)
+        _flash_refusal(refusal)
+        flash(_("Nothing was imported."), "warning")
+        return redirect(url_for("organizer_skills.contestants", slug=slug))
+    confirm = ConfirmImportForm(token=f"{path.name}|{name}")
+    return render_template("organizer/score_preview.html", contest=contest, preview=preview, form=confirm, file=name)
+
+
+@bp.post("/contests/<slug>/scores/confirm")
+@organizer_only
+def confirm_scores(slug: str):  # type: ignore[no-untyped-def]
+    contest = _skills_contest(slug)
+    form = ConfirmImportForm()
+    stored, _sep, name = (form.token.data or "").partition("|")
+    if not form.validate_on_submit() or not stored or "/" in stored or stored.startswith("."):
+        abort(400)
+    path = _pending_folder() / stored
+    if not path.is_file():
+        flash(_("This preview has expired; please upload the file again."), "warning")
+        return redirect(url_for("organizer_skills.contestants", slug=slug))
+    try:
+        preview = skills.import_part_scores(db.session, current_user, contest, path, name)
+    except ServiceError as refusal:
+        db.session.rollback()
+        _flash_refusal(refusal)
+    else:
+        db.session.commit()
+        flash(_("%(n)d scores written.", n=len(preview.changes)), "success")
+    finally:
+        path.unlink(missing_ok=True)
+    return redirect(url_for("organizer_skills.contestants", slug=slug))
+
+
+@bp.get("/contests/<slug>/skills-results")
+@organizer_only
+def results(slug: str):  # type: ignore[no-untyped-def]
+    contest = _skills_contest(slug)
+    rubric = contests.current_rubric(contest)
+    return render_template(
+        "organizer/skills_results.html",
+        contest=contest,
+        rubric=rubric,
+        result=skills.skills_results(db.session, contest),
+        level_labels={level.key: level.label for level in rubric.levels},
+    )
+
+
+@bp.get("/contests/<slug>/certificates.xlsx")
+@organizer_only
+def certificates_export(slug: str):  # type: ignore[no-untyped-def]
+    """The list for the certification body: full identity numbers, for organisers only."""
+    contest = _skills_contest(slug)
+    rubric = contests.current_rubric(contest)
+    result = skills.skills_results(db.session, contest)
+    people = {c.number: c for c in skills.contestants_of(db.session, contest)}
+    labels = {level.key: level.label for level in rubric.levels}
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = _("Certificates")
+    sheet.append(
+        [
+            _("Number"),
+            _("Full name"),
+            _("Identity number"),
+            _("Organisation"),
+            _("Final score"),
+            _("Rank"),
+            _("Certificate level"),
+        ]
+    )
+    for row in result.table.itertuples(index=False):
+        if row.certificate:
+            person = people[row.contestant]
+            sheet.append(
+                [
+                    row.contestant,
+                    row.name,
+                    person.id_number or "",
+                    row.organization,
+                    float(row.final_score),
+                    int(row.rank),
+                    labels[row.certificate],
+                ]
+            )
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    buffer.seek(0)
+    return send_file(
+        buffer,
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        as_attachment=True,
+        download_name=f"{contest.slug}-certificates.xlsx",
+    )
