@@ -15,7 +15,7 @@ from flask_migrate import upgrade
 from judging.extensions import db
 from judging.offline import rank_command, reliability_command
 from judging.rubric import RubricError, check_rubric_files, load_rubric_directory
-from judging.services import ServiceError, audit, contests, demo, organizations
+from judging.services import ServiceError, audit, backup, contests, demo, organizations
 from judging.storage import LocalStorage
 
 rubric_cli = AppGroup("rubric", help="Rubric files.")
@@ -74,6 +74,42 @@ def rubric_check_command(paths: tuple[Path, ...]) -> None:
     click.echo(f"{len(paths)} rubric file(s) valid.")
 
 
+@click.command("backup")
+@with_appcontext
+@click.option(
+    "--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="The .tar.gz to write."
+)
+def backup_command(out: Path) -> None:
+    """Write the whole instance (every table and every uploaded file) to one archive."""
+    manifest = backup.write_backup(db.session, Path(current_app.config["UPLOAD_FOLDER"]), out)
+    click.echo(
+        f"{out}: {sum(manifest['tables'].values())} rows in {len(manifest['tables'])} tables, "
+        f"{len(manifest['files'])} files, schema {manifest['schema_revision']}."
+    )
+
+
+@click.command("restore")
+@with_appcontext
+@click.argument("archive", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def restore_command(archive: Path) -> None:
+    """Restore an archive written by `flask backup` into an empty database and upload folder."""
+    upgrade(directory=str(Path(current_app.root_path).parent / "migrations"))
+    try:
+        manifest = backup.restore_backup(db.session, Path(current_app.config["UPLOAD_FOLDER"]), archive)
+        broken = audit.verify_chain(db.session)
+        if broken:
+            raise ServiceError(f"{archive}: the restored audit chain is broken at event {broken.seq}: {broken.reason}")
+        db.session.commit()
+    except ServiceError as refusal:
+        db.session.rollback()
+        click.echo(refusal.message, err=True)
+        sys.exit(1)
+    click.echo(
+        f"Restored {sum(manifest['tables'].values())} rows and {len(manifest['files'])} files "
+        f"from {manifest['created_at']}."
+    )
+
+
 @audit_cli.command("verify")
 def audit_verify_command() -> None:
     """Check the audit chain: exit 1 naming the first broken link."""
@@ -88,5 +124,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(init_command)
     app.cli.add_command(rubric_cli)
     app.cli.add_command(audit_cli)
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)
     app.cli.add_command(rank_command)
     app.cli.add_command(reliability_command)
