@@ -28,7 +28,10 @@ def test_every_state_changing_route_needs_a_csrf_token(app: Flask, client_for) -
     assert len(urls) >= 8
     with app.app_context():
         events_before = db.session.scalar(db.select(db.func.count(AuditEvent.id)))
-    clients = {"anonymous": app.test_client(), **{name: client_for(name) for name in ("organizer", "judge", "entrant-a")}}
+    clients = {
+        "anonymous": app.test_client(),
+        **{name: client_for(name) for name in ("organizer", "judge", "entrant-a")},
+    }
     with app.app_context():
         events_after_login = db.session.scalar(db.select(db.func.count(AuditEvent.id)))
     for who, client in clients.items():
