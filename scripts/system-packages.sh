@@ -2,7 +2,7 @@
 # System packages the app and its tests need: a CJK font and HarfBuzz subsetting for PDFs,
 # poppler for checking PDFs, Chromium for the browser tests. Installs them as root on
 # Debian/Ubuntu; elsewhere says what is missing. Idempotent and quiet when all is present.
-PACKAGES="libharfbuzz-subset0 fonts-noto-cjk poppler-utils chromium"
+PACKAGES="libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk poppler-utils chromium"
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
   echo "Not a Debian-like system: please install the equivalents of: $PACKAGES" >&2

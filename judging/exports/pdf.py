@@ -1,0 +1,82 @@
+"""PDF documents laid out by WeasyPrint from Jinja templates in ``templates/pdf/``.
+
+Chinese needs a CJK font on the machine (Debian ``fonts-noto-cjk``; ``make install`` installs it):
+without one WeasyPrint silently draws empty boxes while the text still extracts, so the tests check
+the fonts embedded in the PDF, not only its text. The templates name the font family explicitly and
+set ``lang="zh-CN"``. Rendering needs an application context (for the templates).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from flask import render_template
+from weasyprint import HTML
+
+
+@dataclass(frozen=True)
+class CertificateData:
+    """What one certificate says (荣誉证书)."""
+
+    serial: str
+    """The certificate's serial number, e.g. ``MV-2026-001``."""
+    verification_code: str
+    verification_url: str
+    holder: str
+    """The organisation or person honoured."""
+    award: str
+    contest_title: str
+    edition: str
+    work_title: str
+    issuer: str
+    issued_on: date
+
+
+@dataclass(frozen=True)
+class AwardListRow:
+    category: str
+    rank: int
+    code: str
+    title: str
+    holder: str
+    final_score: str
+    award: str
+
+
+@dataclass(frozen=True)
+class AwardListData:
+    contest_title: str
+    edition: str
+    ceremony: str
+    issuer: str
+    digest: str
+    """sha256 of the frozen result this list comes from; printed on every page."""
+    rows: Sequence[AwardListRow]
+    status: str
+    """What the list is: e.g. 公示名单 (public notice) or 获奖名单 (final)."""
+
+    @property
+    def groups(self) -> list[tuple[str, list[AwardListRow]]]:
+        """The rows by category, categories in order of first appearance (the rubric's order)."""
+        grouped: dict[str, list[AwardListRow]] = {}
+        for row in self.rows:
+            grouped.setdefault(row.category, []).append(row)
+        return list(grouped.items())
+
+
+def render_pdf(template: str, **context: object) -> bytes:
+    """Render ``templates/pdf/<template>`` with ``context`` to PDF bytes."""
+    html = render_template(f"pdf/{template}", **context)
+    return HTML(string=html).write_pdf()
+
+
+def certificate_pdf(certificates: Sequence[CertificateData]) -> bytes:
+    """One A4 landscape page per certificate, in the order given."""
+    return render_pdf("certificates.html", certificates=certificates)
+
+
+def award_list_pdf(award_list: AwardListData) -> bytes:
+    """The award list in award order, grouped by category, with the result's digest on every page."""
+    return render_pdf("award_list.html", data=award_list)
