@@ -8,6 +8,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -23,7 +24,8 @@ _DUMMY_HASH = generate_password_hash("not a real password", method="scrypt")
 
 
 def hash_password(password: str) -> str:
-    return generate_password_hash(password, method="scrypt")
+    """scrypt unless the PASSWORD_HASH_METHOD setting says otherwise (the test suite uses a cheap one)."""
+    return generate_password_hash(password, method=current_app.config.get("PASSWORD_HASH_METHOD", "scrypt"))
 
 
 def password_problem(password: str, username: str = "") -> str | None:

@@ -236,3 +236,15 @@ def test_forbidden_page_speaks_chinese(client_for) -> None:  # type: ignore[no-u
     response = client_for("judge").get("/organizer/")
     assert response.status_code == 403
     assert "您的账号无权访问此页面。" in response.get_data(as_text=True)
+
+
+def test_passwords_are_hashed_with_scrypt_by_default(database_url: str, tmp_path: Path) -> None:
+    app = make_test_app(database_url, tmp_path)
+    app.config.pop("PASSWORD_HASH_METHOD")
+    with app.app_context():
+        db.create_all()
+        user = create_user("hashed", Role.JUDGE)
+        assert user.password_hash.startswith("scrypt:")
+        assert PASSWORD not in user.password_hash
+        db.session.remove()
+        db.engine.dispose()
