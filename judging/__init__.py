@@ -29,6 +29,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.config.update(config)
     Path(app.config["UPLOAD_FOLDER"]).mkdir(parents=True, exist_ok=True)
 
+    from judging.web.upload_request import UploadRequest
+
+    app.request_class = UploadRequest  # closes spooled uploads even when a body stops half-way
     _init_extensions(app)
     _register_blueprints(app)
     _register_cli(app)
@@ -98,13 +101,34 @@ def _configure_sqlite(engine: Engine) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from judging.web import api, auth, entrant, files, judge, organizer, public
+    from judging.web import (
+        api,
+        auth,
+        entrant,
+        files,
+        judge,
+        organizer,
+        organizer_entries,
+        organizer_judging,
+        organizer_results,
+        organizer_skills,
+        public,
+    )
 
-    for module in (public, auth, organizer, entrant, judge, files, api):
+    for module in (
+        public,
+        auth,
+        organizer,
+        organizer_entries,
+        organizer_judging,
+        organizer_results,
+        organizer_skills,
+        entrant,
+        judge,
+        files,
+        api,
+    ):
         app.register_blueprint(module.bp)
-    from judging.web import organizer_skills  # (consolidated with the line above once parallel work lands)
-
-    app.register_blueprint(organizer_skills.bp)
 
 
 def _register_cli(app: Flask) -> None:

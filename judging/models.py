@@ -280,6 +280,8 @@ class Entry(Base):
     declarations: Mapped[list[Any]] = mapped_column(default=list)
     status: Mapped[EntryStatus] = mapped_column(_enum(EntryStatus, "entry_status"), default=EntryStatus.DRAFT)
     status_reason: Mapped[str] = mapped_column(Text, default="")
+    coordinator_comment: Mapped[str] = mapped_column(Text, default="", server_default="")
+    """The coordinating organisation's comment on a unit's case, read by the unit (two-tier nomination)."""
     quota_slot: Mapped[int | None]
     nominated_by_id: Mapped[int | None] = mapped_column(ForeignKey("organization.id", ondelete="RESTRICT"))
     nomination_slot: Mapped[int | None]

@@ -12,9 +12,10 @@ import csv
 import io
 import json
 import math
+from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import NoReturn
+from typing import IO, NoReturn
 
 import click
 import pandas as pd
@@ -102,13 +103,19 @@ def listing_csv(result: RankingResult) -> str:
 def write_xlsx(result: RankingResult, path: Path) -> None:
     """A workbook with the sheet "ranking" (the listing, scores as numbers shown with ``decimals``
     places) and the sheet "sheets" (every judge's sheet: scores, total and whether it counted)."""
-    workbook = Workbook()
-    ranking = workbook.active
-    ranking.title = "ranking"
     number_format = "0" if result.decimals == 0 else "0." + "0" * result.decimals
-    _append_frame(ranking, result.listing(), number_format)
-    _append_frame(workbook.create_sheet("sheets"), result.sheet_table(), "General")
-    workbook.save(path)
+    write_workbook([("ranking", result.listing(), number_format), ("sheets", result.sheet_table(), "General")], path)
+
+
+def write_workbook(sheets: Sequence[tuple[str, pd.DataFrame, str]], target: Path | IO[bytes]) -> None:
+    """Write frames as the sheets of one workbook, each given as (title, frame, number format): a
+    header row, then one row per frame row; ``Decimal`` cells become numbers shown in the sheet's
+    number format (so "84.10" stays 84.10 in Excel), and blanks (None, "", NaN) empty cells."""
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    for title, frame, number_format in sheets:
+        _append_frame(workbook.create_sheet(title), frame, number_format)
+    workbook.save(target)
 
 
 def _append_frame(sheet, frame: pd.DataFrame, number_format: str) -> None:

@@ -76,6 +76,26 @@ class LocalStorage:
             raise
         return StoredFile(key=key, size=size, sha256=digest.hexdigest())
 
+    def adopt(self, source: str | Path) -> StoredFile:
+        """Move a file already written on the same disk (e.g. by ffmpeg) under a new key, hashing it."""
+        key = self.new_key()
+        target = self.path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        digest = hashlib.sha256()
+        size = 0
+        with open(source, "rb") as stream:
+            while chunk := stream.read(CHUNK_SIZE):
+                size += len(chunk)
+                digest.update(chunk)
+        os.replace(source, target)
+        return StoredFile(key=key, size=size, sha256=digest.hexdigest())
+
+    def temporary_path(self, suffix: str = "") -> Path:
+        """A fresh path on the storage's disk for a file being prepared; :meth:`adopt` it or delete it."""
+        scratch = self.root / "tmp"
+        scratch.mkdir(parents=True, exist_ok=True)
+        return scratch / f".work-{secrets.token_hex(16)}{suffix}"
+
     def save_path(self, source: str | Path) -> StoredFile:
         with open(source, "rb") as stream:
             return self.save(stream)

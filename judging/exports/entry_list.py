@@ -26,7 +26,7 @@ def entry_list_xlsx(entries: Iterable[Entry], rubric: Rubric, status_label: Call
         _("Category"),
         _("Status"),
         _("Reason"),
-        _("Submitted"),
+        _("Submitted at"),
         *[spec.label for spec in fields],
         _("File"),
         _("Size (bytes)"),

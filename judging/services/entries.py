@@ -7,24 +7,66 @@ submissions cannot both take the last slot.
 
 from __future__ import annotations
 
+import subprocess
 from decimal import Decimal
-from pathlib import PurePath
 from typing import BinaryIO
 
+from flask_babel import format_datetime
 from flask_babel import gettext as _
 from sqlalchemy import event, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, SessionTransaction, scoped_session
 
-from judging.media import NotAVideo, make_thumbnail, probe_video
+from judging import file_types
+from judging.media import NotAVideo, make_thumbnail, probe_video, strip_metadata
 from judging.models import Contest, Entry, EntryFile, EntryStatus, Organization, Phase, User, utcnow
 from judging.rubric import Rubric
-from judging.services import ServiceError, audit
+from judging.services import NotFound, ServiceError, audit
 from judging.services.contests import current_rubric
 from judging.storage import LocalStorage, TooLarge
 
 DURATION_TOLERANCE_SECONDS = Decimal("0.5")
 """Containers round a clip encoded to exactly the limit up by a few hundredths (DESIGN.md §8)."""
+MAX_IMAGES = 20
+"""Images an entry (an exemplary case) may carry beside its document."""
+
+
+class FileTooLarge(ServiceError):
+    """The upload is over the rubric's ``max_file_mb``."""
+
+
+def show_deadline(contest: Contest) -> str:
+    """The submission deadline as entrants read it: in the display time zone (Asia/Shanghai), with its name."""
+    if contest.submission_deadline is None:
+        return ""
+    return format_datetime(contest.submission_deadline, "yyyy-MM-dd HH:mm (zzzz)")
+
+
+def is_open_for_entries(contest: Contest) -> bool:
+    """Open phase, and the submission deadline (if any) not yet passed."""
+    return contest.phase is Phase.OPEN and (
+        contest.submission_deadline is None or utcnow() <= contest.submission_deadline
+    )
+
+
+def _refuse_when_closed(contest: Contest) -> None:
+    """Refuse any change to entries outside the open phase or after the deadline, naming the deadline."""
+    if contest.phase is not Phase.OPEN:
+        raise ServiceError(_("This contest is not open for entries."))
+    if contest.submission_deadline and utcnow() > contest.submission_deadline:
+        raise ServiceError(_("The submission deadline (%(deadline)s) has passed.", deadline=show_deadline(contest)))
+
+
+def _require_own(actor: User, entry: Entry) -> None:
+    # Another organisation's entry does not exist as far as this actor knows.
+    if actor.organization_id is None or actor.organization_id != entry.organization_id:
+        raise NotFound(_("There is no such entry."))
+
+
+def _require_own_draft(actor: User, entry: Entry) -> None:
+    _require_own(actor, entry)
+    if entry.status is not EntryStatus.DRAFT:
+        raise ServiceError(_("Only a draft can be changed."))
 
 
 def next_entry_code(session: Session, contest: Contest, rubric: Rubric) -> str:
@@ -56,8 +98,7 @@ def create_draft(
     organization = actor.organization
     if organization is None or not may_enter(rubric, organization):
         raise ServiceError(_("Your organisation cannot enter this contest."))
-    if contest.phase is not Phase.OPEN:
-        raise ServiceError(_("This contest is not open for entries."))
+    _refuse_when_closed(contest)
     if category is not None and category not in {c.key for c in rubric.categories}:
         raise ServiceError(_("Unknown category."))
     entry = Entry(
@@ -91,13 +132,11 @@ def submit_entry(session: Session, actor: User, entry: Entry, declarations: list
     contest = entry.contest
     rubric = current_rubric(contest)
     assert rubric.entry is not None
-    if contest.phase is not Phase.OPEN:
-        raise ServiceError(_("This contest is not open for entries."))
-    if contest.submission_deadline and utcnow() > contest.submission_deadline:
-        raise ServiceError(_("The submission deadline has passed."))
+    _require_own(actor, entry)
+    _refuse_when_closed(contest)
     if entry.status is not EntryStatus.DRAFT:
         raise ServiceError(_("Only a draft can be submitted."))
-    if not any(f.purpose == "work" for f in entry.files):
+    if not any(f.purpose in ("work", "image") for f in entry.files):  # a case may be told in pictures alone
         raise ServiceError(_("Please upload the work before submitting."))
     missing = [text for text in rubric.entry.declarations if text not in declarations]
     if missing:
@@ -142,53 +181,66 @@ def entries_of_organization(session: Session, organization: Organization) -> lis
     )
 
 
-def attach_work(
+def attach_file(
     session: Session,
     actor: User,
     entry: Entry,
     storage: LocalStorage,
     stream: BinaryIO,
     original_name: str,
-    content_type: str,
 ) -> EntryFile:
-    """Store the work of a draft entry: streamed, hashed, probed (videos) and given a thumbnail.
+    """Store a file of a draft entry: streamed, hashed, its type checked by content, probed (videos).
 
-    Anything refused leaves no file and no row behind: the stored file is deleted before the
+    The kind is read from the file's first bytes (:mod:`judging.file_types`), never from its name or
+    the browser's content type. A video (or a case's document) is the entry's ``work`` and replaces
+    the previous one; a case's JPEG or PNG is added as an ``image``. A video is stored without its
+    container metadata (a blind judge must not find the entrant's name in its tags), given a
+    thumbnail and refused past ``max_duration_seconds`` with its measured duration.
+
+    Anything refused leaves no file and no row behind: the stored files are deleted before the
     refusal is raised, and the caller rolls back.
     """
     rubric = current_rubric(entry.contest)
     assert rubric.entry is not None
-    if entry.status is not EntryStatus.DRAFT:
-        raise ServiceError(_("Only a draft can be changed."))
-    extension = PurePath(original_name).suffix.lower().lstrip(".")
-    if extension not in rubric.entry.allowed_extensions:
-        raise ServiceError(
-            _(
-                "Files of type %(ext)s are not accepted; allowed: %(allowed)s.",
-                ext=extension or "?",
-                allowed=", ".join(rubric.entry.allowed_extensions),
-            )
-        )
+    _require_own_draft(actor, entry)
+    _refuse_when_closed(entry.contest)
     limit = rubric.entry.max_file_mb * 1024 * 1024
     try:
         stored = storage.save(stream, limit=limit)
     except TooLarge:
-        raise ServiceError(_("The file is larger than %(mb)d MB.", mb=rubric.entry.max_file_mb)) from None
+        raise FileTooLarge(
+            _("The file is larger than %(mb)d MB, the limit of this contest.", mb=rubric.entry.max_file_mb)
+        ) from None
     keys = [stored.key]
     try:
         if stored.size == 0:
             raise ServiceError(_("The file is empty."))
+        kind = file_types.detect_kind(storage.path(stored.key))
+        if not file_types.is_accepted(kind, rubric.entry.allowed_extensions):
+            if rubric.entry.media == "video":
+                raise ServiceError(_("This file is not a video that can be played."))
+            raise ServiceError(
+                _(
+                    "The content of this file is not one of the accepted types: %(allowed)s.",
+                    allowed=", ".join(rubric.entry.allowed_extensions),
+                )
+            )
+        assert kind is not None
+        purpose = "image" if rubric.entry.media == "document" and kind in file_types.IMAGE_KINDS else "work"
         record = EntryFile(
-            purpose="work",
+            purpose=purpose,
             storage_key=stored.key,
-            original_name=PurePath(original_name.replace("\\", "/")).name[-255:],
-            content_type=content_type,
+            original_name=file_types.safe_file_name(original_name, kind),
+            content_type=file_types.MEDIA_TYPES[kind],
             size_bytes=stored.size,
             sha256=stored.sha256,
         )
         if rubric.entry.media == "video":
             _probe_into(record, storage, rubric, keys)
-        replaced = [f for f in entry.files if f.purpose == "work"]
+            _store_without_metadata(record, storage, kind, keys)
+        if purpose == "image" and sum(1 for f in entry.files if f.purpose == "image") >= MAX_IMAGES:
+            raise ServiceError(_("An entry can have at most %(n)d images.", n=MAX_IMAGES))
+        replaced = [f for f in entry.files if f.purpose == "work"] if purpose == "work" else []
         for old in replaced:
             entry.files.remove(old)
             session.delete(old)
@@ -211,12 +263,50 @@ def attach_work(
         contest_id=entry.contest_id,
         data={
             "name": record.original_name,
+            "purpose": record.purpose,
             "size": record.size_bytes,
             "sha256": record.sha256,
+            "uploaded_sha256": stored.sha256,
             "duration": str(record.duration_seconds) if record.duration_seconds is not None else None,
         },
     )
     return record
+
+
+def attach_work(
+    session: Session,
+    actor: User,
+    entry: Entry,
+    storage: LocalStorage,
+    stream: BinaryIO,
+    original_name: str,
+    content_type: str = "",
+) -> EntryFile:
+    """Store the work of a draft entry (see :func:`attach_file`); ``content_type`` from the browser is
+    ignored: the stored type is the one read from the content.
+    """
+    return attach_file(session, actor, entry, storage, stream, original_name)
+
+
+def remove_file(session: Session, actor: User, entry_file: EntryFile, storage: LocalStorage) -> None:
+    """Remove a file from a draft entry; the stored file goes when the transaction commits."""
+    entry = entry_file.entry
+    _require_own_draft(actor, entry)
+    _refuse_when_closed(entry.contest)
+    keys = [k for k in (entry_file.storage_key, entry_file.thumbnail_key) if k]
+    entry.files.remove(entry_file)
+    session.delete(entry_file)
+    session.flush()
+    delete_files_after(session, storage, commit=keys)
+    audit.record(
+        session,
+        actor,
+        "entry.file_remove",
+        object_type="entry",
+        object_id=entry.id,
+        contest_id=entry.contest_id,
+        data={"name": entry_file.original_name, "sha256": entry_file.sha256},
+    )
 
 
 def delete_files_after(
@@ -269,6 +359,291 @@ def _probe_into(record: EntryFile, storage: LocalStorage, rubric: Rubric, keys: 
     thumbnail_path = storage.path(thumbnail_key)
     thumbnail_path.parent.mkdir(parents=True, exist_ok=True)
     keys.append(thumbnail_key)
-    make_thumbnail(path, thumbnail_path.with_suffix(".jpg"))
+    try:
+        make_thumbnail(path, thumbnail_path.with_suffix(".jpg"))
+    except subprocess.SubprocessError:  # a container ffmpeg can measure but not decode
+        thumbnail_path.with_suffix(".jpg").unlink(missing_ok=True)
+        raise ServiceError(_("This file is not a video that can be played.")) from None
     thumbnail_path.with_suffix(".jpg").replace(thumbnail_path)
     record.thumbnail_key = thumbnail_key
+
+
+def _store_without_metadata(record: EntryFile, storage: LocalStorage, kind: str, keys: list[str]) -> None:
+    """Replace the stored upload by a copy without container metadata; the record then describes the copy
+    (its size and sha256 are those of what judges receive)."""
+    uploaded_key = record.storage_key
+    scratch = storage.temporary_path(".mov" if kind == "mov" else ".mp4")
+    try:
+        strip_metadata(storage.path(uploaded_key), scratch, container="mov" if kind == "mov" else "mp4")
+        cleaned = storage.adopt(scratch)
+    except subprocess.SubprocessError:
+        raise ServiceError(_("This file is not a video that can be played.")) from None
+    finally:
+        scratch.unlink(missing_ok=True)
+    keys.append(cleaned.key)
+    storage.delete(uploaded_key)
+    keys.remove(uploaded_key)
+    record.storage_key = cleaned.key
+    record.size_bytes = cleaned.size
+    record.sha256 = cleaned.sha256
+
+
+def update_draft(
+    session: Session,
+    actor: User,
+    entry: Entry,
+    *,
+    title: str,
+    summary: str,
+    fields: dict[str, object],
+    category: str | None = None,
+) -> None:
+    """Change a draft's title, summary, rubric fields and category, before the deadline."""
+    _require_own_draft(actor, entry)
+    _refuse_when_closed(entry.contest)
+    rubric = current_rubric(entry.contest)
+    if category is not None and category not in {c.key for c in rubric.categories}:
+        raise ServiceError(_("Unknown category."))
+    before = {"title": entry.title, "category": entry.category}
+    entry.title = title.strip()
+    entry.summary = summary.strip()
+    entry.fields = dict(fields)
+    entry.category = category
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "entry.update",
+        object_type="entry",
+        object_id=entry.id,
+        contest_id=entry.contest_id,
+        data={"before": before, "title": entry.title, "category": entry.category},
+    )
+
+
+def withdraw_entry(session: Session, actor: User, entry: Entry) -> None:
+    """Withdraw a draft, submitted or nominated entry before the deadline; its quota slot (and any
+    nomination slot) is freed, so the organisation may submit another."""
+    _require_own(actor, entry)
+    _refuse_when_closed(entry.contest)
+    if entry.status not in (EntryStatus.DRAFT, EntryStatus.SUBMITTED, EntryStatus.NOMINATED):
+        raise ServiceError(_("This entry cannot be withdrawn."))
+    previous = entry.status
+    entry.status = EntryStatus.WITHDRAWN
+    entry.quota_slot = None
+    entry.nomination_slot = None
+    entry.nominated_by_id = None
+    entry.nominated_at = None
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "entry.withdraw",
+        object_type="entry",
+        object_id=entry.id,
+        contest_id=entry.contest_id,
+        data={"code": entry.code, "from": previous.value},
+    )
+
+
+def get_own_entry(session: Session, actor: User, entry_id: int) -> Entry:
+    """An entry of the actor's organisation, or NotFound."""
+    entry = session.get(Entry, entry_id)
+    if entry is None:
+        raise NotFound(_("There is no such entry."))
+    _require_own(actor, entry)
+    return entry
+
+
+def judgeable_statuses(rubric: Rubric) -> tuple[EntryStatus, ...]:
+    """The statuses of entries that go before the panel: in a contest with a nomination round only
+    nominated entries reach the city panel; otherwise submitted (and nominated) ones do."""
+    if rubric.nomination is not None:
+        return (EntryStatus.NOMINATED,)
+    return (EntryStatus.SUBMITTED, EntryStatus.NOMINATED)
+
+
+def judgeable_entries(session: Session, contest: Contest) -> list[Entry]:
+    """The contest's entries that go before the panel (:func:`judgeable_statuses`), by code."""
+    statuses = judgeable_statuses(current_rubric(contest))
+    return list(
+        session.scalars(
+            select(Entry).where(Entry.contest_id == contest.id, Entry.status.in_(statuses)).order_by(Entry.code)
+        )
+    )
+
+
+# Two tiers: the coordinator (an entrant account of the parent organisation) nominates its units' cases.
+
+
+def units_entries(session: Session, coordinator: User, contest: Contest) -> list[Entry]:
+    """The submitted, nominated and disqualified entries of the units under the coordinator's
+    organisation (and of the organisation itself) in a contest with nomination."""
+    organization_id = coordinator.organization_id
+    if organization_id is None:
+        return []
+    unit_ids = select(Organization.id).where(Organization.parent_id == organization_id)
+    return list(
+        session.scalars(
+            select(Entry)
+            .where(
+                Entry.contest_id == contest.id,
+                Entry.status.in_([EntryStatus.SUBMITTED, EntryStatus.NOMINATED, EntryStatus.DISQUALIFIED]),
+                (Entry.organization_id.in_(unit_ids)) | (Entry.organization_id == organization_id),
+            )
+            .order_by(Entry.status.desc(), Entry.id)
+        )
+    )
+
+
+def _require_coordinator(session: Session, coordinator: User, entry: Entry) -> Rubric:
+    rubric = current_rubric(entry.contest)
+    organization = entry.organization
+    if rubric.nomination is None:
+        raise ServiceError(_("This contest has no nomination round."))
+    if coordinator.organization_id is None or coordinator.organization_id not in (
+        organization.parent_id,
+        organization.id,
+    ):
+        raise NotFound(_("There is no such entry."))
+    return rubric
+
+
+def nominate_entry(session: Session, coordinator: User, entry: Entry) -> None:
+    """Nominate a unit's submitted case to the city round, within ``nomination.quota`` per coordinating
+    organisation. The quota is held by the database: a nominated entry takes the lowest free slot
+    ``1..quota`` and ``(contest, nominating organisation, slot)`` is unique."""
+    rubric = _require_coordinator(session, coordinator, entry)
+    assert rubric.nomination is not None
+    _refuse_when_closed(entry.contest)
+    if entry.status is not EntryStatus.SUBMITTED:
+        raise ServiceError(_("Only a submitted entry can be nominated."))
+    quota = rubric.nomination.quota
+    taken = set(
+        session.scalars(
+            select(Entry.nomination_slot).where(
+                Entry.contest_id == entry.contest_id,
+                Entry.nominated_by_id == coordinator.organization_id,
+                Entry.nomination_slot.is_not(None),
+            )
+        )
+    )
+    free = [slot for slot in range(1, quota + 1) if slot not in taken]
+    refusal = _("Your organisation has already nominated %(n)d entries, the most allowed.", n=quota)
+    if not free:
+        raise ServiceError(refusal)
+    entry.nominated_by_id = coordinator.organization_id
+    entry.nomination_slot = free[0]
+    entry.status = EntryStatus.NOMINATED
+    entry.nominated_at = utcnow()
+    try:
+        session.flush()
+    except IntegrityError:
+        raise ServiceError(refusal) from None
+    audit.record(
+        session,
+        coordinator,
+        "entry.nominate",
+        object_type="entry",
+        object_id=entry.id,
+        contest_id=entry.contest_id,
+        data={"code": entry.code, "slot": entry.nomination_slot},
+    )
+
+
+def comment_on_entry(session: Session, coordinator: User, entry: Entry, comment: str) -> None:
+    """The coordinator's comment on a unit's case (advice to the unit, or why it was not nominated);
+    the unit reads it on the entry's page. An empty comment clears it."""
+    _require_coordinator(session, coordinator, entry)
+    entry.coordinator_comment = comment.strip()[:2000]
+    session.flush()
+    audit.record(
+        session,
+        coordinator,
+        "entry.comment",
+        object_type="entry",
+        object_id=entry.id,
+        contest_id=entry.contest_id,
+        data={"code": entry.code, "comment": entry.coordinator_comment},
+    )
+
+
+def withdraw_nomination(session: Session, coordinator: User, entry: Entry) -> None:
+    """Take a nomination back (the case stays submitted); frees the nomination slot."""
+    _require_coordinator(session, coordinator, entry)
+    _refuse_when_closed(entry.contest)
+    if entry.status is not EntryStatus.NOMINATED or entry.nominated_by_id != coordinator.organization_id:
+        raise ServiceError(_("This entry is not nominated by your organisation."))
+    entry.status = EntryStatus.SUBMITTED
+    entry.nominated_by_id = None
+    entry.nomination_slot = None
+    entry.nominated_at = None
+    session.flush()
+    audit.record(
+        session,
+        coordinator,
+        "entry.nomination_withdraw",
+        object_type="entry",
+        object_id=entry.id,
+        contest_id=entry.contest_id,
+        data={"code": entry.code},
+    )
+
+
+# The organisers' view of entries.
+
+
+def entries_of_contest(
+    session: Session, contest: Contest, *, organization_id: int | None = None, status: EntryStatus | None = None
+) -> list[Entry]:
+    """Every entry of a contest, optionally of one organisation and/or in one status, by code."""
+    query = select(Entry).where(Entry.contest_id == contest.id)
+    if organization_id is not None:
+        query = query.where(Entry.organization_id == organization_id)
+    if status is not None:
+        query = query.where(Entry.status == status)
+    return list(session.scalars(query.order_by(Entry.code)))
+
+
+def disqualify_entry(session: Session, actor: User, entry: Entry, reason: str) -> None:
+    """Exclude a submitted or nominated entry, with the reason the entrant will read. The entry keeps its
+    quota and nomination slots, so that reinstating it is always possible."""
+    reason = reason.strip()
+    if not reason:
+        raise ServiceError(_("Please give the reason."))
+    if entry.status not in (EntryStatus.SUBMITTED, EntryStatus.NOMINATED):
+        raise ServiceError(_("Only a submitted or nominated entry can be disqualified."))
+    previous = entry.status
+    entry.status = EntryStatus.DISQUALIFIED
+    entry.status_reason = reason
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "entry.disqualify",
+        object_type="entry",
+        object_id=entry.id,
+        contest_id=entry.contest_id,
+        data={"code": entry.code, "from": previous.value, "reason": reason},
+    )
+
+
+def reinstate_entry(session: Session, actor: User, entry: Entry, reason: str) -> None:
+    """Undo a disqualification: the entry returns to nominated (if it holds a nomination) or submitted."""
+    reason = reason.strip()
+    if not reason:
+        raise ServiceError(_("Please give the reason."))
+    if entry.status is not EntryStatus.DISQUALIFIED:
+        raise ServiceError(_("Only a disqualified entry can be reinstated."))
+    entry.status = EntryStatus.NOMINATED if entry.nomination_slot is not None else EntryStatus.SUBMITTED
+    entry.status_reason = ""
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "entry.reinstate",
+        object_type="entry",
+        object_id=entry.id,
+        contest_id=entry.contest_id,
+        data={"code": entry.code, "to": entry.status.value, "reason": reason},
+    )

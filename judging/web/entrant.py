@@ -1,27 +1,312 @@
-"""The entrants' area: the contests open to the organisation and its entries."""
+"""The entrants' area: the contests open to the organisation, its entries from draft to submission,
+uploads (streamed, with a progress bar when JavaScript runs), and the coordinator's nomination round.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
+from werkzeug.wrappers import Response
 
 from judging.extensions import db
-from judging.models import Role
-from judging.services.contests import current_rubric, list_contests
-from judging.services.entries import entries_of_organization, may_enter
+from judging.models import Contest, Entry, EntryFile, Role
+from judging.services import NotFound, ServiceError, entries
+from judging.services.contests import current_rubric, get_contest, list_contests
+from judging.storage import LocalStorage
+from judging.web.entry_forms import (
+    CommentForm,
+    UploadForm,
+    entry_form_class,
+    field_values,
+    form_data_of,
+    submit_form_class,
+    ticked_declarations,
+)
+from judging.web.forms import ConfirmForm
 from judging.web.permissions import role_required
 
 bp = Blueprint("entrant", __name__, url_prefix="/entrant")
+entrant_only = role_required(Role.ENTRANT)
+
+
+def _storage() -> LocalStorage:
+    return LocalStorage(current_app.config["UPLOAD_FOLDER"])
+
+
+def _contest_or_404(slug: str) -> Contest:
+    try:
+        return get_contest(db.session, slug)
+    except NotFound:
+        abort(404)
+
+
+def _own_entry_or_404(entry_id: int) -> Entry:
+    # 404, not 403: another organisation's entry must not be known to exist.
+    try:
+        return entries.get_own_entry(db.session, current_user, entry_id)
+    except NotFound:
+        abort(404)
+
+
+def _wants_json() -> bool:
+    return request.headers.get("X-Requested-With") == "XMLHttpRequest"
 
 
 @bp.get("/")
-@role_required(Role.ENTRANT)
+@entrant_only
 def dashboard():  # type: ignore[no-untyped-def]
     organization = current_user.organization
     contests = [
         (contest, rubric)
         for contest in list_contests(db.session)
-        if (rubric := current_rubric(contest)).contest.kind == "work" and may_enter(rubric, organization)
+        if (rubric := current_rubric(contest)).contest.kind == "work" and entries.may_enter(rubric, organization)
     ]
-    entries = entries_of_organization(db.session, organization)
-    return render_template("entrant/dashboard.html", contests=contests, entries=entries, organization=organization)
+    coordinating = [
+        contest
+        for contest in list_contests(db.session)
+        if current_rubric(contest).nomination is not None and organization.children
+    ]
+    return render_template(
+        "entrant/dashboard.html",
+        contests=contests,
+        coordinating=coordinating,
+        entries=entries.entries_of_organization(db.session, organization),
+        organization=organization,
+        is_open=entries.is_open_for_entries,
+        show_deadline=entries.show_deadline,
+    )
+
+
+@bp.route("/contests/<slug>/entries/new", methods=["GET", "POST"])
+@entrant_only
+def new_entry(slug: str):  # type: ignore[no-untyped-def]
+    contest = _contest_or_404(slug)
+    rubric = current_rubric(contest)
+    if rubric.entry is None:
+        abort(404)
+    form = entry_form_class(rubric)()
+    if form.validate_on_submit():
+        try:
+            entry = entries.create_draft(
+                db.session,
+                current_user,
+                contest,
+                title=form.title.data,
+                summary=form.summary.data or "",
+                fields=field_values(form, rubric),
+                category=form.category.data if rubric.categories else None,
+            )
+        except ServiceError as refusal:
+            db.session.rollback()
+            flash(refusal.message, "danger")
+        else:
+            db.session.commit()
+            flash(_("The draft has been saved. Now upload the work."), "success")
+            return redirect(url_for("entrant.entry", entry_id=entry.id))
+    return render_template("entrant/entry_form.html", form=form, contest=contest, rubric=rubric, entry=None)
+
+
+@bp.route("/entries/<int:entry_id>/edit", methods=["GET", "POST"])
+@entrant_only
+def edit_entry(entry_id: int):  # type: ignore[no-untyped-def]
+    entry = _own_entry_or_404(entry_id)
+    rubric = current_rubric(entry.contest)
+    form_class = entry_form_class(rubric)
+    form = form_class() if request.method == "POST" else form_class(data=form_data_of(entry, rubric))
+    if form.validate_on_submit():
+        try:
+            entries.update_draft(
+                db.session,
+                current_user,
+                entry,
+                title=form.title.data,
+                summary=form.summary.data or "",
+                fields=field_values(form, rubric),
+                category=form.category.data if rubric.categories else None,
+            )
+        except ServiceError as refusal:
+            db.session.rollback()
+            flash(refusal.message, "danger")
+        else:
+            db.session.commit()
+            flash(_("The draft has been saved."), "success")
+            return redirect(url_for("entrant.entry", entry_id=entry.id))
+    return render_template("entrant/entry_form.html", form=form, contest=entry.contest, rubric=rubric, entry=entry)
+
+
+@bp.get("/entries/<int:entry_id>")
+@entrant_only
+def entry(entry_id: int):  # type: ignore[no-untyped-def]
+    found = _own_entry_or_404(entry_id)
+    rubric = current_rubric(found.contest)
+    return render_template(
+        "entrant/entry.html",
+        entry=found,
+        rubric=rubric,
+        upload_form=UploadForm(),
+        submit_form=submit_form_class(rubric)(),
+        confirm_form=ConfirmForm(),
+        is_open=entries.is_open_for_entries(found.contest),
+        show_deadline=entries.show_deadline,
+    )
+
+
+@bp.post("/entries/<int:entry_id>/upload")
+@entrant_only
+def upload(entry_id: int):  # type: ignore[no-untyped-def]
+    found = _own_entry_or_404(entry_id)
+    form = UploadForm()
+    if not form.validate_on_submit():
+        message = next(iter(form.errors.values()))[0] if form.errors else _("Please choose a file.")
+        return _upload_answer(found, False, str(message), 400)
+    upload = request.files["file"]
+    try:
+        # The multipart parser has spooled the body to a temporary file; it is copied on in chunks.
+        stored = entries.attach_file(db.session, current_user, found, _storage(), upload.stream, upload.filename or "")
+    except ServiceError as refusal:
+        db.session.rollback()
+        status = 413 if isinstance(refusal, entries.FileTooLarge) else 400
+        return _upload_answer(found, False, refusal.message, status)
+    db.session.commit()
+    return _upload_answer(
+        found, True, _("The file %(name)s has been uploaded.", name=stored.original_name), 200, stored
+    )
+
+
+def _upload_answer(
+    entry: Entry, ok: bool, message: str, status: int, stored: EntryFile | None = None
+) -> Response | tuple[Response, int]:
+    if _wants_json():
+        thumbnail = (
+            url_for("files.thumbnail", file_id=stored.id) if stored is not None and stored.thumbnail_key else None
+        )
+        image = url_for("files.serve", file_id=stored.id) if stored is not None and stored.purpose == "image" else None
+        return jsonify(ok=ok, message=message, thumbnail=thumbnail, image=image), status
+    flash(message, "success" if ok else "danger")
+    return redirect(url_for("entrant.entry", entry_id=entry.id))
+
+
+@bp.post("/entries/<int:entry_id>/files/<int:file_id>/delete")
+@entrant_only
+def delete_file(entry_id: int, file_id: int):  # type: ignore[no-untyped-def]
+    found = _own_entry_or_404(entry_id)
+    entry_file = db.session.get(EntryFile, file_id)
+    if entry_file is None or entry_file.entry_id != found.id or not ConfirmForm().validate_on_submit():
+        abort(404)
+    try:
+        entries.remove_file(db.session, current_user, entry_file, _storage())
+    except ServiceError as refusal:
+        db.session.rollback()
+        flash(refusal.message, "danger")
+    else:
+        db.session.commit()
+        flash(_("The file has been removed."), "success")
+    return redirect(url_for("entrant.entry", entry_id=found.id))
+
+
+@bp.post("/entries/<int:entry_id>/submit")
+@entrant_only
+def submit(entry_id: int):  # type: ignore[no-untyped-def]
+    found = _own_entry_or_404(entry_id)
+    rubric = current_rubric(found.contest)
+    form = submit_form_class(rubric)()
+    if form.validate_on_submit():
+        try:
+            entries.submit_entry(db.session, current_user, found, ticked_declarations(form, rubric))
+        except ServiceError as refusal:
+            db.session.rollback()
+            flash(refusal.message, "danger")
+        else:
+            db.session.commit()
+            flash(_("The entry has been submitted."), "success")
+    else:
+        flash(_("The form has expired. Please reload and retry."), "danger")
+    return redirect(url_for("entrant.entry", entry_id=found.id))
+
+
+@bp.post("/entries/<int:entry_id>/withdraw")
+@entrant_only
+def withdraw(entry_id: int):  # type: ignore[no-untyped-def]
+    found = _own_entry_or_404(entry_id)
+    if ConfirmForm().validate_on_submit():
+        try:
+            entries.withdraw_entry(db.session, current_user, found)
+        except ServiceError as refusal:
+            db.session.rollback()
+            flash(refusal.message, "danger")
+        else:
+            db.session.commit()
+            flash(_("The entry has been withdrawn; your organisation may submit another."), "success")
+    return redirect(url_for("entrant.entry", entry_id=found.id))
+
+
+@bp.get("/contests/<slug>/units")
+@entrant_only
+def units(slug: str):  # type: ignore[no-untyped-def]
+    contest = _contest_or_404(slug)
+    rubric = current_rubric(contest)
+    if rubric.nomination is None:
+        abort(404)
+    listed = entries.units_entries(db.session, current_user, contest)
+    nominated = sum(1 for e in listed if e.nominated_by_id == current_user.organization_id)
+    return render_template(
+        "entrant/units.html",
+        contest=contest,
+        rubric=rubric,
+        entries=listed,
+        nominated=nominated,
+        confirm_form=ConfirmForm(),
+        comment_form=CommentForm(),
+        is_open=entries.is_open_for_entries(contest),
+    )
+
+
+def _units_entry_or_404(entry_id: int) -> Entry:
+    found = db.session.get(Entry, entry_id)
+    organization = found.organization if found is not None else None
+    if organization is None or current_user.organization_id not in (organization.parent_id, organization.id):
+        abort(404)
+    return found  # type: ignore[return-value]
+
+
+@bp.post("/entries/<int:entry_id>/comment")
+@entrant_only
+def comment(entry_id: int):  # type: ignore[no-untyped-def]
+    found = _units_entry_or_404(entry_id)
+    form = CommentForm()
+    if form.validate_on_submit():
+        try:
+            entries.comment_on_entry(db.session, current_user, found, form.comment.data or "")
+        except ServiceError as refusal:
+            db.session.rollback()
+            flash(refusal.message, "danger")
+        else:
+            db.session.commit()
+            flash(_("The comment on %(code)s has been saved.", code=found.code), "success")
+    return redirect(url_for("entrant.units", slug=found.contest.slug))
+
+
+@bp.post("/entries/<int:entry_id>/nominate")
+@entrant_only
+def nominate(entry_id: int):  # type: ignore[no-untyped-def]
+    found = _units_entry_or_404(entry_id)
+    nominating = request.form.get("action") != "withdraw"
+    if ConfirmForm().validate_on_submit():
+        try:
+            if nominating:
+                entries.nominate_entry(db.session, current_user, found)
+            else:
+                entries.withdraw_nomination(db.session, current_user, found)
+        except ServiceError as refusal:
+            db.session.rollback()
+            flash(refusal.message, "danger")
+        else:
+            db.session.commit()
+            flash(
+                _("%(code)s is nominated to the city round.", code=found.code)
+                if nominating
+                else _("The nomination of %(code)s has been withdrawn.", code=found.code),
+                "success",
+            )
+    return redirect(url_for("entrant.units", slug=found.contest.slug))

@@ -1,19 +1,140 @@
-"""The judges' area: the entries assigned to the judge and the judge's progress."""
+"""The judges' area: the assigned entries and progress, the entry page with its score sheet, conflicts."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from judging.extensions import db
-from judging.models import Role
-from judging.services.judging import progress_of_judge
+from judging.models import Assignment, AssignmentStatus, Phase, Role, SheetStatus, utcnow
+from judging.rubric import format_points
+from judging.services import NotFound, ServiceError
+from judging.services.contests import current_rubric
+from judging.services.judging import (
+    StaleSheet,
+    active_assignment,
+    declare_conflict,
+    entry_for_judge,
+    progress_of_judge,
+    save_sheet,
+    sheet_values,
+)
 from judging.web.permissions import role_required
+from judging.web.sheet_forms import ReasonForm, ScoreSheetForm, score_sheet_form
 
 bp = Blueprint("judge", __name__, url_prefix="/judge")
+judge_only = role_required(Role.JUDGE)
 
 
 @bp.get("/")
-@role_required(Role.JUDGE)
+@judge_only
 def dashboard():  # type: ignore[no-untyped-def]
-    return render_template("judge/dashboard.html", groups=progress_of_judge(db.session, current_user))
+    groups = progress_of_judge(db.session, current_user)
+    shown = {a.id: entry_for_judge(db.session, a.entry) for group in groups for a in group.assignments}
+    return render_template("judge/dashboard.html", groups=groups, shown=shown)
+
+
+def _assignment_or_404(entry_ref: str) -> Assignment:
+    try:
+        return active_assignment(db.session, current_user, entry_ref)
+    except NotFound:
+        abort(404)
+
+
+def _render_entry(assignment: Assignment, form: ScoreSheetForm, stored: dict | None = None, status: int = 200):  # type: ignore[no-untyped-def,type-arg]
+    contest = assignment.entry.contest
+    open_for_scores = contest.phase is Phase.REVIEW and (
+        contest.review_deadline is None or utcnow() <= contest.review_deadline
+    )
+    progress = next((g for g in progress_of_judge(db.session, current_user) if g.contest.id == contest.id), None)
+    to_do = [
+        a
+        for a in (progress.assignments if progress else [])
+        if a.id != assignment.id
+        and a.status is AssignmentStatus.ASSIGNED
+        and (a.sheet is None or a.sheet.status is SheetStatus.DRAFT)
+    ]
+    return render_template(
+        "judge/entry.html",
+        assignment=assignment,
+        entry=entry_for_judge(db.session, assignment.entry),
+        files=assignment.entry.files,
+        rubric=current_rubric(contest),
+        form=form,
+        reason_form=ReasonForm(),
+        stored=stored,
+        open_for_scores=open_for_scores,
+        progress=progress,
+        next_assignment=to_do[0] if to_do else None,
+        number=format_points,
+    ), status
+
+
+@bp.get("/entries/<entry_ref>")
+@judge_only
+def entry(entry_ref: str):  # type: ignore[no-untyped-def]
+    assignment = _assignment_or_404(entry_ref)
+    rubric = current_rubric(assignment.entry.contest)
+    return _render_entry(assignment, score_sheet_form(rubric, assignment.sheet))
+
+
+@bp.post("/entries/<entry_ref>/sheet")
+@judge_only
+def save(entry_ref: str):  # type: ignore[no-untyped-def]
+    assignment = _assignment_or_404(entry_ref)
+    form = score_sheet_form(current_rubric(assignment.entry.contest), None)
+    if not form.validate_on_submit():
+        for errors in form.errors.values():
+            flash(str(errors[0]), "danger")
+        return _render_entry(assignment, form, status=400)
+    submit = bool(form.submit_sheet.data)
+    try:
+        save_sheet(
+            db.session,
+            current_user,
+            assignment,
+            scores=form.scores(),
+            checks=form.checks(),
+            comment=form.comment.data or "",
+            submit=submit,
+            expected_version=form.expected_version(),
+        )
+    except StaleSheet as conflict:
+        db.session.rollback()
+        flash(conflict.message, "warning")
+        # Keep what the judge typed in the form, and let the next save knowingly replace the newer sheet.
+        assignment = _assignment_or_404(entry_ref)
+        form.version.data = str(assignment.sheet.version) if assignment.sheet else "0"
+        stored = sheet_values(assignment.sheet) if assignment.sheet else None
+        return _render_entry(assignment, form, stored=stored, status=409)
+    except ServiceError as refusal:
+        db.session.rollback()
+        flash(refusal.message, "danger")
+        return _render_entry(_assignment_or_404(entry_ref), form, status=400)
+    db.session.commit()
+    if submit:
+        flash(_("Your sheet for %(code)s has been submitted.", code=assignment.entry.code), "success")
+        return redirect(url_for("judge.dashboard"))
+    flash(_("Draft saved."), "success")
+    return redirect(url_for("judge.entry", entry_ref=entry_ref))
+
+
+@bp.post("/entries/<entry_ref>/conflict")
+@judge_only
+def conflict(entry_ref: str):  # type: ignore[no-untyped-def]
+    assignment = _assignment_or_404(entry_ref)
+    form = ReasonForm()
+    if not form.validate_on_submit():
+        flash(_("Please give the reason for the conflict of interest."), "danger")
+        return redirect(url_for("judge.entry", entry_ref=entry_ref))
+    code = assignment.entry.code
+    try:
+        declare_conflict(db.session, current_user, assignment, form.reason.data or "")
+    except ServiceError as refusal:
+        db.session.rollback()
+        flash(refusal.message, "danger")
+        return redirect(url_for("judge.entry", entry_ref=entry_ref))
+    db.session.commit()
+    flash(_("You have declared a conflict of interest for %(code)s; the organisers have been told.", code=code), "info")
+    return redirect(url_for("judge.dashboard"))

@@ -13,7 +13,16 @@ from judging.web.permissions import ACCESS_ATTRIBUTE, AUTHENTICATED, PUBLIC
 from tests.conftest import csrf_token
 
 # Sample values for URL parameters, so that every rule can be requested.
-SAMPLE_ARGUMENTS = {"slug": "micro-video", "code": "en", "token": "not-a-real-token", "user_id": 1, "file_id": 1}
+SAMPLE_ARGUMENTS = {
+    "slug": "micro-video",
+    "code": "en",
+    "token": "not-a-real-token",
+    "user_id": 1,
+    "file_id": 1,
+    "entry_id": 1,
+    "entry_ref": "MV-001",
+    "assignment_id": 1,
+}
 EXEMPT_ENDPOINTS = {"static", "bootstrap.static"}
 ACCOUNT_OF_ROLE = {Role.ORGANIZER: "organizer", Role.JUDGE: "judge", Role.ENTRANT: "entrant-a"}
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from judging.extensions import db
 from judging.media import generate_test_video
-from judging.models import Contest, Entry, EntryFile, EntryStatus, Phase, User, utcnow
+from judging.models import Contest, Entry, EntryFile, EntryStatus, Phase, User
 from judging.services import ServiceError, contests, entries
 from judging.storage import LocalStorage
 
@@ -95,14 +95,15 @@ def test_late_submission_is_refused(open_contest: Flask, users: dict[str, int], 
     with app.app_context():
         entry_id = _draft_with_video(app, users["entrant-b"], short_video, "作品")
         contest = db.session.scalar(db.select(Contest).where(Contest.slug == "micro-video"))
-        contest.submission_deadline = utcnow() - timedelta(minutes=1)
+        contest.submission_deadline = datetime(2026, 9, 1, 10, 0, tzinfo=UTC)
         db.session.commit()
         with pytest.raises(ServiceError) as refusal:
             entries.submit_entry(
                 db.session, db.session.get(User, users["entrant-b"]), db.session.get(Entry, entry_id), _declarations()
             )
         db.session.rollback()
-        assert refusal.value.message == "报送截止时间已过。"
+        assert refusal.value.message == "报送截止时间（2026-09-01 18:00 (中国标准时间)）已过。"
+        assert db.session.get(Entry, entry_id).status is EntryStatus.DRAFT
 
 
 def test_video_over_the_limit_is_refused_with_its_measured_duration_and_leaves_nothing(

@@ -1,0 +1,394 @@
+"""Results of a judged contest computed from the database: a preview during review, for organisers.
+
+Read-only. :func:`compute_results` builds the long score table the engine reads from the sheets that
+count, runs the engine (:func:`~judging.scoring.aggregate.rank_entries`), the reliability report on
+the sheet totals and the leave-one-judge-out robustness check, and returns one
+:class:`ContestResults` for the organiser's page and the xlsx download (:func:`results_workbook`).
+
+What counts (the rule of this module): only **submitted** sheets of **active** (not recused)
+assignments of **judgeable** entries (``entries.judgeable_statuses``), with their check answers. Drafts,
+recused judges' sheets and withdrawn or disqualified entries are left out. The entry label is its
+blind code, the judge label the judge's username; the organiser may see both names beside them.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from judging.models import (
+    Assignment,
+    AssignmentStatus,
+    CheckAnswer,
+    Contest,
+    Entry,
+    Organization,
+    Score,
+    ScoreSheet,
+    SheetStatus,
+    User,
+    utcnow,
+)
+from judging.offline import write_workbook
+from judging.rubric import Rubric
+from judging.scoring.aggregate import SHEET_STATUS, RankingResult, check_passes, rank_entries
+from judging.scoring.reliability import reliability_report
+from judging.scoring.robustness import RobustnessReport, leave_one_judge_out
+from judging.scoring.score_table import ScoreTableError, parse_score_frame
+from judging.services import ServiceError
+from judging.services.contests import current_rubric
+from judging.services.entries import judgeable_statuses
+
+
+@dataclass(frozen=True)
+class EntryLine:
+    """Who made an entry: the organiser sees the names behind the blind code."""
+
+    id: int
+    code: str
+    title: str
+    organization: str
+    category: str
+
+
+@dataclass(frozen=True)
+class ContestResults:
+    """Everything the organiser's results page and the download show, computed at ``computed_at``."""
+
+    contest: Contest
+    rubric: Rubric
+    computed_at: datetime
+    scores: pd.DataFrame
+    """The long table the engine read: ``entry, judge, criterion, score[, category]``."""
+    checks: pd.DataFrame
+    entries: Mapping[str, EntryLine]
+    """Every judgeable entry by code, scored or not."""
+    judges: Mapping[str, str]
+    """Judge username → display name, for the judges whose sheets count."""
+    sheets_counted: int
+    sheets_not_counted: int
+    """Draft sheets of active assignments: saved but not submitted, so not in the result."""
+    ranking: RankingResult | None = None
+    reliability: dict[str, Any] | None = None
+    robustness: RobustnessReport | None = None
+    problems: tuple[str, ...] = ()
+    """Why the engine could not rank the table (one line per problem), if it could not."""
+    unscored: tuple[str, ...] = field(default=())
+    """Judgeable entries with no submitted sheet yet: not in the engine's table at all."""
+
+    def judge_name(self, username: str) -> str:
+        return self.judges.get(username, username)
+
+    def reasons(self, entry: str) -> list[str]:
+        """Why an entry is not ranked, in the user's language: each failed check with its answers, too
+        few valid sheets, or no submitted sheet at all."""
+        if entry in self.unscored or self.ranking is None:
+            return [_("No submitted sheet yet.")]
+        explanation = self.ranking.explain(entry)
+        lines = []
+        answers = self.checks[self.checks["entry"] == entry]
+        for check in self.rubric.checks:
+            given = answers[answers["check"] == check.key]
+            passes, total = int(given["passed"].sum()), len(given)
+            if not check_passes(np.array([passes]), np.array([total]), check.rule)[0]:
+                lines.append(
+                    _(
+                        "Failed the check “%(label)s” (rule: %(rule)s): "
+                        "%(passes)d of %(answers)d judges answered pass.",
+                        label=check.label,
+                        rule=check_rule_label(check.rule),
+                        passes=passes,
+                        answers=total,
+                    )
+                )
+        spec = self.ranking.aggregation
+        valid = sum(1 for sheet in explanation.sheets if sheet.total is not None)
+        if valid < spec.min_judges:
+            lines.append(_("%(n)d valid sheets, fewer than the %(min)d required.", n=valid, min=spec.min_judges))
+        elif spec.across_judges == "trimmed_mean" and valid <= 2 * spec.trim:
+            lines.append(
+                _(
+                    "The trimmed mean drops %(trim)d sheets at each end and needs more than %(need)d valid sheets; "
+                    "there are %(n)d.",
+                    trim=spec.trim,
+                    need=2 * spec.trim,
+                    n=valid,
+                )
+            )
+        incomplete = sum(1 for sheet in explanation.sheets if sheet.total is None)
+        if incomplete:
+            lines.append(_("%(n)d incomplete sheets were dropped.", n=incomplete))
+        return lines
+
+    def category_label(self, key: str) -> str:
+        for category in self.rubric.categories:
+            if category.key == key:
+                return category.label
+        return key
+
+
+def score_frames(session: Session, contest: Contest, rubric: Rubric) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The long score table and the check answers of the sheets that count (see the module docstring).
+
+    Scores of a criterion the current rubric no longer has are left out (the sheet then lacks a
+    criterion and the engine drops it as incomplete, saying so).
+    """
+    criteria = {criterion.key for criterion in rubric.criteria}
+    check_keys = {check.key for check in rubric.checks}
+    counted = (
+        select(ScoreSheet.id)
+        .join(Assignment, ScoreSheet.assignment_id == Assignment.id)
+        .join(Entry, Assignment.entry_id == Entry.id)
+        .where(
+            Entry.contest_id == contest.id,
+            Entry.status.in_(judgeable_statuses(rubric)),
+            Assignment.status == AssignmentStatus.ASSIGNED,
+            ScoreSheet.status == SheetStatus.SUBMITTED,
+        )
+    )
+    score_rows = session.execute(
+        select(Entry.code, User.username, Score.criterion, Score.value, Entry.category)
+        .join(ScoreSheet, Score.sheet_id == ScoreSheet.id)
+        .join(Assignment, ScoreSheet.assignment_id == Assignment.id)
+        .join(Entry, Assignment.entry_id == Entry.id)
+        .join(User, Assignment.judge_id == User.id)
+        .where(ScoreSheet.id.in_(counted))
+        .order_by(Entry.code, User.username, Score.id)
+    ).all()
+    rows = [
+        {"entry": code, "judge": judge, "criterion": criterion, "score": value, "category": category or ""}
+        for code, judge, criterion, value, category in score_rows
+        if criterion in criteria
+    ]
+    scores = pd.DataFrame(rows, columns=["entry", "judge", "criterion", "score", "category"])
+    if not rubric.categories:
+        scores = scores.drop(columns="category")
+    check_rows = session.execute(
+        select(Entry.code, User.username, CheckAnswer.check_key, CheckAnswer.passed)
+        .join(ScoreSheet, CheckAnswer.sheet_id == ScoreSheet.id)
+        .join(Assignment, ScoreSheet.assignment_id == Assignment.id)
+        .join(Entry, Assignment.entry_id == Entry.id)
+        .join(User, Assignment.judge_id == User.id)
+        .where(ScoreSheet.id.in_(counted))
+        .order_by(Entry.code, User.username, CheckAnswer.id)
+    ).all()
+    checks = pd.DataFrame(
+        [
+            {"entry": code, "judge": judge, "check": key, "passed": bool(passed)}
+            for code, judge, key, passed in check_rows
+            if key in check_keys
+        ],
+        columns=["entry", "judge", "check", "passed"],
+    )
+    return scores, checks
+
+
+def compute_results(session: Session, contest: Contest) -> ContestResults:
+    """The contest's results as they stand: ranking with explanations, reliability and robustness.
+
+    Refuses a contest that is not judged by a panel (``kind = "skills"``). With no submitted sheet
+    yet, or a table the engine refuses, the result has no ranking and says why.
+    """
+    rubric = current_rubric(contest)
+    if rubric.contest.kind != "work" or rubric.aggregation is None:
+        raise ServiceError(_("This contest is not judged by a panel, so it has no judges' results."))
+    scores, checks = score_frames(session, contest, rubric)
+    entry_rows = session.execute(
+        select(Entry.id, Entry.code, Entry.title, Organization.name, Entry.category)
+        .join(Organization, Entry.organization_id == Organization.id)
+        .where(Entry.contest_id == contest.id, Entry.status.in_(judgeable_statuses(rubric)))
+        .order_by(Entry.code)
+    ).all()
+    entries = {
+        code: EntryLine(id=entry_id, code=code, title=title, organization=org, category=category or "")
+        for entry_id, code, title, org, category in entry_rows
+    }
+    judge_names = dict(
+        session.execute(
+            select(User.username, User.display_name).where(User.username.in_(set(scores["judge"].tolist())))
+        ).all()
+    )
+    drafts = session.scalar(
+        select(func.count(ScoreSheet.id))
+        .join(Assignment, ScoreSheet.assignment_id == Assignment.id)
+        .join(Entry, Assignment.entry_id == Entry.id)
+        .where(
+            Entry.contest_id == contest.id,
+            Entry.status.in_(judgeable_statuses(rubric)),
+            Assignment.status == AssignmentStatus.ASSIGNED,
+            ScoreSheet.status == SheetStatus.DRAFT,
+        )
+    )
+    scored = set(scores["entry"].tolist())
+    base = {
+        "contest": contest,
+        "rubric": rubric,
+        "computed_at": utcnow(),
+        "scores": scores,
+        "checks": checks,
+        "entries": entries,
+        "judges": judge_names,
+        "sheets_counted": int(scores[["entry", "judge"]].drop_duplicates().shape[0]),
+        "sheets_not_counted": int(drafts or 0),
+        "unscored": tuple(code for code in entries if code not in scored),
+    }
+    if scores.empty:
+        return ContestResults(**base)
+    try:
+        table = parse_score_frame(scores, rubric, source=contest.slug)
+        ranking = rank_entries(table, rubric, checks)
+        robustness = leave_one_judge_out(table, rubric, checks, full=ranking)
+    except ScoreTableError as problem:
+        return ContestResults(**base, problems=tuple(problem.errors))
+    except ValueError as problem:
+        return ContestResults(**base, problems=(str(problem),))
+    sheets = ranking.sheet_table()
+    totals = sheets.loc[sheets["total"].notna(), ["entry", "judge", "total"]]
+    reliability = reliability_report(totals) if len(totals) else None
+    return ContestResults(**base, ranking=ranking, reliability=reliability, robustness=robustness)
+
+
+# --- the workbook --------------------------------------------------------------------------------
+
+
+def sheet_status_label(status: str) -> str:
+    """A sheet's status in the engine's words (:data:`~judging.scoring.aggregate.SHEET_STATUS`), translated."""
+    return {
+        SHEET_STATUS[0]: _("counted"),
+        SHEET_STATUS[1]: _("dropped: trimmed (lowest)"),
+        SHEET_STATUS[2]: _("dropped: trimmed (highest)"),
+        SHEET_STATUS[3]: _("not counted: outside the median"),
+        SHEET_STATUS[4]: _("dropped: incomplete sheet"),
+    }.get(status, status)
+
+
+def check_rule_label(rule: str) -> str:
+    return {"majority": _("majority"), "all": _("all"), "any": _("any")}.get(rule, rule)
+
+
+def entry_status_label(status: str) -> str:
+    """``ranked``, ``excluded`` or ``not ranked``, translated."""
+    return {"ranked": _("ranked"), "excluded": _("excluded"), "not ranked": _("not ranked")}.get(status, status)
+
+
+def results_workbook(results: ContestResults) -> bytes:
+    """The results as an .xlsx workbook: one sheet of ranked and unranked entries per category (one
+    "Ranking" sheet without categories), every judge's sheet, the reliability statistics, each
+    judge's severity and spread, and the leave-one-judge-out changes; headers in the user's language."""
+    ranking = results.ranking
+    if ranking is None:
+        raise ServiceError(_("There are no results to download yet."))
+    decimals_format = "0" if ranking.decimals == 0 else "0." + "0" * ranking.decimals
+    criterion_labels = {criterion.key: criterion.label for criterion in results.rubric.criteria}
+    listing = ranking.listing()
+    frames: list[tuple[str, pd.DataFrame, str]] = []
+    keys = [category.key for category in results.rubric.categories] or [""]
+    for key in keys:
+        part = listing[listing["category"] == key] if results.rubric.categories else listing
+        title = results.category_label(key) if key else _("Ranking")
+        frames.append((title[:31], _ranking_frame(results, part, criterion_labels), decimals_format))
+    frames.append((_("Score sheets"), _sheets_frame(results, ranking, criterion_labels), "General"))
+    if results.reliability is not None:
+        frames.append((_("Reliability"), _reliability_frame(results.reliability), "General"))
+        frames.append((_("Judges' severity"), _judges_frame(results), "General"))
+    if results.robustness is not None:
+        frames.append((_("Robustness"), _robustness_frame(results), decimals_format))
+    buffer = io.BytesIO()
+    write_workbook(frames, buffer)
+    return buffer.getvalue()
+
+
+def _ranking_frame(results: ContestResults, listing: pd.DataFrame, criterion_labels: Mapping[str, str]) -> pd.DataFrame:
+    entries = results.entries
+    codes = listing["entry"].astype(str)
+    frame = pd.DataFrame(
+        {
+            _("Rank"): listing["rank"].tolist(),
+            _("Entry code"): codes.tolist(),
+            _("Organisation"): [entries[code].organization if code in entries else "" for code in codes],
+            _("Title"): [entries[code].title if code in entries else "" for code in codes],
+            _("Final score"): listing["final_score"].tolist(),
+            _("Award"): listing["award"].tolist(),
+            _("Valid sheets"): listing["n_sheets"].tolist(),
+        }
+    )
+    if results.rubric.categories:
+        frame.insert(2, _("Category"), [results.category_label(str(key)) for key in listing["category"]])
+    for key, label in criterion_labels.items():
+        frame[label] = listing[key].tolist()
+    frame[_("Note")] = listing["note"].tolist()
+    return frame
+
+
+def _sheets_frame(results: ContestResults, ranking: RankingResult, criterion_labels: Mapping[str, str]) -> pd.DataFrame:
+    sheets = ranking.sheet_table()
+    frame = pd.DataFrame(
+        {
+            _("Entry code"): sheets["entry"].tolist(),
+            _("Judge"): [results.judge_name(str(judge)) for judge in sheets["judge"]],
+        }
+    )
+    if results.rubric.categories:
+        frame[_("Category")] = [results.category_label(str(key)) for key in sheets["category"]]
+    for key, label in criterion_labels.items():
+        frame[label] = sheets[key].tolist()
+    frame[_("Sheet total")] = sheets["total"].tolist()
+    frame[_("Status")] = [sheet_status_label(str(status)) for status in sheets["status"]]
+    if "z" in sheets.columns:
+        frame["z"] = sheets["z"].tolist()
+    frame[_("Note")] = sheets["note"].tolist()
+    return frame
+
+
+def _reliability_frame(report: Mapping[str, Any]) -> pd.DataFrame:
+    rows: list[tuple[str, object]] = [
+        (_("Entries"), report["n_entries"]),
+        (_("Judges"), report["n_judges"]),
+        (_("Every judge scored every entry"), _("yes") if report["complete"] else _("no")),
+        (_("Complete block (entries × judges)"), f"{report['n_complete_entries']} × {report['n_complete_judges']}"),
+        *((form, value) for form, value in report["icc"].items()),
+        ("Kendall's W", report["kendall_w"]),
+    ]
+    return pd.DataFrame(rows, columns=[_("Statistic"), _("Value")])
+
+
+def _judges_frame(results: ContestResults) -> pd.DataFrame:
+    assert results.reliability is not None
+    judges = results.reliability["judges"]
+    return pd.DataFrame(
+        {
+            _("Judge"): [results.judge_name(str(row["judge"])) for row in judges],
+            _("Sheets"): [row["n"] for row in judges],
+            _("Mean total"): [row["mean"] for row in judges],
+            _("Spread (s.d.)"): [row["sd"] for row in judges],
+            _("Severity"): [row["severity"] for row in judges],
+        }
+    )
+
+
+def _robustness_frame(results: ContestResults) -> pd.DataFrame:
+    assert results.robustness is not None
+    changes = results.robustness.to_frame()
+    return pd.DataFrame(
+        {
+            _("Entry code"): changes["entry"].tolist(),
+            _("Award"): changes["award"].tolist(),
+            _("Judge left out"): [results.judge_name(str(judge)) for judge in changes["judge"]],
+            _("Status without the judge"): [entry_status_label(str(s)) for s in changes["status_without"]],
+            _("Award without the judge"): changes["award_without"].tolist(),
+            _("Rank without the judge"): changes["rank_without"].tolist(),
+            _("Final score without the judge"): [
+                value if isinstance(value, Decimal) else None for value in changes["final_score_without"]
+            ],
+        }
+    )

@@ -1,0 +1,107 @@
+"""The organisers' list of a contest's entries: filters, file details, disqualify or reinstate, xlsx export."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
+from wtforms import HiddenField, SelectField, StringField, SubmitField
+from wtforms.validators import DataRequired, Length
+
+from judging.exports.entry_list import entry_list_xlsx
+from judging.extensions import db
+from judging.models import Entry, EntryStatus, Role
+from judging.services import NotFound, ServiceError, contests, entries, organizations
+from judging.web.labels import entry_status_label
+from judging.web.permissions import role_required
+
+bp = Blueprint("organizer_entries", __name__, url_prefix="/organizer")
+organizer_only = role_required(Role.ORGANIZER)
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+class EntryFilterForm(FlaskForm):
+    class Meta:
+        csrf = False  # a GET filter changes nothing
+
+    organization = SelectField(_l("Organisation"), coerce=int, choices=[])
+    status = SelectField(_l("Status"), choices=[])
+
+
+class EntryStatusForm(FlaskForm):
+    action = HiddenField(validators=[DataRequired()])
+    reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=500)])
+    submit = SubmitField(_l("Confirm"))
+
+
+def _filter_form() -> EntryFilterForm:
+    form = EntryFilterForm(request.args)
+    form.organization.choices = [(0, _("All organisations"))] + [
+        (org.id, org.name) for org in organizations.list_organizations(db.session)
+    ]
+    form.status.choices = [("", _("All statuses"))] + [(s.value, entry_status_label(s)) for s in EntryStatus]
+    return form
+
+
+def _filtered(slug: str):  # type: ignore[no-untyped-def]
+    try:
+        contest = contests.get_contest(db.session, slug)
+    except NotFound:
+        abort(404)
+    form = _filter_form()
+    organization_id = form.organization.data if form.organization.data and form.validate() else None
+    status = EntryStatus(form.status.data) if form.status.data in {s.value for s in EntryStatus} else None
+    listed = entries.entries_of_contest(db.session, contest, organization_id=organization_id, status=status)
+    return contest, form, listed
+
+
+@bp.get("/contests/<slug>/entries")
+@organizer_only
+def entry_list(slug: str):  # type: ignore[no-untyped-def]
+    contest, form, listed = _filtered(slug)
+    return render_template(
+        "organizer/entries.html",
+        contest=contest,
+        rubric=contests.current_rubric(contest),
+        form=form,
+        entries=listed,
+        status_form=EntryStatusForm(),
+    )
+
+
+@bp.get("/contests/<slug>/entries.xlsx")
+@organizer_only
+def entry_list_export(slug: str) -> Response:
+    contest, _form, listed = _filtered(slug)
+    content = entry_list_xlsx(listed, contests.current_rubric(contest), entry_status_label)
+    response = Response(content, mimetype=XLSX)
+    response.headers["Content-Disposition"] = f'attachment; filename="{contest.slug}-entries.xlsx"'
+    return response
+
+
+@bp.post("/entries/<int:entry_id>/status")
+@organizer_only
+def change_status(entry_id: int):  # type: ignore[no-untyped-def]
+    entry = db.session.get(Entry, entry_id)
+    if entry is None:
+        abort(404)
+    form = EntryStatusForm()
+    if form.validate_on_submit() and form.action.data in ("disqualify", "reinstate"):
+        try:
+            if form.action.data == "disqualify":
+                entries.disqualify_entry(db.session, current_user, entry, form.reason.data)
+            else:
+                entries.reinstate_entry(db.session, current_user, entry, form.reason.data)
+        except ServiceError as refusal:
+            db.session.rollback()
+            flash(refusal.message, "danger")
+        else:
+            db.session.commit()
+            flash(_("The status of %(code)s has been changed.", code=entry.code), "success")
+    else:
+        flash(_("Please give the reason."), "danger")
+    return redirect(url_for("organizer_entries.entry_list", slug=entry.contest.slug))

@@ -1,0 +1,175 @@
+"""The organisers' judging dashboard: panel, assignment, progress matrix, disagreements, recusals, reopening."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from judging.extensions import db
+from judging.models import Contest, Role
+from judging.rubric import format_points
+from judging.services import NotFound, ServiceError, accounts, contests, judging
+from judging.web.forms import ConfirmForm
+from judging.web.permissions import role_required
+from judging.web.sheet_forms import AddJudgeForm, ReasonForm, ReopenForm, SpreadForm
+
+bp = Blueprint("organizer_judging", __name__, url_prefix="/organizer")
+organizer_only = role_required(Role.ORGANIZER)
+DEFAULT_SPREAD = 15
+
+
+def _contest_or_404(slug: str) -> Contest:
+    try:
+        return contests.get_contest(db.session, slug)
+    except NotFound:
+        abort(404)
+
+
+def _back(slug: str):  # type: ignore[no-untyped-def]
+    return redirect(url_for("organizer_judging.dashboard", slug=slug))
+
+
+@bp.get("/contests/<slug>/judging")
+@organizer_only
+def dashboard(slug: str):  # type: ignore[no-untyped-def]
+    contest = _contest_or_404(slug)
+    spread_form = SpreadForm(request.args, spread=current_app.config.get("DISAGREEMENT_SPREAD", DEFAULT_SPREAD))
+    spread = (
+        spread_form.spread.data
+        if spread_form.validate()
+        else current_app.config.get("DISAGREEMENT_SPREAD", DEFAULT_SPREAD)
+    )
+    add_form = AddJudgeForm()
+    add_form.judge_id.choices = [(j.id, j.display_name) for j in judging.judges_off_panel(db.session, contest)]
+    progress = judging.panel_progress(db.session, contest, Decimal(spread))
+    return render_template(
+        "organizer/judging.html",
+        contest=contest,
+        rubric=contests.current_rubric(contest),
+        progress=progress,
+        spread=spread,
+        spread_form=spread_form,
+        add_form=add_form,
+        confirm=ConfirmForm(),
+        reopen_form=_reopen_form(progress),
+        number=format_points,
+    )
+
+
+def _reopen_form(progress: judging.PanelProgress) -> ReopenForm:
+    form = ReopenForm()
+    form.assignment_id.choices = [
+        (cell.assignment.id, f"{cell.assignment.entry.code} · {row.judge.display_name}")
+        for row in progress.rows
+        for cell in row.cells
+        if cell.state == "done" and cell.assignment is not None
+    ]
+    return form
+
+
+def _run(slug: str, action, success: str):  # type: ignore[no-untyped-def]
+    """Call one service; commit and flash ``success``, or roll back and flash the refusal."""
+    try:
+        action()
+    except NotFound:
+        abort(404)
+    except ServiceError as refusal:
+        db.session.rollback()
+        flash(refusal.message, "danger")
+    else:
+        db.session.commit()
+        flash(success, "success")
+    return _back(slug)
+
+
+@bp.post("/contests/<slug>/judging/panel")
+@organizer_only
+def add_judge(slug: str):  # type: ignore[no-untyped-def]
+    contest = _contest_or_404(slug)
+    form = AddJudgeForm()
+    form.judge_id.choices = [(j.id, j.display_name) for j in judging.judges_off_panel(db.session, contest)]
+    if not form.validate_on_submit():
+        flash(_("Please choose a judge who is not on the panel yet."), "danger")
+        return _back(slug)
+    judge = accounts.get_user(db.session, form.judge_id.data)
+    return _run(
+        slug,
+        lambda: judging.add_to_panel(db.session, current_user, contest, judge),
+        _("%(name)s has joined the panel.", name=judge.display_name),
+    )
+
+
+@bp.post("/contests/<slug>/judging/panel/<int:user_id>/remove")
+@organizer_only
+def remove_judge(slug: str, user_id: int):  # type: ignore[no-untyped-def]
+    contest = _contest_or_404(slug)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        judge = accounts.get_user(db.session, user_id)
+    except NotFound:
+        abort(404)
+    return _run(
+        slug,
+        lambda: judging.remove_from_panel(db.session, current_user, contest, judge),
+        _("%(name)s has left the panel; sheets already written are kept.", name=judge.display_name),
+    )
+
+
+@bp.post("/contests/<slug>/judging/assign")
+@organizer_only
+def assign(slug: str):  # type: ignore[no-untyped-def]
+    contest = _contest_or_404(slug)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    return _run(
+        slug,
+        lambda: judging.assign_judges(db.session, current_user, contest),
+        _("The judges have been assigned."),
+    )
+
+
+def _assignment_or_404(slug: str, assignment_id: int):  # type: ignore[no-untyped-def]
+    contest = _contest_or_404(slug)
+    try:
+        assignment = judging.get_assignment(db.session, assignment_id)
+    except NotFound:
+        abort(404)
+    if assignment.entry.contest_id != contest.id:
+        abort(404)
+    return assignment
+
+
+@bp.post("/contests/<slug>/judging/reopen")
+@organizer_only
+def reopen(slug: str):  # type: ignore[no-untyped-def]
+    contest = _contest_or_404(slug)
+    form = ReopenForm()
+    form.assignment_id.choices = [(a.id, "") for a in judging.submitted_assignments(db.session, contest)]
+    if not form.validate_on_submit():
+        flash(_("Please choose a submitted sheet and give the reason for reopening it."), "danger")
+        return _back(slug)
+    assignment = _assignment_or_404(slug, form.assignment_id.data)
+    return _run(
+        slug,
+        lambda: judging.reopen_sheet(db.session, current_user, assignment, form.reason.data or ""),
+        _("The sheet has been reopened for the judge."),
+    )
+
+
+@bp.post("/contests/<slug>/judging/assignments/<int:assignment_id>/override")
+@organizer_only
+def override(slug: str, assignment_id: int):  # type: ignore[no-untyped-def]
+    assignment = _assignment_or_404(slug, assignment_id)
+    form = ReasonForm()
+    if not form.validate_on_submit():
+        flash(_("Please give the reason for the override."), "danger")
+        return _back(slug)
+    return _run(
+        slug,
+        lambda: judging.override_recusal(db.session, current_user, assignment, form.reason.data or ""),
+        _("The judge is assigned to the entry again."),
+    )

@@ -1,0 +1,196 @@
+"""The organisers' results preview: ranking, explanations, reliability, robustness, plots and the xlsx.
+
+The results are computed on every request from the sheets submitted so far (see
+:mod:`judging.services.results`); nothing is stored. Judges never see this page, so the organiser
+sees the organisation and title beside each blind code.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+
+from judging.exports.plots import RankedBar, judge_distributions_svg, ranked_scores_svg
+from judging.extensions import db
+from judging.models import Contest, Role
+from judging.rubric import AggregationSpec
+from judging.scoring.aggregate import EntryExplanation, Neighbour
+from judging.services import NotFound, ServiceError, contests, results
+from judging.services.results import ContestResults, check_rule_label, sheet_status_label
+from judging.web.permissions import role_required
+
+bp = Blueprint("organizer_results", __name__, url_prefix="/organizer")
+organizer_only = role_required(Role.ORGANIZER)
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _contest_or_404(slug: str) -> Contest:
+    try:
+        return contests.get_contest(db.session, slug)
+    except NotFound:
+        abort(404)
+
+
+@bp.get("/contests/<slug>/results")
+@organizer_only
+def results_page(slug: str):  # type: ignore[no-untyped-def]
+    contest = _contest_or_404(slug)
+    try:
+        computed = results.compute_results(db.session, contest)
+    except ServiceError as refusal:
+        flash(refusal.message, "warning")
+        return redirect(url_for("organizer.contest", slug=slug))
+    return render_template(
+        "organizer/results.html",
+        contest=contest,
+        results=computed,
+        sections=_category_sections(computed),
+        plots=_plots(computed),
+        describe_method=describe_method,
+        describe_neighbour=describe_neighbour,
+        arithmetic=arithmetic,
+        sheet_status_label=sheet_status_label,
+        check_rule_label=check_rule_label,
+        criterion_labels={criterion.key: criterion.label for criterion in computed.rubric.criteria},
+        labels_of=labels_of,
+    )
+
+
+@bp.get("/contests/<slug>/results.xlsx")
+@organizer_only
+def results_xlsx(slug: str):  # type: ignore[no-untyped-def]
+    contest = _contest_or_404(slug)
+    try:
+        workbook = results.results_workbook(results.compute_results(db.session, contest))
+    except ServiceError as refusal:
+        flash(refusal.message, "warning")
+        return redirect(url_for("organizer_results.results_page", slug=slug))
+    filename = f"{contest.slug}-results-preview.xlsx"
+    return Response(
+        workbook,
+        mimetype=XLSX_TYPE,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+# --- presentation --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CategorySection:
+    """The ranked rows and the unranked entries of one category (key "" without categories)."""
+
+    key: str
+    label: str
+    rows: list[dict[str, Any]]
+    not_ranked: list[dict[str, Any]]
+
+
+def _category_sections(computed: ContestResults) -> list[CategorySection]:
+    ranking = computed.ranking
+    if ranking is None:
+        return []
+    keys = [category.key for category in computed.rubric.categories] or [""]
+    sections = []
+    for key in keys:
+        table = ranking.table if not key else ranking.table[ranking.table["category"] == key]
+        excluded = ranking.excluded if not key else ranking.excluded[ranking.excluded["category"] == key]
+        sections.append(
+            CategorySection(
+                key=key,
+                label=computed.category_label(key) if key else "",
+                rows=table.to_dict(orient="records"),
+                not_ranked=excluded.to_dict(orient="records"),
+            )
+        )
+    return sections
+
+
+def _data_uri(svg: str) -> str:
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
+
+
+def _plots(computed: ContestResults) -> Mapping[str, Any]:
+    """The two charts as ``data:`` URIs: the judges' distributions, and the ranked scores per category."""
+    ranking = computed.ranking
+    if ranking is None:
+        return {}
+    sheets = ranking.sheet_table()
+    sheets = sheets[sheets["total"].notna()]
+    totals_by_judge = {
+        computed.judge_name(str(judge)): [float(total) for total in group["total"]]
+        for judge, group in sheets.groupby("judge", sort=True)
+    }
+    distributions = judge_distributions_svg(
+        totals_by_judge, _("Whole panel"), _("Sheet total"), _("Each judge's sheet totals beside the panel's")
+    )
+    awards = [award.name for award in computed.rubric.awards]
+    ranked = {}
+    for section in _category_sections(computed):
+        if not section.rows:
+            continue
+        bars = [RankedBar(str(row["entry"]), row["final_score"], str(row["award"])) for row in section.rows]
+        title = _("Ranked final scores with award bands")
+        if section.label:
+            title = f"{title} · {section.label}"
+        ranked[section.key] = _data_uri(ranked_scores_svg(bars, awards, _("No award"), _("Final score"), title))
+    return {"distributions": _data_uri(distributions), "ranked": ranked}
+
+
+def labels_of(keys: Sequence[str], labels: Mapping[str, str]) -> str:
+    """Keys shown by their labels (a key without one as itself), separated by commas."""
+    return ", ".join(labels.get(key, key) for key in keys)
+
+
+def describe_method(spec: AggregationSpec) -> str:
+    """How the final score is computed, in the user's language."""
+    method = {
+        "mean": _("the mean"),
+        "trimmed_mean": _("the trimmed mean (dropping the %(trim)d lowest and %(trim)d highest)", trim=spec.trim),
+        "median": _("the median"),
+        "zscore": _("the mean z-score, mapped back to points"),
+    }[spec.across_judges]
+    if spec.level == "criterion":
+        return _(
+            "Each criterion is aggregated across judges by %(method)s; the final score is their weighted sum.",
+            method=method,
+        )
+    return _("Each judge's sheet total (weighted sum of the criteria) is aggregated by %(method)s.", method=method)
+
+
+def arithmetic(explanation: EntryExplanation) -> str:
+    """The numbers of the engine's computation, without its English description before the colon."""
+    text = explanation.computation
+    return text.split(": ", 1)[1] if ": " in text else text
+
+
+def describe_neighbour(neighbour: Neighbour | None, above: bool, criterion_labels: Mapping[str, str]) -> str:
+    """What decided an entry's place against the entry just above or below it."""
+    if neighbour is None:
+        return ""
+    if neighbour.decided_by == "shared_rank":
+        return _(
+            "Shares its rank with %(entry)s: equal on the final score and on every tie-break.", entry=neighbour.entry
+        )
+    if neighbour.decided_by == "tie_break":
+        if above:
+            return _(
+                "Tied with %(entry)s (above) on the final score; "
+                "the tie-break on %(criterion)s placed %(entry)s first.",
+                entry=neighbour.entry,
+                criterion=criterion_labels.get(neighbour.criterion or "", neighbour.criterion),
+            )
+        return _(
+            "Tied with %(entry)s (below) on the final score; the tie-break on %(criterion)s placed this entry first.",
+            entry=neighbour.entry,
+            criterion=criterion_labels.get(neighbour.criterion or "", neighbour.criterion),
+        )
+    if above:
+        return _("Below %(entry)s by the final score.", entry=neighbour.entry)
+    return _("Above %(entry)s by the final score.", entry=neighbour.entry)

@@ -1,0 +1,249 @@
+"""The organiser's results preview: computed from the submitted sheets, explained, downloadable.
+
+The micro-video rubric ranks by the trimmed mean of the sheet totals (trim 1, min_judges 3, two
+decimals, tie-break content then influence; 一等奖 ×1, 二等奖 ×3, 三等奖 ×5, 优秀奖 from 70) and
+excludes an entry whose duration check is not passed by every judge. The sheets below, by judges
+J1–J4 (accounts expert1–expert4, shown as Expert1–Expert4; a sheet total is content + form +
+influence), give by hand:
+
+- A: 90, 88, 80, 70 → drop 70 and 90 → (80 + 88) / 2 = 84.00
+- B: 86, 83, 83, 95 → drop 83 and 95 → (83 + 86) / 2 = 84.50
+- C: 75, 76, 77, 78 → (76 + 77) / 2 = 76.50
+- D: 60, 62.5, 61, 64 → (61 + 62.5) / 2 = 61.75
+- E: 50 from everyone, but J2 answered "no" to the duration check (rule: all) → excluded
+
+So B 1 一等奖, A 2 二等奖, C 3 二等奖, D 4 二等奖. J5's draft for A (100 points) is not counted:
+counted, it would put A first with (80 + 88 + 90) / 3 = 86.00. Leaving J3 out, A has 88 (its
+middle of 90, 88, 70) and B 86: A would be first; leaving J4 out, A 88 and B 83: the same. So the
+一等奖 hinges on J3 and J4, and C's and D's 二等奖 on nobody.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from decimal import Decimal
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from flask import Flask
+
+from judging.extensions import db
+from judging.models import Assignment, Contest, Entry, Phase, Role
+from judging.services import contests, judging
+from judging.services.results import compute_results
+from tests.conftest import create_user, submitted_video_entry
+
+URL = "/organizer/contests/micro-video/results"
+YES = {"ip_characters": True, "duration": True}
+
+# entry letter → entrant account and organisation; sheets: judge → (content, form, influence)
+ENTRANTS = {
+    "A": ("entrant-a", None),
+    "B": ("entrant-b", None),
+    "C": ("entrant-c", "徐汇区"),
+    "D": ("entrant-d", "闵行区"),
+    "E": ("entrant-e", "嘉定区"),
+}
+SHEETS = {
+    "A": {"expert1": (38, 27, 25), "expert2": (36, 27, 25), "expert3": (34, 24, 22), "expert4": (30, 20, 20)},
+    "B": {"expert1": (36, 25, 25), "expert2": (35, 24, 24), "expert3": (33, 25, 25), "expert4": (39, 28, 28)},
+    "C": {"expert1": (30, 22, 23), "expert2": (31, 22, 23), "expert3": (31, 23, 23), "expert4": (32, 23, 23)},
+    "D": {"expert1": (25, 18, 17), "expert2": (26, 18.5, 18), "expert3": (25, 18, 18), "expert4": (26, 19, 19)},
+    "E": {"expert1": (20, 15, 15), "expert2": (20, 15, 15), "expert3": (20, 15, 15), "expert4": (20, 15, 15)},
+}
+
+
+def seed_review_contest(app: Flask, video: Path, *, with_entrants: bool = True) -> dict[str, str]:
+    """The micro-video contest in review with the entries and sheets of the module docstring.
+
+    Returns entry letter → entry code. Needs an app context; ``with_entrants`` creates the entrant
+    accounts other than entrant-a and entrant-b (which the ``users`` fixture makes).
+    """
+    for username, organization in ENTRANTS.values():
+        if organization and with_entrants:
+            create_user(username, Role.ENTRANT, organization)
+    codes = {}
+    for letter, (username, _organization) in ENTRANTS.items():
+        codes[letter] = submitted_video_entry(app, username, video, title=f"作品{letter}").code
+    contest = db.session.scalar(db.select(Contest).where(Contest.slug == "micro-video"))
+    contests.change_phase(db.session, None, contest, Phase.REVIEW)  # type: ignore[arg-type]
+    judges = {name: create_user(name, Role.JUDGE) for name in ("expert1", "expert2", "expert3", "expert4", "expert5")}
+    entries = {letter: db.session.scalar(db.select(Entry).where(Entry.code == code)) for letter, code in codes.items()}
+    for judge in judges.values():
+        for entry in entries.values():
+            db.session.add(Assignment(entry=entry, judge=judge))
+    db.session.commit()
+
+    def assignment(letter: str, judge: str) -> Assignment:
+        return db.session.scalar(
+            db.select(Assignment).where(Assignment.entry == entries[letter], Assignment.judge == judges[judge])
+        )
+
+    for letter, sheets in SHEETS.items():
+        for judge, (content, form, influence) in sheets.items():
+            checks = {"ip_characters": True, "duration": not (letter == "E" and judge == "expert2")}
+            judging.save_sheet(
+                db.session,
+                judges[judge],
+                assignment(letter, judge),
+                scores={"content": content, "form": form, "influence": influence},
+                checks=checks,
+                submit=True,
+            )
+    judging.save_sheet(
+        db.session,
+        judges["expert5"],
+        assignment("A", "expert5"),
+        scores={"content": 40, "form": 30, "influence": 30},
+        checks=YES,
+        submit=False,
+    )
+    db.session.commit()
+    return codes
+
+
+@pytest.fixture
+def codes(app: Flask, users: dict[str, int], short_video: Path) -> dict[str, str]:
+    with app.app_context():
+        return seed_review_contest(app, short_video)
+
+
+def _rows(html: str) -> list[tuple[str, str, str, str]]:
+    """(entry, rank, final score, award) of each ranked row, in page order."""
+    table = html.split('class="table table-sm align-middle results-table"', 1)[1].split("</table>", 1)[0]
+    rows = []
+    for row in re.findall(r'<tr data-entry="([^"]+)">(.*?)</tr>', table, flags=re.S):
+        entry, cells = row
+        rank = re.search(r'class="text-end rank">(\d+)<', cells).group(1)
+        score = re.search(r'final-score fw-semibold">([\d.]+)<', cells).group(1)
+        award = re.search(r'class="award">([^<]*)', cells).group(1).strip()
+        rows.append((entry, rank, score, award))
+    return rows
+
+
+def test_results_page_shows_the_hand_computed_ranking(client_for, codes: dict[str, str]) -> None:
+    with client_for("organizer").get(URL) as page:
+        html = page.get_data(as_text=True)
+
+    assert page.status_code == 200
+    assert _rows(html) == [
+        (codes["B"], "1", "84.50", "一等奖"),
+        (codes["A"], "2", "84.00", "二等奖"),
+        (codes["C"], "3", "76.50", "二等奖"),
+        (codes["D"], "4", "61.75", "二等奖"),
+    ]
+    assert "预览" in html and "不是最终结果" in html
+    # A's criterion aggregates: content (34 + 36) / 2, form (24 + 27) / 2, influence (22 + 25) / 2.
+    row_a = re.search(rf'<tr data-entry="{codes["A"]}">(.*?)</tr>', html, flags=re.S).group(1)
+    assert re.findall(r'<td class="text-end">([\d.]+)</td>', row_a) == ["35.00", "25.50", "23.50", "4"]
+    # The organiser sees who made it, beside the blind code.
+    assert "浦东新区 · 作品A" in row_a
+    # The explanation shows A's arithmetic and which sheets were dropped.
+    explanation = html.split(f'id="explain-{codes["A"]}"', 1)[1].split("</details>", 1)[0]
+    assert "(88 + 80) / 2 = 84 → 84.00" in explanation
+    assert explanation.count("去掉（最高分）") == 1 and explanation.count("去掉（最低分）") == 1
+
+
+def test_failed_check_excludes_an_entry_with_its_reason(client_for, codes: dict[str, str]) -> None:
+    with client_for("organizer").get(URL) as page:
+        html = page.get_data(as_text=True)
+
+    not_ranked = html.split('class="table table-sm not-ranked"', 1)[1].split("</table>", 1)[0]
+    assert f'data-entry="{codes["E"]}"' in not_ranked
+    assert "未通过检查项“作品时长在3分钟以内”（规则：全部）：4 位评委中 3 位答“通过”。" in not_ranked
+
+
+def test_draft_sheets_are_not_counted(app: Flask, client_for, codes: dict[str, str]) -> None:
+    with client_for("organizer").get(URL) as page:
+        html = page.get_data(as_text=True)
+
+    assert "1 份草稿评分表未计入" in html
+    explanation = html.split(f'id="explain-{codes["A"]}"', 1)[1].split("</details>", 1)[0]
+    assert "Expert5" not in explanation
+    assert explanation.count("<tr class=") == 4  # the four submitted sheets, not Expert5's draft
+
+
+def test_award_that_hinges_on_one_judge_is_flagged(client_for, codes: dict[str, str]) -> None:
+    with client_for("organizer").get(URL) as page:
+        html = page.get_data(as_text=True)
+
+    robustness = html.split('id="robustness"', 1)[1].split("</section>", 1)[0]
+    flagged = re.findall(r'<li class="alert alert-danger py-2 mb-2" data-entry="([^"]+)">', robustness)
+    assert flagged == [codes["B"], codes["A"]]
+    assert "去掉 Expert3 后将获得 二等奖（第 2 名，86.00）" in robustness
+    row_b = re.search(rf'<tr data-entry="{codes["B"]}">(.*?)</tr>', html, flags=re.S).group(1)
+    assert "取决于 Expert3, Expert4" in row_b
+    row_c = re.search(rf'<tr data-entry="{codes["C"]}">(.*?)</tr>', html, flags=re.S).group(1)
+    assert "取决于" not in row_c
+
+
+def test_results_xlsx_round_trips_with_the_same_numbers(client_for, codes: dict[str, str]) -> None:
+    with client_for("organizer").get(URL + ".xlsx") as download:
+        data = download.data
+
+    assert download.status_code == 200
+    assert download.mimetype == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    workbook = pd.read_excel(io.BytesIO(data), sheet_name=None, dtype=object)
+    assert list(workbook) == ["排名", "评分表", "信度", "评委宽严", "稳健性"]
+    ranking = workbook["排名"]
+    assert ranking[["名次", "作品编号", "单位", "总成绩", "奖项"]].values.tolist()[:4] == [
+        [1, codes["B"], "黄浦区", 84.5, "一等奖"],
+        [2, codes["A"], "浦东新区", 84.0, "二等奖"],
+        [3, codes["C"], "徐汇区", 76.5, "二等奖"],
+        [4, codes["D"], "闵行区", 61.75, "二等奖"],
+    ]
+    excluded = ranking.iloc[4]
+    assert excluded["作品编号"] == codes["E"] and pd.isna(excluded["名次"]) and pd.isna(excluded["总成绩"])
+    sheets = workbook["评分表"]
+    assert len(sheets) == 20  # five entries × four submitted sheets; Expert5's draft is not there
+    a_totals = sheets[sheets["作品编号"] == codes["A"]].set_index("评审专家")["评分表总分"].to_dict()
+    assert a_totals == {"Expert1": 90, "Expert2": 88, "Expert3": 80, "Expert4": 70}
+    judges = workbook["评委宽严"]
+    assert judges["评审专家"].tolist() == ["Expert1", "Expert2", "Expert3", "Expert4"]
+    assert judges["评分表数"].tolist() == [5, 5, 5, 5]
+    robustness = workbook["稳健性"]
+    assert robustness[robustness["作品编号"] == codes["B"]]["去掉的评委"].tolist() == ["Expert3", "Expert4"]
+
+
+def test_results_are_for_organisers_only(client_for, codes: dict[str, str]) -> None:
+    for username in ("judge", "entrant-a"):
+        client = client_for(username)
+        with client.get(URL) as page:
+            assert page.status_code == 403
+        with client.get(URL + ".xlsx") as download:
+            assert download.status_code == 403
+
+
+def test_results_page_without_sheets_says_so(client_for, users: dict[str, int]) -> None:
+    with client_for("organizer").get(URL) as page:
+        html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert 'id="no-results"' in html
+    with client_for("organizer").get(URL + ".xlsx") as download:
+        assert download.status_code == 302
+
+
+def test_contest_page_links_to_the_results(client_for, users: dict[str, int]) -> None:
+    with client_for("organizer").get("/organizer/contests/micro-video") as page:
+        assert f'href="{URL}"' in page.get_data(as_text=True)
+
+
+def test_skills_contest_has_no_panel_results(client_for, users: dict[str, int]) -> None:
+    with client_for("organizer").get("/organizer/contests/isg-skills/results") as page:
+        assert page.status_code == 302
+        assert page.headers["Location"].endswith("/organizer/contests/isg-skills")
+
+
+def test_scores_are_exact_decimals_in_the_engine_table(app: Flask, codes: dict[str, str]) -> None:
+    with app.test_request_context():
+        contest = db.session.scalar(db.select(Contest).where(Contest.slug == "micro-video"))
+        computed = compute_results(db.session, contest)
+        assert computed.ranking.table["final_score"].tolist() == [
+            Decimal("84.50"),
+            Decimal("84.00"),
+            Decimal("76.50"),
+            Decimal("61.75"),
+        ]
+        assert computed.sheets_counted == 20 and computed.sheets_not_counted == 1
