@@ -1116,8 +1116,8 @@ def _computation(result: RankingResult, e: int, sheets: tuple[SheetExplanation, 
         if spec.level == "sheet" and detail.zscores is not None:
             z = detail.zscores
             return (
-                f"z-scores of {len(valid)} sheet totals, mean z {z.mean_z[e]:.6f}; overall mean {z.overall_mean:.6f}"
-                f" + overall s.d. {z.overall_sd:.6f} × {z.mean_z[e]:.6f} = {z.points[e]:.6f} → {shown}"
+                f"z-scores of {len(valid)} sheet totals, overall mean + overall s.d. × mean z: {z.overall_mean:.6f}"
+                f" + {z.overall_sd:.6f} × {z.mean_z[e]:.6f} = {z.points[e]:.6f} → {shown}"
             )
         parts = [
             f"{_text(weight)} × ({z.overall_mean:.6f} + {z.overall_sd:.6f} × {z.mean_z[e]:.6f})"

@@ -14,6 +14,7 @@ from judging.models import Contest, Entry, EntryFile, Role
 from judging.services import NotFound, ServiceError, entries
 from judging.services.contests import current_rubric, get_contest, list_contests
 from judging.storage import LocalStorage
+from judging.web.actions import attempt
 from judging.web.entry_forms import (
     CommentForm,
     UploadForm,
@@ -87,8 +88,8 @@ def new_entry(slug: str):  # type: ignore[no-untyped-def]
         abort(404)
     form = entry_form_class(rubric)()
     if form.validate_on_submit():
-        try:
-            entry = entries.create_draft(
+        outcome = attempt(
+            lambda: entries.create_draft(
                 db.session,
                 current_user,
                 contest,
@@ -96,14 +97,11 @@ def new_entry(slug: str):  # type: ignore[no-untyped-def]
                 summary=form.summary.data or "",
                 fields=field_values(form, rubric),
                 category=form.category.data if rubric.categories else None,
-            )
-        except ServiceError as refusal:
-            db.session.rollback()
-            flash(refusal.message, "danger")
-        else:
-            db.session.commit()
-            flash(_("The draft has been saved. Now upload the work."), "success")
-            return redirect(url_for("entrant.entry", entry_id=entry.id))
+            ),
+            _("The draft has been saved. Now upload the work."),
+        )
+        if outcome.ok and outcome.value is not None:
+            return redirect(url_for("entrant.entry", entry_id=outcome.value.id))
     return render_template("entrant/entry_form.html", form=form, contest=contest, rubric=rubric, entry=None)
 
 
@@ -115,8 +113,8 @@ def edit_entry(entry_id: int):  # type: ignore[no-untyped-def]
     form_class = entry_form_class(rubric)
     form = form_class() if request.method == "POST" else form_class(data=form_data_of(entry, rubric))
     if form.validate_on_submit():
-        try:
-            entries.update_draft(
+        outcome = attempt(
+            lambda: entries.update_draft(
                 db.session,
                 current_user,
                 entry,
@@ -124,13 +122,10 @@ def edit_entry(entry_id: int):  # type: ignore[no-untyped-def]
                 summary=form.summary.data or "",
                 fields=field_values(form, rubric),
                 category=form.category.data if rubric.categories else None,
-            )
-        except ServiceError as refusal:
-            db.session.rollback()
-            flash(refusal.message, "danger")
-        else:
-            db.session.commit()
-            flash(_("The draft has been saved."), "success")
+            ),
+            _("The draft has been saved."),
+        )
+        if outcome.ok:
             return redirect(url_for("entrant.entry", entry_id=entry.id))
     return render_template("entrant/entry_form.html", form=form, contest=entry.contest, rubric=rubric, entry=entry)
 
@@ -194,14 +189,9 @@ def delete_file(entry_id: int, file_id: int):  # type: ignore[no-untyped-def]
     entry_file = db.session.get(EntryFile, file_id)
     if entry_file is None or entry_file.entry_id != found.id or not ConfirmForm().validate_on_submit():
         abort(404)
-    try:
-        entries.remove_file(db.session, current_user, entry_file, _storage())
-    except ServiceError as refusal:
-        db.session.rollback()
-        flash(refusal.message, "danger")
-    else:
-        db.session.commit()
-        flash(_("The file has been removed."), "success")
+    attempt(
+        lambda: entries.remove_file(db.session, current_user, entry_file, _storage()), _("The file has been removed.")
+    )
     return redirect(url_for("entrant.entry", entry_id=found.id))
 
 
@@ -212,14 +202,10 @@ def submit(entry_id: int):  # type: ignore[no-untyped-def]
     rubric = current_rubric(found.contest)
     form = submit_form_class(rubric)()
     if form.validate_on_submit():
-        try:
-            entries.submit_entry(db.session, current_user, found, ticked_declarations(form, rubric))
-        except ServiceError as refusal:
-            db.session.rollback()
-            flash(refusal.message, "danger")
-        else:
-            db.session.commit()
-            flash(_("The entry has been submitted."), "success")
+        attempt(
+            lambda: entries.submit_entry(db.session, current_user, found, ticked_declarations(form, rubric)),
+            _("The entry has been submitted."),
+        )
     else:
         flash(_("The form has expired. Please reload and retry."), "danger")
     return redirect(url_for("entrant.entry", entry_id=found.id))
@@ -230,14 +216,10 @@ def submit(entry_id: int):  # type: ignore[no-untyped-def]
 def withdraw(entry_id: int):  # type: ignore[no-untyped-def]
     found = _own_entry_or_404(entry_id)
     if ConfirmForm().validate_on_submit():
-        try:
-            entries.withdraw_entry(db.session, current_user, found)
-        except ServiceError as refusal:
-            db.session.rollback()
-            flash(refusal.message, "danger")
-        else:
-            db.session.commit()
-            flash(_("The entry has been withdrawn; your organisation may submit another."), "success")
+        attempt(
+            lambda: entries.withdraw_entry(db.session, current_user, found),
+            _("The entry has been withdrawn; your organisation may submit another."),
+        )
     return redirect(url_for("entrant.entry", entry_id=found.id))
 
 
@@ -276,14 +258,10 @@ def comment(entry_id: int):  # type: ignore[no-untyped-def]
     found = _units_entry_or_404(entry_id)
     form = CommentForm()
     if form.validate_on_submit():
-        try:
-            entries.comment_on_entry(db.session, current_user, found, form.comment.data or "")
-        except ServiceError as refusal:
-            db.session.rollback()
-            flash(refusal.message, "danger")
-        else:
-            db.session.commit()
-            flash(_("The comment on %(code)s has been saved.", code=found.code), "success")
+        attempt(
+            lambda: entries.comment_on_entry(db.session, current_user, found, form.comment.data or ""),
+            _("The comment on %(code)s has been saved.", code=found.code),
+        )
     return redirect(url_for("entrant.units", slug=found.contest.slug))
 
 
@@ -293,20 +271,14 @@ def nominate(entry_id: int):  # type: ignore[no-untyped-def]
     found = _units_entry_or_404(entry_id)
     nominating = request.form.get("action") != "withdraw"
     if ConfirmForm().validate_on_submit():
-        try:
-            if nominating:
-                entries.nominate_entry(db.session, current_user, found)
-            else:
-                entries.withdraw_nomination(db.session, current_user, found)
-        except ServiceError as refusal:
-            db.session.rollback()
-            flash(refusal.message, "danger")
+        if nominating:
+            attempt(
+                lambda: entries.nominate_entry(db.session, current_user, found),
+                _("%(code)s is nominated to the city round.", code=found.code),
+            )
         else:
-            db.session.commit()
-            flash(
-                _("%(code)s is nominated to the city round.", code=found.code)
-                if nominating
-                else _("The nomination of %(code)s has been withdrawn.", code=found.code),
-                "success",
+            attempt(
+                lambda: entries.withdraw_nomination(db.session, current_user, found),
+                _("The nomination of %(code)s has been withdrawn.", code=found.code),
             )
     return redirect(url_for("entrant.units", slug=found.contest.slug))

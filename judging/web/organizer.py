@@ -10,7 +10,8 @@ from flask_login import current_user
 
 from judging.extensions import db
 from judging.models import OrganizationKind, Phase, Role
-from judging.services import NotFound, ServiceError, accounts, contests, organizations, overview
+from judging.services import NotFound, accounts, contests, organizations, overview
+from judging.web.actions import attempt
 from judging.web.forms import (
     ConfirmForm,
     DeadlinesForm,
@@ -71,14 +72,10 @@ def change_phase(slug: str):  # type: ignore[no-untyped-def]
     form = PhaseForm()
     form.phase.choices = phase_choices(contests.PHASE_MOVES[found.phase])
     if form.validate_on_submit():
-        try:
-            contests.change_phase(db.session, current_user, found, Phase(form.phase.data))
-        except ServiceError as refusal:
-            db.session.rollback()
-            flash(refusal.message, "danger")
-        else:
-            db.session.commit()
-            flash(_("The contest has moved to a new phase."), "success")
+        attempt(
+            lambda: contests.change_phase(db.session, current_user, found, Phase(form.phase.data)),
+            _("The contest has moved to a new phase."),
+        )
     else:
         flash(_("Please choose one of the phases offered."), "danger")
     return redirect(url_for("organizer.contest", slug=slug))
@@ -95,20 +92,16 @@ def set_deadlines(slug: str):  # type: ignore[no-untyped-def]
     found = _contest_or_404(slug)
     form = DeadlinesForm()
     if form.validate_on_submit():
-        try:
-            contests.set_deadlines(
+        attempt(
+            lambda: contests.set_deadlines(
                 db.session,
                 current_user,
                 found,
                 submission_deadline=_aware(form.submission_deadline.data),
                 review_deadline=_aware(form.review_deadline.data),
-            )
-        except ServiceError as refusal:
-            db.session.rollback()
-            flash(refusal.message, "danger")
-        else:
-            db.session.commit()
-            flash(_("The deadlines have been saved."), "success")
+            ),
+            _("The deadlines have been saved."),
+        )
     else:
         flash(_("Please enter the deadlines as date and time."), "danger")
     return redirect(url_for("organizer.contest", slug=slug))
@@ -140,21 +133,18 @@ def _organization_form() -> NewOrganizationForm:
 def create_organization():  # type: ignore[no-untyped-def]
     form = _organization_form()
     if form.validate_on_submit():
-        try:
-            parent = organizations.get_organization(db.session, form.parent_id.data) if form.parent_id.data else None
-            org = organizations.create_organization(
+        parent_id = form.parent_id.data
+        outcome = attempt(
+            lambda: organizations.create_organization(
                 db.session,
                 current_user,
                 name=form.name.data or "",
                 kind=OrganizationKind(form.kind.data),
-                parent=parent,
-            )
-        except ServiceError as refusal:
-            db.session.rollback()
-            flash(refusal.message, "danger")
-        else:
-            db.session.commit()
-            flash(_("%(name)s has been added.", name=org.name), "success")
+                parent=organizations.get_organization(db.session, parent_id) if parent_id else None,
+            ),
+            _("%(name)s has been added.", name=(form.name.data or "").strip()),
+        )
+        if outcome.ok:
             return redirect(url_for("organizer.organization_list"))
     else:
         for errors in form.errors.values():
@@ -190,30 +180,23 @@ def user_list():  # type: ignore[no-untyped-def]
 def create_user():  # type: ignore[no-untyped-def]
     form = _user_form()
     if form.validate_on_submit():
-        try:
-            organization = (
-                organizations.get_organization(db.session, form.organization_id.data)
-                if form.organization_id.data
-                else None
-            )
-            created = accounts.create_account(
+        organization_id = form.organization_id.data
+        outcome = attempt(
+            lambda: accounts.create_account(
                 db.session,
                 current_user,
                 username=form.username.data or "",
                 display_name=form.display_name.data or "",
                 role=Role(form.role.data),
-                organization=organization,
+                organization=organizations.get_organization(db.session, organization_id) if organization_id else None,
                 invitation_days=current_app.config["INVITATION_DAYS"],
             )
-        except ServiceError as refusal:
-            db.session.rollback()
-            flash(refusal.message, "danger")
-        else:
-            db.session.commit()
+        )
+        if outcome.ok and outcome.value is not None:
             return render_template(
                 "organizer/invitation.html",
-                user=created.user,
-                link=_invitation_url(created.invitation_token),
+                user=outcome.value.user,
+                link=_invitation_url(outcome.value.invitation_token),
                 days=current_app.config["INVITATION_DAYS"],
             )
     else:
@@ -247,15 +230,12 @@ def toggle_active(user_id: int):  # type: ignore[no-untyped-def]
         abort(400)
     try:
         user = accounts.get_user(db.session, user_id)
-        accounts.set_active(db.session, current_user, user, active=not user.active)
     except NotFound:
         abort(404)
-    except ServiceError as refusal:
-        db.session.rollback()
-        flash(refusal.message, "danger")
-    else:
-        db.session.commit()
-        flash(_("The account of %(name)s has been updated.", name=user.display_name), "success")
+    attempt(
+        lambda: accounts.set_active(db.session, current_user, user, active=not user.active),
+        _("The account of %(name)s has been updated.", name=user.display_name),
+    )
     return redirect(url_for("organizer.user_list"))
 
 

@@ -14,7 +14,8 @@ from wtforms.validators import DataRequired, Length
 from judging.exports.entry_list import entry_list_xlsx
 from judging.extensions import db
 from judging.models import Entry, EntryStatus, Role
-from judging.services import NotFound, ServiceError, contests, entries, organizations
+from judging.services import NotFound, contests, entries, organizations
+from judging.web.actions import attempt
 from judging.web.labels import entry_status_label
 from judging.web.permissions import role_required
 
@@ -91,17 +92,11 @@ def change_status(entry_id: int):  # type: ignore[no-untyped-def]
         abort(404)
     form = EntryStatusForm()
     if form.validate_on_submit() and form.action.data in ("disqualify", "reinstate"):
-        try:
-            if form.action.data == "disqualify":
-                entries.disqualify_entry(db.session, current_user, entry, form.reason.data)
-            else:
-                entries.reinstate_entry(db.session, current_user, entry, form.reason.data)
-        except ServiceError as refusal:
-            db.session.rollback()
-            flash(refusal.message, "danger")
-        else:
-            db.session.commit()
-            flash(_("The status of %(code)s has been changed.", code=entry.code), "success")
+        change = entries.disqualify_entry if form.action.data == "disqualify" else entries.reinstate_entry
+        attempt(
+            lambda: change(db.session, current_user, entry, form.reason.data),
+            _("The status of %(code)s has been changed.", code=entry.code),
+        )
     else:
         flash(_("Please give the reason."), "danger")
     return redirect(url_for("organizer_entries.entry_list", slug=entry.contest.slug))

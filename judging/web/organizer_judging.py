@@ -11,7 +11,8 @@ from flask_login import current_user
 from judging.extensions import db
 from judging.models import Contest, Role
 from judging.rubric import format_points
-from judging.services import NotFound, ServiceError, accounts, contests, judging
+from judging.services import NotFound, accounts, contests, judging
+from judging.web.actions import attempt
 from judging.web.forms import ConfirmForm
 from judging.web.permissions import role_required
 from judging.web.sheet_forms import AddJudgeForm, ReasonForm, ReopenForm, SpreadForm
@@ -71,17 +72,8 @@ def _reopen_form(progress: judging.PanelProgress) -> ReopenForm:
 
 
 def _run(slug: str, action, success: str):  # type: ignore[no-untyped-def]
-    """Call one service; commit and flash ``success``, or roll back and flash the refusal."""
-    try:
-        action()
-    except NotFound:
-        abort(404)
-    except ServiceError as refusal:
-        db.session.rollback()
-        flash(refusal.message, "danger")
-    else:
-        db.session.commit()
-        flash(success, "success")
+    """Call one service (:func:`attempt`), then go back to the judging dashboard."""
+    attempt(action, success)
     return _back(slug)
 
 

@@ -165,9 +165,10 @@ def describe_method(spec: AggregationSpec) -> str:
 
 
 def arithmetic(explanation: EntryExplanation) -> str:
-    """The numbers of the engine's computation, without its English description before the colon."""
-    text = explanation.computation
-    return text.split(": ", 1)[1] if ": " in text else text
+    """The numbers of the engine's computation, without its English description before the colon (the
+    page describes the method in the user's language); empty for an entry without a score."""
+    description, _colon, numbers = explanation.computation.partition(": ")
+    return "" if description.startswith("no score") else numbers
 
 
 def describe_neighbour(neighbour: Neighbour | None, above: bool, criterion_labels: Mapping[str, str]) -> str:

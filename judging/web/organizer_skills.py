@@ -18,6 +18,7 @@ from wtforms import HiddenField, SubmitField
 from judging.extensions import db
 from judging.models import Contest, Role
 from judging.services import NotFound, ServiceError, contests, skills
+from judging.web.actions import MAX_FLASHED_PROBLEMS, attempt
 from judging.web.permissions import role_required
 
 bp = Blueprint("organizer_skills", __name__, url_prefix="/organizer")
@@ -66,11 +67,6 @@ def _keep_upload(form: TableUploadForm) -> tuple[Path, str]:
     return path, Path(upload.filename or "table").name
 
 
-def _flash_refusal(refusal: ServiceError) -> None:
-    for line in getattr(refusal, "problems", [refusal.message])[:20]:
-        flash(line, "danger")
-
-
 @bp.get("/contests/<slug>/contestants")
 @organizer_only
 def contestants(slug: str):  # type: ignore[no-untyped-def]
@@ -96,16 +92,14 @@ def import_roster(slug: str):  # type: ignore[no-untyped-def]
         return redirect(url_for("organizer_skills.contestants", slug=slug))
     path, name = _keep_upload(form)
     try:
-        created, updated = skills.import_roster(db.session, current_user, contest, path, name)
-    except ServiceError as refusal:
-        db.session.rollback()
-        _flash_refusal(refusal)
-        flash(_("Nothing was imported."), "warning")
-    else:
-        db.session.commit()
-        flash(_("%(created)d contestants added, %(updated)d updated.", created=created, updated=updated), "success")
+        outcome = attempt(lambda: skills.import_roster(db.session, current_user, contest, path, name))
     finally:
         path.unlink(missing_ok=True)
+    if outcome.ok and outcome.value is not None:
+        created, updated = outcome.value
+        flash(_("%(created)d contestants added, %(updated)d updated.", created=created, updated=updated), "success")
+    else:
+        flash(_("Nothing was imported."), "warning")
     return redirect(url_for("organizer_skills.contestants", slug=slug))
 
 
@@ -122,7 +116,8 @@ def preview_scores(slug: str):  # type: ignore[no-untyped-def]
         preview = skills.preview_part_scores(db.session, contest, path, name)
     except ServiceError as refusal:
         path.unlink(missing_ok=True)
-        _flash_refusal(refusal)
+        for line in (getattr(refusal, "problems", None) or [refusal.message])[:MAX_FLASHED_PROBLEMS]:
+            flash(line, "danger")
         flash(_("Nothing was imported."), "warning")
         return redirect(url_for("organizer_skills.contestants", slug=slug))
     confirm = ConfirmImportForm(token=f"{path.name}|{name}")
@@ -142,15 +137,11 @@ def confirm_scores(slug: str):  # type: ignore[no-untyped-def]
         flash(_("This preview has expired; please upload the file again."), "warning")
         return redirect(url_for("organizer_skills.contestants", slug=slug))
     try:
-        preview = skills.import_part_scores(db.session, current_user, contest, path, name)
-    except ServiceError as refusal:
-        db.session.rollback()
-        _flash_refusal(refusal)
-    else:
-        db.session.commit()
-        flash(_("%(n)d scores written.", n=len(preview.changes)), "success")
+        outcome = attempt(lambda: skills.import_part_scores(db.session, current_user, contest, path, name))
     finally:
         path.unlink(missing_ok=True)
+    if outcome.ok and outcome.value is not None:
+        flash(_("%(n)d scores written.", n=len(outcome.value.changes)), "success")
     return redirect(url_for("organizer_skills.contestants", slug=slug))
 
 

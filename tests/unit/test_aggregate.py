@@ -205,7 +205,7 @@ def test_zscore_with_a_judge_of_zero_spread():
     assert sheets["J2"] == 0.0
     assert sheets["J1"] == pytest.approx(-1.224744871)
     assert result.explain("A").computation == (
-        "z-scores of 3 sheet totals, mean z -0.816497; overall mean 71.666667 + overall s.d. 10.801234 × "
+        "z-scores of 3 sheet totals, overall mean + overall s.d. × mean z: 71.666667 + 10.801234 × "
         "-0.816497 = 62.847496 → 62.85"
     )
 
