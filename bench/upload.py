@@ -171,41 +171,68 @@ def main() -> None:
                 peak[0] = max(peak[0], rss_kib(server.pid))
                 time.sleep(0.02)
 
-        sampler = threading.Thread(target=sample, daemon=True)
-        sampler.start()
-        body = MultipartBody(token.group(1), video)
-        started = time.perf_counter()
-        response = client.post(
-            f"{base}/entrant/entries/{entry_id}/upload",
-            data=body,  # has a length: sent with Content-Length, read from disk block by block
-            headers={"Content-Type": f"multipart/form-data; boundary={BOUNDARY}", "X-Requested-With": "XMLHttpRequest"},
-        )
-        upload_seconds = time.perf_counter() - started
-        done.set()
-        sampler.join()
-        assert response.headers.get("Content-Type", "").startswith("application/json"), (
-            response.status_code,
-            response.text[-600:],
-        )
-        answer = response.json()
-        assert response.status_code == 200 and answer["ok"], answer
+        def timed_upload(mode: str) -> tuple[float, int, dict]:
+            """Upload the video as the browser does (``raw``: the file is the body) or as the no-script
+            form does (``multipart``); return the seconds, the server's peak RSS (KiB) and the answer."""
+            peak[0] = rss_kib(server.pid)
+            done.clear()
+            sampler = threading.Thread(target=sample, daemon=True)
+            sampler.start()
+            url = f"{base}/entrant/entries/{entry_id}/upload"
+            started = time.perf_counter()
+            if mode == "raw":
+                with video.open("rb") as stream:  # requests streams a file object in blocks
+                    response = client.post(
+                        url,
+                        data=stream,
+                        headers={
+                            "Content-Type": "application/octet-stream",
+                            "X-File-Name": video.name,
+                            "X-CSRFToken": token.group(1),
+                            "X-Requested-With": "XMLHttpRequest",
+                        },
+                    )
+            else:
+                response = client.post(
+                    url,
+                    data=MultipartBody(token.group(1), video),  # has a length: read from disk block by block
+                    headers={
+                        "Content-Type": f"multipart/form-data; boundary={BOUNDARY}",
+                        "X-Requested-With": "XMLHttpRequest",
+                    },
+                )
+            seconds = time.perf_counter() - started
+            done.set()
+            sampler.join()
+            assert response.headers.get("Content-Type", "").startswith("application/json"), (
+                response.status_code,
+                response.text[-600:],
+            )
+            answer = response.json()
+            assert response.status_code == 200 and answer["ok"], answer
+            return seconds, peak[0], answer
 
+        runs = {mode: timed_upload(mode) for mode in ("raw", "multipart")}
         copy_target = workdir / "plain-copy.mov"
         started = time.perf_counter()
         shutil.copyfile(video, copy_target)
         copy_seconds = time.perf_counter() - started
 
-        growth_mib = (peak[0] - baseline) / 1024
-        upload_rate = size / 2**20 / upload_seconds
         copy_rate = size / 2**20 / copy_seconds
-        print(f"server RSS: baseline {baseline / 1024:.1f} MiB, peak {peak[0] / 1024:.1f} MiB", end=", ")
-        print(f"growth {growth_mib:.1f} MiB")
-        print(f"upload: {upload_seconds:.2f} s, {upload_rate:.0f} MiB/s ({answer['message']})")
-        print(f"plain copy: {copy_seconds:.2f} s, {copy_rate:.0f} MiB/s")
+        print(f"server RSS baseline {baseline / 1024:.1f} MiB; plain copy: {copy_seconds:.2f} s, {copy_rate:.0f} MiB/s")
+        for mode, (seconds, peak_kib, answer) in runs.items():
+            growth_mib = (peak_kib - baseline) / 1024
+            rate = size / 2**20 / seconds
+            print(
+                f"{mode:9} upload: {seconds:.2f} s, {rate:.0f} MiB/s = {rate / copy_rate:.2f}× the copy; "
+                f"server RSS peak {peak_kib / 1024:.1f} MiB (growth {growth_mib:.1f} MiB) — {answer['message']}"
+            )
+        raw_seconds, raw_peak, _answer = runs["raw"]
+        raw_rate = size / 2**20 / raw_seconds
         print(
-            f"targets: memory growth ≤ 64 MiB: {'yes' if growth_mib <= 64 else 'NO'}; "
-            f"throughput ≥ ½ plain copy: {'yes' if upload_rate >= copy_rate / 2 else 'NO'} "
-            f"({upload_rate / copy_rate:.2f}×)"
+            f"targets (the browser's raw upload): memory growth ≤ 64 MiB: "
+            f"{'yes' if (raw_peak - baseline) / 1024 <= 64 else 'NO'}; "
+            f"throughput ≥ ½ plain copy: {'yes' if raw_rate >= copy_rate / 2 else 'NO'} ({raw_rate / copy_rate:.2f}×)"
         )
     finally:
         if server is not None:

@@ -31,6 +31,47 @@ class VideoInfo:
     codec: str
     width: int
     height: int
+    tags: tuple[tuple[str, str], ...] = ()
+    """The container's and streams' metadata tags, as ffmpeg lists them: (key, value)."""
+
+    @property
+    def identifying_tags(self) -> tuple[tuple[str, str], ...]:
+        """Tags that may name the entrant (title, artist, comment, …): everything but format bookkeeping."""
+        return tuple((key, value) for key, value in self.tags if key.lower() not in FORMAT_TAGS)
+
+
+FORMAT_TAGS = frozenset(
+    {
+        "major_brand",
+        "minor_version",
+        "compatible_brands",
+        "encoder",
+        "handler_name",
+        "vendor_id",
+        "language",
+        "creation_time",
+        "timecode",
+        "duration",
+    }
+)
+"""Tags that muxers and encoders write by themselves and that say nothing about who made the video."""
+
+
+def metadata_tags(ffmpeg_output: str) -> tuple[tuple[str, str], ...]:
+    """The (key, value) lines of every ``Metadata:`` block in ffmpeg's description of its input."""
+    tags: list[tuple[str, str]] = []
+    block_indent: int | None = None
+    for line in ffmpeg_output.splitlines():
+        indent = len(line) - len(line.lstrip(" "))
+        if line.strip() == "Metadata:":
+            block_indent = indent
+            continue
+        if block_indent is not None and indent > block_indent and ":" in line:
+            key, _sep, value = line.strip().partition(":")
+            tags.append((key.strip(), value.strip()))
+            continue
+        block_indent = None
+    return tuple(tags)
 
 
 class NotAVideo(Exception):
@@ -58,6 +99,7 @@ def probe_video(path: str | Path, timeout: float = 60) -> VideoInfo:
         codec=stream.group(1),
         width=int(stream.group(2)),
         height=int(stream.group(3)),
+        tags=metadata_tags(result.stderr),
     )
 
 

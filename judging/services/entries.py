@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, SessionTransaction, scoped_session
 
 from judging import file_types
-from judging.media import NotAVideo, make_thumbnail, probe_video, strip_metadata
+from judging.media import NotAVideo, VideoInfo, make_thumbnail, probe_video, strip_metadata
 from judging.models import Contest, Entry, EntryFile, EntryStatus, Organization, Phase, User, utcnow
 from judging.rubric import Rubric
 from judging.services import NotFound, ServiceError, audit
@@ -236,8 +236,9 @@ def attach_file(
             sha256=stored.sha256,
         )
         if rubric.entry.media == "video":
-            _probe_into(record, storage, rubric, keys)
-            _store_without_metadata(record, storage, kind, keys)
+            info = _probe_into(record, storage, rubric, keys)
+            if info.identifying_tags:  # copying every frame of a 1 GiB file only when a tag could name someone
+                _store_without_metadata(record, storage, kind, keys)
         if purpose == "image" and sum(1 for f in entry.files if f.purpose == "image") >= MAX_IMAGES:
             raise ServiceError(_("An entry can have at most %(n)d images.", n=MAX_IMAGES))
         replaced = [f for f in entry.files if f.purpose == "work"] if purpose == "work" else []
@@ -335,7 +336,7 @@ def delete_files_after(
     event.listen(target, "after_soft_rollback", after_rollback)
 
 
-def _probe_into(record: EntryFile, storage: LocalStorage, rubric: Rubric, keys: list[str]) -> None:
+def _probe_into(record: EntryFile, storage: LocalStorage, rubric: Rubric, keys: list[str]) -> VideoInfo:
     assert rubric.entry is not None and rubric.entry.max_duration_seconds is not None
     path = storage.path(record.storage_key)
     try:
@@ -366,6 +367,7 @@ def _probe_into(record: EntryFile, storage: LocalStorage, rubric: Rubric, keys: 
         raise ServiceError(_("This file is not a video that can be played.")) from None
     thumbnail_path.with_suffix(".jpg").replace(thumbnail_path)
     record.thumbnail_key = thumbnail_key
+    return info
 
 
 def _store_without_metadata(record: EntryFile, storage: LocalStorage, kind: str, keys: list[str]) -> None:
