@@ -596,14 +596,23 @@ def withdraw_nomination(session: Session, coordinator: User, entry: Entry) -> No
 
 
 def entries_of_contest(
-    session: Session, contest: Contest, *, organization_id: int | None = None, status: EntryStatus | None = None
+    session: Session,
+    contest: Contest,
+    *,
+    organization_id: int | None = None,
+    status: EntryStatus | None = None,
+    eligible: bool | None = None,
 ) -> list[Entry]:
-    """Every entry of a contest, optionally of one organisation and/or in one status, by code."""
+    """Every entry of a contest, by code, optionally only those of one organisation, in one status, or
+    that do (``eligible=True``) or do not (``False``) go before the panel (:func:`judgeable_statuses`)."""
     query = select(Entry).where(Entry.contest_id == contest.id)
     if organization_id is not None:
         query = query.where(Entry.organization_id == organization_id)
     if status is not None:
         query = query.where(Entry.status == status)
+    if eligible is not None:
+        judgeable = Entry.status.in_(judgeable_statuses(current_rubric(contest)))
+        query = query.where(judgeable if eligible else ~judgeable)
     return list(session.scalars(query.order_by(Entry.code)))
 
 

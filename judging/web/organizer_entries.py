@@ -31,6 +31,7 @@ class EntryFilterForm(FlaskForm):
 
     organization = SelectField(_l("Organisation"), coerce=int, choices=[])
     status = SelectField(_l("Status"), choices=[])
+    eligibility = SelectField(_l("Eligibility"), choices=[], validate_choice=False)  # unknown values: no filter
 
 
 class EntryStatusForm(FlaskForm):
@@ -45,6 +46,11 @@ def _filter_form() -> EntryFilterForm:
         (org.id, org.name) for org in organizations.list_organizations(db.session)
     ]
     form.status.choices = [("", _("All statuses"))] + [(s.value, entry_status_label(s)) for s in EntryStatus]
+    form.eligibility.choices = [
+        ("", _("Eligible or not")),
+        ("eligible", _("Goes before the panel")),
+        ("ineligible", _("Does not go before the panel")),
+    ]
     return form
 
 
@@ -56,7 +62,10 @@ def _filtered(slug: str):  # type: ignore[no-untyped-def]
     form = _filter_form()
     organization_id = form.organization.data if form.organization.data and form.validate() else None
     status = EntryStatus(form.status.data) if form.status.data in {s.value for s in EntryStatus} else None
-    listed = entries.entries_of_contest(db.session, contest, organization_id=organization_id, status=status)
+    eligible = {"eligible": True, "ineligible": False}.get(form.eligibility.data or "")
+    listed = entries.entries_of_contest(
+        db.session, contest, organization_id=organization_id, status=status, eligible=eligible
+    )
     return contest, form, listed
 
 

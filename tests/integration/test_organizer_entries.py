@@ -9,7 +9,8 @@ from flask import Flask
 from openpyxl import load_workbook
 
 from judging.extensions import db
-from judging.models import AuditEvent, Entry, EntryFile, EntryStatus
+from judging.models import AuditEvent, Contest, Entry, EntryFile, EntryStatus, User
+from judging.services import entries
 from tests.conftest import csrf_token, submitted_video_entry
 
 URL = "/organizer/contests/micro-video/entries"
@@ -79,3 +80,19 @@ def test_entry_list_exports_to_xlsx_with_chinese_headers(app: Flask, client_for,
     assert rows[1][:5] == (code, "守护·网络安全", "浦东新区", None, "已提交")
     assert rows[1][-1] == sha and rows[1][-2] == 5.0
     assert len(rows) == 2
+
+
+def test_eligibility_filter_separates_what_goes_before_the_panel(app: Flask, client_for, short_video: Path) -> None:  # type: ignore[no-untyped-def]
+    with app.app_context():
+        submitted_video_entry(app, "entrant-a", short_video, "已报送的作品")
+        contest_id = db.session.scalar(db.select(Entry.contest_id))
+        entrant = db.session.scalar(db.select(User).where(User.username == "entrant-b"))
+        entries.create_draft(db.session, entrant, db.session.get(Contest, contest_id), title="还在草稿的作品")
+        db.session.commit()
+    client = client_for("organizer")
+    eligible = client.get(f"{URL}?eligibility=eligible").get_data(as_text=True)
+    assert "已报送的作品" in eligible and "还在草稿的作品" not in eligible
+    ineligible = client.get(f"{URL}?eligibility=ineligible").get_data(as_text=True)
+    assert "还在草稿的作品" in ineligible and "已报送的作品" not in ineligible
+    both = client.get(URL).get_data(as_text=True)
+    assert "已报送的作品" in both and "还在草稿的作品" in both
