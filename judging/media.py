@@ -103,29 +103,21 @@ def probe_video(path: str | Path, timeout: float = 60) -> VideoInfo:
     )
 
 
+def run_ffmpeg(*arguments: str, timeout: float = 60) -> None:
+    """Run the bundled ffmpeg quietly, overwriting its output; raise CalledProcessError if it fails.
+
+    An argument list, never a shell: file names reach ffmpeg as they are.
+    """
+    command = [ffmpeg_executable(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y", *arguments]
+    subprocess.run(command, check=True, capture_output=True, timeout=timeout)  # noqa: S603
+
+
 def make_thumbnail(video: str | Path, target: str | Path, at_seconds: float = 1.0, width: int = 320) -> None:
     """Write a JPEG frame of the video (at ``at_seconds``, or the first frame of a shorter clip)."""
-    command = [
-        ffmpeg_executable(),
-        "-hide_banner",
-        "-nostdin",
-        "-loglevel",
-        "error",
-        "-y",
-        "-ss",
-        str(at_seconds),
-        "-i",
-        str(video),
-        "-frames:v",
-        "1",
-        "-vf",
-        f"scale={width}:-2",
-        str(target),
-    ]
-    subprocess.run(command, check=True, capture_output=True, timeout=60)  # noqa: S603
-    if not Path(target).exists() or Path(target).stat().st_size == 0:
-        command[command.index("-ss") + 1] = "0"
-        subprocess.run(command, check=True, capture_output=True, timeout=60)  # noqa: S603
+    for start in (str(at_seconds), "0"):
+        run_ffmpeg("-ss", start, "-i", str(video), "-frames:v", "1", "-vf", f"scale={width}:-2", str(target))
+        if Path(target).exists() and Path(target).stat().st_size > 0:
+            return
 
 
 def generate_test_video(
@@ -135,59 +127,18 @@ def generate_test_video(
 
     Used for demo data and tests: no video file is ever committed.
     """
-    command = [
-        ffmpeg_executable(),
-        "-hide_banner",
-        "-nostdin",
-        "-loglevel",
-        "error",
-        "-y",
-        "-f",
-        "lavfi",
-        "-i",
-        f"{pattern}=size={size}:rate={rate}",
-        "-f",
-        "lavfi",
-        "-i",
-        "sine=frequency=440:sample_rate=22050",
-        "-t",
-        str(seconds),
-        "-pix_fmt",
-        "yuv420p",
-        "-c:v",
-        "libx264",
-        "-preset",
-        "ultrafast",
-        "-c:a",
-        "aac",
-        "-b:a",
-        "32k",
-        "-shortest",
-        "-movflags",
-        "+faststart",
-        str(target),
-    ]
-    subprocess.run(command, check=True, capture_output=True, timeout=120)  # noqa: S603
+    run_ffmpeg(
+        "-f", "lavfi", "-i", f"{pattern}=size={size}:rate={rate}",
+        "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=22050",
+        "-t", str(seconds), "-pix_fmt", "yuv420p", "-c:v", "libx264", "-preset", "ultrafast",
+        "-c:a", "aac", "-b:a", "32k", "-shortest", "-movflags", "+faststart", str(target),
+        timeout=120,
+    )  # fmt: skip
 
 
 def generate_test_image(target: str | Path, size: str = "640x360") -> None:
     """Write one frame of a test pattern as an image (PNG or JPEG by the target's suffix)."""
-    command = [
-        ffmpeg_executable(),
-        "-hide_banner",
-        "-nostdin",
-        "-loglevel",
-        "error",
-        "-y",
-        "-f",
-        "lavfi",
-        "-i",
-        f"testsrc2=size={size}:rate=1",
-        "-frames:v",
-        "1",
-        str(target),
-    ]
-    subprocess.run(command, check=True, capture_output=True, timeout=60)  # noqa: S603
+    run_ffmpeg("-f", "lavfi", "-i", f"testsrc2=size={size}:rate=1", "-frames:v", "1", str(target))
 
 
 def strip_metadata(source: str | Path, target: str | Path, container: str = "mp4", timeout: float = 600) -> None:
@@ -198,27 +149,8 @@ def strip_metadata(source: str | Path, target: str | Path, container: str = "mp4
     No ``+faststart``: moving the index to the front costs another pass over a 1 GiB file, and
     players seek through the range requests that the file route answers anyway.
     """
-    command = [
-        ffmpeg_executable(),
-        "-hide_banner",
-        "-nostdin",
-        "-loglevel",
-        "error",
-        "-y",
-        "-i",
-        str(source),
-        "-map",
-        "0",
-        "-map_metadata",
-        "-1",
-        "-map_chapters",
-        "-1",
-        "-c",
-        "copy",
-        "-fflags",
-        "+bitexact",
-        "-f",
-        container,
-        str(target),
-    ]
-    subprocess.run(command, check=True, capture_output=True, timeout=timeout)  # noqa: S603
+    run_ffmpeg(
+        "-i", str(source), "-map", "0", "-map_metadata", "-1", "-map_chapters", "-1",
+        "-c", "copy", "-fflags", "+bitexact", "-f", container, str(target),
+        timeout=timeout,
+    )  # fmt: skip

@@ -15,7 +15,7 @@ from flask_babel import format_datetime
 from flask_babel import gettext as _
 from sqlalchemy import event, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, SessionTransaction, scoped_session
+from sqlalchemy.orm import InstrumentedAttribute, Session, SessionTransaction, scoped_session
 
 from judging import file_types
 from judging.media import NotAVideo, VideoInfo, make_thumbnail, probe_video, strip_metadata
@@ -142,28 +142,18 @@ def submit_entry(session: Session, actor: User, entry: Entry, declarations: list
     if missing:
         raise ServiceError(_("Please confirm: %(text)s", text=missing[0]))
     quota = rubric.entry.quota_per_organization
-    taken = set(
-        session.scalars(
-            select(Entry.quota_slot).where(
-                Entry.contest_id == contest.id,
-                Entry.organization_id == entry.organization_id,
-                Entry.quota_slot.is_not(None),
-            )
-        )
+    refusal = _("Your organisation has already submitted %(n)d entries, the most allowed.", n=quota)
+    entry.quota_slot = _lowest_free_slot(
+        session,
+        Entry.quota_slot,
+        (Entry.contest_id == contest.id, Entry.organization_id == entry.organization_id),
+        quota,
+        refusal,
     )
-    free = [slot for slot in range(1, quota + 1) if slot not in taken]
-    if not free:
-        raise ServiceError(_("Your organisation has already submitted %(n)d entries, the most allowed.", n=quota))
-    entry.quota_slot = free[0]
     entry.declarations = list(rubric.entry.declarations)
     entry.status = EntryStatus.SUBMITTED
     entry.submitted_at = utcnow()
-    try:
-        session.flush()  # a concurrent submission that took the same slot fails here, on the unique index
-    except IntegrityError:
-        raise ServiceError(
-            _("Your organisation has already submitted %(n)d entries, the most allowed.", n=quota)
-        ) from None
+    _flush_holding_slot(session, refusal)
     audit.record(
         session,
         actor,
@@ -173,6 +163,27 @@ def submit_entry(session: Session, actor: User, entry: Entry, declarations: list
         contest_id=contest.id,
         data={"code": entry.code, "slot": entry.quota_slot},
     )
+
+
+def _lowest_free_slot(
+    session: Session, slot: InstrumentedAttribute[int | None], holders: tuple, quota: int, refusal: str
+) -> int:
+    """The lowest of the slots ``1..quota`` that no entry selected by ``holders`` holds yet; a
+    :class:`ServiceError` with ``refusal`` when all are taken."""
+    taken = set(session.scalars(select(slot).where(*holders, slot.is_not(None))))
+    for number in range(1, quota + 1):
+        if number not in taken:
+            return number
+    raise ServiceError(refusal)
+
+
+def _flush_holding_slot(session: Session, refusal: str) -> None:
+    """Write a slot just taken. A concurrent request that took the same slot fails here, on the unique
+    index that holds the quota, and gets the same refusal as if it had found no free slot."""
+    try:
+        session.flush()
+    except IntegrityError:
+        raise ServiceError(refusal) from None
 
 
 def entries_of_organization(session: Session, organization: Organization) -> list[Entry]:
@@ -521,27 +532,18 @@ def nominate_entry(session: Session, coordinator: User, entry: Entry) -> None:
     if entry.status is not EntryStatus.SUBMITTED:
         raise ServiceError(_("Only a submitted entry can be nominated."))
     quota = rubric.nomination.quota
-    taken = set(
-        session.scalars(
-            select(Entry.nomination_slot).where(
-                Entry.contest_id == entry.contest_id,
-                Entry.nominated_by_id == coordinator.organization_id,
-                Entry.nomination_slot.is_not(None),
-            )
-        )
-    )
-    free = [slot for slot in range(1, quota + 1) if slot not in taken]
     refusal = _("Your organisation has already nominated %(n)d entries, the most allowed.", n=quota)
-    if not free:
-        raise ServiceError(refusal)
+    entry.nomination_slot = _lowest_free_slot(
+        session,
+        Entry.nomination_slot,
+        (Entry.contest_id == entry.contest_id, Entry.nominated_by_id == coordinator.organization_id),
+        quota,
+        refusal,
+    )
     entry.nominated_by_id = coordinator.organization_id
-    entry.nomination_slot = free[0]
     entry.status = EntryStatus.NOMINATED
     entry.nominated_at = utcnow()
-    try:
-        session.flush()
-    except IntegrityError:
-        raise ServiceError(refusal) from None
+    _flush_holding_slot(session, refusal)
     audit.record(
         session,
         coordinator,

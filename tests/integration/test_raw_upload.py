@@ -4,7 +4,6 @@ CSRF-checked through its header, and copied without metadata only when a tag cou
 from __future__ import annotations
 
 import hashlib
-import subprocess
 from pathlib import Path
 from urllib.parse import quote
 
@@ -12,7 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from judging.extensions import db
-from judging.media import ffmpeg_executable
+from judging.media import run_ffmpeg
 from judging.models import Entry, EntryFile, User
 from judging.services import entries
 from tests.conftest import csrf_token, open_contest_for_entries
@@ -37,25 +36,16 @@ def _send(client: FlaskClient, entry_id: int, data: bytes, name: str, token: str
 
 
 def _tagged_copy(source: Path, target: Path) -> None:
-    subprocess.run(
-        [
-            ffmpeg_executable(),
-            "-hide_banner",
-            "-loglevel",
-            "error",
-            "-y",
-            "-i",
-            str(source),
-            "-c",
-            "copy",
-            "-metadata",
-            "title=浦东新区委网信办出品",
-            "-metadata",
-            "artist=张三",
-            str(target),
-        ],
-        check=True,
-        capture_output=True,
+    run_ffmpeg(
+        "-i",
+        str(source),
+        "-c",
+        "copy",
+        "-metadata",
+        "title=浦东新区委网信办出品",
+        "-metadata",
+        "artist=张三",
+        str(target),
     )
 
 
