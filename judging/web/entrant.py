@@ -187,7 +187,15 @@ def _upload_answer(
             url_for("files.thumbnail", file_id=stored.id) if stored is not None and stored.thumbnail_key else None
         )
         image = url_for("files.serve", file_id=stored.id) if stored is not None and stored.purpose == "image" else None
-        return jsonify(ok=ok, message=message, thumbnail=thumbnail, image=image), status
+        if not ok:  # a refusal changed nothing: the list on the page is still right
+            return jsonify(ok=ok, message=message, thumbnail=thumbnail, image=image), status
+        files_html = render_template(
+            "entrant/_files.html",
+            entry=entry,
+            confirm_form=ConfirmForm(),
+            is_open=entries.is_open_for_entries(entry.contest),
+        )
+        return jsonify(ok=ok, message=message, thumbnail=thumbnail, image=image, files_html=files_html), status
     flash(message, "success" if ok else "danger")
     return redirect(url_for("entrant.entry", entry_id=entry.id))
 

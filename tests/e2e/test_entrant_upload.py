@@ -54,6 +54,9 @@ def test_entrant_uploads_a_video_sees_progress_and_thumbnail_and_submits(
     thumbnail = page.locator("img.upload-thumbnail")
     expect(thumbnail).to_be_visible()
     assert thumbnail.evaluate("image => image.naturalWidth") == 320  # the real JPEG frame, scaled to 320 px
+    # The file list updates in place: the stored file is listed without reloading the page.
+    expect(page.locator("#entry-files").get_by_role("cell", name="网络安全微视频.mp4")).to_be_visible()
+    expect(page.locator("#no-files")).to_have_count(0)
     page.screenshot(path=str(screenshot_dir / "entrant-upload.png"), full_page=True)
 
     page.reload()

@@ -57,7 +57,9 @@ def test_raw_body_upload_stores_an_untagged_video_byte_for_byte(  # type: ignore
     token = csrf_token(client, f"/entrant/entries/{entry_id}")
     response = _send(client, entry_id, short_video.read_bytes(), "我们的作品.mp4", token)
     assert response.status_code == 200, response.get_data(as_text=True)
-    assert response.get_json()["ok"] is True
+    answer = response.get_json()
+    assert answer["ok"] is True
+    assert "我们的作品.mp4" in answer["files_html"] and 'id="entry-files"' in answer["files_html"]
     with app.app_context():
         stored = db.session.scalar(db.select(EntryFile).where(EntryFile.entry_id == entry_id))
         assert stored.original_name == "我们的作品.mp4"

@@ -49,6 +49,8 @@
             image.alt = answer.message;
             preview.appendChild(image);
           }
+          var files = document.getElementById("entry-files");
+          if (files && answer.files_html) { files.outerHTML = answer.files_html; } // the list, as stored now
           input.value = "";
           return;
         }
