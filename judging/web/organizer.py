@@ -4,13 +4,24 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from judging.extensions import db
 from judging.models import OrganizationKind, Phase, Role
-from judging.services import NotFound, accounts, contests, organizations, overview
+from judging.services import NotFound, accounts, audit, contests, organizations, overview
 from judging.web.actions import attempt
 from judging.web.forms import (
     ConfirmForm,
@@ -237,6 +248,18 @@ def toggle_active(user_id: int):  # type: ignore[no-untyped-def]
         _("The account of %(name)s has been updated.", name=user.display_name),
     )
     return redirect(url_for("organizer.user_list"))
+
+
+@bp.get("/audit.csv")
+@organizer_only
+def audit_export():  # type: ignore[no-untyped-def]
+    """The whole audit log as CSV, streamed (it grows with every change)."""
+    lines = stream_with_context(audit.audit_csv_lines(db.session))
+    return Response(
+        lines,
+        mimetype="text/csv",
+        headers={"Content-Disposition": 'attachment; filename="audit-log.csv"', "Cache-Control": "no-store"},
+    )
 
 
 @bp.get("/audit")

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import json
+
 from flask import Flask
 
 from judging.extensions import db
@@ -103,3 +107,26 @@ def test_dashboard_shows_every_contest_with_phase(client_for) -> None:  # type: 
     for slug in ("micro-video", "exemplary-cases", "isg-skills"):
         assert f'data-contest="{slug}"' in page
     assert page.count("筹备中") == 3
+
+
+def test_audit_log_exports_as_csv_with_bom_and_verifiable_hashes(app: Flask, client_for) -> None:  # type: ignore[no-untyped-def]
+    client = client_for("organizer")
+    token = csrf_token(client, "/organizer/contests/micro-video")
+    client.post("/organizer/contests/micro-video/phase", data={"phase": "open", "csrf_token": token})
+    with client.get("/organizer/audit.csv") as response:
+        assert response.status_code == 200
+        assert response.headers["Content-Type"].startswith("text/csv")
+        body = response.get_data()
+    assert body.startswith("\ufeff".encode())
+    rows = list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"))))
+    with app.app_context():
+        events = db.session.scalars(db.select(AuditEvent).order_by(AuditEvent.seq)).all()
+        assert [int(row["seq"]) for row in rows] == [event.seq for event in events]
+        assert [row["hash"] for row in rows] == [event.hash for event in events]
+    last = rows[-1]
+    assert (last["actor"], last["action"], json.loads(last["data"])) == (
+        "organizer",
+        "contest.phase",
+        {"old": "draft", "new": "open"},
+    )
+    assert client_for("judge").get("/organizer/audit.csv").status_code == 403
