@@ -165,6 +165,9 @@ class User(Base):
     """Part of the login session's identity: changing it (password change) signs out other sessions."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Consecutive failed logins since the last success (see ``accounts.authenticate``)."""
+    locked_until: Mapped[datetime | None]
 
     organization: Mapped[Organization | None] = relationship(back_populates="users")
 

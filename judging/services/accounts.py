@@ -145,21 +145,69 @@ def accept_invitation(session: Session, token: str, password: str) -> User:
         raise ServiceError(problem)
     user.password_hash = hash_password(password)
     user.session_token = secrets.token_hex(16)
+    _unlock(user)
     invitation.used_at = utcnow()
     audit.record(session, user, "account.accept_invitation", object_type="user", object_id=user.id)
     return user
 
 
+LOCKOUT_AFTER_FAILURES = 5
+LOCKOUT_MINUTES = 15
+
+
+class AccountLocked(ServiceError):
+    """The right password for an account that is locked after repeated failed logins."""
+
+
 def authenticate(session: Session, username: str, password: str) -> User | None:
-    """The active user with these credentials, or None; takes the same time whether or not the user exists."""
+    """The active user with these credentials, or None. The caller commits either way: failures count.
+
+    Takes the same time whether or not the user exists. After ``LOCKOUT_AFTER_FAILURES`` consecutive
+    failures an account is locked for ``LOCKOUT_MINUTES``, even against the right password (per-address
+    throttling alone does not stop guessing from many addresses). Only someone who presents the right
+    password learns that the account is locked, so the lock reveals nothing about which accounts exist.
+    A new invitation link or a reactivation by an organiser unlocks it.
+    """
     user = session.scalar(select(User).where(User.username == username.strip()))
     if user is None or user.password_hash is None:
         check_password_hash(_DUMMY_HASH, password)
         return None
-    if not check_password_hash(user.password_hash, password) or not user.active:
+    correct = check_password_hash(user.password_hash, password)
+    now = utcnow()
+    if user.locked_until is not None and user.locked_until > now:
+        if correct and user.active:
+            minutes = max(1, -(-int((user.locked_until - now).total_seconds()) // 60))
+            raise AccountLocked(
+                _(
+                    "This account is locked for %(minutes)d more minutes after repeated failed logins. "
+                    "Try again then, or ask the organisers for a new link.",
+                    minutes=minutes,
+                )
+            )
         return None
-    user.last_login_at = utcnow()
+    if not correct or not user.active:
+        user.failed_logins = (user.failed_logins or 0) + 1
+        if user.failed_logins >= LOCKOUT_AFTER_FAILURES:
+            user.failed_logins = 0
+            user.locked_until = now + timedelta(minutes=LOCKOUT_MINUTES)
+            audit.record(
+                session,
+                None,
+                "account.locked",
+                object_type="user",
+                object_id=user.id,
+                data={"until": user.locked_until.isoformat()},
+            )
+        return None
+    user.failed_logins = 0
+    user.locked_until = None
+    user.last_login_at = now
     return user
+
+
+def _unlock(user: User) -> None:
+    user.failed_logins = 0
+    user.locked_until = None
 
 
 def change_password(session: Session, user: User, current: str, new: str) -> None:
@@ -181,6 +229,8 @@ def set_active(session: Session, actor: User, user: User, active: bool) -> None:
         raise ServiceError(_("You cannot deactivate your own account."))
     user.active = active
     user.session_token = secrets.token_hex(16)
+    if active:
+        _unlock(user)
     audit.record(
         session, actor, "account.activate" if active else "account.deactivate", object_type="user", object_id=user.id
     )

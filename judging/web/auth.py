@@ -27,9 +27,14 @@ def login():  # type: ignore[no-untyped-def]
         return redirect(url_for(home_endpoint(current_user.role)))
     form = LoginForm(next=request.args.get("next", ""))
     if form.validate_on_submit():
-        user = accounts.authenticate(db.session, form.username.data or "", form.password.data or "")
-        if user is None:
+        try:
+            user = accounts.authenticate(db.session, form.username.data or "", form.password.data or "")
+        except accounts.AccountLocked as refusal:
             db.session.rollback()
+            flash(refusal.message, "danger")
+            return render_template("auth/login.html", form=form)
+        if user is None:
+            db.session.commit()  # the failure counts towards the account's lockout
             flash(_("Wrong username or password."), "danger")
         else:
             db.session.commit()

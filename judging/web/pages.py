@@ -6,7 +6,7 @@ from datetime import datetime
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from flask import Flask, current_app, request
+from flask import Flask, abort, current_app, request
 from flask_babel import format_datetime, get_locale
 from flask_login import current_user
 
@@ -65,6 +65,16 @@ def init_app(app: Flask) -> None:
             "html_lang": "zh-CN" if locale.startswith("zh") else "en",
             "current_user": current_user,
         }
+
+    @app.before_request
+    def _refuse_nul_characters() -> None:
+        """NUL never belongs in text a person typed, and PostgreSQL refuses it in strings: answer 400
+        for any form field or query value that carries one, instead of failing deep in a query."""
+        values = list(request.args.values())
+        if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            values += list(request.form.values())
+        if any("\x00" in value for value in values):
+            abort(400)
 
     @app.after_request
     def _security_headers(response):  # type: ignore[no-untyped-def]

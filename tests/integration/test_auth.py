@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from pathlib import Path
 
 from flask import Flask
@@ -248,3 +249,51 @@ def test_passwords_are_hashed_with_scrypt_by_default(database_url: str, tmp_path
         assert PASSWORD not in user.password_hash
         db.session.remove()
         db.engine.dispose()
+
+
+def test_five_failed_logins_lock_the_account_even_against_the_right_password(app: Flask, users: dict[str, int]) -> None:
+    for _ in range(5):
+        assert "用户名或密码错误。" in log_in(app.test_client(), "judge", "not the password").get_data(as_text=True)
+    refused = log_in(app.test_client(), "judge", PASSWORD)
+    assert refused.status_code == 200
+    assert "该账号因多次登录失败已锁定，请 15 分钟后再试，或联系组织方获取新链接。" in refused.get_data(as_text=True)
+    wrong = log_in(app.test_client(), "judge", "still wrong").get_data(as_text=True)
+    assert "用户名或密码错误。" in wrong and "锁定" not in wrong  # the lock shows only to the right password
+    with app.app_context():
+        judge = db.session.get(User, users["judge"])
+        assert judge.locked_until is not None
+        assert (
+            db.session.scalar(db.select(db.func.count(AuditEvent.id)).where(AuditEvent.action == "account.locked")) == 1
+        )
+        judge.locked_until = judge.locked_until - timedelta(minutes=15)  # the lock has run out
+        db.session.commit()
+    assert log_in(app.test_client(), "judge", PASSWORD).headers["Location"] == "/judge/"
+    with app.app_context():
+        judge = db.session.get(User, users["judge"])
+        assert (judge.failed_logins, judge.locked_until) == (0, None)
+
+
+def test_a_successful_login_resets_the_failure_count(app: Flask, users: dict[str, int]) -> None:
+    for _ in range(4):
+        log_in(app.test_client(), "judge", "not the password")
+    assert log_in(app.test_client(), "judge", PASSWORD).status_code == 302
+    for _ in range(4):
+        log_in(app.test_client(), "judge", "not the password")
+    assert log_in(app.test_client(), "judge", PASSWORD).status_code == 302  # 4 + 4 failures never made 5 in a row
+
+
+def test_a_new_invitation_unlocks_a_locked_account(app: Flask, client_for, users: dict[str, int]) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(5):
+        log_in(app.test_client(), "entrant-b", "not the password")
+    organizer = client_for("organizer")
+    page = organizer.post(
+        f"/organizer/users/{users['entrant-b']}/invitation",
+        data={"csrf_token": csrf_token(organizer, "/organizer/users")},
+    ).get_data(as_text=True)
+    path = re.search(r'id="invitation-link">([^<]+)<', page).group(1).split("judging.test", 1)[1]
+    invitee = app.test_client()
+    invitee.post(
+        path,
+        data={"password": "fresh-river-2231", "confirm": "fresh-river-2231", "csrf_token": csrf_token(invitee, path)},
+    )
+    assert log_in(app.test_client(), "entrant-b", "fresh-river-2231").headers["Location"] == "/entrant/"

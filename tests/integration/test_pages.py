@@ -12,7 +12,7 @@ from flask import Flask
 
 from judging.extensions import db
 from judging.models import Contest
-from tests.conftest import ROOT, make_test_app
+from tests.conftest import ROOT, csrf_token, make_test_app
 
 
 def test_home_page_is_chinese_by_default_and_lists_contests_with_phases(app: Flask) -> None:
@@ -158,3 +158,12 @@ def test_contest_pages_show_points_and_weights_plainly(app: Flask) -> None:
     skills = client.get("/contests/isg-skills").get_data(as_text=True)
     assert '<td class="text-end">100</td><td class="text-end">30%</td>' in skills
     assert "前 5%" in skills and "E+" not in skills
+
+
+def test_nul_characters_in_forms_and_queries_get_400_not_500(app: Flask, users: dict[str, int]) -> None:
+    client = app.test_client()
+    token = csrf_token(client, "/login")
+    response = client.post("/login", data={"username": "\x00judge", "password": "x", "csrf_token": token})
+    assert response.status_code == 400
+    assert "无法处理该请求" in response.get_data(as_text=True)
+    assert client.get("/lang/en?next=/\x00").status_code == 400
