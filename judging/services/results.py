@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from judging.models import (
@@ -137,6 +137,21 @@ class ContestResults:
         return key
 
 
+def _panel_sheets(contest: Contest, rubric: Rubric, status: SheetStatus, query: Select) -> Select:
+    """``query`` restricted to the sheets in ``status`` of active assignments of the entries that go
+    before the panel: the sheets a result counts (submitted) or is still waiting for (draft)."""
+    return (
+        query.join(Assignment, ScoreSheet.assignment_id == Assignment.id)
+        .join(Entry, Assignment.entry_id == Entry.id)
+        .where(
+            Entry.contest_id == contest.id,
+            Entry.status.in_(judgeable_statuses(rubric)),
+            Assignment.status == AssignmentStatus.ASSIGNED,
+            ScoreSheet.status == status,
+        )
+    )
+
+
 def score_frames(session: Session, contest: Contest, rubric: Rubric) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The long score table and the check answers of the sheets that count (see the module docstring).
 
@@ -145,17 +160,7 @@ def score_frames(session: Session, contest: Contest, rubric: Rubric) -> tuple[pd
     """
     criteria = {criterion.key for criterion in rubric.criteria}
     check_keys = {check.key for check in rubric.checks}
-    counted = (
-        select(ScoreSheet.id)
-        .join(Assignment, ScoreSheet.assignment_id == Assignment.id)
-        .join(Entry, Assignment.entry_id == Entry.id)
-        .where(
-            Entry.contest_id == contest.id,
-            Entry.status.in_(judgeable_statuses(rubric)),
-            Assignment.status == AssignmentStatus.ASSIGNED,
-            ScoreSheet.status == SheetStatus.SUBMITTED,
-        )
-    )
+    counted = _panel_sheets(contest, rubric, SheetStatus.SUBMITTED, select(ScoreSheet.id))
     score_rows = session.execute(
         select(Entry.code, User.username, Score.criterion, Score.value, Entry.category)
         .join(ScoreSheet, Score.sheet_id == ScoreSheet.id)
@@ -218,17 +223,7 @@ def compute_results(session: Session, contest: Contest) -> ContestResults:
             select(User.username, User.display_name).where(User.username.in_(set(scores["judge"].tolist())))
         ).all()
     )
-    drafts = session.scalar(
-        select(func.count(ScoreSheet.id))
-        .join(Assignment, ScoreSheet.assignment_id == Assignment.id)
-        .join(Entry, Assignment.entry_id == Entry.id)
-        .where(
-            Entry.contest_id == contest.id,
-            Entry.status.in_(judgeable_statuses(rubric)),
-            Assignment.status == AssignmentStatus.ASSIGNED,
-            ScoreSheet.status == SheetStatus.DRAFT,
-        )
-    )
+    drafts = session.scalar(_panel_sheets(contest, rubric, SheetStatus.DRAFT, select(func.count(ScoreSheet.id))))
     scored = set(scores["entry"].tolist())
     base = {
         "contest": contest,
