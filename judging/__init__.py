@@ -104,15 +104,18 @@ def _register_blueprints(app: Flask) -> None:
     from judging.web import (
         api,
         auth,
+        ceremonies,
         entrant,
         files,
         judge,
         organizer,
         organizer_entries,
         organizer_judging,
+        organizer_publication,
         organizer_results,
         organizer_skills,
         public,
+        publication,
     )
 
     for module in (
@@ -123,6 +126,9 @@ def _register_blueprints(app: Flask) -> None:
         organizer_judging,
         organizer_results,
         organizer_skills,
+        organizer_publication,
+        ceremonies,
+        publication,
         entrant,
         judge,
         files,

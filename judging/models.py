@@ -132,6 +132,22 @@ class SheetStatus(enum.StrEnum):
     SUBMITTED = "submitted"
 
 
+class SnapshotStatus(enum.StrEnum):
+    """A frozen result's life: on public notice, withdrawn (review reopened), published, or superseded
+    by a correction. Whatever the status, the payload and its digest never change."""
+
+    FROZEN = "frozen"
+    WITHDRAWN = "withdrawn"
+    PUBLISHED = "published"
+    SUPERSEDED = "superseded"
+
+
+class ObjectionStatus(enum.StrEnum):
+    PENDING = "pending"
+    UPHELD = "upheld"
+    REJECTED = "rejected"
+
+
 class Organization(Base):
     __tablename__ = "organization"
 
@@ -476,3 +492,89 @@ class AuditEvent(Base):
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class ResultSnapshot(Base):
+    """A contest's results frozen for the public notice (公示) and, once published, for good.
+
+    ``payload`` is the canonical JSON of everything the result rests on (rubric hash, every sheet or
+    part score used, the ranking and awards); ``digest`` is its sha256, printed on every export. Rows
+    are never deleted and a payload is never rewritten: reopening review withdraws a snapshot, and a
+    correction is a new snapshot whose ``corrects`` is the publication it replaces.
+    """
+
+    __tablename__ = "result_snapshot"
+    __table_args__ = (UniqueConstraint("contest_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contest_id: Mapped[int] = mapped_column(ForeignKey("contest.id", ondelete="RESTRICT"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    """1, 2, 3, … per contest, in order of freezing."""
+    rubric_version_id: Mapped[int] = mapped_column(ForeignKey("rubric_version.id", ondelete="RESTRICT"))
+    rubric_sha256: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[str] = mapped_column(Text)
+    digest: Mapped[str] = mapped_column(String(64), index=True)
+    status: Mapped[SnapshotStatus] = mapped_column(_enum(SnapshotStatus, "snapshot_status"))
+    frozen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    frozen_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    publicity_ends_at: Mapped[datetime]
+    withdrawn_at: Mapped[datetime | None]
+    withdrawn_reason: Mapped[str] = mapped_column(Text, default="")
+    published_at: Mapped[datetime | None]
+    published_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    corrects_id: Mapped[int | None] = mapped_column(ForeignKey("result_snapshot.id", ondelete="RESTRICT"))
+    """The publication this one corrects (published results never change; a correction replaces them)."""
+    correction_reason: Mapped[str] = mapped_column(Text, default="")
+
+    contest: Mapped[Contest] = relationship()
+    rubric_version: Mapped[RubricVersion] = relationship()
+    corrects: Mapped[ResultSnapshot | None] = relationship(remote_side=[id])
+    objections: Mapped[list[Objection]] = relationship(back_populates="snapshot", order_by="Objection.id")
+
+
+class Objection(Base):
+    """An objection (异议) filed by anyone against a result on public notice, and the organiser's answer."""
+
+    __tablename__ = "objection"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    snapshot_id: Mapped[int] = mapped_column(ForeignKey("result_snapshot.id", ondelete="RESTRICT"), index=True)
+    reference: Mapped[str] = mapped_column(String(32), unique=True)
+    """The reference number the objector is given, e.g. ``YY-3F7K-9QXM``."""
+    name: Mapped[str] = mapped_column(String(100))
+    contact: Mapped[str] = mapped_column(String(200))
+    subject: Mapped[str] = mapped_column(String(40))
+    """The code of the entry (or contestant number) the objection concerns."""
+    reason: Mapped[str] = mapped_column(Text)
+    filed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    status: Mapped[ObjectionStatus] = mapped_column(
+        _enum(ObjectionStatus, "objection_status"), default=ObjectionStatus.PENDING
+    )
+    answer: Mapped[str] = mapped_column(Text, default="")
+    answered_at: Mapped[datetime | None]
+    answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+
+    snapshot: Mapped[ResultSnapshot] = relationship(back_populates="objections")
+
+
+class Certificate(Base):
+    """A certificate issued when a result is published: one per award holder (and per skill level)."""
+
+    __tablename__ = "certificate"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    snapshot_id: Mapped[int] = mapped_column(ForeignKey("result_snapshot.id", ondelete="RESTRICT"), index=True)
+    serial: Mapped[str] = mapped_column(String(40), unique=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    """The verification code printed on the certificate and checked at ``/verify/<code>``."""
+    kind: Mapped[str] = mapped_column(String(16), default="award")
+    """``award`` (an award of the ranking or a collective honour) or ``level`` (a skill-level certificate)."""
+    holder: Mapped[str] = mapped_column(String(200))
+    organization: Mapped[str] = mapped_column(String(200), default="")
+    award: Mapped[str] = mapped_column(String(100))
+    subject: Mapped[str] = mapped_column(String(40), default="")
+    """The entry code or contestant number the certificate is for (empty for a collective)."""
+    work_title: Mapped[str] = mapped_column(String(300), default="")
+    issued_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    snapshot: Mapped[ResultSnapshot] = relationship()

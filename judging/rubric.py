@@ -85,6 +85,8 @@ class ContestSpec(_Spec):
     kind: Literal["work", "skills"]
     ceremony: Literal["opening", "closing"]
     description: StrictStr = ""
+    issuer: StrictStr = ""
+    """Who awards the honours, as printed on certificates; the organiser organisation's name when empty."""
     code_prefix: Annotated[StrictStr, Field(pattern=r"^[A-Z][A-Z0-9]{0,5}$")] | None = None
     """Prefix of the blind entry codes (``MV`` gives ``MV-007``); derived from the slug when unset."""
 

@@ -32,6 +32,10 @@ class CertificateData:
     work_title: str
     issuer: str
     issued_on: date
+    kind: str = "award"
+    """``award`` (an award or collective honour) or ``level`` (a skill-level certificate)."""
+    organization: str = ""
+    """The holder's organisation, when the holder is a person."""
 
 
 @dataclass(frozen=True)

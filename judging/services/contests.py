@@ -16,12 +16,15 @@ from judging.services import NotFound, ServiceError, audit
 PHASE_MOVES: dict[Phase, tuple[Phase, ...]] = {
     Phase.DRAFT: (Phase.OPEN,),
     Phase.OPEN: (Phase.DRAFT, Phase.REVIEW),
-    Phase.REVIEW: (Phase.OPEN, Phase.PUBLICITY),
-    Phase.PUBLICITY: (Phase.REVIEW, Phase.PUBLISHED),
+    Phase.REVIEW: (Phase.OPEN,),
+    Phase.PUBLICITY: (),
     Phase.PUBLISHED: (Phase.ARCHIVED,),
     Phase.ARCHIVED: (),
 }
-"""The workflow of DESIGN.md §4: which phase may follow which (publicity → review reopens review)."""
+"""The plain phase moves of DESIGN.md §4's workflow. The moves that carry a result — review → publicity
+(freeze), publicity → review (reopen, withdrawing the snapshot), publicity → published (publish) and
+published → review (a correction) — go through :mod:`judging.services.publication` only, so that no
+phase change can skip the snapshot, the notice period or the certificates."""
 
 
 @lru_cache(maxsize=64)

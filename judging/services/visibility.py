@@ -4,7 +4,7 @@
 - an entrant sees the entries of its own organisation, and a coordinating organisation (a district,
   authority or company) those of the units under it;
 - a judge sees an entry only through an active (not recused) assignment to it;
-- the public sees nothing here until results are published (the publication issue extends this).
+- everyone, signed in or not, sees the award-winning entries of a published result (the winners' gallery).
 """
 
 from __future__ import annotations
@@ -13,9 +13,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from judging.models import Assignment, AssignmentStatus, Entry, Role, User
+from judging.services.publication import is_published_winner
 
 
 def can_view_entry(session: Session, user: User | None, entry: Entry) -> bool:
+    return _may_see_unpublished(session, user, entry) or is_published_winner(session, entry)
+
+
+def _may_see_unpublished(session: Session, user: User | None, entry: Entry) -> bool:
     if user is None or not user.is_authenticated:
         return False
     if user.role is Role.ORGANIZER:
@@ -42,4 +47,4 @@ def can_view_entry(session: Session, user: User | None, entry: Entry) -> bool:
 
 def is_blind_for(entry: Entry, user: User | None, blind: bool) -> bool:
     """Whether the entrant's identity must be hidden from this user (judges of a blind contest)."""
-    return blind and user is not None and user.role is Role.JUDGE
+    return blind and user is not None and user.is_authenticated and user.role is Role.JUDGE

@@ -12,7 +12,7 @@ from judging.models import EntryFile
 from judging.services.contests import current_rubric
 from judging.services.visibility import can_view_entry, is_blind_for
 from judging.storage import LocalStorage
-from judging.web.permissions import login_required
+from judging.web.permissions import public
 
 bp = Blueprint("files", __name__, url_prefix="/files")
 
@@ -32,7 +32,7 @@ def download_name(entry_file: EntryFile, blind: bool) -> str:
 
 
 @bp.get("/<int:file_id>")
-@login_required
+@public
 def serve(file_id: int):  # type: ignore[no-untyped-def]
     entry_file = _visible_file(file_id)
     rubric = current_rubric(entry_file.entry.contest)
@@ -52,7 +52,7 @@ def serve(file_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/<int:file_id>/thumbnail")
-@login_required
+@public
 def thumbnail(file_id: int):  # type: ignore[no-untyped-def]
     entry_file = _visible_file(file_id)
     if not entry_file.thumbnail_key:

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 
-from judging.models import AssignmentStatus, EntryStatus, OrganizationKind, Phase, Role, SheetStatus
+from judging.models import (
+    AssignmentStatus,
+    EntryStatus,
+    ObjectionStatus,
+    OrganizationKind,
+    Phase,
+    Role,
+    SheetStatus,
+    SnapshotStatus,
+)
+from judging.services import publication
 
 
 def phase_label(phase: Phase) -> str:
@@ -58,3 +68,23 @@ def ceremony_label(ceremony: str) -> str:
 
 def contest_kind_label(kind: str) -> str:
     return {"work": _("Judged works"), "skills": _("Skills competition")}.get(kind, kind)
+
+
+def snapshot_status_label(status: SnapshotStatus) -> str:
+    return {
+        SnapshotStatus.FROZEN: _("On public notice"),
+        SnapshotStatus.WITHDRAWN: _("Withdrawn: review reopened"),
+        SnapshotStatus.PUBLISHED: _("Published"),
+        SnapshotStatus.SUPERSEDED: _("Published, since corrected"),
+    }[status]
+
+
+def objection_status_label(status: ObjectionStatus) -> str:
+    return {
+        ObjectionStatus.PENDING: _("Awaiting an answer"),
+        ObjectionStatus.UPHELD: _("Upheld"),
+        ObjectionStatus.REJECTED: _("Rejected"),
+    }[status]
+
+
+award_group_label = publication.award_group_label

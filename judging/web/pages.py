@@ -54,6 +54,9 @@ def init_app(app: Flask) -> None:
         assignment_status_label=labels.assignment_status_label,
         ceremony_label=labels.ceremony_label,
         contest_kind_label=labels.contest_kind_label,
+        snapshot_status_label=labels.snapshot_status_label,
+        objection_status_label=labels.objection_status_label,
+        award_group_label=labels.award_group_label,
         home_endpoint=home_endpoint,
     )
 

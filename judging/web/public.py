@@ -7,6 +7,7 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from judging.extensions import db
 from judging.services import NotFound
 from judging.services.contests import current_rubric, get_contest, list_contests
+from judging.services.publication import current_snapshot
 from judging.web.pages import safe_next
 from judging.web.permissions import public
 
@@ -27,7 +28,12 @@ def contest(slug: str):  # type: ignore[no-untyped-def]
         found = get_contest(db.session, slug)
     except NotFound:
         abort(404)
-    return render_template("public/contest.html", contest=found, rubric=current_rubric(found))
+    return render_template(
+        "public/contest.html",
+        contest=found,
+        rubric=current_rubric(found),
+        public_result=current_snapshot(db.session, found),
+    )
 
 
 @bp.get("/lang/<code>")

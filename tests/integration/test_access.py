@@ -22,6 +22,9 @@ SAMPLE_ARGUMENTS = {
     "entry_id": 1,
     "entry_ref": "MV-001",
     "assignment_id": 1,
+    "number": 1,
+    "objection_id": 1,
+    "document": "award-list.xlsx",
 }
 EXEMPT_ENDPOINTS = {"static", "bootstrap.static"}
 ACCOUNT_OF_ROLE = {Role.ORGANIZER: "organizer", Role.JUDGE: "judge", Role.ENTRANT: "entrant-a"}
@@ -81,6 +84,8 @@ def test_role_pages_open_for_their_role(app: Flask, client_for) -> None:  # type
             "/organizer/audit",
             "/organizer/contests/micro-video",
             "/organizer/contests/isg-skills",
+            "/organizer/contests/micro-video/publication",
+            "/organizer/contests/isg-skills/publication",
         ],
         "judge": ["/judge/"],
         "entrant-a": ["/entrant/"],
@@ -109,5 +114,12 @@ def test_public_pages_answer_anonymous(app: Flask) -> None:
         ("/api/contests", 200),
         ("/healthz", 200),
         ("/invite/not-a-real-token", 404),
+        ("/results", 200),
+        ("/results/micro-video", 404),  # nothing frozen yet
+        ("/results/micro-video/1", 404),
+        ("/results/micro-video/gallery", 404),  # nothing published yet
+        ("/verify", 200),
+        ("/verify/ABCD-EFGH-JKLM", 404),
+        ("/files/1", 404),  # no such file; an unpublished one answers the same
     ]:
         assert anonymous.get(path).status_code == status, path

@@ -58,7 +58,7 @@ def test_other_organisation_and_anonymous_cannot_reach_the_file(app: Flask, clie
     assert fetch(client_for("entrant-b"), f"/files/{file_id}")[0] == 404
     assert fetch(client_for("entrant-b"), f"/files/{file_id}/thumbnail")[0] == 404
     assert fetch(client_for("judge"), f"/files/{file_id}")[0] == 404  # not assigned
-    assert fetch(app.test_client(), f"/files/{file_id}")[0] == 302
+    assert fetch(app.test_client(), f"/files/{file_id}")[0] == 404  # public only once published and awarded
     assert fetch(client_for("organizer"), f"/files/{file_id}")[0] == 200
 
 

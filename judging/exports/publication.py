@@ -1,0 +1,187 @@
+"""Documents of a frozen or published result, all read from the snapshot's payload (never the live tables):
+the award list as xlsx (one sheet per award group), as CSV (UTF-8 with a BOM, so Excel reads Chinese), as
+PDF with the digest on every page, the certificates as PDF, and the exemplary-case booklet.
+
+Headers are in the user's language (Chinese by default, also from the command line).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from datetime import date
+from decimal import Decimal
+
+import pandas as pd
+from flask import url_for
+from flask_babel import gettext as _
+from sqlalchemy.orm import Session
+
+from judging.exports.pdf import AwardListData, AwardListRow, CertificateData, award_list_pdf, certificate_pdf
+from judging.models import Certificate, ResultSnapshot, SnapshotStatus
+from judging.offline import write_workbook
+from judging.services import ServiceError
+from judging.services.publication import AwardRow, award_group_label, award_rows, certificates_of, payload_of
+from judging.storage import LocalStorage
+
+FORMATS = ("xlsx", "csv", "pdf")
+
+
+def _status_title(snapshot: ResultSnapshot) -> str:
+    if snapshot.status is SnapshotStatus.FROZEN:
+        return _("Award list on public notice")
+    if snapshot.status is SnapshotStatus.WITHDRAWN:
+        return _("Award list withdrawn from public notice")
+    return _("Award list")
+
+
+def _columns(rows: Sequence[AwardRow], payload: dict) -> dict[str, list[object]]:
+    skills = payload["contest"]["kind"] == "skills"
+    columns: dict[str, list[object]] = {
+        _("Award"): [row.award for row in rows],
+        _("Rank"): [row.rank for row in rows],
+        (_("Contestant number") if skills else _("Entry code")): [row.subject for row in rows],
+    }
+    if not skills:
+        columns[_("Title of the work")] = [row.title for row in rows]
+    columns[_("Award holder")] = [row.holder for row in rows]
+    columns[_("Organisation")] = [row.organization for row in rows]
+    columns[_("Final score")] = [Decimal(row.final_score) if row.final_score else None for row in rows]
+    return columns
+
+
+def award_list_frames(snapshot: ResultSnapshot) -> list[tuple[str, pd.DataFrame]]:
+    """One table per award group (category, or collectives and individuals), in the rubric's order."""
+    payload = payload_of(snapshot)
+    rows = award_rows(payload)
+    frames = []
+    for group in payload["groups"]:
+        part = [row for row in rows if row.group == group["key"]]
+        if not part:
+            continue
+        title = award_group_label(group["key"], group["label"]) or _("Awards")
+        frames.append((title, pd.DataFrame(_columns(part, payload))))
+    return frames
+
+
+def award_list_xlsx(snapshot: ResultSnapshot) -> bytes:
+    """The award list, one sheet per group, plus a sheet that says what the list is and its digest."""
+    frames = award_list_frames(snapshot)
+    if not frames:
+        raise ServiceError(_("This result has no award holders."))
+    payload = payload_of(snapshot)
+    about = pd.DataFrame(
+        [
+            (_("Contest"), payload["contest"]["title"]),
+            (_("Edition"), payload["contest"]["edition"]),
+            (_("Status"), _status_title(snapshot)),
+            (_("Result number"), snapshot.number),
+            (_("Rubric sha256"), snapshot.rubric_sha256),
+            (_("Digest (sha256)"), snapshot.digest),
+        ],
+        columns=[_("Item"), _("Value")],
+    )
+    sheets = [(_safe_sheet_title(title), frame, "0.00") for title, frame in frames]
+    sheets.append((_safe_sheet_title(_("About this list")), about, "General"))
+    buffer = io.BytesIO()
+    write_workbook(sheets, buffer)
+    return buffer.getvalue()
+
+
+def _safe_sheet_title(title: str) -> str:
+    """Excel's rules: at most 31 characters, none of []:*?/\\."""
+    cleaned = "".join("_" if ch in "[]:*?/\\" else ch for ch in title)
+    return cleaned[:31] or "Sheet"
+
+
+def award_list_csv(snapshot: ResultSnapshot) -> bytes:
+    """The award list as one CSV table with the group in the first column; UTF-8 with a BOM."""
+    frames = award_list_frames(snapshot)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    header_written = False
+    for title, frame in frames:
+        if not header_written:
+            writer.writerow([_("Group"), *frame.columns, _("Digest (sha256)")])
+            header_written = True
+        for values in frame.itertuples(index=False):
+            writer.writerow([title, *("" if value is None else value for value in values), snapshot.digest])
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+def _holder_with_organization(row: AwardRow) -> str:
+    if not row.organization or row.holder == row.organization:
+        return row.holder
+    return f"{row.holder}（{row.organization}）"
+
+
+def award_list_document(snapshot: ResultSnapshot) -> bytes:
+    payload = payload_of(snapshot)
+    rows = [
+        AwardListRow(
+            category=award_group_label(row.group, row.group_label),
+            rank=row.rank or 0,
+            code=row.subject,
+            title=row.title,
+            holder=_holder_with_organization(row),
+            final_score=row.final_score or "",
+            award=row.award,
+        )
+        for row in award_rows(payload)
+    ]
+    return award_list_pdf(
+        AwardListData(
+            contest_title=payload["contest"]["title"],
+            edition=payload["contest"]["edition"],
+            ceremony=payload["contest"]["ceremony"],
+            issuer=payload["contest"].get("issuer", ""),
+            digest=snapshot.digest,
+            rows=rows,
+            status=_status_title(snapshot),
+        )
+    )
+
+
+def certificate_data(certificate: Certificate, payload: dict) -> CertificateData:
+    issued = certificate.issued_at
+    return CertificateData(
+        serial=certificate.serial,
+        verification_code=certificate.code,
+        verification_url=url_for("publication.verify_code", code=certificate.code, _external=True),
+        holder=certificate.holder,
+        award=certificate.award,
+        contest_title=payload["contest"]["title"],
+        edition=payload["contest"]["edition"],
+        work_title=certificate.work_title,
+        issuer=payload["contest"].get("issuer", ""),
+        issued_on=date(issued.year, issued.month, issued.day),
+        kind=certificate.kind,
+        organization=certificate.organization if certificate.organization != certificate.holder else "",
+    )
+
+
+def certificates_document(session: Session, snapshot: ResultSnapshot) -> bytes:
+    certificates = certificates_of(session, snapshot)
+    if not certificates:
+        raise ServiceError(_("Certificates are issued when the results are published."))
+    payload = payload_of(snapshot)
+    return certificate_pdf([certificate_data(certificate, payload) for certificate in certificates])
+
+
+def render(session: Session, snapshot: ResultSnapshot, document: str, storage: LocalStorage) -> bytes:
+    """One document by its file name (``award-list.xlsx``, ``award-list.csv``, ``award-list.pdf``,
+    ``certificates.pdf``, ``booklet.pdf``)."""
+    if document == "award-list.xlsx":
+        return award_list_xlsx(snapshot)
+    if document == "award-list.csv":
+        return award_list_csv(snapshot)
+    if document == "award-list.pdf":
+        return award_list_document(snapshot)
+    if document == "certificates.pdf":
+        return certificates_document(session, snapshot)
+    if document == "booklet.pdf":
+        from judging.exports.booklet import booklet_pdf
+
+        return booklet_pdf(session, snapshot, storage)
+    raise ServiceError(_("Unknown document."))

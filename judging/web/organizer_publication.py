@@ -1,0 +1,172 @@
+"""The organisers' publication desk: freeze, public notice and objections, publish, correct, export."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from judging.exports import publication as documents
+from judging.extensions import db
+from judging.models import Contest, ObjectionStatus, ResultSnapshot, Role, SnapshotStatus
+from judging.services import NotFound, contests, publication
+from judging.storage import LocalStorage
+from judging.web.actions import attempt
+from judging.web.forms import ConfirmForm
+from judging.web.permissions import role_required
+from judging.web.publication_forms import AnswerForm, FreezeForm
+from judging.web.sheet_forms import ReasonForm
+
+bp = Blueprint("organizer_publication", __name__, url_prefix="/organizer")
+organizer_only = role_required(Role.ORGANIZER)
+
+DOCUMENTS = {
+    "award-list.xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "award-list.csv": "text/csv; charset=utf-8",
+    "award-list.pdf": "application/pdf",
+    "certificates.pdf": "application/pdf",
+    "booklet.pdf": "application/pdf",
+}
+
+
+def _contest_or_404(slug: str) -> Contest:
+    try:
+        return contests.get_contest(db.session, slug)
+    except NotFound:
+        abort(404)
+
+
+def _snapshot_or_404(contest: Contest, number: int) -> ResultSnapshot:
+    try:
+        return publication.get_snapshot(db.session, contest, number)
+    except NotFound:
+        abort(404)
+
+
+def _back(slug: str):  # type: ignore[no-untyped-def]
+    return redirect(url_for("organizer_publication.desk", slug=slug))
+
+
+@bp.get("/contests/<slug>/publication")
+@organizer_only
+def desk(slug: str):  # type: ignore[no-untyped-def]
+    contest = _contest_or_404(slug)
+    snapshots = publication.snapshots_of(db.session, contest)
+    on_notice = next((s for s in snapshots if s.status is SnapshotStatus.FROZEN), None)
+    freeze_form = FreezeForm(publicity_days=contest.publicity_days)
+    return render_template(
+        "organizer/publication.html",
+        contest=contest,
+        snapshots=list(reversed(snapshots)),
+        on_notice=on_notice,
+        published=publication.latest_publication(db.session, contest),
+        freeze_form=freeze_form,
+        answer_form=AnswerForm(),
+        reason_form=ReasonForm(),
+        confirm=ConfirmForm(),
+        award_rows=publication.award_rows,
+        payload_of=publication.payload_of,
+        intact=publication.snapshot_intact,
+        documents=DOCUMENTS,
+        pending=ObjectionStatus.PENDING,
+        now=publication.utcnow(),
+    )
+
+
+@bp.post("/contests/<slug>/freeze")
+@organizer_only
+def freeze(slug: str):  # type: ignore[no-untyped-def]
+    contest = _contest_or_404(slug)
+    form = FreezeForm()
+    if not form.validate_on_submit():
+        flash(_("The notice period must be a whole number of days between 1 and 60."), "danger")
+        return _back(slug)
+    attempt(
+        lambda: publication.freeze(db.session, current_user, contest, form.publicity_days.data),
+        _("The results are frozen and on public notice."),
+    )
+    return _back(slug)
+
+
+@bp.post("/contests/<slug>/snapshots/<int:number>/publish")
+@organizer_only
+def publish(slug: str, number: int):  # type: ignore[no-untyped-def]
+    contest = _contest_or_404(slug)
+    snapshot = _snapshot_or_404(contest, number)
+    if ConfirmForm().validate_on_submit():
+        attempt(
+            lambda: publication.publish(db.session, current_user, snapshot),
+            _("The results are published and the certificates issued."),
+        )
+    return _back(slug)
+
+
+@bp.post("/contests/<slug>/snapshots/<int:number>/reopen")
+@organizer_only
+def reopen(slug: str, number: int):  # type: ignore[no-untyped-def]
+    contest = _contest_or_404(slug)
+    snapshot = _snapshot_or_404(contest, number)
+    form = ReasonForm()
+    if not form.validate_on_submit():
+        flash(_("Please give the reason for reopening review."), "danger")
+        return _back(slug)
+    attempt(
+        lambda: publication.reopen_review(db.session, current_user, snapshot, form.reason.data or ""),
+        _("Review is reopened; the withdrawn result stays on record."),
+    )
+    return _back(slug)
+
+
+@bp.post("/contests/<slug>/correction")
+@organizer_only
+def correction(slug: str):  # type: ignore[no-untyped-def]
+    contest = _contest_or_404(slug)
+    form = ReasonForm()
+    if not form.validate_on_submit():
+        flash(_("Please give the reason for the correction."), "danger")
+        return _back(slug)
+    attempt(
+        lambda: publication.start_correction(db.session, current_user, contest, form.reason.data or ""),
+        _("Review is reopened for a correction; the publication stays public until the corrected one replaces it."),
+    )
+    return _back(slug)
+
+
+@bp.post("/objections/<int:objection_id>/answer")
+@organizer_only
+def answer(objection_id: int):  # type: ignore[no-untyped-def]
+    try:
+        objection = publication.get_objection(db.session, objection_id)
+    except NotFound:
+        abort(404)
+    slug = objection.snapshot.contest.slug
+    form = AnswerForm()
+    if not form.validate_on_submit():
+        flash(_("Please choose a decision and write the answer."), "danger")
+        return _back(slug)
+    attempt(
+        lambda: publication.answer_objection(
+            db.session, current_user, objection, uphold=form.decision.data == "uphold", answer=form.answer.data or ""
+        ),
+        _("The answer is recorded."),
+    )
+    return _back(slug)
+
+
+@bp.get("/contests/<slug>/snapshots/<int:number>/<document>")
+@organizer_only
+def download(slug: str, number: int, document: str):  # type: ignore[no-untyped-def]
+    if document not in DOCUMENTS:
+        abort(404)
+    contest = _contest_or_404(slug)
+    snapshot = _snapshot_or_404(contest, number)
+    storage = LocalStorage(current_app.config["UPLOAD_FOLDER"])
+    outcome = attempt(lambda: documents.render(db.session, snapshot, document, storage))
+    if not outcome.ok or outcome.value is None:
+        return _back(slug)
+    filename = f"{contest.slug}-{number}-{document}"
+    return Response(
+        outcome.value,
+        mimetype=DOCUMENTS[document],
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )

@@ -1,0 +1,165 @@
+"""Public pages of published results: award lists (on notice and final), objections, the winners'
+gallery and certificate verification. Everything shown comes from a frozen snapshot's payload."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from judging.exports import publication as documents
+from judging.extensions import db, limiter
+from judging.models import Contest, Entry, ResultSnapshot, SnapshotStatus
+from judging.services import NotFound, contests, publication
+from judging.web.actions import attempt
+from judging.web.permissions import public
+from judging.web.publication_forms import ObjectionForm, VerifyForm
+
+bp = Blueprint("publication", __name__)
+
+
+def _objection_limit() -> str:
+    return current_app.config["OBJECTION_RATE_LIMIT"]
+
+
+def _contest_or_404(slug: str) -> Contest:
+    try:
+        return contests.get_contest(db.session, slug)
+    except NotFound:
+        abort(404)
+
+
+def _snapshot_or_404(contest: Contest, number: int) -> ResultSnapshot:
+    try:
+        return publication.get_snapshot(db.session, contest, number)
+    except NotFound:
+        abort(404)
+
+
+@bp.get("/results")
+@public
+def index():  # type: ignore[no-untyped-def]
+    listed = publication.public_contests(db.session)
+    editions: dict[str, list[tuple[Contest, ResultSnapshot]]] = {}
+    for contest, snapshot in listed:
+        editions.setdefault(contest.edition, []).append((contest, snapshot))
+    return render_template("publication/index.html", editions=editions)
+
+
+@bp.get("/results/<slug>")
+@public
+def current(slug: str):  # type: ignore[no-untyped-def]
+    contest = _contest_or_404(slug)
+    snapshot = publication.current_snapshot(db.session, contest)
+    if snapshot is None:
+        abort(404)
+    return _show(contest, snapshot)
+
+
+@bp.get("/results/<slug>/<int:number>")
+@public
+def snapshot(slug: str, number: int):  # type: ignore[no-untyped-def]
+    contest = _contest_or_404(slug)
+    return _show(contest, _snapshot_or_404(contest, number))
+
+
+def _show(contest: Contest, snapshot: ResultSnapshot):  # type: ignore[no-untyped-def]
+    payload = publication.payload_of(snapshot)
+    return render_template(
+        "publication/results.html",
+        contest=contest,
+        snapshot=snapshot,
+        payload=payload,
+        rows=publication.award_rows(payload),
+        history=publication.snapshots_of(db.session, contest),
+        corrected_by=publication.correction_of(db.session, snapshot),
+        open_for_objections=snapshot.status is SnapshotStatus.FROZEN
+        and publication.utcnow() < snapshot.publicity_ends_at,
+        statuses=SnapshotStatus,
+    )
+
+
+@bp.get("/results/<slug>/<int:number>/award-list.pdf")
+@public
+def award_list_pdf(slug: str, number: int):  # type: ignore[no-untyped-def]
+    contest = _contest_or_404(slug)
+    snapshot = _snapshot_or_404(contest, number)
+    return Response(
+        documents.award_list_document(snapshot),
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{contest.slug}-{number}-award-list.pdf"'},
+    )
+
+
+@bp.route("/results/<slug>/<int:number>/objection", methods=["GET", "POST"])
+@public
+@limiter.limit(_objection_limit, methods=["POST"])
+def objection(slug: str, number: int):  # type: ignore[no-untyped-def]
+    contest = _contest_or_404(slug)
+    snapshot = _snapshot_or_404(contest, number)
+    if snapshot.status is not SnapshotStatus.FROZEN or publication.utcnow() >= snapshot.publicity_ends_at:
+        flash(_("Objections can be filed only while the result is on public notice."), "warning")
+        return redirect(url_for("publication.snapshot", slug=slug, number=number))
+    form = ObjectionForm()
+    form.subject.choices = [("", _("Choose…")), *publication.objection_subjects(publication.payload_of(snapshot))]
+    if request.method == "POST":
+        if form.validate_on_submit():
+            outcome = attempt(
+                lambda: publication.file_objection(
+                    db.session,
+                    snapshot,
+                    name=form.name.data or "",
+                    contact=form.contact.data or "",
+                    subject=form.subject.data or "",
+                    reason=form.reason.data or "",
+                )
+            )
+            if outcome.ok:
+                return render_template(
+                    "publication/objection_filed.html", contest=contest, snapshot=snapshot, objection=outcome.value
+                )
+        else:
+            flash(_("Please correct the marked fields."), "danger")
+    return render_template("publication/objection.html", contest=contest, snapshot=snapshot, form=form)
+
+
+@bp.get("/results/<slug>/gallery")
+@public
+def gallery(slug: str):  # type: ignore[no-untyped-def]
+    contest = _contest_or_404(slug)
+    snapshot = publication.latest_publication(db.session, contest)
+    if snapshot is None:
+        abort(404)
+    rows = publication.award_rows(publication.payload_of(snapshot))
+    ids = [row.entry_id for row in rows if row.entry_id]
+    entries = {entry.id: entry for entry in db.session.scalars(db.select(Entry).where(Entry.id.in_(ids)))}
+    return render_template("publication/gallery.html", contest=contest, snapshot=snapshot, rows=rows, entries=entries)
+
+
+@bp.get("/verify")
+@public
+def verify():  # type: ignore[no-untyped-def]
+    form = VerifyForm(request.args)
+    if request.args.get("code") is not None and form.validate():
+        return redirect(url_for("publication.verify_code", code=publication.normalise_code(form.code.data or "")))
+    return render_template("publication/verify.html", form=form, certificate=None)
+
+
+@bp.get("/verify/<code>")
+@public
+def verify_code(code: str):  # type: ignore[no-untyped-def]
+    form = VerifyForm(code=code)
+    try:
+        certificate = publication.verify_certificate(db.session, code)
+    except NotFound as refusal:
+        return render_template("publication/verify.html", form=form, certificate=None, refusal=refusal.message), 404
+    snapshot = certificate.snapshot
+    return render_template(
+        "publication/verify.html",
+        form=form,
+        certificate=certificate,
+        snapshot=snapshot,
+        contest=snapshot.contest,
+        payload=publication.payload_of(snapshot),
+        corrected_by=publication.correction_of(db.session, snapshot),
+        intact=publication.snapshot_intact(snapshot),
+    )

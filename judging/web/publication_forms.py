@@ -1,0 +1,58 @@
+"""Forms of the publication workflow: freezing, answering objections, filing one, verifying a certificate."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import IntegerField, RadioField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
+
+from judging.services.publication import (
+    CONTACT_MAX,
+    MAX_PUBLICITY_DAYS,
+    MIN_PUBLICITY_DAYS,
+    NAME_MAX,
+    REASON_MAX,
+    REASON_MIN,
+)
+
+
+class FreezeForm(FlaskForm):
+    publicity_days = IntegerField(
+        _l("Notice period (days)"),
+        validators=[InputRequired(), NumberRange(min=MIN_PUBLICITY_DAYS, max=MAX_PUBLICITY_DAYS)],
+        default=5,
+    )
+    submit = SubmitField(_l("Freeze the results and start the public notice"))
+
+
+class AnswerForm(FlaskForm):
+    decision = RadioField(
+        _l("Decision"),
+        choices=[
+            SelectChoice("reject", _l("Reject: the result stands")),
+            SelectChoice("uphold", _l("Uphold: reopen review")),
+        ],
+        validators=[InputRequired()],
+    )
+    answer = TextAreaField(_l("Answer (kept on record)"), validators=[DataRequired(), Length(max=4000)])
+    submit = SubmitField(_l("Record the answer"))
+
+
+class ObjectionForm(FlaskForm):
+    name = StringField(_l("Name (person or organisation)"), validators=[DataRequired(), Length(max=NAME_MAX)])
+    contact = StringField(_l("Telephone or e-mail"), validators=[DataRequired(), Length(max=CONTACT_MAX)])
+    subject = SelectField(_l("The award concerned"), choices=[], validators=[InputRequired()])
+    reason = TextAreaField(
+        _l("Reason and evidence"), validators=[DataRequired(), Length(min=REASON_MIN, max=REASON_MAX)]
+    )
+    submit = SubmitField(_l("File the objection"))
+
+
+class VerifyForm(FlaskForm):
+    class Meta:
+        csrf = False  # a GET lookup that changes nothing
+
+    code = StringField(_l("Verification code"), validators=[DataRequired(), Length(max=40)])
+    submit = SubmitField(_l("Verify"))
