@@ -12,14 +12,16 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from flask_migrate import upgrade
 
+from judging.exports import publication as export_documents
 from judging.extensions import db
 from judging.offline import rank_command, reliability_command
 from judging.rubric import RubricError, check_rubric_files, load_rubric_directory
-from judging.services import ServiceError, audit, backup, contests, demo, organizations
+from judging.services import ServiceError, audit, backup, contests, demo, organizations, publication
 from judging.storage import LocalStorage
 
 rubric_cli = AppGroup("rubric", help="Rubric files.")
 audit_cli = AppGroup("audit", help="The tamper-evident audit log.")
+results_cli = AppGroup("results", help="Frozen and published results.")
 
 
 @click.command("init")
@@ -120,10 +122,53 @@ def audit_verify_command() -> None:
     click.echo("audit chain intact.")
 
 
+@results_cli.command("export")
+@with_appcontext
+@click.option("--contest", "slug", required=True, help="The contest's slug, e.g. micro-video.")
+@click.option("--format", "fmt", required=True, type=click.Choice(["xlsx", "csv", "pdf"]))
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--document",
+    type=click.Choice(["award-list", "certificates", "booklet"]),
+    default="award-list",
+    show_default=True,
+    help="For --format pdf: the award list, the certificates (once published) or the case booklet.",
+)
+@click.option("--number", type=int, default=None, help="Which frozen result (default: the public one).")
+def results_export_command(slug: str, fmt: str, out: Path, document: str, number: int | None) -> None:
+    """Write the award list (xlsx, csv with BOM, pdf), the certificates or the booklet of a frozen result."""
+    if fmt != "pdf" and document != "award-list":
+        click.echo(f"--document {document} is a PDF: use --format pdf.", err=True)
+        sys.exit(1)
+    app = current_app
+    # Certificates print their verification URL: build it against the public address, not "localhost".
+    with app.test_request_context(base_url=app.config["PUBLIC_BASE_URL"] or None):
+        try:
+            contest = contests.get_contest(db.session, slug)
+            snapshot = (
+                publication.get_snapshot(db.session, contest, number)
+                if number is not None
+                else publication.current_snapshot(db.session, contest)
+            )
+            if snapshot is None:
+                raise ServiceError(f"{slug}: no result has been frozen yet (freeze it on the publication page).")
+            data = export_documents.render(
+                db.session, snapshot, f"{document}.{fmt}", LocalStorage(app.config["UPLOAD_FOLDER"])
+            )
+        except ServiceError as refusal:
+            click.echo(refusal.message, err=True)
+            sys.exit(1)
+    out.write_bytes(data)
+    click.echo(
+        f"{out}: {document} of {slug} result No. {snapshot.number} ({len(data)} bytes), digest {snapshot.digest}."
+    )
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(init_command)
     app.cli.add_command(rubric_cli)
     app.cli.add_command(audit_cli)
+    app.cli.add_command(results_cli)
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)
     app.cli.add_command(rank_command)

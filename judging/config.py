@@ -56,6 +56,9 @@ def settings_from_environment(instance_path: Path) -> dict[str, object]:
         "BABEL_DEFAULT_LOCALE": env.get("DEFAULT_LOCALE") or "zh_CN",
         "BABEL_DEFAULT_TIMEZONE": env.get("DISPLAY_TIMEZONE") or "Asia/Shanghai",
         "SITE_NAME": env.get("SITE_NAME") or "",
+        # The site's public address (e.g. https://awards.example.org), printed on certificates made from
+        # the command line; pages build links from the request instead.
+        "PUBLIC_BASE_URL": env.get("PUBLIC_BASE_URL") or "",
         "INVITATION_DAYS": int(env.get("INVITATION_DAYS") or 7),
         "MAX_CONTENT_LENGTH": int(env.get("MAX_UPLOAD_MB") or 1100) * 1024 * 1024,
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI") or "memory://",

@@ -422,3 +422,35 @@ def test_objections_are_rate_limited(tmp_path: Path, short_video: Path) -> None:
         for _ in range(3)
     ]
     assert statuses == [200, 200, 429]
+
+
+def test_results_export_command_writes_every_format(app: Flask, client_for, ready, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    runner = app.test_cli_runner()
+    out = tmp_path / "list.xlsx"
+    export = ["results", "export", "--contest", "micro-video"]
+    refused = runner.invoke(args=[*export, "--format", "xlsx", "--out", str(out)])
+    assert refused.exit_code == 1 and "no result has been frozen yet" in refused.output and not out.exists()
+    organizer = client_for("organizer")
+    _freeze(organizer)
+    _end_notice(app)
+    _publish(organizer)
+    with app.app_context():
+        digest = db.session.scalar(select(ResultSnapshot)).digest
+        code = db.session.scalar(select(Certificate.code).order_by(Certificate.id).limit(1))
+    for fmt in ("xlsx", "csv", "pdf"):
+        target = tmp_path / f"list.{fmt}"
+        result = runner.invoke(
+            args=["results", "export", "--contest", "micro-video", "--format", fmt, "--out", str(target)]
+        )
+        assert result.exit_code == 0, result.output
+        assert digest in result.output
+    assert pd.read_excel(tmp_path / "list.xlsx", sheet_name=None, dtype=str)["关于本名单"]["值"].tolist()[-1] == digest
+    assert (tmp_path / "list.csv").read_bytes().startswith(b"\xef\xbb\xbf")
+    assert "作品B" in "".join(page_texts((tmp_path / "list.pdf").read_bytes()))
+    certificates = tmp_path / "certificates.pdf"
+    result = runner.invoke(args=[*export, "--format", "pdf", "--document", "certificates", "--out", str(certificates)])
+    assert result.exit_code == 0, result.output
+    first_page = page_texts(certificates.read_bytes())[0]
+    assert code in first_page and "/verify/" in first_page
+    wrong = runner.invoke(args=[*export, "--format", "csv", "--document", "booklet", "--out", str(tmp_path / "x.csv")])
+    assert wrong.exit_code == 1 and "use --format pdf" in wrong.output
