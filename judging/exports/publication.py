@@ -18,10 +18,12 @@ from flask import url_for
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
+from judging.exports.booklet import booklet_pdf
 from judging.exports.pdf import AwardListData, AwardListRow, CertificateData, award_list_pdf, certificate_pdf
 from judging.models import Certificate, ResultSnapshot, SnapshotStatus
 from judging.offline import write_workbook
 from judging.services import ServiceError
+from judging.services.contests import ceremony_label
 from judging.services.publication import AwardRow, award_group_label, award_rows, certificates_of, payload_of
 from judging.storage import LocalStorage
 
@@ -134,7 +136,7 @@ def award_list_document(snapshot: ResultSnapshot) -> bytes:
         AwardListData(
             contest_title=payload["contest"]["title"],
             edition=payload["contest"]["edition"],
-            ceremony=payload["contest"]["ceremony"],
+            ceremony=ceremony_label(payload["contest"]["ceremony"]),
             issuer=payload["contest"].get("issuer", ""),
             digest=snapshot.digest,
             rows=rows,
@@ -181,7 +183,5 @@ def render(session: Session, snapshot: ResultSnapshot, document: str, storage: L
     if document == "certificates.pdf":
         return certificates_document(session, snapshot)
     if document == "booklet.pdf":
-        from judging.exports.booklet import booklet_pdf
-
         return booklet_pdf(session, snapshot, storage)
     raise ServiceError(_("Unknown document."))

@@ -93,6 +93,11 @@ def sync_rubric(session: Session, actor: User | None, rubric: Rubric, edition: s
     return contest
 
 
+def ceremony_label(ceremony: str) -> str:
+    """The name of a ceremony key of the rubrics (``opening``, ``closing``) in the user's language."""
+    return {"opening": _("Opening ceremony"), "closing": _("Closing ceremony")}.get(ceremony, ceremony)
+
+
 def list_contests(session: Session) -> list[Contest]:
     return list(session.scalars(select(Contest).order_by(Contest.id)))
 

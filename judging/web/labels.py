@@ -14,7 +14,7 @@ from judging.models import (
     SheetStatus,
     SnapshotStatus,
 )
-from judging.services import publication
+from judging.services import contests, publication
 
 
 def phase_label(phase: Phase) -> str:
@@ -62,8 +62,7 @@ def assignment_status_label(status: AssignmentStatus) -> str:
     return {AssignmentStatus.ASSIGNED: _("Assigned"), AssignmentStatus.RECUSED: _("Recused")}[status]
 
 
-def ceremony_label(ceremony: str) -> str:
-    return {"opening": _("Opening ceremony"), "closing": _("Closing ceremony")}.get(ceremony, ceremony)
+ceremony_label = contests.ceremony_label
 
 
 def contest_kind_label(kind: str) -> str:

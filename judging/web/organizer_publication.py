@@ -29,6 +29,16 @@ DOCUMENTS = {
 }
 
 
+def document_labels() -> dict[str, str]:
+    return {
+        "award-list.xlsx": _("Award list (xlsx)"),
+        "award-list.csv": _("Award list (CSV)"),
+        "award-list.pdf": _("Award list (PDF)"),
+        "certificates.pdf": _("Certificates (PDF)"),
+        "booklet.pdf": _("Case booklet (PDF)"),
+    }
+
+
 def _contest_or_404(slug: str) -> Contest:
     try:
         return contests.get_contest(db.session, slug)
@@ -67,7 +77,7 @@ def desk(slug: str):  # type: ignore[no-untyped-def]
         award_rows=publication.award_rows,
         payload_of=publication.payload_of,
         intact=publication.snapshot_intact,
-        documents=DOCUMENTS,
+        documents=document_labels(),
         pending=ObjectionStatus.PENDING,
         now=publication.utcnow(),
     )

@@ -44,6 +44,7 @@ from tests.integration.test_pdf import embedded_fonts, page_texts
 from tests.integration.test_results import seed_review_contest
 
 DESK = "/organizer/contests/micro-video/publication"
+ARTIFACTS = ROOT / "build" / "documents"
 
 
 def _contest() -> Contest:
@@ -386,6 +387,9 @@ def test_exports_round_trip_and_carry_the_digest(app: Flask, client_for, ready) 
     assert "作品B" in text and "一等奖" in text and digest in text.replace("\n", "")
     assert any("CJK" in name for name in embedded_fonts(pdf))
     certificates = organizer.get(base + "certificates.pdf").data
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)  # for a person to look at (pdftoppm -png)
+    (ARTIFACTS / "certificates.pdf").write_bytes(certificates)
+    (ARTIFACTS / "award-list.pdf").write_bytes(pdf)
     pages = page_texts(certificates)
     assert len(pages) == 4 and holders[0] in pages[0] and "一等奖" in pages[0]
     assert any("CJK" in name for name in embedded_fonts(certificates))

@@ -1,0 +1,128 @@
+"""In Chromium: the organiser freezes the results, the public sees the notice and objects, the organiser
+answers and publishes; the public opens the final award list, the winners' gallery and a certificate check."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from playwright.sync_api import Page, expect
+from sqlalchemy import select
+from werkzeug.serving import make_server
+
+from judging.extensions import db
+from judging.models import Assignment, Certificate, ResultSnapshot, Role, User, utcnow
+from judging.rubric import load_rubric_directory
+from judging.services import contests, judging, organizations
+from tests.conftest import PASSWORD, ROOT, create_user, make_test_app
+from tests.integration.test_results import seed_review_contest
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def review_server(tmp_path: Path, short_video: Path) -> Iterator[tuple[str, Flask, dict[str, str]]]:
+    """The micro-video contest in review with test_results.py's sheets; expert5 (a draft) has recused."""
+    app = make_test_app(f"sqlite:///{tmp_path / 'e2e.sqlite3'}", tmp_path, SERVER_NAME=None)
+    with app.app_context():
+        db.create_all()
+        organizations.seed_organizations(
+            db.session, organizations.read_organization_file(ROOT / "data" / "organizations.toml")
+        )
+        for rubric in load_rubric_directory(ROOT / "rubrics"):
+            contests.sync_rubric(db.session, None, rubric, edition="2026")
+        db.session.commit()
+        create_user("organizer", Role.ORGANIZER, "市委网信办")
+        create_user("entrant-a", Role.ENTRANT, "浦东新区")
+        create_user("entrant-b", Role.ENTRANT, "黄浦区")
+        codes = seed_review_contest(app, short_video)
+        expert5 = db.session.scalar(select(User).where(User.username == "expert5"))
+        for assignment in db.session.scalars(select(Assignment).where(Assignment.judge_id == expert5.id)):
+            judging.declare_conflict(db.session, expert5, assignment, "同单位")
+        db.session.commit()
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}", app, codes
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+        with app.app_context():
+            db.engine.dispose()
+
+
+def test_freeze_object_answer_publish_and_verify(
+    page: Page, review_server: tuple[str, Flask, dict[str, str]], screenshot_dir: Path
+) -> None:
+    base, app, codes = review_server
+    page.goto(f"{base}/login")
+    page.get_by_label("用户名").fill("organizer")
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.goto(f"{base}/organizer/contests/micro-video")
+    page.locator("#publication-link").click()
+    page.get_by_label("公示期（天）").fill("5")
+    page.get_by_role("button", name="冻结结果并开始公示").click()
+    expect(page.get_by_text("结果已冻结并开始公示。")).to_be_visible()
+    expect(page.get_by_role("heading", name="公示中：第 1 号")).to_be_visible()
+    page.screenshot(path=str(screenshot_dir / "publication-desk-frozen.png"), full_page=True)
+
+    # The public, in another browser context: the notice, then an objection.
+    visitor = page.context.browser.new_page()
+    visitor.goto(f"{base}/results")
+    visitor.get_by_role("link", name="网络安全微视频评选").click()
+    expect(visitor.locator("#snapshot-status")).to_have_text("公示中")
+    expect(visitor.locator("table.award-table tbody tr")).to_have_count(4)
+    expect(visitor.locator("table.award-table tbody tr").first).to_contain_text("作品B")
+    visitor.screenshot(path=str(screenshot_dir / "public-notice.png"), full_page=True)
+    visitor.get_by_role("link", name="提出异议").click()
+    visitor.get_by_label("姓名或单位名称").fill("张三")
+    visitor.get_by_label("电话或电子邮箱").fill("13800000000")
+    visitor.get_by_label("涉及的获奖项目").select_option(codes["A"])
+    visitor.get_by_label("理由及证据").fill("我认为该作品的影响力得分偏高，请复核。")
+    visitor.get_by_role("button", name="提交异议").click()
+    reference = visitor.locator("#objection-reference").inner_text()
+    assert reference.startswith("MV-")
+
+    # The organiser answers; after the notice period, publishes.
+    page.reload()
+    objection = page.locator(f"#objection-{reference}")
+    objection.get_by_label("不予支持：维持结果").check()
+    objection.get_by_label("答复（存档备查）").fill("经复核，评分符合细则。")
+    objection.get_by_role("button", name="记录答复").click()
+    expect(page.get_by_text("答复已记录。")).to_be_visible()
+    with app.app_context():
+        snapshot = db.session.scalar(select(ResultSnapshot))
+        snapshot.publicity_ends_at = utcnow() - timedelta(minutes=1)  # as if five days had passed
+        db.session.commit()
+    page.reload()
+    page.get_by_role("button", name="发布正式名单").click()
+    expect(page.get_by_text("结果已发布，证书已颁发。")).to_be_visible()
+    page.screenshot(path=str(screenshot_dir / "publication-desk-published.png"), full_page=True)
+
+    visitor.goto(f"{base}/results/micro-video")
+    expect(visitor.locator("#snapshot-status")).to_have_text("已发布")
+    expect(visitor.get_by_text("正式获奖名单")).to_be_visible()
+    visitor.screenshot(path=str(screenshot_dir / "public-award-list.png"), full_page=True)
+    visitor.get_by_role("link", name="获奖作品展示").first.click()
+    expect(visitor.locator("article.gallery-card")).to_have_count(4)
+    video = visitor.locator("article.gallery-card video").first
+    expect(video).to_be_visible()
+    visitor.wait_for_function("document.querySelector('article.gallery-card video').readyState >= 0")
+    visitor.screenshot(path=str(screenshot_dir / "public-gallery.png"), full_page=True)
+
+    with app.app_context():
+        code = db.session.scalar(select(Certificate.code).order_by(Certificate.id).limit(1))
+    visitor.goto(f"{base}/verify")
+    visitor.get_by_label("验证码").fill(code.lower())
+    visitor.get_by_role("button", name="查验").click()
+    expect(visitor.locator("#verify-result")).to_contain_text("证书真实有效")
+    expect(visitor.locator("#verify-award")).to_have_text("一等奖")
+    visitor.screenshot(path=str(screenshot_dir / "public-verify.png"), full_page=True)
+    visitor.goto(f"{base}/verify/ZZZZ-ZZZZ-ZZZZ")
+    expect(visitor.locator("#verify-result")).to_contain_text("没有证书使用这个验证码")
