@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from flask_migrate import stamp
 from sqlalchemy import func, select
 
 from judging.extensions import db
@@ -458,3 +459,29 @@ def test_results_export_command_writes_every_format(app: Flask, client_for, read
     assert code in first_page and "/verify/" in first_page
     wrong = runner.invoke(args=[*export, "--format", "csv", "--document", "booklet", "--out", str(tmp_path / "x.csv")])
     assert wrong.exit_code == 1 and "use --format pdf" in wrong.output
+
+
+def test_backup_and_restore_keep_the_published_digests(app: Flask, client_for, ready, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    organizer = client_for("organizer")
+    _freeze(organizer)
+    _end_notice(app)
+    _publish(organizer)
+    with app.app_context():
+        stamp(directory=str(ROOT / "migrations"))  # the fixture made the schema without Alembic
+        original = [(s.number, s.digest, s.payload) for s in db.session.scalars(select(ResultSnapshot))]
+        code = db.session.scalar(select(Certificate.code).order_by(Certificate.id).limit(1))
+    archive = tmp_path / "backup.tar.gz"
+    assert app.test_cli_runner().invoke(args=["backup", "--out", str(archive)]).exit_code == 0
+    target = make_test_app(f"sqlite:///{tmp_path / 'restored.sqlite3'}", tmp_path / "target")
+    restored = target.test_cli_runner().invoke(args=["restore", str(archive)])
+    assert restored.exit_code == 0, restored.output
+    with target.app_context():
+        snapshots = db.session.scalars(select(ResultSnapshot)).all()
+        assert [(s.number, s.digest, s.payload) for s in snapshots] == original
+        assert all(publication.snapshot_intact(s) for s in snapshots)
+        # The restored sheets recompute to the very same digest.
+        contest = db.session.scalar(select(Contest).where(Contest.slug == "micro-video"))
+        assert publication.digest_of(publication.snapshot_payload(db.session, contest)) == original[0][1]
+    assert "证书真实有效" in target.test_client().get(f"/verify/{code}").get_data(as_text=True)
+    with target.app_context():
+        db.engine.dispose()
