@@ -618,12 +618,24 @@ def entries_of_contest(
     return list(session.scalars(query.order_by(Entry.code)))
 
 
+FROZEN_PHASES = (Phase.PUBLICITY, Phase.PUBLISHED, Phase.ARCHIVED)
+
+
+def _refuse_once_results_frozen(contest: Contest) -> None:
+    """What the frozen result rests on stays as it was: reopen review (or start a correction) first."""
+    if contest.phase in FROZEN_PHASES:
+        raise ServiceError(
+            _("The results of this contest are frozen; reopen review (or start a correction) to change an entry.")
+        )
+
+
 def disqualify_entry(session: Session, actor: User, entry: Entry, reason: str) -> None:
     """Exclude a submitted or nominated entry, with the reason the entrant will read. The entry keeps its
     quota and nomination slots, so that reinstating it is always possible."""
     reason = reason.strip()
     if not reason:
         raise ServiceError(_("Please give the reason."))
+    _refuse_once_results_frozen(entry.contest)
     if entry.status not in (EntryStatus.SUBMITTED, EntryStatus.NOMINATED):
         raise ServiceError(_("Only a submitted or nominated entry can be disqualified."))
     previous = entry.status
@@ -646,6 +658,7 @@ def reinstate_entry(session: Session, actor: User, entry: Entry, reason: str) ->
     reason = reason.strip()
     if not reason:
         raise ServiceError(_("Please give the reason."))
+    _refuse_once_results_frozen(entry.contest)
     if entry.status is not EntryStatus.DISQUALIFIED:
         raise ServiceError(_("Only a disqualified entry can be reinstated."))
     entry.status = EntryStatus.NOMINATED if entry.nomination_slot is not None else EntryStatus.SUBMITTED

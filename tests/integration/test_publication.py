@@ -485,3 +485,15 @@ def test_backup_and_restore_keep_the_published_digests(app: Flask, client_for, r
     assert "证书真实有效" in target.test_client().get(f"/verify/{code}").get_data(as_text=True)
     with target.app_context():
         db.engine.dispose()
+
+
+def test_entries_cannot_be_disqualified_while_the_result_is_frozen(app: Flask, client_for, ready) -> None:  # type: ignore[no-untyped-def]
+    _freeze(client_for("organizer"))
+    with app.app_context():
+        organizer_user = db.session.scalar(select(User).where(User.username == "organizer"))
+        entry = db.session.scalar(select(Entry).where(Entry.code == ready["B"]))
+        with pytest.raises(entries.ServiceError) as refusal:
+            entries.disqualify_entry(db.session, organizer_user, entry, "抄袭")
+        assert refusal.value.message == "本评选的结果已冻结；如需修改作品状态，请先重新开启评审（或发起更正）。"
+        db.session.rollback()
+        assert db.session.scalar(select(Entry).where(Entry.code == ready["B"])).status.value == "submitted"
