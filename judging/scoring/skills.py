@@ -4,6 +4,11 @@ outstanding collectives, and skill-level certificates.
 Pure: DataFrames in, a frozen result out; no Flask, no database. Each rule is one function whose
 docstring states it, pinned by ``tests/unit/test_skills.py``. Arithmetic is exact (``Fraction``), and
 a score is rounded half up (四舍五入) once, at the end, to ``ranking.decimals``.
+
+A part with ``source = "judged"`` is scored by a panel of judges, one task entry per contestant,
+with the rubric's ``criteria`` and ``[aggregation]``: :func:`judging_rubric` is the rubric the judges'
+engine (:func:`judging.scoring.aggregate.rank_entries`) reads for those tasks, and
+:func:`judged_part_score` turns a task's final score into the contestant's part score.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from fractions import Fraction
 import numpy as np
 import pandas as pd
 
-from judging.rubric import TIME_TIE_BREAK, Level, Rubric, format_points
+from judging.rubric import TIME_TIE_BREAK, Category, Level, Part, Rubric, format_points
 from judging.scoring.awards import allocate_awards
 
 MISSING_TIME = 10**12
@@ -32,6 +37,49 @@ def round_half_up(value: Fraction, decimals: int) -> Decimal:
     scale = 10**decimals
     units = (value * scale * 2 + 1) // 2
     return Decimal(int(units)).scaleb(-decimals)
+
+
+def judged_parts(rubric: Rubric) -> tuple[Part, ...]:
+    """The parts of a skills rubric that judges score (``source = "judged"``), in rubric order."""
+    return tuple(part for part in rubric.parts if part.source == "judged")
+
+
+def judging_rubric(rubric: Rubric) -> Rubric:
+    """The rubric the judges' engine reads for the task entries of a skills contest's judged parts.
+
+    The same criteria, checks, assignment and aggregation; ``kind = "work"``; one category per judged
+    part (a task entry's category is its part's key), so that each part's tasks are aggregated and
+    ranked apart; no awards, since the awards of a skills contest go to contestants, not to tasks.
+    The text and hash stay those of the skills rubric, which is what the sheets were scored against.
+    """
+    parts = judged_parts(rubric)
+    if rubric.contest.kind != "skills" or not parts:
+        raise ValueError(f'{rubric.slug}: no part has source = "judged"')
+    return rubric.model_copy(
+        update={
+            "contest": rubric.contest.model_copy(update={"kind": "work"}),
+            "categories": tuple(Category(key=part.key, label=part.label) for part in parts),
+            "awards": (),
+            "parts": (),
+            "ranking": None,
+            "collectives": None,
+            "levels": (),
+        }
+    )
+
+
+def judged_part_score(panel_score: Decimal, part: Part, max_total: Decimal) -> Fraction:
+    """A contestant's score for a **judged part**: the final score of the contestant's task as the
+    judges' engine gives it (aggregated across judges and rounded half up by ``[aggregation]``), put
+    onto the part's scale: ``panel_score × part.max ÷ max_total``, where ``max_total`` is the highest
+    possible sheet total (Σ weight × max over the criteria).
+
+    When the criteria add up to the part's max (the usual case) the part score *is* the panel's score.
+    Otherwise the scaling is kept exact, so no rounding is added: the weighted final score is rounded
+    once, as always. A z-score panel score can lie outside the scale; it is held to 0…part.max.
+    """
+    scaled = Fraction(panel_score) * Fraction(part.max) / Fraction(max_total)
+    return min(max(scaled, Fraction(0)), Fraction(part.max))
 
 
 def weighted_final(scores: Mapping[str, Fraction], rubric: Rubric) -> Fraction:
@@ -127,6 +175,8 @@ class SkillsResult:
 
 
 def _exact(value: object, where: str) -> Fraction:
+    if isinstance(value, Fraction):
+        return value
     try:
         number = Decimal(str(value).strip())
     except InvalidOperation:
@@ -136,13 +186,20 @@ def _exact(value: object, where: str) -> Fraction:
     return Fraction(number)
 
 
-def rank_contestants(rubric: Rubric, contestants: pd.DataFrame, part_scores: pd.DataFrame) -> SkillsResult:
+def rank_contestants(
+    rubric: Rubric,
+    contestants: pd.DataFrame,
+    part_scores: pd.DataFrame,
+    missing_reasons: Mapping[tuple[str, str], str] | None = None,
+) -> SkillsResult:
     """Rank a skills contest.
 
     ``contestants``: columns contestant (a unique id), name, organization, declared_level (may be
-    empty). ``part_scores``: contestant, part, score, and optionally time_used (seconds; a contestant's
-    time is the sum over its parts, unknown if any part lacks it). A contestant missing a part is not
-    ranked, and ``excluded`` says which part; a score outside 0…max or a duplicate part raises
+    empty). ``part_scores``: contestant, part, score (a number, or an exact ``Fraction`` such as a
+    scaled judged part), and optionally time_used (seconds). A contestant's time is the sum over its
+    imported parts, unknown if any of them lacks it; judged parts take no time. A contestant missing
+    a part is not ranked, and ``excluded`` says why: ``missing_reasons[(contestant, part)]`` when
+    given, else which part has no score. A score outside 0…max or a duplicate part raises
     :class:`SkillsInputError`.
     """
     if rubric.contest.kind != "skills" or rubric.ranking is None:
@@ -170,19 +227,26 @@ def rank_contestants(rubric: Rubric, contestants: pd.DataFrame, part_scores: pd.
                 f"{where}: score {row.score} for part {part!r} is outside 0 to {format_points(parts[part].max)}"
             )
         scores[contestant][part] = value
+        if parts[part].source == "judged":
+            continue  # judges score a task's result, not the time it took
         raw_time = getattr(row, "time_used", None) if has_time else None
         times[contestant].append(None if raw_time is None or pd.isna(raw_time) else int(raw_time))
 
+    reasons = missing_reasons or {}
     ranked, excluded = [], []
     for key, person in people.items():
         missing = [part for part in parts if part not in scores[key]]
         if missing:
+            given = [reasons[(key, part)] for part in missing if (key, part) in reasons]
+            others = [part for part in missing if (key, part) not in reasons]
+            if others:
+                given.append(f"no score for part {', '.join(others)}")
             excluded.append(
                 {
                     "contestant": key,
                     "name": person.name,
                     "organization": person.organization,
-                    "reason": f"no score for part {', '.join(missing)}",
+                    "reason": "; ".join(given),
                 }
             )
             continue

@@ -20,6 +20,7 @@ from judging.media import generate_test_image, generate_test_video
 from judging.models import Contest, Contestant, Organization, OrganizationKind, PartScore, Phase, Role, User, utcnow
 from judging.services import accounts, contests, entries, judging
 from judging.services.organizations import create_organization
+from judging.services.skills import create_task_entries
 from judging.storage import LocalStorage
 
 DEMO_PASSWORD = "judging-demo"  # noqa: S105 - public on purpose: printed for newcomers, demo only
@@ -203,15 +204,26 @@ def seed_demo(session: Session, storage: LocalStorage, seed: int = 2024) -> None
                 session, entrant, entry, declarations=list(contests.current_rubric(cases).entry.declarations)
             )
 
-    _seed_contestants(session, organizer, skills, rng)
+    _seed_contestants(session, organizer, skills, judges, rng)
 
 
-def _score_demo_sheets(session: Session, contest: Contest, judges: list[User], rng: random.Random) -> None:
-    """Judges 1–3 have submitted every sheet, judge 4 has drafts, judge 5 has not started."""
+def _score_demo_sheets(
+    session: Session,
+    contest: Contest,
+    judges: list[User],
+    rng: random.Random,
+    skip_last: int = 0,
+    comment: str = "主题突出，制作用心。",
+) -> None:
+    """Judges 1–3 have submitted every sheet (judge 3 but the last ``skip_last`` entries by code), judge 4
+    has drafts, judge 5 has not started."""
     rubric = contests.current_rubric(contest)
     quality = {}
     for judge_index, judge in enumerate(judges[:4]):
-        for assignment in judging.assignments_of_judge(session, judge):
+        assignments = [a for a in judging.assignments_of_judge(session, judge) if a.entry.contest_id == contest.id]
+        if judge_index == 2 and skip_last:
+            assignments = assignments[:-skip_last]
+        for assignment in assignments:
             base = quality.setdefault(assignment.entry_id, rng.uniform(0.6, 0.95))
             scores = {}
             for criterion in rubric.criteria:
@@ -225,12 +237,17 @@ def _score_demo_sheets(session: Session, contest: Contest, judges: list[User], r
                 assignment,
                 scores=scores,
                 checks=checks,
-                comment="主题突出，制作用心。",
+                comment=comment,
                 submit=judge_index < 3,
             )
 
 
-def _seed_contestants(session: Session, organizer: User, contest: Contest, rng: random.Random) -> None:
+def _seed_contestants(
+    session: Session, organizer: User, contest: Contest, judges: list[User], rng: random.Random
+) -> None:
+    """Contestants of six companies with imported part scores; the judged part's task entries scored by
+    the panel: judges 1–3 have submitted every sheet but two, judge 4 has drafts, judge 5 has not
+    started, so two contestants are shown as not ranked yet (too few sheets)."""
     rubric = contests.current_rubric(contest)
     contests.change_phase(session, organizer, contest, Phase.OPEN)
     contests.change_phase(session, organizer, contest, Phase.REVIEW)
@@ -251,6 +268,8 @@ def _seed_contestants(session: Session, organizer: User, contest: Contest, rng: 
             )
             session.add(contestant)
             for part in rubric.parts:
+                if part.source != "import":
+                    continue
                 value = (Decimal(str(rng.uniform(45, 99))) * 2).quantize(Decimal(1)) / 2
                 session.add(
                     PartScore(
@@ -261,3 +280,10 @@ def _seed_contestants(session: Session, organizer: User, contest: Contest, rng: 
                     )
                 )
     session.flush()
+    if not any(part.source == "judged" for part in rubric.parts):
+        return
+    create_task_entries(session, organizer, contest)
+    for judge in judges:
+        judging.add_to_panel(session, organizer, contest, judge)
+    judging.assign_judges(session, organizer, contest)
+    _score_demo_sheets(session, contest, judges, rng, skip_last=2, comment="处置流程规范，报告较完整。")

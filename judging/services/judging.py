@@ -19,6 +19,7 @@ from judging.models import (
     AssignmentStatus,
     CheckAnswer,
     Contest,
+    Contestant,
     Entry,
     PanelMember,
     Phase,
@@ -532,6 +533,8 @@ class EntryForJudge:
     summary: str
     fields: list[tuple[str, str]]
     blind: bool
+    task: bool = False
+    """A contestant's task for a judged part of a skills contest: performed on site, no uploaded work."""
 
 
 def entry_for_judge(session: Session, entry: Entry) -> EntryForJudge:
@@ -539,9 +542,11 @@ def entry_for_judge(session: Session, entry: Entry) -> EntryForJudge:
 
     Entrants sometimes name themselves in a title or field (“浦东新区的作品”); while the contest is blind
     every occurrence of the organisation's name, its parent's name and the uploader's names is masked.
+    A contestant's task (title: the contestant's number and the part) is shown blind as the part alone.
     """
     blind = is_blind(entry.contest)
     rubric = current_rubric(entry.contest)
+    task = entry.contestant_id is not None
     names: list[str] = []
     if blind:
         names = [entry.organization.name]
@@ -550,6 +555,9 @@ def entry_for_judge(session: Session, entry: Entry) -> EntryForJudge:
         uploader = session.get(User, entry.created_by_id) if entry.created_by_id else None
         if uploader is not None:
             names += [uploader.display_name, uploader.username]
+        contestant = session.get(Contestant, entry.contestant_id) if task else None
+        if contestant is not None:
+            names += [contestant.name, contestant.number]
         names = sorted({n for n in names if n}, key=len, reverse=True)
 
     def shown(text: object) -> str:
@@ -562,7 +570,10 @@ def entry_for_judge(session: Session, entry: Entry) -> EntryForJudge:
     fields = [
         (labels.get(key, key), shown(value)) for key, value in (entry.fields or {}).items() if value not in ("", None)
     ]
-    return EntryForJudge(entry.code, shown(entry.title), shown(entry.summary), fields, blind)
+    title = shown(entry.title)
+    if task and blind:
+        title = next((part.label for part in rubric.parts if part.key == entry.category), MASK)
+    return EntryForJudge(entry.code, title, shown(entry.summary), fields, blind, task)
 
 
 def sheet_total(rubric: Rubric, sheet: ScoreSheet) -> Decimal | None:

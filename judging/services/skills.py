@@ -1,29 +1,62 @@
-"""Skills competitions: contestant rosters and part scores imported from CSV/XLSX, and the results.
+"""Skills competitions: contestant rosters and part scores imported from CSV/XLSX, judged parts
+scored by a panel, and the results.
 
 Imports are all or nothing: every row is validated first, and one bad row writes nothing and names
 the row as a spreadsheet shows it (the header is row 1). Part scores are previewed before they are
 written, so an organiser sees what will change.
+
+A part with ``source = "judged"`` (e.g. an on-site operations task) is not imported: the organiser
+creates one task entry per contestant (:func:`create_task_entries`), the judges score these entries
+in the judging workspace like any work (panel, assignment, conflicts, blind codes, sheets), and the
+contestant's part score is the judges' engine's final score of the task (:func:`judged_parts_report`),
+computed afresh from the submitted sheets whenever results are asked for, never stored.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+import secrets
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from fractions import Fraction
 from pathlib import Path
 
 import pandas as pd
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from judging.models import Contest, Contestant, Organization, PartScore, User
-from judging.rubric import Rubric, format_points
-from judging.scoring.score_table import ScoreTableError, cell_text, read_table_cells
-from judging.scoring.skills import SkillsResult, rank_contestants
-from judging.services import ServiceError, audit
+from judging.models import (
+    Assignment,
+    AssignmentStatus,
+    Contest,
+    Contestant,
+    Entry,
+    EntryStatus,
+    Organization,
+    PartScore,
+    Phase,
+    ScoreSheet,
+    SheetStatus,
+    User,
+    utcnow,
+)
+from judging.rubric import Part, Rubric, format_points
+from judging.scoring.aggregate import RankingResult, rank_entries
+from judging.scoring.score_table import ScoreTableError, cell_text, parse_score_frame, read_table_cells
+from judging.scoring.skills import (
+    SkillsResult,
+    judged_part_score,
+    judged_parts,
+    judging_rubric,
+    rank_contestants,
+    round_half_up,
+)
+from judging.services import ServiceError, audit, judging
 from judging.services.contests import current_rubric
+from judging.services.entries import judgeable_statuses
+from judging.services.results import ContestResults, score_frames
 
 ID_NUMBER = re.compile(r"^\d{17}[\dX]$")
 
@@ -165,6 +198,7 @@ def import_roster(session: Session, actor: User, contest: Contest, path: Path, s
     rows = read_roster(session, rubric, path, source)
     existing = {c.number: c for c in session.scalars(select(Contestant).where(Contestant.contest_id == contest.id))}
     created = updated = 0
+    moved: dict[int, int] = {}
     for row in rows:
         contestant = existing.get(row.number)
         if contestant is None:
@@ -173,12 +207,17 @@ def import_roster(session: Session, actor: User, contest: Contest, path: Path, s
             created += 1
         else:
             updated += 1
+            if contestant.organization_id != row.organization.id:
+                moved[contestant.id] = row.organization.id
         contestant.name = row.name
         contestant.organization = row.organization
         contestant.team = row.team
         contestant.declared_level = row.declared_level
         if row.id_number:
             contestant.id_number = row.id_number
+    # A contestant's task entries belong to the contestant's organisation: that is whose judges recuse.
+    for task in session.scalars(select(Entry).where(Entry.contestant_id.in_(moved))) if moved else ():
+        task.organization_id = moved[task.contestant_id]  # type: ignore[index]
     session.flush()
     audit.record(
         session,
@@ -244,6 +283,15 @@ def preview_part_scores(session: Session, contest: Contest, path: Path, source: 
                     known=", ".join(p.label for p in rubric.parts),
                 )
             )
+        if part is not None and part.source == "judged":
+            problems.append(
+                _(
+                    "%(where)s: “%(part)s” is scored by the judges in the judging workspace, not imported.",
+                    where=where,
+                    part=part.label,
+                )
+            )
+            part = None
         try:
             score = Decimal(score_text)
             if not score.is_finite():
@@ -339,8 +387,11 @@ def import_part_scores(session: Session, actor: User, contest: Contest, path: Pa
     return preview
 
 
-def skills_results(session: Session, contest: Contest) -> SkillsResult:
-    """Rank the contest's contestants from their stored part scores with the rubric's rules."""
+def skills_results(session: Session, contest: Contest, judged: JudgedParts | None = None) -> SkillsResult:
+    """Rank the contest's contestants with the rubric's rules: imported parts from their stored part
+    scores, judged parts from the judges' sheets (:func:`judged_parts_report`; pass ``judged`` when
+    already computed). A contestant without a part's score is listed as not ranked, with the reason
+    in the user's language (no score imported yet; no task entry; too few valid sheets, …)."""
     rubric = current_rubric(contest)
     people = list(session.scalars(select(Contestant).where(Contestant.contest_id == contest.id)))
     contestants = pd.DataFrame(
@@ -355,15 +406,279 @@ def skills_results(session: Session, contest: Contest) -> SkillsResult:
         ],
         columns=["contestant", "name", "organization", "declared_level"],
     )
-    scores = pd.DataFrame(
-        [
-            {"contestant": c.number, "part": ps.part, "score": ps.value, "time_used": ps.time_used_seconds}
-            for c in people
-            for ps in c.part_scores
-        ],
-        columns=["contestant", "part", "score", "time_used"],
+    imported = {part.key: part for part in rubric.parts if part.source == "import"}
+    rows: list[dict[str, object]] = [
+        {"contestant": c.number, "part": ps.part, "score": ps.value, "time_used": ps.time_used_seconds}
+        for c in people
+        for ps in c.part_scores
+        if ps.part in imported  # a stored score of a part that is now judged no longer counts
+    ]
+    reasons: dict[tuple[str, str], str] = {}
+    for c in people:
+        have = {ps.part for ps in c.part_scores}
+        for key, part in imported.items():
+            if key not in have:
+                reasons[(c.number, key)] = _("%(part)s: no score imported yet.", part=part.label)
+    if judged_parts(rubric):
+        report = judged if judged is not None else judged_parts_report(session, contest)
+        for (number, key), task in report.tasks.items():
+            if task.score is not None:
+                rows.append({"contestant": number, "part": key, "score": task.score, "time_used": None})
+            else:
+                reasons[(number, key)] = task.reason
+    scores = pd.DataFrame(rows, columns=["contestant", "part", "score", "time_used"])
+    return rank_contestants(rubric, contestants, scores, missing_reasons=reasons)
+
+
+# --- judged parts ----------------------------------------------------------------------------------
+
+
+def _task_entries(session: Session, contest: Contest) -> list[Entry]:
+    return list(
+        session.scalars(
+            select(Entry).where(Entry.contest_id == contest.id, Entry.contestant_id.is_not(None)).order_by(Entry.code)
+        )
     )
-    return rank_contestants(rubric, contestants, scores)
+
+
+def create_task_entries(session: Session, actor: User, contest: Contest) -> int:
+    """Create the task entries of the judged parts: one per contestant and judged part, for every
+    contestant who has none yet (so running it again after more contestants are imported adds only
+    theirs). Returns how many were created.
+
+    A task entry belongs to the contestant's organisation (judges of that organisation recuse, as for
+    works), is titled with the contestant's number and the part's label (seen by organisers only; a
+    blind judge sees the code and the part), and is submitted, so it goes before the panel. Codes come
+    from the contest's code prefix, handed out in a random order so that a code says nothing about
+    the contestant. Refused for a contest without a judged part or without contestants, and outside
+    review: judges score only in review, and before it (open for entries) an entrant could withdraw a
+    submitted entry of its organisation. When judges have already been assigned, the new tasks are
+    assigned at once.
+    """
+    rubric = current_rubric(contest)
+    parts = judged_parts(rubric)
+    if rubric.contest.kind != "skills" or not parts:
+        raise ServiceError(_("No part of this contest is scored by judges."))
+    if contest.phase is not Phase.REVIEW:
+        raise ServiceError(_("Task entries can only be created while the contest is in review."))
+    people = contestants_of(session, contest)
+    if not people:
+        raise ServiceError(_("Import the roster first: there are no contestants yet."))
+    existing = _task_entries(session, contest)
+    have = {(entry.contestant_id, entry.category) for entry in existing}
+    codes = set(session.scalars(select(Entry.code).where(Entry.contest_id == contest.id)))
+    number = len(codes)
+    shuffle = secrets.SystemRandom().shuffle
+    created: list[tuple[str, str, str]] = []
+    now = utcnow()
+    for part in parts:
+        missing = [c for c in people if (c.id, part.key) not in have]
+        shuffle(missing)
+        for contestant in missing:
+            number += 1
+            code = f"{rubric.contest.entry_code_prefix}-{number:03d}"
+            while code in codes:
+                number += 1
+                code = f"{rubric.contest.entry_code_prefix}-{number:03d}"
+            codes.add(code)
+            session.add(
+                Entry(
+                    contest=contest,
+                    organization_id=contestant.organization_id,
+                    contestant_id=contestant.id,
+                    code=code,
+                    category=part.key,
+                    title=f"{contestant.number} {part.label}"[:200],
+                    summary="",
+                    fields={},
+                    declarations=[],
+                    status=EntryStatus.SUBMITTED,
+                    submitted_at=now,
+                    created_by_id=actor.id,
+                )
+            )
+            created.append((code, contestant.number, part.key))
+    if not created:
+        return 0
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "tasks.create",
+        object_type="contest",
+        object_id=contest.id,
+        contest_id=contest.id,
+        data={"created": len(created), "tasks": [list(task) for task in sorted(created)]},
+    )
+    already_assigned = session.scalar(select(Assignment.id).join(Entry).where(Entry.contest_id == contest.id).limit(1))
+    if contest.panel and already_assigned is not None:
+        judging.assign_judges(session, actor, contest)
+    return len(created)
+
+
+def task_codes(session: Session, contest: Contest) -> dict[tuple[int, str], str]:
+    """(contestant id, part key) → the code of that contestant's task entry for that judged part."""
+    return {(entry.contestant_id, entry.category or ""): entry.code for entry in _task_entries(session, contest)}  # type: ignore[misc]
+
+
+@dataclass(frozen=True)
+class JudgedTask:
+    """One contestant's task for a judged part: its code, the valid sheets counted, the judges'
+    final score (``panel_score``, on the criteria's scale), the part score (``score``, on the part's
+    scale, exact) — or, with no score yet, ``reason`` in the user's language."""
+
+    contestant: str
+    part: str
+    code: str
+    sheets: int
+    panel_score: Decimal | None
+    score: Fraction | None
+    reason: str = ""
+
+    @property
+    def shown_score(self) -> Decimal | None:
+        """The part score as shown: to the hundredth, half up."""
+        return None if self.score is None else round_half_up(self.score, 2)
+
+
+@dataclass(frozen=True)
+class JudgedPartProgress:
+    """How far the judging of one judged part has come."""
+
+    part: Part
+    max_total: Decimal
+    """The criteria's highest sheet total; when it differs from ``part.max`` scores are scaled."""
+    contestants: int
+    tasks: int
+    assignments: int
+    submitted: int
+    drafts: int
+    scored: int
+
+    @property
+    def percent(self) -> int:
+        return 100 * self.scored // self.contestants if self.contestants else 0
+
+    @property
+    def scaled(self) -> bool:
+        return self.max_total != self.part.max
+
+
+@dataclass(frozen=True)
+class JudgedParts:
+    """The judged parts of a skills contest: progress per part, and each contestant's task by
+    (contestant number, part key). ``problems``: why the judges' sheets could not be aggregated."""
+
+    progress: tuple[JudgedPartProgress, ...] = ()
+    tasks: Mapping[tuple[str, str], JudgedTask] = field(default_factory=dict)
+    problems: tuple[str, ...] = ()
+
+
+def judged_parts_report(session: Session, contest: Contest) -> JudgedParts:
+    """Score the judged parts from the submitted sheets, with the judges' engine and the rubric's
+    ``[aggregation]`` (the same sheets count as for a work: submitted, of active assignments, of
+    tasks before the panel). A task's final score becomes the contestant's part score through
+    :func:`~judging.scoring.skills.judged_part_score`."""
+    rubric = current_rubric(contest)
+    parts = judged_parts(rubric)
+    if rubric.contest.kind != "skills" or not parts:
+        return JudgedParts()
+    panel_rubric = judging_rubric(rubric)
+    max_total = panel_rubric.max_total
+    people = contestants_of(session, contest)
+    before_panel = judgeable_statuses(panel_rubric)
+    tasks = {
+        (entry.contestant_id, entry.category): entry
+        for entry in _task_entries(session, contest)
+        if entry.status in before_panel
+    }
+    scores, checks = score_frames(session, contest, panel_rubric)
+    ranking: RankingResult | None = None
+    problems: tuple[str, ...] = ()
+    if not scores.empty:
+        try:
+            ranking = rank_entries(parse_score_frame(scores, panel_rubric, source=contest.slug), panel_rubric, checks)
+        except ScoreTableError as refusal:
+            problems = tuple(refusal.errors)
+        except ValueError as refusal:
+            problems = (str(refusal),)
+    scored_codes = set(scores["entry"].tolist())
+    explained = ContestResults(
+        contest=contest,
+        rubric=panel_rubric,
+        computed_at=utcnow(),
+        scores=scores,
+        checks=checks,
+        entries={},
+        judges={},
+        sheets_counted=0,
+        sheets_not_counted=0,
+        ranking=ranking,
+        unscored=tuple(entry.code for entry in tasks.values() if entry.code not in scored_codes),
+    )
+    finals: dict[str, tuple[Decimal, int]] = {}
+    valid: dict[str, int] = {}
+    if ranking is not None:
+        finals = {str(row.entry): (row.final_score, int(row.n_sheets)) for row in ranking.table.itertuples(index=False)}
+        valid = {str(row.entry): int(row.n_sheets) for row in ranking.excluded.itertuples(index=False)}
+
+    judged: dict[tuple[str, str], JudgedTask] = {}
+    for part in parts:
+        for contestant in people:
+            entry = tasks.get((contestant.id, part.key))
+            key = (contestant.number, part.key)
+            if entry is None:
+                judged[key] = JudgedTask(
+                    contestant.number, part.key, "", 0, None, None, _("%(part)s: no task entry yet.", part=part.label)
+                )
+            elif entry.code in finals:
+                final, sheets = finals[entry.code]
+                score = judged_part_score(final, part, max_total)
+                judged[key] = JudgedTask(contestant.number, part.key, entry.code, sheets, final, score)
+            else:
+                if problems:
+                    why = [_("the judges' sheets cannot be aggregated: %(problem)s", problem=problems[0])]
+                else:
+                    why = explained.reasons(entry.code)
+                judged[key] = JudgedTask(
+                    contestant.number,
+                    part.key,
+                    entry.code,
+                    valid.get(entry.code, 0),
+                    None,
+                    None,
+                    _("%(part)s: %(reason)s", part=part.label, reason=" ".join(why)),
+                )
+
+    counts: dict[tuple[str, SheetStatus | None], int] = {}
+    for category, status, n in session.execute(
+        select(Entry.category, ScoreSheet.status, func.count(Assignment.id))
+        .select_from(Assignment)
+        .join(Entry, Assignment.entry_id == Entry.id)
+        .outerjoin(ScoreSheet, ScoreSheet.assignment_id == Assignment.id)
+        .where(
+            Entry.contest_id == contest.id,
+            Entry.contestant_id.is_not(None),
+            Entry.status.in_(before_panel),
+            Assignment.status == AssignmentStatus.ASSIGNED,
+        )
+        .group_by(Entry.category, ScoreSheet.status)
+    ).all():
+        counts[(category, status)] = int(n)
+    progress = tuple(
+        JudgedPartProgress(
+            part=part,
+            max_total=max_total,
+            contestants=len(people),
+            tasks=sum(1 for (_id, key) in tasks if key == part.key),
+            assignments=sum(n for (key, _status), n in counts.items() if key == part.key),
+            submitted=counts.get((part.key, SheetStatus.SUBMITTED), 0),
+            drafts=counts.get((part.key, SheetStatus.DRAFT), 0),
+            scored=sum(1 for task in judged.values() if task.part == part.key and task.score is not None),
+        )
+        for part in parts
+    )
+    return JudgedParts(progress, judged, problems)
 
 
 def contestants_of(session: Session, contest: Contest) -> list[Contestant]:

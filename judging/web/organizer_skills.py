@@ -1,4 +1,5 @@
-"""The organisers' pages of a skills competition: roster and score imports, ranking, certificates."""
+"""The organisers' pages of a skills competition: roster and score imports, task entries of the
+judged parts, ranking, certificates."""
 
 from __future__ import annotations
 
@@ -17,8 +18,12 @@ from wtforms import HiddenField, SubmitField
 
 from judging.extensions import db
 from judging.models import Contest, Role
+from judging.rubric import TIME_TIE_BREAK, Rubric
+from judging.scoring.skills import judged_parts
 from judging.services import NotFound, ServiceError, contests, skills
 from judging.web.actions import MAX_FLASHED_PROBLEMS, attempt
+from judging.web.forms import ConfirmForm
+from judging.web.organizer_results import describe_method
 from judging.web.permissions import role_required
 
 bp = Blueprint("organizer_skills", __name__, url_prefix="/organizer")
@@ -71,15 +76,36 @@ def _keep_upload(form: TableUploadForm) -> tuple[Path, str]:
 @organizer_only
 def contestants(slug: str):  # type: ignore[no-untyped-def]
     contest = _skills_contest(slug)
+    rubric = contests.current_rubric(contest)
     return render_template(
         "organizer/contestants.html",
         contest=contest,
-        rubric=contests.current_rubric(contest),
+        rubric=rubric,
         contestants=skills.contestants_of(db.session, contest),
         mask=skills.mask_id_number,
         roster_form=TableUploadForm(),
         scores_form=TableUploadForm(),
+        judged=judged_parts(rubric),
+        imported=[part for part in rubric.parts if part.source == "import"],
+        task_codes=skills.task_codes(db.session, contest),
+        tasks_form=ConfirmForm(),
     )
+
+
+@bp.post("/contests/<slug>/contestants/tasks")
+@organizer_only
+def create_tasks(slug: str):  # type: ignore[no-untyped-def]
+    """One task entry per contestant for each judged part, for the contestants who have none yet."""
+    contest = _skills_contest(slug)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    outcome = attempt(lambda: skills.create_task_entries(db.session, current_user, contest))
+    if outcome.ok:
+        if outcome.value:
+            flash(_("%(n)d task entries created.", n=outcome.value), "success")
+        else:
+            flash(_("Every contestant already has a task entry."), "info")
+    return redirect(url_for("organizer_skills.contestants", slug=slug))
 
 
 @bp.post("/contests/<slug>/contestants/roster")
@@ -145,16 +171,27 @@ def confirm_scores(slug: str):  # type: ignore[no-untyped-def]
     return redirect(url_for("organizer_skills.contestants", slug=slug))
 
 
+def _tie_break_labels(rubric: Rubric) -> list[str]:
+    """The ranking's tie-breaks as people read them: a part's label, or "less time used"."""
+    labels = {part.key: part.label for part in rubric.parts}
+    keys = rubric.ranking.tie_break if rubric.ranking else ()
+    return [_("less time used") if key == TIME_TIE_BREAK else labels.get(key, key) for key in keys]
+
+
 @bp.get("/contests/<slug>/skills-results")
 @organizer_only
 def results(slug: str):  # type: ignore[no-untyped-def]
     contest = _skills_contest(slug)
     rubric = contests.current_rubric(contest)
+    judged = skills.judged_parts_report(db.session, contest)
     return render_template(
         "organizer/skills_results.html",
         contest=contest,
         rubric=rubric,
-        result=skills.skills_results(db.session, contest),
+        result=skills.skills_results(db.session, contest, judged=judged),
+        judged=judged,
+        method=describe_method(rubric.aggregation) if judged.progress and rubric.aggregation else "",
+        tie_breaks=_tie_break_labels(rubric),
         level_labels={level.key: level.label for level in rubric.levels},
     )
 

@@ -13,8 +13,9 @@ from flask.testing import FlaskClient
 
 from judging.extensions import db
 from judging.models import Contestant, PartScore
-from judging.services import organizations
-from tests.conftest import csrf_token
+from judging.rubric import parse_rubric
+from judging.services import contests, organizations
+from tests.conftest import ROOT, csrf_token
 
 COMPANIES = [f"测试企业{i:02d}" for i in range(24)]
 
@@ -22,6 +23,20 @@ COMPANIES = [f"测试企业{i:02d}" for i in range(24)]
 def _add_companies(app: Flask) -> None:
     with app.app_context():
         organizations.seed_organizations(db.session, [{"name": name, "kind": "company"} for name in COMPANIES])
+        db.session.commit()
+
+
+def imported_parts_only(text: str) -> str:
+    """The shipped ISG rubric without its judged part: theory 30 % + practical 70 %, both imported."""
+    start = text.index('[[parts]]\nkey = "operations"')
+    return text[:start].replace("weight = 0.4", "weight = 0.7") + text[text.index("[ranking]") :]
+
+
+def _only_imported_parts(app: Flask) -> None:
+    """Give the contest a rubric version whose parts all come from the platform (tests of the imports)."""
+    with app.app_context():
+        text = imported_parts_only((ROOT / "rubrics" / "isg_skills.toml").read_text(encoding="utf-8"))
+        contests.sync_rubric(db.session, None, parse_rubric(text, "isg_imported.toml"))
         db.session.commit()
 
 
@@ -85,6 +100,7 @@ def test_one_bad_roster_row_imports_nothing_and_names_the_row(app: Flask, client
 
 def test_scores_are_previewed_then_written_and_ties_break_by_time(app: Flask, client_for) -> None:  # type: ignore[no-untyped-def]
     _add_companies(app)
+    _only_imported_parts(app)
     client = client_for("organizer")
     roster = pd.DataFrame(
         [
@@ -151,6 +167,7 @@ def test_score_import_with_an_unknown_number_writes_nothing(app: Flask, client_f
 
 def test_certification_list_has_full_identity_numbers_for_organisers_only(app: Flask, client_for) -> None:  # type: ignore[no-untyped-def]
     _add_companies(app)
+    _only_imported_parts(app)
     client = client_for("organizer")
     roster = pd.DataFrame(
         [

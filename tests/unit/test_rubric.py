@@ -92,7 +92,13 @@ def test_exemplary_cases_rubric_has_categories_and_nomination_quota() -> None:
 
 def test_skills_rubric_has_weighted_parts_levels_and_collectives() -> None:
     rubric = load_rubric(ROOT / "rubrics" / "isg_skills.toml")
-    assert [(p.key, p.weight) for p in rubric.parts] == [("theory", Decimal("0.3")), ("practical", Decimal("0.7"))]
+    assert [(p.key, p.weight, p.source) for p in rubric.parts] == [
+        ("theory", Decimal("0.3"), "import"),
+        ("practical", Decimal("0.4"), "import"),
+        ("operations", Decimal("0.3"), "judged"),
+    ]
+    assert sum((c.max for c in rubric.criteria), Decimal(0)) == rubric.parts[2].max  # judged on its own scale
+    assert rubric.aggregation is not None and rubric.aggregation.across_judges == "trimmed_mean"
     assert rubric.ranking is not None and rubric.ranking.tie_break == ("practical", "time")
     assert rubric.collectives is not None and rubric.collectives.rule == "best_k_sum"
     assert [level.key for level in rubric.levels] == ["level2", "level3", "level4"]
@@ -189,7 +195,7 @@ def test_unsupported_file_type_for_media_is_refused() -> None:
 
 
 def test_skills_part_weights_must_add_up_to_one() -> None:
-    text = (ROOT / "rubrics" / "isg_skills.toml").read_text(encoding="utf-8").replace("weight = 0.7", "weight = 0.6")
+    text = (ROOT / "rubrics" / "isg_skills.toml").read_text(encoding="utf-8").replace("weight = 0.4", "weight = 0.3")
     assert errors_of(text, "isg.toml") == ["isg.toml: parts: weights must add up to 1 (they add up to 0.9)"]
 
 

@@ -5,16 +5,77 @@ from __future__ import annotations
 
 import random
 from decimal import Decimal
+from fractions import Fraction
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from judging.rubric import load_rubric, parse_rubric
-from judging.scoring.skills import SkillsInputError, rank_contestants
+from judging.scoring.aggregate import rank_entries
+from judging.scoring.skills import SkillsInputError, judged_part_score, judging_rubric, rank_contestants
 
 ROOT = Path(__file__).resolve().parents[2]
-ISG = load_rubric(ROOT / "rubrics" / "isg_skills.toml")
+TWO_PARTS_TEXT = """
+[contest]
+slug = "skills-two-parts"
+title = "技能竞赛（理论 + 实操）"
+kind = "skills"
+ceremony = "opening"
+
+[[parts]]
+key = "theory"
+label = "理论知识"
+max = 100
+weight = 0.3
+
+[[parts]]
+key = "practical"
+label = "实操技能"
+max = 100
+weight = 0.7
+
+[ranking]
+tie_break = ["practical", "time"]
+decimals = 2
+
+[collectives]
+name = "优秀集体"
+rule = "best_k_sum"
+k = 3
+min_contestants = 3
+count = 5
+
+[[awards]]
+name = "一等奖"
+share = 0.05
+
+[[awards]]
+name = "二等奖"
+share = 0.10
+
+[[awards]]
+name = "三等奖"
+share = 0.15
+
+[[levels]]
+key = "level2"
+label = "二级/技师"
+min_score = 85
+max_rank = 10
+
+[[levels]]
+key = "level3"
+label = "三级/高级工"
+min_score = 70
+
+[[levels]]
+key = "level4"
+label = "四级/中级工"
+min_score = 60
+"""
+ISG = parse_rubric(TWO_PARTS_TEXT, "two_parts.toml")
+"""The engine's rules pinned on a theory 30 % + practical 70 % contest, both parts imported."""
 
 
 def contestants(*rows: tuple[str, str, str | None]) -> pd.DataFrame:
@@ -107,11 +168,7 @@ def test_bad_part_scores_are_refused_with_row_and_value(rows: list[tuple], messa
 
 
 def test_a_part_out_of_200_is_scaled_to_100_before_weighting() -> None:
-    text = (
-        (ROOT / "rubrics" / "isg_skills.toml")
-        .read_text(encoding="utf-8")
-        .replace('label = "实操技能"\nmax = 100', 'label = "实操技能"\nmax = 200')
-    )
+    text = TWO_PARTS_TEXT.replace('label = "实操技能"\nmax = 100', 'label = "实操技能"\nmax = 200')
     rubric = parse_rubric(text, "isg200.toml")
     result = rank_contestants(rubric, contestants(("A", "甲", None)), scores(*two_parts("A", "80", "150")))
     assert result.table["final_score"].iloc[0] == Decimal("76.50")  # 0.3 × 80 + 0.7 × 75
@@ -192,3 +249,92 @@ def test_realistic_roster_keeps_its_invariants() -> None:
     assert (result.collectives["honoured"] == "优秀集体").sum() >= 5
     counts = table.groupby("organization").size()
     assert set(result.collectives["organization"]) == set(counts[counts >= 3].index)
+
+
+# --- judged parts ----------------------------------------------------------------------------------
+
+SHIPPED = load_rubric(ROOT / "rubrics" / "isg_skills.toml")
+"""The shipped ISG rubric: theory 30 % and practical 40 % imported, operations 30 % judged."""
+
+
+def three_parts(contestant: str, theory: str, practical: str, operations: object, time: int | None = 1000) -> list:
+    return [
+        (contestant, "theory", theory, time),
+        (contestant, "practical", practical, time),
+        (contestant, "operations", operations, None),
+    ]
+
+
+def test_judging_rubric_is_the_judged_parts_as_a_work_contest_with_one_category_per_part() -> None:
+    panel = judging_rubric(SHIPPED)
+    assert panel.contest.kind == "work" and SHIPPED.contest.kind == "skills"
+    assert [(c.key, c.label) for c in panel.categories] == [("operations", "运维实操（裁判评分）")]
+    assert panel.awards == () and panel.parts == () and panel.levels == ()
+    assert [c.key for c in panel.criteria] == ["procedure", "operation", "report"]
+    assert panel.max_total == Decimal(100)
+    assert panel.sha256 == SHIPPED.sha256  # the sheets were scored against the skills rubric's text
+    with pytest.raises(ValueError, match="no part has source"):
+        judging_rubric(ISG)
+
+
+def test_trimmed_mean_of_the_panel_becomes_the_part_score_and_the_final_is_rounded_once() -> None:
+    # Four judges' sheet totals 83, 88.5, 67.5, 84.5: trim 1 at each end leaves (83 + 84.5) / 2 = 83.75.
+    sheets = [
+        ("ISG-001", "j1", {"procedure": "25.5", "operation": "41", "report": "16.5"}),
+        ("ISG-001", "j2", {"procedure": "27", "operation": "44.5", "report": "17"}),
+        ("ISG-001", "j3", {"procedure": "20", "operation": "35", "report": "12.5"}),
+        ("ISG-001", "j4", {"procedure": "26", "operation": "42.5", "report": "16"}),
+    ]
+    table = pd.DataFrame(
+        [
+            {"entry": entry, "judge": judge, "criterion": key, "score": value, "category": "operations"}
+            for entry, judge, marks in sheets
+            for key, value in marks.items()
+        ]
+    )
+    panel = rank_entries(table, judging_rubric(SHIPPED))
+    assert panel.table["final_score"].tolist() == [Decimal("83.75")]
+    part = SHIPPED.parts[2]
+    score = judged_part_score(panel.table["final_score"].iloc[0], part, judging_rubric(SHIPPED).max_total)
+    assert score == Fraction("83.75")
+    result = rank_contestants(SHIPPED, contestants(("A", "甲", None)), scores(*three_parts("A", "80", "90", score)))
+    # 0.3 × 80 + 0.4 × 90 + 0.3 × 83.75 = 24 + 36 + 25.125 = 85.125 → 85.13 (half up)
+    assert result.table["final_score"].tolist() == [Decimal("85.13")]
+    assert result.table["operations"].tolist() == [Decimal("83.75")]
+
+
+def test_a_panel_score_on_another_scale_is_scaled_exactly_onto_the_part() -> None:
+    part = SHIPPED.parts[2]  # out of 100
+    assert judged_part_score(Decimal("47.5"), part, Decimal(60)) == Fraction(475, 6)  # 79.1666…, not 79.17
+    assert judged_part_score(Decimal("83.75"), part, Decimal(100)) == Fraction("83.75")
+    assert judged_part_score(Decimal("104.2"), part, Decimal(100)) == 100  # a z-score can leave the scale
+    assert judged_part_score(Decimal("-1.5"), part, Decimal(100)) == 0
+    result = rank_contestants(
+        SHIPPED, contestants(("A", "甲", None)), scores(*three_parts("A", "80", "90", Fraction(475, 6)))
+    )
+    # 24 + 36 + 0.3 × 475/6 = 60 + 23.75 = 83.75 exactly: no rounding of the scaled part on the way
+    assert result.table["final_score"].tolist() == [Decimal("83.75")]
+    assert result.table["operations"].tolist() == [Decimal("79.17")]  # shown to the hundredth
+
+
+def test_judged_parts_take_no_time_so_the_time_tie_break_still_works() -> None:
+    result = rank_contestants(
+        SHIPPED,
+        contestants(("A", "甲", None), ("B", "乙", None)),
+        scores(*three_parts("A", "90", "80", Fraction(70), 1800), *three_parts("B", "80", "80", Fraction(80), 1500)),
+    )
+    # Both 0.3 × 90 + 32 + 21 = 80 = 24 + 32 + 24; practical equal; B used less time.
+    assert list(result.table["contestant"]) == ["B", "A"]
+    assert list(result.table["time_used"]) == [3000, 3600]
+    assert list(result.table["decided_by"]) == ["", "tie_break:time"]
+
+
+def test_missing_reasons_name_why_a_part_has_no_score() -> None:
+    result = rank_contestants(
+        SHIPPED,
+        contestants(("A", "甲", None), ("B", "乙", None)),
+        scores(*three_parts("A", "60", "60", Fraction(60)), ("B", "theory", "99", 10)),
+        missing_reasons={("B", "operations"): "运维实操：有效评分表 2 份"},
+    )
+    assert list(result.table["contestant"]) == ["A"]
+    assert result.excluded["reason"].tolist() == ["运维实操：有效评分表 2 份; no score for part practical"]
