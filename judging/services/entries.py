@@ -58,8 +58,9 @@ def _refuse_when_closed(contest: Contest) -> None:
 
 
 def _require_own(actor: User, entry: Entry) -> None:
-    # Another organisation's entry does not exist as far as this actor knows.
-    if actor.organization_id is None or actor.organization_id != entry.organization_id:
+    # Another organisation's entry does not exist as far as this actor knows; nor does a contestant's
+    # judged task of a skills contest, which the organisers create and only the panel scores.
+    if actor.organization_id is None or actor.organization_id != entry.organization_id or entry.contestant_id:
         raise NotFound(_("There is no such entry."))
 
 
@@ -188,7 +189,11 @@ def _flush_holding_slot(session: Session, refusal: str) -> None:
 
 def entries_of_organization(session: Session, organization: Organization) -> list[Entry]:
     return list(
-        session.scalars(select(Entry).where(Entry.organization_id == organization.id).order_by(Entry.id.desc()))
+        session.scalars(
+            select(Entry)
+            .where(Entry.organization_id == organization.id, Entry.contestant_id.is_(None))
+            .order_by(Entry.id.desc())
+        )
     )
 
 
@@ -501,6 +506,7 @@ def units_entries(session: Session, coordinator: User, contest: Contest) -> list
             select(Entry)
             .where(
                 Entry.contest_id == contest.id,
+                Entry.contestant_id.is_(None),
                 Entry.status.in_([EntryStatus.SUBMITTED, EntryStatus.NOMINATED, EntryStatus.DISQUALIFIED]),
                 (Entry.organization_id.in_(unit_ids)) | (Entry.organization_id == organization_id),
             )

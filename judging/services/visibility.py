@@ -26,6 +26,8 @@ def _may_see_unpublished(session: Session, user: User | None, entry: Entry) -> b
     if user.role is Role.ORGANIZER:
         return True
     if user.role is Role.ENTRANT:
+        if entry.contestant_id is not None:  # a contestant's judged task: the panel's business only
+            return False
         organization = entry.organization
         return user.organization_id is not None and user.organization_id in (
             organization.id,

@@ -581,3 +581,23 @@ def test_a_realistic_competition_ranks_hundreds_with_the_panels_scores(
     assert page.count("fewer than the 3 required") == 3
     progress = re.search(r'<tr data-part="operations">(.*?)</tr>', page, re.S).group(1)
     assert "240 / 240" in progress and "237 / 240" in progress
+
+
+def test_an_entrant_of_the_contestants_company_never_sees_or_withdraws_the_task(app: Flask, client_for) -> None:  # type: ignore[no-untyped-def]
+    _add_companies(app)
+    client = client_for("organizer")
+    _import_roster(client, _roster(range(1, 4), random.Random(5)))
+    with app.app_context():
+        _to_review()
+    _create_tasks(client)
+    with app.app_context():
+        task = _task("ISG0001")
+        task_id, code, company = task.id, task.code, task.organization.name
+        create_user("company-entrant", Role.ENTRANT, company)
+    entrant = client_for("company-entrant")
+    assert code not in entrant.get("/entrant/").get_data(as_text=True)
+    assert entrant.get(f"/entrant/entries/{task_id}").status_code == 404
+    token = csrf_token(entrant, "/entrant/")
+    assert entrant.post(f"/entrant/entries/{task_id}/withdraw", data={"csrf_token": token}).status_code == 404
+    with app.app_context():
+        assert db.session.get(Entry, task_id).status.value != "withdrawn"
