@@ -53,7 +53,8 @@ def assign_balanced(
         _count_pairs(pairs, chosen[entry], order, +1)
 
     # Hardest entries first: those with the fewest eligible judges have the least room to choose.
-    for entry in sorted(entries, key=lambda e: (len(eligible[e]), entries.index(e))):
+    position = {entry: index for index, entry in enumerate(entries)}
+    for entry in sorted(entries, key=lambda e: (len(eligible[e]), position[e])):
         target = min(k, len(eligible[entry]))
         while len(chosen[entry]) < target:
             candidates = [j for j in eligible[entry] if j not in chosen[entry]]
@@ -100,8 +101,16 @@ def _rebalance_loads(entries, eligible, chosen, movable, load, pairs, order) -> 
 
 
 def _spread_pairs(entries, eligible, chosen, movable, pairs, order) -> bool:  # type: ignore[no-untyped-def]
-    """Exchange judges a and b between two entries (loads unchanged) when that evens out pair counts."""
-    for first, second in combinations(entries, 2):
+    """Exchange judges a and b between two entries (loads unchanged) when that evens out pair counts.
+
+    Whether an exchange helps depends only on the two entries' panels (chosen, movable and eligible
+    judges) and on the pair counts, so entries alike in all three are tried once, through the first of
+    them: with a handful of judges there are few distinct panels however many entries there are."""
+    representatives: dict[tuple[frozenset, frozenset, frozenset], object] = {}
+    for entry in entries:
+        signature = (frozenset(chosen[entry]), frozenset(movable[entry]), frozenset(eligible[entry]))
+        representatives.setdefault(signature, entry)
+    for first, second in combinations(representatives.values(), 2):
         for a in sorted(movable[first] - chosen[second], key=order.__getitem__):
             if a not in eligible[second]:
                 continue
