@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from judging.media import generate_test_image, generate_test_video
 from judging.models import Contest, Contestant, Organization, OrganizationKind, PartScore, Phase, Role, User, utcnow
-from judging.services import accounts, contests, entries, judging
+from judging.services import accounts, contests, entries, judging, publication
 from judging.services.organizations import create_organization
 from judging.services.skills import create_task_entries
 from judging.storage import LocalStorage
@@ -205,6 +205,38 @@ def seed_demo(session: Session, storage: LocalStorage, seed: int = 2024) -> None
             )
 
     _seed_contestants(session, organizer, skills, judges, rng)
+    _put_skills_result_on_notice(session, organizer, skills)
+
+
+def _put_skills_result_on_notice(session: Session, organizer: User, contest: Contest) -> None:
+    """The skills result frozen six days ago, its five-day notice just over, one objection answered and one
+    waiting: the organiser answers it and publishes, and the public pages and /verify then have data."""
+    snapshot = publication.freeze(session, organizer, contest, publicity_days=5)
+    now = utcnow()
+    snapshot.frozen_at = now - timedelta(days=6)
+    snapshot.publicity_ends_at = contest.publicity_ends_at = now - timedelta(days=1)
+    subjects = [code for code, _label in publication.objection_subjects(publication.payload_of(snapshot))]
+    answered = publication.file_objection(
+        session,
+        snapshot,
+        name="某科技公司",
+        contact="021-12345678",
+        subject=subjects[-1],
+        reason="我单位选手实操用时记录有误，请核实平台日志。",
+        now=now - timedelta(days=4),
+    )
+    publication.answer_objection(
+        session, organizer, answered, uphold=False, answer="经核对竞赛平台日志，用时记录无误，维持结果。"
+    )
+    publication.file_objection(
+        session,
+        snapshot,
+        name="王五",
+        contact="wangwu@example.org",
+        subject=subjects[0],
+        reason="请公布优秀集体的计分明细，以便核实。",
+        now=now - timedelta(days=2),
+    )
 
 
 def _score_demo_sheets(

@@ -10,7 +10,19 @@ from flask import Flask
 from sqlalchemy import text
 
 from judging.extensions import db
-from judging.models import AuditEvent, Contest, Entry, EntryFile, EntryStatus, Organization, OrganizationKind, User
+from judging.models import (
+    AuditEvent,
+    Contest,
+    Entry,
+    EntryFile,
+    EntryStatus,
+    Organization,
+    OrganizationKind,
+    Phase,
+    ResultSnapshot,
+    User,
+    utcnow,
+)
 from judging.services import demo
 from judging.storage import LocalStorage
 from tests.conftest import ROOT, make_test_app
@@ -136,6 +148,11 @@ def test_init_demo_creates_accounts_entries_with_real_videos_and_scores(empty_ap
         # judge5 belongs to 浦东新区 and is never assigned its entry
         pudong = next(e for e in entries if e.organization.name == "浦东新区")
         assert "judge5" not in {a.judge.username for a in pudong.assignments}
+        # The skills result waits on the publication page: notice over, one objection still to answer.
+        skills = db.session.scalar(db.select(Contest).where(Contest.slug == "isg-skills"))
+        snapshot = db.session.scalar(db.select(ResultSnapshot).where(ResultSnapshot.contest_id == skills.id))
+        assert skills.phase is Phase.PUBLICITY and snapshot.publicity_ends_at < utcnow()
+        assert sorted(o.status.value for o in snapshot.objections) == ["pending", "rejected"]
     again = runner.invoke(args=["init", "--demo"])
     assert again.exit_code == 0 and "Demo data already present." in again.output
     assert runner.invoke(args=["audit", "verify"]).output.strip() == "audit chain intact."
