@@ -28,7 +28,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from flask import render_template
 from flask_babel import format_date, format_decimal, to_user_timezone
@@ -36,10 +35,10 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 from weasyprint import HTML
-from weasyprint.urls import URLFetcher, URLFetcherResponse
 
+from judging.exports.pdf import StoredImageFetcher
 from judging.models import Entry, ResultSnapshot, SnapshotStatus
-from judging.rubric import EntryField
+from judging.rubric import EntryField, Rubric
 from judging.services import ServiceError
 from judging.services.contests import rubric_of
 from judging.services.publication import AwardRow, award_group_label, award_rows, payload_of
@@ -90,21 +89,6 @@ class Booklet:
     parts: list[BookletPart]
 
 
-class StoredImageFetcher(URLFetcher):
-    """A WeasyPrint URL fetcher that serves only the listed stored files and refuses every other URL."""
-
-    def __init__(self, files: dict[str, tuple[Path, str]]):
-        super().__init__(allowed_protocols=("file",))
-        self.files = dict(files)
-
-    def fetch(self, url: str, headers: Any = None) -> URLFetcherResponse:
-        listed = self.files.get(url)
-        if listed is None:
-            raise ValueError(f"the booklet reads only its cases' stored images, not {url!r}")
-        path, content_type = listed
-        return URLFetcherResponse(url, body=path.read_bytes(), headers={"Content-Type": content_type})
-
-
 def booklet_pdf(session: Session, snapshot: ResultSnapshot, storage: LocalStorage) -> bytes:
     """The booklet of the snapshot's winning cases as PDF bytes; needs an application context.
 
@@ -116,12 +100,17 @@ def booklet_pdf(session: Session, snapshot: ResultSnapshot, storage: LocalStorag
     return document.write_pdf(dpi=IMAGE_DPI, jpeg_quality=JPEG_QUALITY)
 
 
+def booklet_applies(rubric: Rubric) -> bool:
+    """Whether a contest's winners make a booklet: its entries are cases (documents and images)."""
+    return rubric.entry is not None and rubric.entry.media == "document"
+
+
 def compile_booklet(
     session: Session, snapshot: ResultSnapshot, storage: LocalStorage
 ) -> tuple[Booklet, dict[str, tuple[Path, str]]]:
     """What the booklet says, and the stored files (URL → path, content type) it may embed."""
     rubric = rubric_of(snapshot.rubric_version)
-    if rubric.entry is None or rubric.entry.media != "document":
+    if not booklet_applies(rubric):
         raise ServiceError(
             _(
                 "A booklet is compiled only for contests of cases (documents and images); "

@@ -11,9 +11,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
+from typing import Any
 
 from flask import render_template
 from weasyprint import HTML
+from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 
 @dataclass(frozen=True)
@@ -70,10 +73,25 @@ class AwardListData:
         return list(grouped.items())
 
 
+class StoredImageFetcher(URLFetcher):
+    """A WeasyPrint URL fetcher that serves only the listed stored files and refuses every other URL."""
+
+    def __init__(self, files: dict[str, tuple[Path, str]]):
+        super().__init__(allowed_protocols=("file",))
+        self.files = dict(files)
+
+    def fetch(self, url: str, headers: Any = None) -> URLFetcherResponse:
+        listed = self.files.get(url)
+        if listed is None:
+            raise ValueError(f"a PDF reads only the stored images it lists, not {url!r}")
+        path, content_type = listed
+        return URLFetcherResponse(url, body=path.read_bytes(), headers={"Content-Type": content_type})
+
+
 def render_pdf(template: str, **context: object) -> bytes:
-    """Render ``templates/pdf/<template>`` with ``context`` to PDF bytes."""
+    """Render ``templates/pdf/<template>`` with ``context`` to PDF bytes; the document may fetch nothing."""
     html = render_template(f"pdf/{template}", **context)
-    return HTML(string=html).write_pdf()
+    return HTML(string=html, url_fetcher=StoredImageFetcher({})).write_pdf()
 
 
 def certificate_pdf(certificates: Sequence[CertificateData]) -> bytes:

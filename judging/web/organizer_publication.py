@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from judging.exports import publication as documents
+from judging.exports.booklet import booklet_applies
 from judging.extensions import db
 from judging.models import Contest, ObjectionStatus, ResultSnapshot, Role, SnapshotStatus
 from judging.services import NotFound, contests, publication
@@ -78,6 +79,7 @@ def desk(slug: str):  # type: ignore[no-untyped-def]
         payload_of=publication.payload_of,
         intact=publication.snapshot_intact,
         documents=document_labels(),
+        has_booklet=booklet_applies(contests.current_rubric(contest)),
         pending=ObjectionStatus.PENDING,
         now=publication.utcnow(),
     )
