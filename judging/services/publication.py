@@ -48,10 +48,11 @@ from judging.models import (
     utcnow,
 )
 from judging.rubric import Rubric
+from judging.scoring.skills import judging_rubric
 from judging.services import NotFound, ServiceError, audit
 from judging.services.contests import current_rubric, rubric_of
-from judging.services.results import compute_results
-from judging.services.skills import skills_results
+from judging.services.results import compute_results, score_frames
+from judging.services.skills import judged_parts_report, skills_results
 
 PAYLOAD_FORMAT = 1
 MIN_PUBLICITY_DAYS = 1
@@ -223,7 +224,17 @@ def _work_payload(session: Session, contest: Contest, rubric: Rubric) -> dict[st
 
 
 def _skills_payload(session: Session, contest: Contest, rubric: Rubric) -> dict[str, Any]:
-    result = skills_results(session, contest)
+    judged = judged_parts_report(session, contest)
+    drafts = sum(progress.drafts for progress in judged.progress)
+    if drafts:
+        raise ServiceError(
+            _(
+                "%(n)d score sheets are saved but not submitted. Ask the judges to submit them (or take the "
+                "judges off the panel) before freezing the results.",
+                n=drafts,
+            )
+        )
+    result = skills_results(session, contest, judged)
     if result.table.empty:
         raise ServiceError(_("There is no ranking to freeze: no contestant has a complete set of part scores."))
     decimals = result.decimals
@@ -265,6 +276,8 @@ def _skills_payload(session: Session, contest: Contest, rubric: Rubric) -> dict[
                 "note": str(row.get("decided_by") or ""),
             }
         )
+    # The reasons a contestant is not ranked are sentences in the organiser's language: they stay on the
+    # live results page and out of the payload, whose digest must not depend on who froze it.
     for row in result.excluded.to_dict("records"):
         ranking.append(
             {
@@ -283,7 +296,7 @@ def _skills_payload(session: Session, contest: Contest, rubric: Rubric) -> dict[
                 "time_used": None,
                 "level": "",
                 "level_label": "",
-                "note": str(row.get("reason") or ""),
+                "note": "",
             }
         )
     collectives = []
@@ -308,10 +321,35 @@ def _skills_payload(session: Session, contest: Contest, rubric: Rubric) -> dict[
     groups = [{"key": "collective", "label": rubric.collectives.name if rubric.collectives else ""}] * bool(
         rubric.collectives
     ) + [{"key": "individual", "label": ""}]
+    judged_tasks = [
+        {
+            "contestant": task.contestant,
+            "part": task.part,
+            "code": task.code,
+            "sheets": task.sheets,
+            "panel_score": _text(task.panel_score),
+            "score": _text(task.shown_score),
+        }
+        for _key, task in sorted(judged.tasks.items())
+    ]
+    sheets: list[dict[str, Any]] = []
+    if judged.progress:
+        scores, _checks = score_frames(session, contest, judging_rubric(rubric))
+        sheets = [
+            {
+                "entry": str(row["entry"]),
+                "judge": str(row["judge"]),
+                "criterion": str(row["criterion"]),
+                "score": _text(row["score"]),
+            }
+            for row in scores.to_dict("records")
+        ]
     return {
         "decimals": decimals,
         "groups": groups,
         "part_scores": part_scores,
+        "judged_tasks": judged_tasks,
+        "sheets": sheets,
         "ranking": ranking,
         "collectives": collectives,
         "notes": list(result.notes),

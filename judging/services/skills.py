@@ -84,6 +84,14 @@ class ImportRefused(ServiceError):
         self.problems = problems
 
 
+def _refuse_once_results_frozen(contest: Contest) -> None:
+    """A frozen result rests on the roster and the scores as they are: reopen review to change them."""
+    if contest.phase in (Phase.PUBLICITY, Phase.PUBLISHED, Phase.ARCHIVED):
+        raise ServiceError(
+            _("The results of this contest are frozen; reopen review (or start a correction) to change its scores.")
+        )
+
+
 def mask_id_number(id_number: str | None) -> str:
     """An identity number as shown everywhere but the certification export: the first 3 and last 4
     characters, the rest hidden (``310***********123X``)."""
@@ -195,6 +203,7 @@ def import_roster(session: Session, actor: User, contest: Contest, path: Path, s
     rubric = current_rubric(contest)
     if rubric.contest.kind != "skills":
         raise ServiceError(_("This contest has no contestants."))
+    _refuse_once_results_frozen(contest)
     rows = read_roster(session, rubric, path, source)
     existing = {c.number: c for c in session.scalars(select(Contestant).where(Contestant.contest_id == contest.id))}
     created = updated = 0
@@ -253,6 +262,7 @@ def preview_part_scores(session: Session, contest: Contest, path: Path, source: 
     Every row needs a registered contestant number, a part of the rubric (key or label), a score
     from 0 to the part's maximum with at most two decimals, and, if given, a whole number of seconds.
     """
+    _refuse_once_results_frozen(contest)
     rubric = current_rubric(contest)
     cells, rows = _read(path)
     columns = _columns(cells, SCORE_COLUMNS, ("number", "part", "score"), source)

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
+from pathlib import Path
 
+import pytest
 from flask import Flask
 from sqlalchemy import select
 
@@ -32,7 +34,7 @@ from judging.models import (
     utcnow,
 )
 from judging.rubric import parse_rubric
-from judging.services import contests, organizations, publication
+from judging.services import ServiceError, contests, organizations, publication, skills
 
 RUBRIC = """
 [contest]
@@ -111,7 +113,7 @@ def _seed() -> Contest:
     return contest
 
 
-def test_a_skills_result_is_frozen_published_and_certified(app: Flask, users: dict[str, int]) -> None:
+def test_a_skills_result_is_frozen_published_and_certified(app: Flask, users: dict[str, int], tmp_path: Path) -> None:
     with app.app_context():
         contest = _seed()
         organizer = db.session.get(User, users["organizer"])
@@ -129,6 +131,12 @@ def test_a_skills_result_is_frozen_published_and_certified(app: Flask, users: di
             ("P2", "四级/中级工"),
         ]
         assert len(payload["part_scores"]) == 8
+        # While frozen the scores cannot be re-imported: the file is refused before it is read.
+        scores = tmp_path / "scores.csv"
+        scores.write_text("编号,部分,成绩\nP4,theory,100\n", encoding="utf-8")
+        with pytest.raises(ServiceError) as refusal:
+            skills.preview_part_scores(db.session, contest, scores, "scores.csv")
+        assert refusal.value.message == "本评选的结果已冻结；如需修改成绩，请先重新开启评审（或发起更正）。"
         assert publication.digest_of(publication.snapshot_payload(db.session, contest)) == snapshot.digest
         snapshot.publicity_ends_at = utcnow() - timedelta(seconds=1)
         certificates = publication.publish(db.session, organizer, snapshot)
