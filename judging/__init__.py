@@ -28,6 +28,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if config:
         app.config.update(config)
     Path(app.config["UPLOAD_FOLDER"]).mkdir(parents=True, exist_ok=True)
+    from judging.storage import LocalStorage
+
+    # A process killed mid-upload (SIGKILL, out of memory) ran no cleanup: its part files go now.
+    if left := LocalStorage(app.config["UPLOAD_FOLDER"]).sweep_scratch():
+        app.logger.warning("removed %d unfinished upload files of processes that had stopped", len(left))
 
     from judging.web.upload_request import UploadRequest
 

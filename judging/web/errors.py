@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Flask, render_template, request
+from flask import Flask, g, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
-from judging.extensions import db
+from judging.extensions import db, login_manager
 
 
 def _messages() -> dict[int, tuple[str, str]]:
@@ -46,10 +46,16 @@ def init_app(app: Flask) -> None:
     def _http(error: HTTPException):  # type: ignore[no-untyped-def]
         return render_error(error.code or 500)
 
-    @app.errorhandler(OperationalError)
-    def _database_down(error: OperationalError):  # type: ignore[no-untyped-def]
+    @app.errorhandler(DBAPIError)
+    def _database_error(error: DBAPIError):  # type: ignore[no-untyped-def]
         db.session.rollback()
+        if not isinstance(error, OperationalError) and not error.connection_invalidated:
+            app.logger.exception("unhandled database error")
+            return render_error(500)
         app.logger.error("database unavailable: %s", error)
+        # The page must not ask the database again: Flask-Login's template context would load the
+        # signed-in user, fail the same way, and turn this page into the server's bare 500.
+        g._login_user = login_manager.anonymous_user()
         return render_error(503)
 
     @app.errorhandler(Exception)
