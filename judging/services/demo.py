@@ -246,14 +246,15 @@ def _score_demo_sheets(
     rng: random.Random,
     skip_last: int = 0,
     comment: str = "主题突出，制作用心。",
+    with_drafts: bool = True,
 ) -> None:
     """Judges 1–3 have submitted every sheet (judge 3 but the last ``skip_last`` entries by code), judge 4
-    has drafts, judge 5 has not started."""
+    has drafts, judge 5 has not started. Without drafts, judge 4 submits as judge 3 does."""
     rubric = contests.current_rubric(contest)
     quality = {}
     for judge_index, judge in enumerate(judges[:4]):
         assignments = [a for a in judging.assignments_of_judge(session, judge) if a.entry.contest_id == contest.id]
-        if judge_index == 2 and skip_last:
+        if skip_last and (judge_index == 2 or (judge_index == 3 and not with_drafts)):
             assignments = assignments[:-skip_last]
         for assignment in assignments:
             base = quality.setdefault(assignment.entry_id, rng.uniform(0.6, 0.95))
@@ -270,7 +271,7 @@ def _score_demo_sheets(
                 scores=scores,
                 checks=checks,
                 comment=comment,
-                submit=judge_index < 3,
+                submit=judge_index < 3 or not with_drafts,
             )
 
 
@@ -318,4 +319,6 @@ def _seed_contestants(
     for judge in judges:
         judging.add_to_panel(session, organizer, contest, judge)
     judging.assign_judges(session, organizer, contest)
-    _score_demo_sheets(session, contest, judges, rng, skip_last=2, comment="处置流程规范，报告较完整。")
+    _score_demo_sheets(
+        session, contest, judges, rng, skip_last=2, comment="处置流程规范，报告较完整。", with_drafts=False
+    )
