@@ -25,6 +25,7 @@ SAMPLE_ARGUMENTS = {
     "number": 1,
     "objection_id": 1,
     "document": "award-list.xlsx",
+    "ceremony": "opening",
 }
 EXEMPT_ENDPOINTS = {"static", "bootstrap.static"}
 ACCOUNT_OF_ROLE = {Role.ORGANIZER: "organizer", Role.JUDGE: "judge", Role.ENTRANT: "entrant-a"}
