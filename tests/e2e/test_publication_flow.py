@@ -126,3 +126,19 @@ def test_freeze_object_answer_publish_and_verify(
     visitor.screenshot(path=str(screenshot_dir / "public-verify.png"), full_page=True)
     visitor.goto(f"{base}/verify/ZZZZ-ZZZZ-ZZZZ")
     expect(visitor.locator("#verify-result")).to_contain_text("没有证书使用这个验证码")
+
+    # The opening ceremony's presentation now reads the published list: the first prize after the titles.
+    page.goto(f"{base}/organizer/ceremonies/opening/present")
+    expect(page.locator(".slide.current h1")).to_have_text("开幕式")
+    for _ in range(10):
+        if page.locator(".slide.current .award-name").count():
+            break
+        page.keyboard.press("ArrowRight")
+    current = page.locator(".slide.current")
+    expect(current.locator(".award-name")).to_have_text("一等奖")
+    expect(current.locator(".work-title")).to_have_text("《作品B》")
+    expect(current.locator(".holder-organisation")).to_have_text("黄浦区")
+    expect(page.get_by_text("公示中")).to_have_count(0)  # published: no on-notice tag
+    page.screenshot(path=str(screenshot_dir / "presentation-published.png"))
+    page.keyboard.press("PageDown")
+    expect(page.locator(".slide.current .work-title")).to_have_text("《作品A》")
