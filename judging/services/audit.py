@@ -69,11 +69,16 @@ def record(
     """Append one event to the chain, in the caller's transaction.
 
     On PostgreSQL a transaction-scoped advisory lock serialises appends, so two concurrent writers
-    never chain to the same predecessor; SQLite serialises writers itself. The unique ``seq`` is the
-    last line of defence either way.
+    never chain to the same predecessor. SQLite serialises writers, but only from a transaction's first
+    write: a transaction whose first write is this event would read the end of the chain before holding
+    the lock, and a concurrent append would then make its insert fail on the unique ``seq``. A write
+    that changes nothing takes the lock first. The unique ``seq`` is the last line of defence either way.
     """
-    if session.get_bind().dialect.name == "postgresql":
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(7240001)"))
+    elif dialect == "sqlite":
+        session.execute(text("UPDATE audit_event SET seq = seq WHERE 0 = 1"))
     last = session.scalars(select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(1)).first()
     event = AuditEvent(
         seq=(last.seq + 1) if last else 1,
