@@ -497,3 +497,15 @@ def test_entries_cannot_be_disqualified_while_the_result_is_frozen(app: Flask, c
         assert refusal.value.message == "本评选的结果已冻结；如需修改作品状态，请先重新开启评审（或发起更正）。"
         db.session.rollback()
         assert db.session.scalar(select(Entry).where(Entry.code == ready["B"])).status.value == "submitted"
+
+
+def test_the_public_pages_speak_english_on_request(app: Flask, client_for, ready) -> None:  # type: ignore[no-untyped-def]
+    _freeze(client_for("organizer"))
+    public = app.test_client()
+    public.get("/lang/en?next=/")
+    page = _text(public, "/results/micro-video")
+    assert "Award list on public notice (公示)" in page and "File an objection" in page
+    assert "Final score" in page and "作品B" in page
+    form = _text(public, "/results/micro-video/1/objection")
+    assert "Name (person or organisation)" in form and "The award concerned" in form
+    assert "No certificate has this verification code." in _text(public, "/verify/NOPE-NOPE-NOPE")
