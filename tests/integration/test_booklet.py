@@ -240,6 +240,8 @@ def test_the_booklet_compiles_the_winning_cases_in_award_order(app: Flask, clien
     assert response.mimetype == "application/pdf"
     assert "exemplary-cases-1-booklet.pdf" in response.headers["Content-Disposition"]
     pdf = response.data
+    (ROOT / "build" / "documents").mkdir(parents=True, exist_ok=True)  # for a person to look at
+    (ROOT / "build" / "documents" / "booklet.pdf").write_bytes(pdf)
     pages = page_texts(pdf)
 
     cover = pages[0]
