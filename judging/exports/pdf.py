@@ -39,6 +39,8 @@ class CertificateData:
     """``award`` (an award or collective honour) or ``level`` (a skill-level certificate)."""
     organization: str = ""
     """The holder's organisation, when the holder is a person."""
+    digest: str = ""
+    """sha256 of the published result the certificate was issued with."""
 
 
 @dataclass(frozen=True)

@@ -160,6 +160,7 @@ def certificate_data(certificate: Certificate, payload: dict) -> CertificateData
         issued_on=date(issued.year, issued.month, issued.day),
         kind=certificate.kind,
         organization=certificate.organization if certificate.organization != certificate.holder else "",
+        digest=certificate.snapshot.digest,
     )
 
 

@@ -393,6 +393,7 @@ def test_exports_round_trip_and_carry_the_digest(app: Flask, client_for, ready) 
     (ARTIFACTS / "award-list.pdf").write_bytes(pdf)
     pages = page_texts(certificates)
     assert len(pages) == 4 and holders[0] in pages[0] and "一等奖" in pages[0]
+    assert all(digest in page.replace("\n", "") for page in pages)
     assert any("CJK" in name for name in embedded_fonts(certificates))
 
 
