@@ -14,6 +14,20 @@ and the kernel releases it however the process ends. A claim that can be locked 
 and the files named after it go with it; files of other processes, still being written, are never
 touched. This holds for every process on the host that writes to the folder (gunicorn workers, the
 command line, tests).
+
+A file meant for a database row stays in ``tmp/`` until the row's transaction commits: it is *staged*
+(:meth:`LocalStorage.stage`, :meth:`LocalStorage.stage_prepared`), checked and worked on there, and
+*published* (:meth:`LocalStorage.publish`: renamed onto its key, same disk, atomic) just before the
+COMMIT. A publication first writes a marker in ``tmp/`` (``.publish-<owner>-<random>``, under the same
+claim) listing its keys, and those of the rows the transaction deletes; the marker goes once the
+transaction has ended (:meth:`LocalStorage.settle` after a commit, :meth:`LocalStorage.withdraw` after a
+rollback). A marker whose process is gone is the one state the storage cannot settle alone: its files
+are at their keys, and only the database knows whether their rows' changes were committed. The sweep
+leaves such markers; :meth:`LocalStorage.interrupted_publications` lists them for the service that asks
+the database (``entries.clear_interrupted_uploads``).
+
+Files are fsynced before they are published and the renames (and the marker) before the COMMIT, so
+that on disk too a committed row never points at a key whose file was lost.
 """
 
 from __future__ import annotations
@@ -21,10 +35,12 @@ from __future__ import annotations
 import atexit
 import fcntl
 import hashlib
+import json
 import os
 import re
 import secrets
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol
@@ -33,9 +49,11 @@ CHUNK_SIZE = 1024 * 1024
 SCRATCH_FOLDER = "tmp"
 """Files being written, under the root; never a key's folder (those are two hex digits)."""
 OWNER_PREFIX = ".owner-"
-SCRATCH_FILE = re.compile(r"^\.(?:part|work)-(?P<token>[0-9a-f]{16})-[0-9a-f]{32}")
-""":meth:`LocalStorage.save`'s ``.part-<owner>-<random>`` and :meth:`LocalStorage.temporary_path`'s
-``.work-<owner>-<random><suffix>``."""
+PUBLISH_PREFIX = ".publish-"
+"""A publication's marker: ``.publish-<owner>-<random>``, holding the keys it moves into place."""
+SCRATCH_FILE = re.compile(r"^\.(?P<kind>part|work|publish)-(?P<token>[0-9a-f]{16})-[0-9a-f]{32}")
+""":meth:`LocalStorage.stage`'s ``.part-<owner>-<random>``, :meth:`LocalStorage.temporary_path`'s
+``.work-<owner>-<random><suffix>`` and :meth:`LocalStorage.publish`'s ``.publish-<owner>-<random>``."""
 
 
 @dataclass(frozen=True)
@@ -43,6 +61,41 @@ class StoredFile:
     key: str
     size: int
     sha256: str
+
+
+@dataclass(frozen=True)
+class StagedFile:
+    """A complete file waiting in ``tmp/`` under this process's claim; :meth:`LocalStorage.publish` moves
+    it to ``key``, :meth:`LocalStorage.discard` deletes it. Should the process die first, the sweep does."""
+
+    key: str
+    path: Path
+    size: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Publication:
+    """Staged files moved to their keys (``keys``) and stored files whose rows the same transaction deletes
+    (``retiring``), with the marker in ``tmp/`` that lists them until it is settled.
+
+    Whoever settles the marker of a process that died applies one rule to every listed key: its file
+    goes unless a committed row names it. A published file whose row was not committed goes; a retiring
+    file whose row's deletion was committed goes; the others stay.
+
+    ``database`` names the database whose transaction commits the rows, and ``ticket`` that transaction
+    (the services hold a PostgreSQL advisory lock on it until the COMMIT is done, so that whoever finds
+    the marker can tell that the transaction is over). Both are the caller's; the storage keeps them."""
+
+    marker: Path
+    keys: tuple[str, ...]
+    retiring: tuple[str, ...]
+    database: str
+    ticket: int
+
+    @property
+    def listed(self) -> tuple[str, ...]:
+        return self.keys + self.retiring
 
 
 class Storage(Protocol):
@@ -145,49 +198,144 @@ class LocalStorage:
         return self.path(key).is_file()
 
     def save(self, stream: BinaryIO, *, limit: int | None = None) -> StoredFile:
-        """Copy a stream to a new key in chunks, computing its sha256; raise TooLarge past ``limit`` bytes."""
+        """Copy a stream to a new key at once (no row waits for it); see :meth:`stage` for files that have one."""
+        staged = self.stage(stream, limit=limit)
+        try:
+            target = self.path(staged.key)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(staged.path, target)
+        finally:
+            self.discard([staged])
+        return StoredFile(key=staged.key, size=staged.size, sha256=staged.sha256)
+
+    def save_path(self, source: str | Path) -> StoredFile:
+        with open(source, "rb") as stream:
+            return self.save(stream)
+
+    def stage(self, stream: BinaryIO, *, limit: int | None = None) -> StagedFile:
+        """Copy a stream into ``tmp/`` in chunks, computing its sha256, and choose its key; raise TooLarge
+        past ``limit`` bytes (nothing is kept). The file stays in ``tmp/`` until :meth:`publish`."""
         self.sweep_scratch()
-        key = self.new_key()
-        target = self.path(key)
-        target.parent.mkdir(parents=True, exist_ok=True)
         digest = hashlib.sha256()
         size = 0
-        temp_name = self._scratch_file(".part")
+        part = self._scratch_file(".part")
         try:
-            with temp_name.open("wb") as out:
+            with part.open("wb") as out:
                 while chunk := stream.read(CHUNK_SIZE):
                     size += len(chunk)
                     if limit is not None and size > limit:
                         raise TooLarge
                     digest.update(chunk)
                     out.write(chunk)
-            os.replace(temp_name, target)
+                out.flush()
+                os.fsync(out.fileno())
         except BaseException:
-            temp_name.unlink(missing_ok=True)
+            part.unlink(missing_ok=True)
+            _ScratchOwner.release_if_idle(part.parent)
             raise
-        finally:
-            _ScratchOwner.release_if_idle(temp_name.parent)
-        return StoredFile(key=key, size=size, sha256=digest.hexdigest())
+        return StagedFile(key=self.new_key(), path=part, size=size, sha256=digest.hexdigest())
 
-    def adopt(self, source: str | Path) -> StoredFile:
-        """Move a file already written on the same disk (e.g. by ffmpeg) under a new key, hashing it."""
-        key = self.new_key()
-        target = self.path(key)
-        target.parent.mkdir(parents=True, exist_ok=True)
+    def temporary_path(self, suffix: str = "") -> Path:
+        """A new empty file in ``tmp/`` for a file being prepared (a copy, a thumbnail): :meth:`stage_prepared`
+        it or delete it. Should this process die first, :meth:`sweep_scratch` removes it."""
+        return self._scratch_file(".work", suffix)
+
+    def stage_prepared(self, path: Path) -> StagedFile:
+        """Stage a finished file of :meth:`temporary_path` where it is: hashed, synced, given its key."""
         digest = hashlib.sha256()
         size = 0
-        with open(source, "rb") as stream:
+        with open(path, "rb") as stream:
             while chunk := stream.read(CHUNK_SIZE):
                 size += len(chunk)
                 digest.update(chunk)
-        os.replace(source, target)
-        _ScratchOwner.release_if_idle(self.root / SCRATCH_FOLDER)
-        return StoredFile(key=key, size=size, sha256=digest.hexdigest())
+            os.fsync(stream.fileno())
+        return StagedFile(key=self.new_key(), path=path, size=size, sha256=digest.hexdigest())
 
-    def temporary_path(self, suffix: str = "") -> Path:
-        """A new empty file on the storage's disk for a file being prepared; :meth:`adopt` it or delete it.
-        Should this process die first, :meth:`sweep_scratch` removes it."""
-        return self._scratch_file(".work", suffix)
+    def discard(self, files: Iterable[StagedFile]) -> None:
+        """Delete staged files still in ``tmp/`` (those published are at their keys: not touched)."""
+        for staged in files:
+            staged.path.unlink(missing_ok=True)
+        _ScratchOwner.release_if_idle(self.root / SCRATCH_FOLDER)
+
+    def publish(
+        self, files: Iterable[StagedFile], *, retiring: Iterable[str] = (), database: str, ticket: int
+    ) -> Publication:
+        """Move staged files to their keys: first a marker listing them (and the ``retiring`` keys, whose
+        files go once the transaction has committed), synced, then the renames, synced.
+
+        Called just before the COMMIT of the rows that name the keys. From here until :meth:`settle` or
+        :meth:`withdraw`, a process that dies leaves the marker, and the files stay at their keys until
+        someone who can ask the database settles it (:meth:`interrupted_publications`). Raises (with
+        nothing moved and no marker left) if a file cannot be moved.
+        """
+        files = list(files)
+        keys = tuple(staged.key for staged in files)
+        retiring = tuple(retiring)
+        marker = self._scratch_file(PUBLISH_PREFIX.rstrip("-"))
+        moved: list[Path] = []
+        try:
+            with marker.open("w", encoding="ascii") as out:
+                json.dump({"keys": keys, "retiring": retiring, "database": database, "ticket": ticket}, out)
+                out.flush()
+                os.fsync(out.fileno())
+            _sync_directory(marker.parent)  # the marker is on disk before any file is at its key
+            for staged in files:
+                target = self.path(staged.key)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(staged.path, target)
+                moved.append(target)
+            for folder in {target.parent for target in moved} | {marker.parent}:
+                _sync_directory(folder)  # the renames are on disk before the rows are
+        except BaseException:
+            for target in moved:
+                target.unlink(missing_ok=True)
+            marker.unlink(missing_ok=True)
+            _ScratchOwner.release_if_idle(marker.parent)
+            raise
+        return Publication(marker=marker, keys=keys, retiring=retiring, database=database, ticket=ticket)
+
+    def settle(self, publication: Publication) -> None:
+        """The transaction has ended and the files that had to go are gone: the marker goes."""
+        publication.marker.unlink(missing_ok=True)
+        _ScratchOwner.release_if_idle(publication.marker.parent)
+
+    def withdraw(self, publication: Publication, keys: Iterable[str] | None = None) -> None:
+        """Delete the published files (after a rollback), or those of ``keys`` among the listed ones; then
+        the marker."""
+        for key in publication.keys if keys is None else keys:
+            if key in publication.listed:
+                self.delete(key)
+        self.settle(publication)
+
+    def interrupted_publications(self) -> list[Publication]:
+        """The publications of processes that ended before settling them (after a sweep of their scratch files).
+
+        Each one's files are at their keys; whether their rows were committed only the database knows, so
+        the caller settles or withdraws them. A marker cut short while being written stands for no file
+        (the renames come after it): it is listed with no keys.
+        """
+        scratch = self.root / SCRATCH_FOLDER
+        self.sweep_scratch()  # a dead owner's claim goes: its markers are then the ones without a claim
+        found: list[Publication] = []
+        for marker in sorted(scratch.glob(f"{PUBLISH_PREFIX}*")) if scratch.is_dir() else []:
+            match = SCRATCH_FILE.match(marker.name)
+            if match is None or (scratch / f"{OWNER_PREFIX}{match['token']}").exists():
+                continue  # its process is alive: it settles the marker itself
+            try:
+                content = json.loads(marker.read_text(encoding="ascii"))
+                keys = tuple(key for key in content["keys"] if self._is_key(key))
+                retiring = tuple(key for key in content["retiring"] if self._is_key(key))
+                database, ticket = str(content["database"]), int(content["ticket"])
+            except FileNotFoundError:
+                continue  # settled by another process in the meantime
+            except (ValueError, KeyError, TypeError):
+                keys, retiring, database, ticket = (), (), "", 0
+            found.append(Publication(marker=marker, keys=keys, retiring=retiring, database=database, ticket=ticket))
+        return found
+
+    @staticmethod
+    def _is_key(key: object) -> bool:
+        return isinstance(key, str) and len(key) == 32 and all(c in "0123456789abcdef" for c in key)
 
     def _scratch_file(self, kind: str, suffix: str = "") -> Path:
         scratch = self.root / SCRATCH_FOLDER
@@ -199,7 +347,8 @@ class LocalStorage:
 
         A claim that can be locked has no living owner: its files go, then the claim. A scratch file
         whose claim is gone (a sweep that was itself interrupted) goes too, since a claim always exists,
-        locked, before its owner's first file.
+        locked, before its owner's first file. A dead owner's publication marker stays, without its
+        claim: it is settled against the database (:meth:`interrupted_publications`).
         """
         scratch = self.root / SCRATCH_FOLDER
         if not scratch.is_dir():
@@ -218,21 +367,27 @@ class LocalStorage:
                     continue  # its process is alive
                 token = claim.name.removeprefix(OWNER_PREFIX)
                 for path in scratch.glob(f".*-{token}-*"):
-                    path.unlink(missing_ok=True)
-                    removed.append(path)
+                    if not path.name.startswith(PUBLISH_PREFIX):
+                        path.unlink(missing_ok=True)
+                        removed.append(path)
                 claim.unlink(missing_ok=True)
             finally:
                 os.close(fd)
         for path in scratch.iterdir():
             match = SCRATCH_FILE.match(path.name)
-            if match and not (scratch / f"{OWNER_PREFIX}{match['token']}").exists():
+            if match and match["kind"] != "publish" and not (scratch / f"{OWNER_PREFIX}{match['token']}").exists():
                 path.unlink(missing_ok=True)
                 removed.append(path)
         return removed
 
-    def save_path(self, source: str | Path) -> StoredFile:
-        with open(source, "rb") as stream:
-            return self.save(stream)
-
     def delete(self, key: str) -> None:
         self.path(key).unlink(missing_ok=True)
+
+
+def _sync_directory(folder: Path) -> None:
+    """Make the names in a folder (new files, renames) durable."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -9,6 +9,7 @@ workers at once, so no handler and no cleanup of ours runs.
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import signal
 import socket
@@ -37,6 +38,7 @@ from bench.harness import (
     throwaway_postgres,
 )
 from bench.load import Sheet, log_in_judges, plan_sheets, verify_stored
+from judging.media import run_ffmpeg
 from judging.storage import SCRATCH_FOLDER, LocalStorage
 from tests.conftest import IN_CI
 
@@ -110,6 +112,56 @@ def test_scratch_files_of_a_killed_process_are_swept_and_a_living_writers_are_no
         writer.kill()
         writer.wait(timeout=10)
         writer.stdout.close()  # type: ignore[union-attr]
+
+
+# --- where an upload's files are until the commit --------------------------------------------------------
+
+
+def test_files_reach_their_keys_only_with_their_commit(  # type: ignore[no-untyped-def]
+    app, users, short_video: Path
+) -> None:
+    """While the service works and until the COMMIT, an upload's files are in tmp/ only; a commit that the
+    database refuses (at its last flush) moves none; a file removed again before the commit is never
+    stored; a commit moves the files to the keys its row names, and tmp/ is left empty."""
+    from sqlalchemy.exc import IntegrityError
+
+    from judging.extensions import db
+    from judging.models import EntryFile, User
+    from judging.services import entries
+    from tests.conftest import open_contest_for_entries
+
+    uploads = Path(app.config["UPLOAD_FOLDER"])
+    storage = LocalStorage(uploads)
+    with app.app_context():
+        contest = open_contest_for_entries("micro-video")
+        entrant = db.session.scalar(select(User).where(User.username == "entrant-a"))
+        first = entries.create_draft(db.session, entrant, contest, title="一", fields={"theme": "主题"})
+        second = entries.create_draft(db.session, entrant, contest, title="二", fields={"theme": "主题"})
+        first.quota_slot = 1
+        db.session.commit()
+
+        with short_video.open("rb") as stream:
+            entries.attach_file(db.session, entrant, second, storage, stream, "作品.mp4")
+        waiting = _files_under(uploads)
+        assert all(p.parent == uploads / SCRATCH_FOLDER for p in waiting)
+        assert sorted(p.name.split("-")[0] for p in waiting) == [".owner", ".part", ".work"]  # video, thumbnail
+        second.quota_slot = 1  # the unique index refuses this at the commit's flush
+        with pytest.raises(IntegrityError):
+            db.session.commit()
+        db.session.rollback()
+        assert _files_under(uploads) == []
+
+        with short_video.open("rb") as stream:
+            record = entries.attach_file(db.session, entrant, second, storage, stream, "作品.mp4")
+        entries.remove_file(db.session, entrant, record, storage)
+        db.session.commit()
+        assert _files_under(uploads) == []
+
+        with short_video.open("rb") as stream:
+            record = entries.attach_file(db.session, entrant, second, storage, stream, "作品.mp4")
+        db.session.commit()
+        assert db.session.scalar(select(func.count()).select_from(EntryFile)) == 1
+        assert _files_under(uploads) == sorted([storage.path(record.storage_key), storage.path(record.thumbnail_key)])
 
 
 # --- SIGKILL during an upload ----------------------------------------------------------------------------
@@ -214,6 +266,209 @@ def test_server_killed_during_an_upload_leaves_no_file_and_no_row(
         assert _files_under(uploads) == sorted(keys)  # nothing in scratch: a finished upload gives its claim up
     finally:
         server.close()
+
+
+def _raw_upload_headers(browser: Browser, entry_id: int, name: str) -> dict[str, str]:
+    return {
+        "Content-Type": "application/octet-stream",
+        "X-Requested-With": "XMLHttpRequest",
+        "X-File-Name": quote(name),
+        "X-CSRFToken": browser.csrf_token(f"/entrant/entries/{entry_id}"),
+    }
+
+
+def _stored_and_referenced(database_url: str, workdir: Path) -> tuple[list[Path], list[Path]]:
+    """The files under the upload folder, and the stored files that rows name."""
+    from judging.extensions import db
+    from judging.models import EntryFile
+
+    with app_for(database_url, workdir) as app:
+        storage = LocalStorage(app.config["UPLOAD_FOLDER"])
+        named = [
+            storage.path(key)
+            for row in db.session.scalars(select(EntryFile))
+            for key in (row.storage_key, row.thumbnail_key)
+            if key
+        ]
+    return _files_under(workdir / "uploads"), sorted(named)
+
+
+def _making_a_thumbnail(uploads: Path) -> bool:
+    """Whether an ffmpeg process is extracting a frame from a file under ``uploads`` (read from /proc)."""
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            arguments = cmdline.read_bytes().split(b"\0")
+        except OSError:
+            continue  # ended meanwhile
+        if b"-frames:v" in arguments and any(a.startswith(bytes(uploads)) for a in arguments):
+            return True
+    return False
+
+
+@pytest.fixture(scope="module")
+def slow_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 1080p clip with a single key frame: its thumbnail (a frame at one second) takes ffmpeg a measurable
+    150-250 ms to decode, long enough to kill the server while it is being made."""
+    path = tmp_path_factory.mktemp("videos") / "slow.mp4"
+    run_ffmpeg(
+        "-f", "lavfi", "-i", "testsrc2=size=1920x1080:rate=30", "-t", "4", "-g", "1000",
+        "-pix_fmt", "yuv420p", "-c:v", "libx264", "-preset", "ultrafast", str(path),
+        timeout=120,
+    )  # fmt: skip
+    return path
+
+
+def test_server_killed_while_a_video_is_checked_leaves_no_file_and_no_row(
+    database: str, tmp_path: Path, slow_video: Path
+) -> None:
+    """The upload has arrived whole and been probed; the worker is making its thumbnail when it is killed.
+    The file and the thumbnail are still in tmp/ (none at a key), so the restart's sweep removes them."""
+    from judging.extensions import db
+    from judging.models import EntryFile
+
+    entry_id = _draft_entry(database, tmp_path)
+    uploads = tmp_path / "uploads"
+    scratch = uploads / SCRATCH_FOLDER
+    video = slow_video.read_bytes()
+    server = GunicornServer(server_env(database, tmp_path), workers=2, preload=True, log=tmp_path / "gunicorn.log")
+    try:
+        server.start()
+        browser = Browser(server.base_url)
+        browser.log_in("entrant")
+        connection = _start_raw_upload(server, browser, entry_id, declared=len(video), sent=video)
+        _wait_for(lambda: _making_a_thumbnail(uploads), timeout=30)  # probed; ffmpeg is decoding the frame
+        server.kill()
+        connection.close()
+
+        left = _files_under(uploads)
+        assert all(p.parent == scratch for p in left), left  # nothing reached a key
+        assert sorted(p.name.split("-")[0] for p in left) == [".owner", ".part", ".work"]
+        assert next(scratch.glob(".part-*")).stat().st_size == len(video)  # the whole upload, checked
+        with app_for(database, tmp_path):
+            assert db.session.scalar(select(func.count()).select_from(EntryFile)) == 0
+
+        server.start()
+        assert _stored_and_referenced(database, tmp_path) == ([], [])
+
+        # Uploaded again, with a tag that could name the entrant: the copy without it and the thumbnail
+        # are all that is stored, at the keys the row names; tmp/ is empty.
+        tagged = tmp_path / "tagged.mp4"
+        run_ffmpeg("-i", str(slow_video), "-c", "copy", "-metadata", "artist=张三", str(tagged))
+        browser = Browser(server.base_url)
+        browser.log_in("entrant")
+        answer = browser.request(
+            "POST",
+            f"/entrant/entries/{entry_id}/upload",
+            body=tagged.read_bytes(),
+            headers=_raw_upload_headers(browser, entry_id, "作品.mp4"),
+        )
+        assert answer.status == 200, answer.text
+        stored, named = _stored_and_referenced(database, tmp_path)
+        assert len(named) == 2 and stored == named
+        assert "张三".encode() not in max(named, key=lambda p: p.stat().st_size).read_bytes()
+    finally:
+        server.close()
+
+
+# A process that uploads through the service and is killed by SIGKILL in the last moments of its commit.
+COMMITTER = textwrap.dedent(
+    """
+    import os, signal, sys
+    from pathlib import Path
+    from sqlalchemy import event, select
+    from bench.harness import app_for
+    from judging.extensions import db
+    from judging.models import Entry, User
+    from judging.services import entries
+    from judging.storage import LocalStorage
+
+    database, workdir, entry_id, video, moment = sys.argv[1:6]
+
+    def die(*_):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    with app_for(database, Path(workdir)) as app:
+        entry = db.session.get(Entry, int(entry_id))
+        entrant = db.session.scalar(select(User).where(User.username == "entrant"))
+        if moment == "after-commit":  # listening before the service does: the COMMIT is done, the marker not settled
+            event.listen(db.session(), "after_commit", die)
+        else:  # the files are at their keys, the COMMIT is about to be sent
+            event.listen(db.engine, "commit", die)
+        storage = LocalStorage(app.config["UPLOAD_FOLDER"])
+        with open(video, "rb") as stream:
+            entries.attach_file(db.session, entrant, entry, storage, stream, "作品.mp4")
+        db.session.commit()
+    """
+)
+
+
+@pytest.mark.parametrize("moment", ["before-commit", "after-commit"])
+def test_process_killed_while_committing_a_replaced_work_leaves_the_files_of_the_rows_that_exist(
+    database: str, tmp_path: Path, short_video: Path, moment: str
+) -> None:
+    """A work replaces the entry's previous one, and the process is killed with the new files at their keys
+    and the COMMIT not sent, or sent and done. The marker stays in tmp/, listing the new keys and the old
+    ones; the next upload (here the service it calls) asks the database: the files of the rows that exist
+    stay, the others go. On PostgreSQL nothing is decided while the dead transaction's advisory lock is
+    held (as it is while the server is still committing)."""
+    from sqlalchemy import create_engine
+
+    from judging.extensions import db
+    from judging.models import Entry, EntryFile, User
+    from judging.services import entries
+
+    entry_id = _draft_entry(database, tmp_path)
+    uploads = tmp_path / "uploads"
+    scratch = uploads / SCRATCH_FOLDER
+    storage = LocalStorage(uploads)
+
+    def named_by_rows() -> list[list[Path]]:
+        with app_for(database, tmp_path):
+            rows = db.session.scalars(select(EntryFile)).all()
+            return [sorted(storage.path(k) for k in (r.storage_key, r.thumbnail_key)) for r in rows]
+
+    with app_for(database, tmp_path), short_video.open("rb") as stream:  # the previous work
+        entrant = db.session.scalar(select(User).where(User.username == "entrant"))
+        entries.attach_file(db.session, entrant, db.session.get(Entry, entry_id), storage, stream, "旧.mp4")
+        db.session.commit()
+    [old] = named_by_rows()
+
+    committer = subprocess.run(
+        [sys.executable, "-c", COMMITTER, database, str(tmp_path), str(entry_id), str(short_video), moment],
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert committer.returncode == -signal.SIGKILL, committer.stderr
+
+    marker = next(scratch.glob(".publish-*"))
+    listed = json.loads(marker.read_text())
+    new = sorted(storage.path(key) for key in listed["keys"])  # the upload and its thumbnail
+    assert sorted(storage.path(key) for key in listed["retiring"]) == old
+    assert len(new) == 2 and all(path.is_file() for path in new + old)
+    assert _files_under(uploads) == sorted([*new, *old, marker, *scratch.glob(".owner-*")])
+    assert named_by_rows() == ([new] if moment == "after-commit" else [old])
+    kept, gone = (new, old) if moment == "after-commit" else (old, new)
+
+    with app_for(f"sqlite:///{tmp_path / 'another.sqlite3'}", tmp_path / "another"):
+        # Where no row of another database names a key says nothing: that marker is not its to settle.
+        assert entries.clear_interrupted_uploads(db.session, storage) == [] and marker.exists()
+    with app_for(database, tmp_path):
+        assert listed["database"] == entries.database_label(db.engine)
+        if db.engine.dialect.name == "postgresql":
+            holder = create_engine(database)
+            with holder.connect() as connection:
+                # Held as the dead transaction held it (this waits for its server process to end).
+                connection.execute(select(func.pg_advisory_lock(listed["ticket"])))
+                assert entries.clear_interrupted_uploads(db.session, storage) == []  # not decided yet
+                assert marker.exists() and all(path.is_file() for path in new + old)
+            holder.dispose()  # the lock goes with its session, as the dead transaction's went with it
+        deleted = entries.clear_interrupted_uploads(db.session, storage)
+        assert sorted(storage.path(key) for key in deleted) == gone
+        assert not marker.exists()
+    stored, named = _stored_and_referenced(database, tmp_path)
+    assert stored == named == kept
 
 
 # --- SIGKILL during sheet saves --------------------------------------------------------------------------
