@@ -9,8 +9,8 @@ from itertools import groupby
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, insert, select
+from sqlalchemy.orm import Session, contains_eager, joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
 from judging.assignment import assign_balanced
@@ -279,8 +279,8 @@ def save_sheet(
         session.add(sheet)
     else:
         old = sheet_values(sheet)
-    _update_scores(sheet, parsed)
-    _update_check_answers(sheet, check_values)
+    new_scores = _update_scores(sheet, parsed)
+    new_answers = _update_check_answers(sheet, check_values)
     sheet.comment = comment.strip()
     sheet.status = SheetStatus.SUBMITTED if submit else SheetStatus.DRAFT
     sheet.submitted_at = utcnow() if submit else None
@@ -291,6 +291,7 @@ def save_sheet(
         session.flush()
     except StaleDataError:
         raise StaleSheet() from None
+    _insert_rows(session, sheet, new_scores, new_answers)
     audit.record(
         session,
         judge,
@@ -298,18 +299,31 @@ def save_sheet(
         object_type="sheet",
         object_id=sheet.id,
         contest_id=contest.id,
-        data={"entry": entry.code, "old": old, "new": sheet_values(sheet)},
+        # What the sheet now holds: the scores and answers are exactly the validated ones (every other row
+        # was removed), so they are not read back from the collections the inserts expired.
+        data={"entry": entry.code, "old": old, "new": _values(sheet.status, parsed, check_values, sheet.comment)},
     )
     return sheet
 
 
 def sheet_values(sheet: ScoreSheet) -> dict[str, Any]:
     """What a sheet holds, as plain values: for the audit log's old/new and to show a stored sheet."""
+    return _values(
+        sheet.status,
+        {score.criterion: score.value for score in sheet.scores},
+        {answer.check_key: answer.passed for answer in sheet.check_answers},
+        sheet.comment,
+    )
+
+
+def _values(
+    status: SheetStatus | None, scores: Mapping[str, Decimal], checks: Mapping[str, bool], comment: str | None
+) -> dict[str, Any]:
     return {
-        "status": sheet.status.value if sheet.status else SheetStatus.DRAFT.value,
-        "scores": {score.criterion: str(score.value) for score in sheet.scores},
-        "checks": {answer.check_key: answer.passed for answer in sheet.check_answers},
-        "comment": sheet.comment or "",
+        "status": status.value if status else SheetStatus.DRAFT.value,
+        "scores": {criterion: str(value) for criterion, value in scores.items()},
+        "checks": dict(checks),
+        "comment": comment or "",
     }
 
 
@@ -431,9 +445,12 @@ def get_assignment(session: Session, assignment_id: int) -> Assignment:
     return assignment
 
 
-def _update_scores(sheet: ScoreSheet, values: Mapping[str, Decimal]) -> None:
-    # In place, not by replacing the collection: the unit of work inserts before it deletes, which
-    # would trip the unique (sheet, criterion) constraint.
+def _update_scores(sheet: ScoreSheet, values: Mapping[str, Decimal]) -> dict[str, Decimal]:
+    """Change and remove the sheet's stored scores in place; the scores to insert are returned.
+
+    In place, not by replacing the collection: the unit of work inserts before it deletes, which would
+    trip the unique (sheet, criterion) constraint.
+    """
     by_key = {score.criterion: score for score in sheet.scores}
     for key, score in by_key.items():
         if key not in values:
@@ -441,11 +458,11 @@ def _update_scores(sheet: ScoreSheet, values: Mapping[str, Decimal]) -> None:
     for key, value in values.items():
         if key in by_key:
             by_key[key].value = value
-        else:
-            sheet.scores.append(Score(criterion=key, value=value))
+    return {key: value for key, value in values.items() if key not in by_key}
 
 
-def _update_check_answers(sheet: ScoreSheet, values: Mapping[str, bool]) -> None:
+def _update_check_answers(sheet: ScoreSheet, values: Mapping[str, bool]) -> dict[str, bool]:
+    """As :func:`_update_scores`, for the answers to the rubric's checks."""
     by_key = {answer.check_key: answer for answer in sheet.check_answers}
     for key, answer in by_key.items():
         if key not in values:
@@ -453,8 +470,31 @@ def _update_check_answers(sheet: ScoreSheet, values: Mapping[str, bool]) -> None
     for key, passed in values.items():
         if key in by_key:
             by_key[key].passed = passed
-        else:
-            sheet.check_answers.append(CheckAnswer(check_key=key, passed=passed))
+    return {key: passed for key, passed in values.items() if key not in by_key}
+
+
+def _insert_rows(
+    session: Session, sheet: ScoreSheet, scores: Mapping[str, Decimal], answers: Mapping[str, bool]
+) -> None:
+    """Insert a flushed sheet's new scores and answers, one statement per table.
+
+    Through the unit of work each row would be an INSERT … RETURNING of its own on SQLite (no ordered
+    multi-row RETURNING there): five statements for a three-criterion, two-check sheet, about 1.2 ms of
+    the ~10 ms a submission costs. The sheet's collections are expired, so that they are read again
+    (with these rows, in insertion order) when next used.
+    """
+    if scores:
+        session.execute(
+            insert(Score.__table__),
+            [{"sheet_id": sheet.id, "criterion": key, "value": value} for key, value in scores.items()],
+        )
+    if answers:
+        session.execute(
+            insert(CheckAnswer.__table__),
+            [{"sheet_id": sheet.id, "check_key": key, "passed": passed} for key, passed in answers.items()],
+        )
+    if scores or answers:
+        session.expire(sheet, ["scores", "check_answers"])
 
 
 def assignments_of_judge(session: Session, judge: User) -> list[Assignment]:
@@ -505,15 +545,43 @@ def progress_of_judge(session: Session, judge: User) -> list[JudgeProgress]:
     return progress
 
 
-def active_assignment(session: Session, judge: User, ref: str) -> Assignment:
-    """The judge's active (not recused) assignment to the entry with this code (or id); else NotFound."""
-    query = (
+def _active_assignment_query(entry_key: Any) -> Any:
+    """The judge's active assignment to one entry, with what saving or showing its sheet reads: the entry,
+    its contest with its rubric versions, and the sheet (whose scores and answers follow in the sheet's
+    own eager loads)."""
+    return (
         select(Assignment)
-        .join(Entry)
-        .where(Assignment.judge_id == judge.id, Assignment.status == AssignmentStatus.ASSIGNED)
+        .join(Assignment.entry)
+        .where(
+            Assignment.judge_id == bindparam("judge_id"),
+            Assignment.status == AssignmentStatus.ASSIGNED,
+            entry_key == bindparam("ref"),
+        )
+        .options(
+            contains_eager(Assignment.entry).joinedload(Entry.contest).joinedload(Contest.rubric_versions),
+            joinedload(Assignment.sheet),
+        )
+        .order_by(Entry.contest_id.desc())
+        .limit(1)
     )
-    query = query.where(Entry.id == int(ref)) if ref.isdigit() else query.where(Entry.code == ref)
-    assignment = session.scalars(query.order_by(Entry.contest_id.desc())).first()
+
+
+# Every sheet submission starts here, so the statements are built once: building a select with its loader
+# options and computing its cache key cost more than running it (0.7 ms of 1.1 ms on SQLite).
+_ASSIGNMENT_BY_ENTRY_ID = _active_assignment_query(Entry.id)
+_ASSIGNMENT_BY_ENTRY_CODE = _active_assignment_query(Entry.code)
+
+
+def active_assignment(session: Session, judge: User, ref: str) -> Assignment:
+    """The judge's active (not recused) assignment to the entry with this code (or id); else NotFound.
+
+    One query, where lazy loads of the entry, contest, rubric versions and sheet took five.
+    """
+    if ref.isdigit():
+        query, key = _ASSIGNMENT_BY_ENTRY_ID, int(ref)
+    else:
+        query, key = _ASSIGNMENT_BY_ENTRY_CODE, ref
+    assignment = session.scalars(query, {"judge_id": judge.id, "ref": key}).unique().first()
     if assignment is None:
         raise NotFound(_("No such entry among your assignments."))
     return assignment

@@ -112,9 +112,10 @@ def save(entry_ref: str):  # type: ignore[no-untyped-def]
         db.session.rollback()
         flash(refusal.message, "danger")
         return _render_entry(_assignment_or_404(entry_ref), form, status=400)
+    code = assignment.entry.code  # read before the commit expires it: no reload of the assignment and entry
     db.session.commit()
     if submit:
-        flash(_("Your sheet for %(code)s has been submitted.", code=assignment.entry.code), "success")
+        flash(_("Your sheet for %(code)s has been submitted.", code=code), "success")
         return redirect(url_for("judge.dashboard"))
     flash(_("Draft saved."), "success")
     return redirect(url_for("judge.entry", entry_ref=entry_ref))

@@ -3,16 +3,26 @@
 The score sheet has one field per rubric criterion (a number input carrying the criterion's max and
 step, so the browser helps) and one yes/no choice per check; the range and step are enforced on the
 server by :func:`judging.services.judging.parse_score`, whatever the browser sent.
+
+Every score sheet is posted through these forms, so they are built for speed (issue 8's load target):
+the form class of a rubric version is made once per process (the fields depend on the rubric's text
+only; their labels are lazy strings, translated when shown), and WTForms' own messages are read from
+the catalogue of the user's language loaded once per process, instead of from disk for every form.
 """
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
+from babel import support
+from flask import current_app
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, IntegerField, RadioField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.fields.choices import SelectChoice
+from wtforms.i18n import messages_path
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import NumberInput
 
@@ -23,7 +33,23 @@ CRITERION_PREFIX = "score_"
 CHECK_PREFIX = "check_"
 
 
-class ScoreSheetForm(FlaskForm):
+@lru_cache(maxsize=16)
+def _wtforms_catalogue(locale: str) -> support.NullTranslations:
+    """WTForms' messages in ``locale``: what Flask-WTF loads from disk for every form, read once."""
+    return support.Translations.load(messages_path(), [locale], domain="wtforms")
+
+
+class JudgingForm(FlaskForm):
+    """A Flask-WTF form whose WTForms messages come from the per-process catalogue of the user's language."""
+
+    class Meta(FlaskForm.Meta):
+        def get_translations(self, form):  # type: ignore[no-untyped-def]
+            if not current_app.config.get("WTF_I18N_ENABLED", True):
+                return super().get_translations(form)
+            return _wtforms_catalogue(str(get_locale()))
+
+
+class ScoreSheetForm(JudgingForm):
     """The fields common to every rubric; :func:`score_sheet_form` adds the rubric's own."""
 
     version = HiddenField()
@@ -57,8 +83,31 @@ class ScoreSheetForm(FlaskForm):
             return -1  # a tampered version can only ever be stale
 
 
+_form_classes: dict[str, type[ScoreSheetForm]] = {}
+"""The score sheet form class of each rubric text seen by this process, by the text's sha256."""
+
+
 def score_sheet_form(rubric: Rubric, sheet: ScoreSheet | None) -> ScoreSheetForm:
     """A score sheet form for ``rubric``, filled from ``sheet`` (pass None to read only the posted data)."""
+    form_class = _form_classes.get(rubric.sha256) if rubric.sha256 else None
+    if form_class is None:
+        form_class = _score_sheet_form_class(rubric)
+        if rubric.sha256:
+            _form_classes[rubric.sha256] = form_class
+    data: dict[str, Any] = {"version": str(sheet.version) if sheet else "0"}
+    if sheet is not None:
+        data["comment"] = sheet.comment
+        for score in sheet.scores:
+            data[CRITERION_PREFIX + score.criterion] = format_points(score.value)
+        for answer in sheet.check_answers:
+            data[CHECK_PREFIX + answer.check_key] = "yes" if answer.passed else "no"
+    form = form_class(data=data)
+    form.rubric = rubric
+    return form
+
+
+def _score_sheet_form_class(rubric: Rubric) -> type[ScoreSheetForm]:
+    """The form class with one field per criterion and one yes/no choice per check of ``rubric``."""
 
     class Form(ScoreSheetForm):
         pass
@@ -84,19 +133,10 @@ def score_sheet_form(rubric: Rubric, sheet: ScoreSheet | None) -> ScoreSheetForm
                 validators=[Optional()],
             ),
         )
-    data: dict[str, Any] = {"version": str(sheet.version) if sheet else "0"}
-    if sheet is not None:
-        data["comment"] = sheet.comment
-        for score in sheet.scores:
-            data[CRITERION_PREFIX + score.criterion] = format_points(score.value)
-        for answer in sheet.check_answers:
-            data[CHECK_PREFIX + answer.check_key] = "yes" if answer.passed else "no"
-    form = Form(data=data)
-    form.rubric = rubric
-    return form
+    return Form
 
 
-class ReasonForm(FlaskForm):
+class ReasonForm(JudgingForm):
     """A reason to give: declaring a conflict, overriding one, reopening a sheet."""
 
     reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=1000)])
@@ -108,12 +148,12 @@ class ReopenForm(ReasonForm):
     submit = SubmitField(_l("Reopen for the judge"))
 
 
-class AddJudgeForm(FlaskForm):
+class AddJudgeForm(JudgingForm):
     judge_id = SelectField(_l("Judge"), coerce=int, choices=[])
     submit = SubmitField(_l("Add to the panel"))
 
 
-class SpreadForm(FlaskForm):
+class SpreadForm(JudgingForm):
     """The disagreement threshold on the organiser's dashboard (a GET form: no CSRF needed)."""
 
     class Meta:
