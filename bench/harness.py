@@ -176,7 +176,8 @@ def build_review_instance(database_url: str, workdir: Path, *, judges: int, entr
 
 
 class GunicornServer:
-    """``gunicorn app:app`` with ``workers`` sync workers, serving a socket this object holds.
+    """``gunicorn app:app`` with ``workers`` sync workers (``gthread`` workers of ``threads`` threads each when
+    ``threads`` > 1), serving a socket this object holds.
 
     The socket outlives the server process, so :meth:`kill` (SIGKILL to the master and every worker,
     as an out-of-memory killer or a power cut would) followed by :meth:`start` serves the same port again.
@@ -187,11 +188,13 @@ class GunicornServer:
         env: Mapping[str, str],
         *,
         workers: int = 4,
+        threads: int = 1,
         preload: bool = False,
         log: Path | None = None,
     ):
         self.env = {**os.environ, **env}
         self.workers = workers
+        self.threads = threads
         self.preload = preload  # load the app once in the master and fork: workers are ready sooner
         self.log = log
         self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -207,9 +210,12 @@ class GunicornServer:
         fd = self.listener.fileno()
         command = [
             sys.executable, "-m", "gunicorn", "app:app",
-            "--bind", f"fd://{fd}", "--workers", str(self.workers),
+            "--bind", f"fd://{fd}", "--workers", str(self.workers), "--threads", str(self.threads),
             "--timeout", "120", "--graceful-timeout", "5", "--log-level", "warning", "--no-control-socket",
             *(["--preload"] if self.preload else []),
+            # gthread workers keep connections alive (2 s by default); the harness's client, like http.client,
+            # does not retry a POST on a connection the server closed while it sat idle between rounds.
+            *(["--keep-alive", "300"] if self.threads > 1 else []),
         ]  # fmt: skip
         output = self.log.open("ab") if self.log else subprocess.DEVNULL
         self.process = subprocess.Popen(

@@ -10,9 +10,10 @@ What it does, in one run:
 1. builds a fresh instance in a temporary folder (SQLite in WAL mode, or a throwaway PostgreSQL database
    at 127.0.0.1:5432): the micro-video contest in review with ``--entries`` submitted videos and a panel of
    ``--judges`` judges, each assigned every entry (through the services, as the web does);
-2. starts ``gunicorn app:app`` with ``--workers`` sync workers on a free port, configured through the
-   environment as a deployment is (the login limit is raised there, so 200 logins from one address
-   are not throttled; its default is unchanged);
+2. starts ``gunicorn app:app`` on a free port as the README's deployment section recommends (4 sync
+   workers, ``--preload``; ``--workers``, ``--threads`` and ``--no-preload`` change that), configured
+   through the environment as a deployment is (the login limit is raised there, so 200 logins from one
+   address are not throttled; its default is unchanged);
 3. logs every judge in through the login form (CSRF token read from the page) and reads the token of the
    score sheet form from the judge's first entry page;
 4. measures, with ``--concurrency`` judges at a time (each judge's requests in order, on its own
@@ -23,6 +24,9 @@ What it does, in one run:
 5. checks the database afterwards: exactly one submitted sheet per (judge, entry), each written once
    (version 1), its scores, checks and comment exactly as sent, no other sheet, one ``sheet.submit``
    audit event per sheet, and the audit chain verifies.
+
+CPU per request is read from ``/proc`` for the gunicorn workers, for this process (the judges' client
+threads), and for the PostgreSQL backends serving the workers when the database runs on this machine.
 
 Target (issue 8): submission throughput at least 40% of healthz's, and p99 under 200 ms at 100
 concurrent judges.
@@ -103,6 +107,7 @@ class Phase:
     seconds: float = 0.0
     server_cpu: float = 0.0  # CPU seconds of the gunicorn workers during the phase
     client_cpu: float = 0.0  # CPU seconds of this process (the judges' threads) during the phase
+    database_cpu: float | None = None  # CPU seconds of the PostgreSQL backends serving the workers, when local
 
     @property
     def requests(self) -> int:
@@ -127,6 +132,7 @@ class Phase:
             self.seconds + other.seconds,
             self.server_cpu + other.server_cpu,
             self.client_cpu + other.client_cpu,
+            None if self.database_cpu is None or other.database_cpu is None else self.database_cpu + other.database_cpu,
         )
 
 
@@ -142,14 +148,47 @@ def process_cpu_seconds(pids: list[int]) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
-def measured(server: GunicornServer, run: Callable[[], Phase]) -> Phase:
-    """Run a phase, accounting the CPU the server's workers and this process spend meanwhile."""
+def measured(
+    server: GunicornServer, run: Callable[[], Phase], database_pids: Callable[[], list[int]] | None = None
+) -> Phase:
+    """Run a phase, accounting the CPU the server's workers and this process spend meanwhile, and the
+    database server's backends when ``database_pids`` names them (PostgreSQL on this machine)."""
     pids = server.worker_pids()
+    backends_before = {pid: process_cpu_seconds([pid]) for pid in database_pids()} if database_pids else {}
     server_before, client_before = process_cpu_seconds(pids), time.process_time()
     phase = run()
     phase.server_cpu = process_cpu_seconds(pids) - server_before
     phase.client_cpu = time.process_time() - client_before
+    if database_pids:
+        backends_after = {pid: process_cpu_seconds([pid]) for pid in database_pids()}
+        phase.database_cpu = sum(cpu - backends_before.get(pid, 0.0) for pid, cpu in backends_after.items())
     return phase
+
+
+@contextmanager
+def postgres_backends(database_url: str) -> Iterator[Callable[[], list[int]] | None]:
+    """A function listing the process ids of the PostgreSQL backends connected to the database (but the
+    one asking), when they run on this machine; None for SQLite (it runs inside the workers) or when the
+    server's processes cannot be seen."""
+    if not database_url.startswith("postgresql"):
+        yield None
+        return
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.pool import NullPool
+
+    engine = create_engine(database_url, poolclass=NullPool)
+    query = text("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
+
+    def backends() -> list[int]:
+        with engine.connect() as connection:
+            return [pid for pid in connection.scalars(query) if Path(f"/proc/{pid}/stat").exists()]
+
+    try:
+        with engine.connect() as connection:
+            own = connection.scalar(text("SELECT pg_backend_pid()"))
+        yield backends if Path(f"/proc/{own}/stat").exists() else None
+    finally:
+        engine.dispose()
 
 
 def run_judges(judges: list[str], concurrency: int, work: Callable[[str], None]) -> float:
@@ -343,6 +382,8 @@ class LoadResult:
     entries: int
     concurrency: int
     workers: int
+    threads: int
+    preload: bool
     hello: Phase
     submit: Phase
     paced: Phase | None
@@ -359,10 +400,13 @@ class LoadResult:
     def table(self) -> str:
         lines = [
             f"{self.database}: {self.judges} judges × {self.entries} entries, {self.concurrency} judges at a time, "
-            f"gunicorn {self.workers} sync workers",
+            f"gunicorn {self.workers} "
+            + (f"gthread workers × {self.threads} threads" if self.threads > 1 else "sync workers")
+            + (", --preload" if self.preload else ""),
             "",
-            "| requests | n | failed | req/s | p50 ms | p99 ms | max ms | server CPU ms/req | client CPU ms/req |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+            "| requests | n | failed | req/s | p50 ms | p99 ms | max ms | server CPU ms/req | database CPU ms/req "
+            "| client CPU ms/req |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for phase in (self.hello, self.submit, self.paced):
             if phase is None:
@@ -371,7 +415,9 @@ class LoadResult:
                 f"| {phase.name} | {phase.requests} | {len(phase.failures)} | {phase.throughput:.0f} | "
                 f"{phase.percentile(50) * 1000:.0f} | {phase.percentile(99) * 1000:.0f} | "
                 f"{max(phase.latencies, default=float('nan')) * 1000:.0f} | "
-                f"{phase.cpu_ms(phase.server_cpu):.1f} | {phase.cpu_ms(phase.client_cpu):.1f} |"
+                f"{phase.cpu_ms(phase.server_cpu):.1f} | "
+                f"{'–' if phase.database_cpu is None else f'{phase.cpu_ms(phase.database_cpu):.1f}'} | "
+                f"{phase.cpu_ms(phase.client_cpu):.1f} |"
             )
         p99 = self.submit.percentile(99)
         v = self.verification
@@ -416,6 +462,7 @@ def run_load(
     concurrency: int,
     workers: int,
     workdir: Path,
+    threads: int = 1,
     paced_share: float = 0.0,
     preload: bool = False,
     progress: Callable[[str], None] = lambda line: None,
@@ -432,20 +479,21 @@ def run_load(
         progress(f"instance built in {time.perf_counter() - started:.1f} s")
         back_to_back = {judge: planned[:-1] if paced_share else planned for judge, planned in sheets.items()}
         env = server_env(database_url, workdir)
-        with GunicornServer(env, workers=workers, preload=preload, log=workdir / "gunicorn.log") as server:
+        server = GunicornServer(env, workers=workers, threads=threads, preload=preload, log=workdir / "gunicorn.log")
+        with server, postgres_backends(database_url) as backends:
             started = time.perf_counter()
             sessions = log_in_judges(server.base_url, sheets, concurrency)
             progress(f"{len(sessions)} judges logged in in {time.perf_counter() - started:.1f} s")
             per_judge = len(next(iter(back_to_back.values())))
             hello_phase("warm-up", sessions, 2, concurrency)
-            before = measured(server, lambda: hello_phase("healthz", sessions, per_judge, concurrency))
-            submitted = measured(server, lambda: submit_phase(sessions, back_to_back, concurrency))
-            after = measured(server, lambda: hello_phase("healthz", sessions, per_judge, concurrency))
+            before = measured(server, lambda: hello_phase("healthz", sessions, per_judge, concurrency), backends)
+            submitted = measured(server, lambda: submit_phase(sessions, back_to_back, concurrency), backends)
+            after = measured(server, lambda: hello_phase("healthz", sessions, per_judge, concurrency), backends)
             paced = None
             if paced_share:
                 rate = max(1.0, paced_share * submitted.throughput)
                 last = [planned[-1] for planned in sheets.values()]
-                paced = measured(server, lambda: paced_phase(sessions, last, concurrency, rate))
+                paced = measured(server, lambda: paced_phase(sessions, last, concurrency, rate), backends)
             for browser, _ in sessions.values():
                 browser.close()
         verification = verify_stored(database_url, workdir, sheets)
@@ -455,6 +503,8 @@ def run_load(
         entries=entries,
         concurrency=concurrency,
         workers=workers,
+        threads=threads,
+        preload=preload,
         hello=before.merged(after, "healthz (no database)"),
         submit=submitted,
         paced=paced,
@@ -467,7 +517,11 @@ def main() -> None:
     parser.add_argument("--judges", type=int, default=200)
     parser.add_argument("--entries", type=int, default=5, help="entries each judge scores")
     parser.add_argument("--concurrency", type=int, default=100, help="judges submitting at the same time")
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
+    parser.add_argument("--threads", type=int, default=1, help="threads per worker (gthread workers when > 1)")
+    parser.add_argument(
+        "--preload", action=argparse.BooleanOptionalAction, default=True, help="load the app before forking workers"
+    )
     parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument(
         "--paced-share",
@@ -484,6 +538,8 @@ def main() -> None:
             entries=args.entries,
             concurrency=args.concurrency,
             workers=args.workers,
+            threads=args.threads,
+            preload=args.preload,
             workdir=Path(scratch),
             paced_share=args.paced_share,
             progress=lambda line: print(line, flush=True),
