@@ -5,10 +5,12 @@ from __future__ import annotations
 import shutil
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
+from flask import Flask
 from werkzeug.serving import make_server
 
 from judging.extensions import db
@@ -30,14 +32,19 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
     return {
         **browser_type_launch_args,
         "executable_path": CHROMIUM,
-        "args": ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"],
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+        ],
     }
 
 
-@pytest.fixture
-def live_server(tmp_path: Path) -> Iterator[str]:
-    """The app with organisations, rubrics and one account per role, served on a free local port."""
+def configured_app(tmp_path: Path) -> Flask:
+    """An app on a fresh SQLite file with the organisations and the rubrics loaded (and no accounts)."""
     app = make_test_app(f"sqlite:///{tmp_path / 'e2e.sqlite3'}", tmp_path, SERVER_NAME=None)
     with app.app_context():
         db.create_all()
@@ -47,9 +54,12 @@ def live_server(tmp_path: Path) -> Iterator[str]:
         for rubric in load_rubric_directory(ROOT / "rubrics"):
             contests.sync_rubric(db.session, None, rubric, edition="2026")
         db.session.commit()
-        create_user("organizer", Role.ORGANIZER, "市委网信办")
-        create_user("judge", Role.JUDGE)
-        create_user("entrant", Role.ENTRANT, "浦东新区")
+    return app
+
+
+@contextmanager
+def served(app: Flask) -> Iterator[str]:
+    """Serve ``app`` from a thread on a free local port; yields its base URL."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -60,6 +70,18 @@ def live_server(tmp_path: Path) -> Iterator[str]:
         thread.join(timeout=5)
         with app.app_context():
             db.engine.dispose()
+
+
+@pytest.fixture
+def live_server(tmp_path: Path) -> Iterator[str]:
+    """The app with organisations, rubrics and one account per role, served on a free local port."""
+    app = configured_app(tmp_path)
+    with app.app_context():
+        create_user("organizer", Role.ORGANIZER, "市委网信办")
+        create_user("judge", Role.JUDGE)
+        create_user("entrant", Role.ENTRANT, "浦东新区")
+    with served(app) as base:
+        yield base
 
 
 @pytest.fixture

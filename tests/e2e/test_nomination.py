@@ -3,22 +3,20 @@ the quota, is refused the one over it, and the unit reads the comment on its cas
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from judging.extensions import db
 from judging.media import generate_test_image
 from judging.models import Entry, EntryStatus, OrganizationKind, Role, User
-from judging.rubric import load_rubric_directory
 from judging.services import contests, entries, organizations
 from judging.storage import LocalStorage
-from tests.conftest import PASSWORD, ROOT, create_user, make_test_app, open_contest_for_entries
+from tests.conftest import PASSWORD, create_user, open_contest_for_entries
+from tests.e2e.conftest import configured_app, served
 
 pytestmark = pytest.mark.e2e
 UNITS = ("陆家嘴街道", "张江镇")
@@ -27,18 +25,11 @@ UNITS = ("陆家嘴街道", "张江镇")
 @pytest.fixture
 def cases_server(tmp_path: Path) -> Iterator[tuple[str, object, list[str]]]:
     """Two grassroots units of 浦东新区 with three submitted cases each (six: one more than the quota of 5)."""
-    app = make_test_app(f"sqlite:///{tmp_path / 'e2e.sqlite3'}", tmp_path, SERVER_NAME=None)
+    app = configured_app(tmp_path)
     image = tmp_path / "case.png"
     generate_test_image(image)
     codes = []
     with app.app_context():
-        db.create_all()
-        organizations.seed_organizations(
-            db.session, organizations.read_organization_file(ROOT / "data" / "organizations.toml")
-        )
-        for rubric in load_rubric_directory(ROOT / "rubrics"):
-            contests.sync_rubric(db.session, None, rubric, edition="2026")
-        db.session.commit()
         coordinator = create_user("pudong", Role.ENTRANT, "浦东新区")
         contest = open_contest_for_entries("exemplary-cases")
         declarations = list(contests.current_rubric(contest).entry.declarations)
@@ -64,16 +55,8 @@ def cases_server(tmp_path: Path) -> Iterator[tuple[str, object, list[str]]]:
                 entries.submit_entry(db.session, account, entry, declarations)
                 db.session.commit()
                 codes.append(entry.code)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}", app, codes
-    finally:
-        server.shutdown()
-        thread.join(timeout=5)
-        with app.app_context():
-            db.engine.dispose()
+    with served(app) as base:
+        yield base, app, codes
 
 
 def _log_in(page: Page, base: str, username: str) -> None:

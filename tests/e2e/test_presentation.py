@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import re
-import threading
 import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,13 +12,12 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 from pypdf import PdfReader
-from werkzeug.serving import make_server
 
 from judging.extensions import db
 from judging.models import Contest, Role, User
-from judging.rubric import load_rubric_directory
-from judging.services import contests, organizations, publication
-from tests.conftest import PASSWORD, ROOT, create_user, make_test_app
+from judging.services import publication
+from tests.conftest import PASSWORD, create_user
+from tests.e2e.conftest import configured_app, served
 from tests.integration.test_ceremonies import seed_skills_contest
 from tests.integration.test_publication import _recuse_expert5
 from tests.integration.test_results import seed_review_contest
@@ -36,15 +34,8 @@ LAST_SLIDE = 16
 @pytest.fixture
 def ceremony_server(tmp_path: Path, short_video: Path) -> Iterator[tuple[str, dict[str, str]]]:
     """The app with the micro-video contest and the ISG competition frozen, on public notice."""
-    app = make_test_app(f"sqlite:///{tmp_path / 'e2e.sqlite3'}", tmp_path, SERVER_NAME=None)
+    app = configured_app(tmp_path)
     with app.app_context():
-        db.create_all()
-        organizations.seed_organizations(
-            db.session, organizations.read_organization_file(ROOT / "data" / "organizations.toml")
-        )
-        for rubric in load_rubric_directory(ROOT / "rubrics"):
-            contests.sync_rubric(db.session, None, rubric, edition="2026")
-        db.session.commit()
         create_user("organizer", Role.ORGANIZER, "市委网信办")
         create_user("entrant-a", Role.ENTRANT, "浦东新区")
         create_user("entrant-b", Role.ENTRANT, "黄浦区")
@@ -56,16 +47,8 @@ def ceremony_server(tmp_path: Path, short_video: Path) -> Iterator[tuple[str, di
             db.session, organizer, db.session.scalar(db.select(Contest).where(Contest.slug == "micro-video"))
         )
         db.session.commit()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}", codes
-    finally:
-        server.shutdown()
-        thread.join(timeout=5)
-        with app.app_context():
-            db.engine.dispose()
+    with served(app) as base:
+        yield base, codes
 
 
 def _expect_slide(page: Page, number: int) -> None:

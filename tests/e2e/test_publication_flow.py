@@ -3,7 +3,6 @@ answers and publishes; the public opens the final award list, the winners' galle
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -12,13 +11,12 @@ import pytest
 from flask import Flask
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from judging.extensions import db
 from judging.models import Assignment, Certificate, ResultSnapshot, Role, User, utcnow
-from judging.rubric import load_rubric_directory
-from judging.services import contests, judging, organizations
-from tests.conftest import PASSWORD, ROOT, create_user, make_test_app
+from judging.services import judging
+from tests.conftest import PASSWORD, create_user
+from tests.e2e.conftest import configured_app, served
 from tests.integration.test_results import seed_review_contest
 
 pytestmark = pytest.mark.e2e
@@ -27,15 +25,8 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture
 def review_server(tmp_path: Path, short_video: Path) -> Iterator[tuple[str, Flask, dict[str, str]]]:
     """The micro-video contest in review with test_results.py's sheets; expert5 (a draft) has recused."""
-    app = make_test_app(f"sqlite:///{tmp_path / 'e2e.sqlite3'}", tmp_path, SERVER_NAME=None)
+    app = configured_app(tmp_path)
     with app.app_context():
-        db.create_all()
-        organizations.seed_organizations(
-            db.session, organizations.read_organization_file(ROOT / "data" / "organizations.toml")
-        )
-        for rubric in load_rubric_directory(ROOT / "rubrics"):
-            contests.sync_rubric(db.session, None, rubric, edition="2026")
-        db.session.commit()
         create_user("organizer", Role.ORGANIZER, "市委网信办")
         create_user("entrant-a", Role.ENTRANT, "浦东新区")
         create_user("entrant-b", Role.ENTRANT, "黄浦区")
@@ -44,16 +35,8 @@ def review_server(tmp_path: Path, short_video: Path) -> Iterator[tuple[str, Flas
         for assignment in db.session.scalars(select(Assignment).where(Assignment.judge_id == expert5.id)):
             judging.declare_conflict(db.session, expert5, assignment, "同单位")
         db.session.commit()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}", app, codes
-    finally:
-        server.shutdown()
-        thread.join(timeout=5)
-        with app.app_context():
-            db.engine.dispose()
+    with served(app) as base:
+        yield base, app, codes
 
 
 def test_freeze_object_answer_publish_and_verify(

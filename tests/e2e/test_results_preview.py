@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
-from werkzeug.serving import make_server
 
-from judging.extensions import db
 from judging.models import Role
-from judging.rubric import load_rubric_directory
-from judging.services import contests, organizations
-from tests.conftest import PASSWORD, ROOT, create_user, make_test_app
+from tests.conftest import PASSWORD, create_user
+from tests.e2e.conftest import configured_app, served
 from tests.integration.test_results import seed_review_contest
 
 pytestmark = pytest.mark.e2e
@@ -23,29 +19,14 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture
 def results_server(tmp_path: Path, short_video: Path) -> Iterator[tuple[str, dict[str, str]]]:
     """The app with the micro-video contest in review and the sheets of tests/integration/test_results.py."""
-    app = make_test_app(f"sqlite:///{tmp_path / 'e2e.sqlite3'}", tmp_path, SERVER_NAME=None)
+    app = configured_app(tmp_path)
     with app.app_context():
-        db.create_all()
-        organizations.seed_organizations(
-            db.session, organizations.read_organization_file(ROOT / "data" / "organizations.toml")
-        )
-        for rubric in load_rubric_directory(ROOT / "rubrics"):
-            contests.sync_rubric(db.session, None, rubric, edition="2026")
-        db.session.commit()
         create_user("organizer", Role.ORGANIZER, "市委网信办")
         create_user("entrant-a", Role.ENTRANT, "浦东新区")
         create_user("entrant-b", Role.ENTRANT, "黄浦区")
         codes = seed_review_contest(app, short_video)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}", codes
-    finally:
-        server.shutdown()
-        thread.join(timeout=5)
-        with app.app_context():
-            db.engine.dispose()
+    with served(app) as base:
+        yield base, codes
 
 
 def test_organiser_reads_the_results_preview(

@@ -59,7 +59,10 @@ def test_visitor_switches_language_and_reads_contests(page: Page, live_server: s
 
 
 def test_organiser_creates_an_account_and_the_invitee_sets_a_password(
-    page: Page, live_server: str, browser, screenshot_dir: Path  # type: ignore[no-untyped-def]
+    page: Page,
+    live_server: str,
+    browser,
+    screenshot_dir: Path,  # type: ignore[no-untyped-def]
 ) -> None:
     _log_in(page, live_server, "organizer")
     page.get_by_role("link", name="账号管理").click()
