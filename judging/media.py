@@ -113,11 +113,23 @@ def run_ffmpeg(*arguments: str, timeout: float = 60) -> None:
 
 
 def make_thumbnail(video: str | Path, target: str | Path, at_seconds: float = 1.0, width: int = 320) -> None:
-    """Write a JPEG frame of the video (at ``at_seconds``, or the first frame of a shorter clip)."""
-    for start in (str(at_seconds), "0"):
-        run_ffmpeg("-ss", start, "-i", str(video), "-frames:v", "1", "-vf", f"scale={width}:-2", str(target))
+    """Write a JPEG frame of the video (at ``at_seconds``, or the first frame of a shorter clip).
+
+    Raises CalledProcessError when ffmpeg can take no frame at all. Seeking past the end of a clip is
+    an error for ffmpeg or an empty output, depending on the container: either way the first frame is
+    taken instead.
+    """
+    starts = (str(at_seconds), "0")
+    for number, start in enumerate(starts, start=1):
+        try:
+            run_ffmpeg("-ss", start, "-i", str(video), "-frames:v", "1", "-vf", f"scale={width}:-2", str(target))
+        except subprocess.CalledProcessError:
+            if number == len(starts):
+                raise
+            continue
         if Path(target).exists() and Path(target).stat().st_size > 0:
             return
+    raise subprocess.CalledProcessError(1, "ffmpeg", stderr=b"no frame could be taken from the video")
 
 
 def generate_test_video(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -127,6 +128,22 @@ def test_video_over_the_limit_is_refused_with_its_measured_duration_and_leaves_n
         assert db.session.scalar(db.select(db.func.count(EntryFile.id))) == 0
     leftovers = [p for p in Path(app.config["UPLOAD_FOLDER"]).rglob("*") if p.is_file()]
     assert leftovers == []
+
+
+def test_a_clip_shorter_than_the_thumbnail_time_is_accepted_with_its_first_frame(
+    open_contest: Flask, users: dict[str, int], tmp_path: Path
+) -> None:
+    """The thumbnail is taken at 1 s; ffmpeg fails when asked to seek past the end of a 0.8 s clip,
+    which must not make a playable video "not a video"."""
+    app = open_contest
+    clip = tmp_path / "clip.mp4"
+    generate_test_video(clip, 0.8, size="64x48")
+    with app.app_context():
+        entry_id = _draft_with_video(app, users["entrant-a"], clip, "短片")
+        stored = db.session.scalars(db.select(EntryFile).where(EntryFile.entry_id == entry_id)).one()
+        assert stored.duration_seconds == Decimal("0.80")
+        thumbnail = LocalStorage(app.config["UPLOAD_FOLDER"]).path(stored.thumbnail_key)
+        assert thumbnail.read_bytes()[:3] == b"\xff\xd8\xff"  # a JPEG
 
 
 def test_a_text_file_named_mp4_is_not_a_video(open_contest: Flask, users: dict[str, int], tmp_path: Path) -> None:
