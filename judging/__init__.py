@@ -46,6 +46,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     errors.init_app(app)
     pages.init_app(app)
+    for language in app.config["LANGUAGES"]:
+        _locale(language)  # Babel's locale data is read here, not on some user's first request to each worker
     return app
 
 
