@@ -518,6 +518,10 @@ class JudgeProgress:
     def percent(self) -> int:
         return 100 * self.done // self.total if self.total else 0
 
+    @property
+    def open_for_scores(self) -> bool:
+        return open_for_scores(self.contest)
+
     def by_state(self) -> dict[str, list[Assignment]]:
         """The assignments grouped as the judge works through them: to do, draft, done, recused."""
         groups: dict[str, list[Assignment]] = {"todo": [], "draft": [], "done": [], "recused": []}
@@ -535,14 +539,20 @@ def assignment_state(assignment: Assignment) -> str:
     return "done" if assignment.sheet.status is SheetStatus.SUBMITTED else "draft"
 
 
+def open_for_scores(contest: Contest) -> bool:
+    """Whether judges can still save sheets: the contest is in review and its review deadline has not passed."""
+    return contest.phase is Phase.REVIEW and (contest.review_deadline is None or utcnow() <= contest.review_deadline)
+
+
 def progress_of_judge(session: Session, judge: User) -> list[JudgeProgress]:
+    """A judge's assignments per contest: the contests still open for scores first, then the closed ones."""
     progress = []
     for contest, rows in groupby(assignments_of_judge(session, judge), key=lambda a: a.entry.contest):
         rows = list(rows)
         active = [a for a in rows if a.status is AssignmentStatus.ASSIGNED]
         done = sum(1 for a in active if a.sheet is not None and a.sheet.status is SheetStatus.SUBMITTED)
         progress.append(JudgeProgress(contest, rows, done, len(active)))
-    return progress
+    return sorted(progress, key=lambda group: not group.open_for_scores)
 
 
 def _active_assignment_query(entry_key: Any) -> Any:
@@ -674,6 +684,10 @@ class JudgeRow:
     def percent(self) -> int:
         return 100 * self.done // self.total if self.total else 0
 
+    @property
+    def open_for_scores(self) -> bool:
+        return open_for_scores(self.contest)
+
 
 @dataclass(frozen=True)
 class Disagreement:
@@ -700,6 +714,10 @@ class PanelProgress:
     @property
     def percent(self) -> int:
         return 100 * self.done // self.total if self.total else 0
+
+    @property
+    def open_for_scores(self) -> bool:
+        return open_for_scores(self.contest)
 
 
 def panel_progress(session: Session, contest: Contest, allowed_spread: Decimal) -> PanelProgress:

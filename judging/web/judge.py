@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from judging.extensions import db
-from judging.models import Assignment, AssignmentStatus, Phase, Role, SheetStatus, utcnow
+from judging.models import Assignment, AssignmentStatus, Role, SheetStatus
 from judging.rubric import format_points
 from judging.services import NotFound, ServiceError
 from judging.services.contests import current_rubric
@@ -16,6 +16,7 @@ from judging.services.judging import (
     active_assignment,
     declare_conflict,
     entry_for_judge,
+    open_for_scores,
     progress_of_judge,
     save_sheet,
     sheet_values,
@@ -44,9 +45,6 @@ def _assignment_or_404(entry_ref: str) -> Assignment:
 
 def _render_entry(assignment: Assignment, form: ScoreSheetForm, stored: dict | None = None, status: int = 200):  # type: ignore[no-untyped-def,type-arg]
     contest = assignment.entry.contest
-    open_for_scores = contest.phase is Phase.REVIEW and (
-        contest.review_deadline is None or utcnow() <= contest.review_deadline
-    )
     progress = next((g for g in progress_of_judge(db.session, current_user) if g.contest.id == contest.id), None)
     to_do = [
         a
@@ -64,7 +62,7 @@ def _render_entry(assignment: Assignment, form: ScoreSheetForm, stored: dict | N
         form=form,
         reason_form=ReasonForm(),
         stored=stored,
-        open_for_scores=open_for_scores,
+        open_for_scores=open_for_scores(contest),
         progress=progress,
         next_assignment=to_do[0] if to_do else None,
         number=format_points,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 
 import pytest
@@ -25,7 +26,7 @@ from judging.models import (
 )
 from judging.services import demo
 from judging.storage import LocalStorage
-from tests.conftest import ROOT, make_test_app
+from tests.conftest import ROOT, log_in, make_test_app
 
 
 def _drop_everything(app: Flask) -> None:
@@ -153,6 +154,16 @@ def test_init_demo_creates_accounts_entries_with_real_videos_and_scores(empty_ap
         snapshot = db.session.scalar(db.select(ResultSnapshot).where(ResultSnapshot.contest_id == skills.id))
         assert skills.phase is Phase.PUBLICITY and snapshot.publicity_ends_at < utcnow()
         assert sorted(o.status.value for o in snapshot.objections) == ["pending", "rejected"]
+    # judge4's work page: the contest still open for scores comes first; the frozen one says it is closed,
+    # and its two unscored tasks are "not scored", not "to do".
+    judge = empty_app.test_client()
+    assert log_in(judge, "judge4", demo.DEMO_PASSWORD).status_code == 302
+    page = judge.get("/judge/").get_data(as_text=True)
+    assert page.index('data-contest="micro-video"') < page.index('data-contest="isg-skills"')
+    skills_section = page[page.index('data-contest="isg-skills"') :]
+    assert "本评选的评分已结束：评分表可以查看，但不能再修改。" in skills_section
+    assert re.search(r'id="isg-skills-todo">未评分 <span[^>]*>2</span>', skills_section)
+    assert "本评选的评分已结束" not in page[: page.index('data-contest="isg-skills"')]
     again = runner.invoke(args=["init", "--demo"])
     assert again.exit_code == 0 and "Demo data already present." in again.output
     assert runner.invoke(args=["audit", "verify"]).output.strip() == "audit chain intact."
