@@ -191,8 +191,10 @@ class GunicornServer:
         threads: int = 1,
         preload: bool = False,
         log: Path | None = None,
+        application: str = "app:app",
     ):
         self.env = {**os.environ, **env}
+        self.application = application
         self.workers = workers
         self.threads = threads
         self.preload = preload  # load the app once in the master and fork: workers are ready sooner
@@ -209,7 +211,7 @@ class GunicornServer:
     def start(self, timeout: float = 60) -> None:
         fd = self.listener.fileno()
         command = [
-            sys.executable, "-m", "gunicorn", "app:app",
+            sys.executable, "-m", "gunicorn", self.application,
             "--bind", f"fd://{fd}", "--workers", str(self.workers), "--threads", str(self.threads),
             "--timeout", "120", "--graceful-timeout", "5", "--log-level", "warning", "--no-control-socket",
             *(["--preload"] if self.preload else []),

@@ -25,6 +25,10 @@ What it does, in one run:
    (version 1), its scores, checks and comment exactly as sent, no other sheet, one ``sheet.submit``
    audit event per sheet, and the audit chain verifies.
 
+With ``--floor`` the server is ``bench/floor_app.py``'s (the same app with one more route) and, between the
+first healthz round and the submissions, the judges post the same forms to that route, which does what a
+submission does around its transaction and nothing inside it: the framework's floor (bench/RESULTS.md).
+
 CPU per request is read from ``/proc`` for the gunicorn workers, for this process (the judges' client
 threads), and for the PostgreSQL backends serving the workers when the database runs on this machine.
 
@@ -286,6 +290,28 @@ def submit_phase(sessions: dict[str, tuple[Browser, str]], sheets: dict[str, lis
     return phase
 
 
+def floor_phase(sessions: dict[str, tuple[Browser, str]], sheets: dict[str, list[Sheet]], concurrency: int) -> Phase:
+    """The same posts as :func:`submit_phase`, to ``bench/floor_app.py``'s route: everything a submission does
+    around its transaction (the judge, CSRF, the sheet form, flash, redirect), and no database work of its own."""
+    phase = Phase("floor: sheet form, no transaction")
+
+    def post_all(judge: str) -> None:
+        browser, token = sessions[judge]
+        for sheet in sheets[judge]:
+            try:
+                answer = browser.post_form(f"/bench/floor/{sheet.entry}", sheet.form(token))
+            except OSError as error:
+                phase.failures.append(f"{judge} {sheet.entry}: {error!r}")
+                continue
+            if answer.status == 302 and answer.location.endswith("/judge/"):
+                phase.latencies.append(answer.seconds)
+            else:
+                phase.failures.append(f"{judge} {sheet.entry}: floor answered {answer.status}")
+
+    phase.seconds = run_judges(list(sheets), concurrency, post_all)
+    return phase
+
+
 def paced_phase(sessions: dict[str, tuple[Browser, str]], sheets: list[Sheet], concurrency: int, rate: float) -> Phase:
     """The sheets submitted at a steady ``rate`` per second (open loop) by ``concurrency`` judges' threads;
     a latency counts from when the sheet was due, so a queue in front of the server shows in it."""
@@ -388,6 +414,7 @@ class LoadResult:
     submit: Phase
     paced: Phase | None
     verification: Verification
+    floor: Phase | None = None
 
     @property
     def ratio(self) -> float:
@@ -395,7 +422,12 @@ class LoadResult:
 
     @property
     def failures(self) -> list[str]:
-        return self.submit.failures + (self.paced.failures if self.paced else []) + self.hello.failures
+        return (
+            self.submit.failures
+            + (self.paced.failures if self.paced else [])
+            + (self.floor.failures if self.floor else [])
+            + self.hello.failures
+        )
 
     def table(self) -> str:
         lines = [
@@ -408,7 +440,7 @@ class LoadResult:
             "| client CPU ms/req |",
             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
-        for phase in (self.hello, self.submit, self.paced):
+        for phase in (self.hello, self.floor, self.submit, self.paced):
             if phase is None:
                 continue
             lines.append(
@@ -427,6 +459,12 @@ class LoadResult:
             f"(target ≥ 0.40: {'met' if self.ratio >= 0.4 else 'MISSED'})",
             f"submission p99, back to back: {p99 * 1000:.0f} ms (target < 200 ms: {'met' if p99 < 0.2 else 'MISSED'})",
         ]
+        if self.floor:
+            lines.insert(
+                -2,
+                f"floor throughput / healthz: {self.floor.throughput / self.hello.throughput:.2f} "
+                "(an authenticated sheet form post with no database work of its own)",
+            )
         if self.paced:
             paced_p99 = self.paced.percentile(99)
             lines.append(
@@ -465,12 +503,14 @@ def run_load(
     threads: int = 1,
     paced_share: float = 0.0,
     preload: bool = False,
+    floor: bool = False,
     progress: Callable[[str], None] = lambda line: None,
 ) -> LoadResult:
     """Build an instance, serve it with gunicorn, log in, measure healthz and the submissions, verify.
 
     With ``paced_share`` > 0 each judge's last sheet is kept for a paced phase, submitted at that share of
-    the throughput the back-to-back phase reached.
+    the throughput the back-to-back phase reached. With ``floor``, the server is ``bench/floor_app.py``'s
+    (the same app with one more route) and a floor phase runs between the first healthz and the submissions.
     """
     with database_for(database, workdir) as database_url:
         started = time.perf_counter()
@@ -479,7 +519,14 @@ def run_load(
         progress(f"instance built in {time.perf_counter() - started:.1f} s")
         back_to_back = {judge: planned[:-1] if paced_share else planned for judge, planned in sheets.items()}
         env = server_env(database_url, workdir)
-        server = GunicornServer(env, workers=workers, threads=threads, preload=preload, log=workdir / "gunicorn.log")
+        server = GunicornServer(
+            env,
+            workers=workers,
+            threads=threads,
+            preload=preload,
+            log=workdir / "gunicorn.log",
+            application="bench.floor_app:app" if floor else "app:app",
+        )
         with server, postgres_backends(database_url) as backends:
             started = time.perf_counter()
             sessions = log_in_judges(server.base_url, sheets, concurrency)
@@ -487,6 +534,9 @@ def run_load(
             per_judge = len(next(iter(back_to_back.values())))
             hello_phase("warm-up", sessions, 2, concurrency)
             before = measured(server, lambda: hello_phase("healthz", sessions, per_judge, concurrency), backends)
+            floor_result = None
+            if floor:
+                floor_result = measured(server, lambda: floor_phase(sessions, back_to_back, concurrency), backends)
             submitted = measured(server, lambda: submit_phase(sessions, back_to_back, concurrency), backends)
             after = measured(server, lambda: hello_phase("healthz", sessions, per_judge, concurrency), backends)
             paced = None
@@ -509,6 +559,7 @@ def run_load(
         submit=submitted,
         paced=paced,
         verification=verification,
+        floor=floor_result,
     )
 
 
@@ -529,6 +580,11 @@ def main() -> None:
         default=0.5,
         help="submit each judge's last sheet at this share of the back-to-back throughput (0: no paced phase)",
     )
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="also measure bench/floor_app.py's sheet form post without the transaction (served with that app)",
+    )
     args = parser.parse_args()
     (ROOT / "build").mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="bench-load-", dir=ROOT / "build") as scratch:
@@ -542,6 +598,7 @@ def main() -> None:
             preload=args.preload,
             workdir=Path(scratch),
             paced_share=args.paced_share,
+            floor=args.floor,
             progress=lambda line: print(line, flush=True),
         )
         print(result.table())
