@@ -339,7 +339,7 @@ def declare_conflict(session: Session, judge: User, assignment: Assignment, reas
     if not reason:
         raise ServiceError(_("Please give the reason for the conflict of interest."))
     contest = assignment.entry.contest
-    if contest.phase is not Phase.REVIEW and contest.phase is not Phase.OPEN:
+    if not open_for_conflicts(contest):
         raise ServiceError(_("Conflicts can only be declared before results are published."))
     old = {"status": assignment.status.value, "reason": assignment.recusal_reason}
     assignment.status = AssignmentStatus.RECUSED
@@ -542,6 +542,11 @@ def assignment_state(assignment: Assignment) -> str:
 def open_for_scores(contest: Contest) -> bool:
     """Whether judges can still save sheets: the contest is in review and its review deadline has not passed."""
     return contest.phase is Phase.REVIEW and (contest.review_deadline is None or utcnow() <= contest.review_deadline)
+
+
+def open_for_conflicts(contest: Contest) -> bool:
+    """Whether a judge can still declare a conflict of interest: until the result is frozen."""
+    return contest.phase is Phase.OPEN or contest.phase is Phase.REVIEW
 
 
 def progress_of_judge(session: Session, judge: User) -> list[JudgeProgress]:

@@ -16,6 +16,7 @@ from judging.services.judging import (
     active_assignment,
     declare_conflict,
     entry_for_judge,
+    open_for_conflicts,
     open_for_scores,
     progress_of_judge,
     save_sheet,
@@ -46,9 +47,10 @@ def _assignment_or_404(entry_ref: str) -> Assignment:
 def _render_entry(assignment: Assignment, form: ScoreSheetForm, stored: dict | None = None, status: int = 200):  # type: ignore[no-untyped-def,type-arg]
     contest = assignment.entry.contest
     progress = next((g for g in progress_of_judge(db.session, current_user) if g.contest.id == contest.id), None)
+    scoring = open_for_scores(contest)
     to_do = [
         a
-        for a in (progress.assignments if progress else [])
+        for a in (progress.assignments if progress and scoring else [])
         if a.id != assignment.id
         and a.status is AssignmentStatus.ASSIGNED
         and (a.sheet is None or a.sheet.status is SheetStatus.DRAFT)
@@ -62,7 +64,8 @@ def _render_entry(assignment: Assignment, form: ScoreSheetForm, stored: dict | N
         form=form,
         reason_form=ReasonForm(),
         stored=stored,
-        open_for_scores=open_for_scores(contest),
+        open_for_scores=scoring,
+        open_for_conflicts=open_for_conflicts(contest),
         progress=progress,
         next_assignment=to_do[0] if to_do else None,
         number=format_points,

@@ -164,6 +164,12 @@ def test_init_demo_creates_accounts_entries_with_real_videos_and_scores(empty_ap
     assert "本评选的评分已结束：评分表可以查看，但不能再修改。" in skills_section
     assert re.search(r'id="isg-skills-todo">未评分 <span[^>]*>2</span>', skills_section)
     assert "本评选的评分已结束" not in page[: page.index('data-contest="isg-skills"')]
+    # Its task page is read-only: "not scored", no way on to another task, no conflict to declare any more.
+    task = judge.get("/judge/entries/ISG-024").get_data(as_text=True)
+    assert re.search(r"data-sheet-state>未评分</span>", task)
+    assert "下一件作品" not in task and "申请回避" not in task and "作品信息" not in task
+    open_entry = judge.get("/judge/entries/MV-001").get_data(as_text=True)
+    assert "下一件作品" in open_entry and "申请回避" in open_entry and "作品信息" in open_entry
     again = runner.invoke(args=["init", "--demo"])
     assert again.exit_code == 0 and "Demo data already present." in again.output
     assert runner.invoke(args=["audit", "verify"]).output.strip() == "audit chain intact."
