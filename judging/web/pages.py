@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from flask import Flask, abort, current_app, request
-from flask_babel import format_datetime, get_locale
+from flask_babel import format_datetime, format_decimal, get_locale
 from flask_login import current_user
 
 from judging.rubric import format_points
@@ -42,8 +42,21 @@ def show_datetime(value: datetime | None) -> str:
     return format_datetime(value, "yyyy-MM-dd HH:mm (zzzz)")
 
 
+FILE_SIZE_UNITS = (("GB", 1024**3, "#,##0.00"), ("MB", 1024**2, "#,##0.0"), ("KB", 1024, "#,##0.0"))
+
+
+def file_size(size_bytes: int) -> str:
+    """A file's size for people: ``812 B``, ``23.4 KB``, ``4.1 MB``, ``1.02 GB`` (binary units, the
+    locale's digit grouping); the exact byte count stays where a checksum is shown."""
+    for unit, scale, pattern in FILE_SIZE_UNITS:
+        if size_bytes >= scale:
+            return f"{format_decimal(size_bytes / scale, format=pattern)} {unit}"
+    return f"{size_bytes} B"
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.filters["points"] = format_points
+    app.jinja_env.filters["file_size"] = file_size
     app.jinja_env.globals.update(
         show_datetime=show_datetime,
         phase_label=labels.phase_label,

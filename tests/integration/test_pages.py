@@ -167,3 +167,12 @@ def test_nul_characters_in_forms_and_queries_get_400_not_500(app: Flask, users: 
     assert response.status_code == 400
     assert "无法处理该请求" in response.get_data(as_text=True)
     assert client.get("/lang/en?next=/\x00").status_code == 400
+
+
+def test_file_sizes_are_shown_in_the_unit_that_fits(app: Flask) -> None:
+    from judging.web.pages import file_size
+
+    expected = [(0, "0 B"), (812, "812 B"), (1024, "1.0 KB"), (23_962, "23.4 KB"), (4_125_433, "3.9 MB")]
+    expected += [(1_058_013_184, "1,009.0 MB"), (1_610_612_736, "1.50 GB")]
+    with app.test_request_context("/"):
+        assert [(n, file_size(n)) for n, _ in expected] == expected
