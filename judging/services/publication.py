@@ -487,6 +487,11 @@ def correction_of(session: Session, snapshot: ResultSnapshot) -> ResultSnapshot 
     )
 
 
+def open_for_objections(snapshot: ResultSnapshot, now: datetime | None = None) -> bool:
+    """Whether the public can still object: the result is frozen and its notice period has not ended."""
+    return snapshot.status is SnapshotStatus.FROZEN and (now or utcnow()) < snapshot.publicity_ends_at
+
+
 def public_contests(session: Session) -> list[tuple[Contest, ResultSnapshot]]:
     """Each contest with a result the public may see, and that result, by edition then contest."""
     found = []
@@ -678,8 +683,7 @@ def file_objection(
     now: datetime | None = None,
 ) -> Objection:
     """Store an objection from anyone against a result on notice; returns it with its reference number."""
-    now = now or utcnow()
-    if snapshot.status is not SnapshotStatus.FROZEN or now >= snapshot.publicity_ends_at:
+    if not open_for_objections(snapshot, now):
         raise ServiceError(_("Objections can be filed only while the result is on public notice."))
     name, contact, subject, reason = name.strip(), contact.strip(), subject.strip(), reason.strip()
     problems = []

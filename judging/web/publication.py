@@ -42,7 +42,9 @@ def index():  # type: ignore[no-untyped-def]
     editions: dict[str, list[tuple[Contest, ResultSnapshot]]] = {}
     for contest, snapshot in listed:
         editions.setdefault(contest.edition, []).append((contest, snapshot))
-    return render_template("publication/index.html", editions=editions)
+    return render_template(
+        "publication/index.html", editions=editions, open_for_objections=publication.open_for_objections
+    )
 
 
 @bp.get("/results/<slug>")
@@ -72,8 +74,7 @@ def _show(contest: Contest, snapshot: ResultSnapshot):  # type: ignore[no-untype
         rows=publication.award_rows(payload),
         history=publication.snapshots_of(db.session, contest),
         corrected_by=publication.correction_of(db.session, snapshot),
-        open_for_objections=snapshot.status is SnapshotStatus.FROZEN
-        and publication.utcnow() < snapshot.publicity_ends_at,
+        open_for_objections=publication.open_for_objections(snapshot),
         statuses=SnapshotStatus,
     )
 
@@ -96,7 +97,7 @@ def award_list_pdf(slug: str, number: int):  # type: ignore[no-untyped-def]
 def objection(slug: str, number: int):  # type: ignore[no-untyped-def]
     contest = _contest_or_404(slug)
     snapshot = _snapshot_or_404(contest, number)
-    if snapshot.status is not SnapshotStatus.FROZEN or publication.utcnow() >= snapshot.publicity_ends_at:
+    if not publication.open_for_objections(snapshot):
         flash(_("Objections can be filed only while the result is on public notice."), "warning")
         return redirect(url_for("publication.snapshot", slug=slug, number=number))
     form = ObjectionForm()
