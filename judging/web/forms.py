@@ -64,13 +64,18 @@ class NewOrganizationForm(FlaskForm):
 
 
 class PhaseForm(FlaskForm):
-    phase = SelectField(_l("Move to phase"), choices=[])
-    submit = SubmitField(_l("Change phase"))
+    phase = SelectField(_l("Move to phase"), choices=[])  # posted by the button of the chosen move
+
+
+# Deadlines are typed and shown to the minute; a browser that sends seconds is understood too.
+DEADLINE_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
 
 
 class DeadlinesForm(FlaskForm):
-    submission_deadline = DateTimeLocalField(_l("Submission deadline"), validators=[Optional()])
-    review_deadline = DateTimeLocalField(_l("Review deadline"), validators=[Optional()])
+    submission_deadline = DateTimeLocalField(
+        _l("Submission deadline"), format=DEADLINE_FORMATS, validators=[Optional()]
+    )
+    review_deadline = DateTimeLocalField(_l("Review deadline"), format=DEADLINE_FORMATS, validators=[Optional()])
     submit = SubmitField(_l("Save deadlines"))
 
 

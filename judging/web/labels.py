@@ -28,6 +28,37 @@ def phase_label(phase: Phase) -> str:
     }[phase]
 
 
+def phase_move(old: Phase, new: Phase | str) -> tuple[str, str, bool]:
+    """The button that moves a contest from ``old`` to ``new``: its label, what it does, and whether it
+    goes back in the workflow (shown as a warning, never as the obvious next step)."""
+    new = Phase(new)
+    moves = {
+        (Phase.DRAFT, Phase.OPEN): (
+            _("Open the contest for entries"),
+            _("Entrants can create, upload and submit entries until the submission deadline."),
+        ),
+        (Phase.OPEN, Phase.DRAFT): (
+            _("Back to preparation"),
+            _("Entries can no longer be created or submitted; drafts and submitted entries are kept."),
+        ),
+        (Phase.OPEN, Phase.REVIEW): (
+            _("Close entries and start review"),
+            _("Entries close; the panel is assigned and judges score the submitted entries."),
+        ),
+        (Phase.REVIEW, Phase.OPEN): (
+            _("Reopen entries"),
+            _("Scoring pauses and entrants can submit again; the sheets already saved are kept."),
+        ),
+        (Phase.PUBLISHED, Phase.ARCHIVED): (
+            _("Archive"),
+            _("The contest is closed for good; its published results and certificates stay public."),
+        ),
+    }
+    label, effect = moves.get((old, new), (phase_label(new), ""))
+    order = list(Phase)
+    return label, effect, order.index(new) < order.index(old)
+
+
 def role_label(role: Role) -> str:
     return {Role.ORGANIZER: _("Organiser"), Role.JUDGE: _("Judge"), Role.ENTRANT: _("Entrant")}[role]
 

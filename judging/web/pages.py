@@ -60,6 +60,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(
         show_datetime=show_datetime,
         phase_label=labels.phase_label,
+        phase_move=labels.phase_move,
         role_label=labels.role_label,
         organization_kind_label=labels.organization_kind_label,
         entry_status_label=labels.entry_status_label,

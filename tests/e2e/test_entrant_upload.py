@@ -24,8 +24,7 @@ def _log_in(page: Page, base: str, username: str) -> None:
 def _open_micro_video_contest(page: Page, base: str) -> None:
     _log_in(page, base, "organizer")
     page.goto(f"{base}/organizer/contests/micro-video")
-    page.get_by_label("转入阶段").select_option(label="征集中")
-    page.get_by_role("button", name="变更阶段").click()
+    page.get_by_role("button", name="开放报送").click()
     expect(page.get_by_text("征集中").first).to_be_visible()
     page.get_by_role("button", name="退出").click()
 

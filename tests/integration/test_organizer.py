@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 
 from flask import Flask
 
@@ -30,6 +31,32 @@ def test_phase_moves_along_the_workflow_and_is_audited(app: Flask, client_for) -
         assert event.actor_name == "organizer"
 
 
+def test_phase_moves_are_named_buttons_and_going_back_is_never_the_default(app: Flask, client_for) -> None:  # type: ignore[no-untyped-def]
+    """No select with a preselected phase, where one careless click sent a contest in review back to
+    collecting entries: one button per move, saying what it does; a move backwards is marked as such."""
+    client = client_for("organizer")
+    moves = re.compile(r'<button type="submit" name="phase" value="(\w+)" class="btn ([\w-]+)">([^<]+)</button>')
+
+    def offered() -> list[tuple[str, str, str]]:
+        page = client.get("/organizer/contests/micro-video").get_data(as_text=True)
+        assert "<select" not in page[page.index("data-phase-moves") :].split("</form>")[0]
+        return moves.findall(page)
+
+    assert offered() == [("open", "btn-primary", "开放报送")]
+    token = csrf_token(client, "/organizer/contests/micro-video")
+    client.post("/organizer/contests/micro-video/phase", data={"phase": "open", "csrf_token": token})
+    assert offered() == [
+        ("draft", "btn-outline-danger", "退回筹备阶段"),
+        ("review", "btn-primary", "截止报送，开始评审"),
+    ]
+    client.post("/organizer/contests/micro-video/phase", data={"phase": "review", "csrf_token": token})
+    assert offered() == [("open", "btn-outline-danger", "重新开放报送")]
+    page = client.get("/organizer/contests/micro-video").get_data(as_text=True)
+    assert "评分暂停，参赛单位可以再次提交；已保存的评分表均保留。" in page
+    with app.app_context():
+        assert _contest("micro-video").phase is Phase.REVIEW
+
+
 def test_phase_cannot_skip_steps(app: Flask, client_for) -> None:  # type: ignore[no-untyped-def]
     client = client_for("organizer")
     token = csrf_token(client, "/organizer/contests/micro-video")
@@ -51,6 +78,8 @@ def test_deadlines_are_read_in_shanghai_time(app: Flask, client_for) -> None:  #
         contest = _contest("micro-video")
         assert contest.submission_deadline.isoformat() == "2026-09-01T10:00:00+00:00"
         assert contest.review_deadline.isoformat() == "2026-09-08T04:00:00+00:00"
+    page = client.get("/organizer/contests/micro-video").get_data(as_text=True)
+    assert 'name="submission_deadline" type="datetime-local" value="2026-09-01T18:00"' in page  # to the minute
 
 
 def test_review_deadline_before_submission_deadline_is_refused(app: Flask, client_for) -> None:  # type: ignore[no-untyped-def]
