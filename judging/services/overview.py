@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -103,11 +104,38 @@ def users_with_status(session: Session) -> list[UserRow]:
     return [UserRow(user, user.id in open_invites) for user in users]
 
 
-def audit_page(session: Session, page: int, per_page: int = 50) -> tuple[list[AuditEvent], bool]:
-    """The newest events first; returns the page and whether an older page exists."""
+@dataclass(frozen=True)
+class AuditFilter:
+    """Which events the organiser's audit page shows: an action, a person (as recorded), a contest."""
+
+    action: str | None = None
+    actor: str | None = None
+    contest_id: int | None = None
+
+    def where(self) -> list[Any]:
+        conditions = []
+        if self.action:
+            conditions.append(AuditEvent.action == self.action)
+        if self.actor:
+            conditions.append(AuditEvent.actor_name == self.actor)
+        if self.contest_id:
+            conditions.append(AuditEvent.contest_id == self.contest_id)
+        return conditions
+
+
+def audit_page(
+    session: Session, page: int, per_page: int = 50, shown: AuditFilter | None = None
+) -> tuple[list[AuditEvent], bool]:
+    """The newest events first (only those ``shown`` lets through); the page and whether an older one exists."""
+    query = select(AuditEvent).where(*(shown or AuditFilter()).where())
     rows = list(
-        session.scalars(
-            select(AuditEvent).order_by(AuditEvent.seq.desc()).offset((page - 1) * per_page).limit(per_page + 1)
-        )
+        session.scalars(query.order_by(AuditEvent.seq.desc()).offset((page - 1) * per_page).limit(per_page + 1))
     )
     return rows[:per_page], len(rows) > per_page
+
+
+def audit_actions_and_actors(session: Session) -> tuple[list[str], list[str]]:
+    """The actions and the people that occur in the log, for the audit page's filters."""
+    actions = session.scalars(select(AuditEvent.action).distinct().order_by(AuditEvent.action))
+    actors = session.scalars(select(AuditEvent.actor_name).distinct().order_by(AuditEvent.actor_name))
+    return list(actions), list(actors)

@@ -79,6 +79,15 @@ class DeadlinesForm(FlaskForm):
     submit = SubmitField(_l("Save deadlines"))
 
 
+class AuditFilterForm(FlaskForm):
+    class Meta:
+        csrf = False  # a GET filter changes nothing
+
+    action = SelectField(_l("Action"), choices=[], validate_choice=False)  # unknown values: no filter
+    actor = SelectField(_l("Who"), choices=[], validate_choice=False)
+    contest = SelectField(_l("Contest"), coerce=int, choices=[])
+
+
 class ConfirmForm(FlaskForm):
     """A form with only the CSRF token, for buttons that post."""
 

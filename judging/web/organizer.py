@@ -24,6 +24,7 @@ from judging.models import OrganizationKind, Phase, Role
 from judging.services import NotFound, accounts, audit, contests, organizations, overview
 from judging.web.actions import attempt
 from judging.web.forms import (
+    AuditFilterForm,
     ConfirmForm,
     DeadlinesForm,
     NewOrganizationForm,
@@ -266,5 +267,23 @@ def audit_export():  # type: ignore[no-untyped-def]
 @organizer_only
 def audit_log():  # type: ignore[no-untyped-def]
     page = max(request.args.get("page", 1, type=int) or 1, 1)
-    events, has_more = overview.audit_page(db.session, page=page)
-    return render_template("organizer/audit.html", events=events, page=page, has_more=has_more)
+    actions, actors = overview.audit_actions_and_actors(db.session)
+    form = AuditFilterForm(request.args)
+    form.action.choices = [("", _("All actions"))] + [(a, a) for a in actions]
+    form.actor.choices = [("", _("Everyone"))] + [(a, a) for a in actors]
+    form.contest.choices = [(0, _("All contests"))] + [(c.id, c.title) for c in contests.list_contests(db.session)]
+    shown = overview.AuditFilter(
+        action=form.action.data if form.action.data in actions else None,
+        actor=form.actor.data if form.actor.data in actors else None,
+        contest_id=form.contest.data if form.contest.validate(form) and form.contest.data else None,
+    )
+    events, has_more = overview.audit_page(db.session, page=page, shown=shown)
+    filters = {"action": shown.action, "actor": shown.actor, "contest": shown.contest_id}
+    return render_template(
+        "organizer/audit.html",
+        events=events,
+        page=page,
+        has_more=has_more,
+        form=form,
+        filters={k: v for k, v in filters.items() if v},
+    )

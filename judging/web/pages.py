@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -54,8 +55,14 @@ def file_size(size_bytes: int) -> str:
     return f"{size_bytes} B"
 
 
+def readable_json(value: object) -> str:
+    """Structured details as people read them: keys sorted, Chinese as it is (``tojson`` escapes it)."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(", ", ": "), default=str)
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.filters["points"] = format_points
+    app.jinja_env.filters["readable_json"] = readable_json
     app.jinja_env.filters["file_size"] = file_size
     app.jinja_env.globals.update(
         show_datetime=show_datetime,

@@ -159,3 +159,36 @@ def test_audit_log_exports_as_csv_with_bom_and_verifiable_hashes(app: Flask, cli
         {"old": "draft", "new": "open"},
     )
     assert client_for("judge").get("/organizer/audit.csv").status_code == 403
+
+
+def test_audit_log_filters_by_action_person_and_contest_and_shows_chinese_as_it_is(app: Flask, client_for) -> None:  # type: ignore[no-untyped-def]
+    client = client_for("organizer")
+    token = csrf_token(client, "/organizer/contests/micro-video")
+    client.post("/organizer/contests/micro-video/phase", data={"phase": "open", "csrf_token": token})
+    client.post("/organizer/contests/exemplary-cases/phase", data={"phase": "open", "csrf_token": token})
+    client.post(
+        "/organizer/organizations", data={"name": "某某新区", "kind": "district", "parent_id": 0, "csrf_token": token}
+    )
+    with app.app_context():
+        micro = _contest("micro-video").id
+        phase_events = db.session.scalar(
+            db.select(db.func.count(AuditEvent.id)).where(AuditEvent.action == "contest.phase")
+        )
+    row = re.compile(r"<tr><td>(\d+)</td>.*?<code>([\w.]+)</code>", re.S)
+
+    def shown(query: str) -> list[str]:
+        page = client.get(f"/organizer/audit?{query}").get_data(as_text=True)
+        return [action for _seq, action in row.findall(page)]
+
+    assert shown("action=contest.phase") == ["contest.phase"] * phase_events == ["contest.phase"] * 2
+    assert shown(f"action=contest.phase&contest={micro}") == ["contest.phase"]
+    assert set(shown("actor=organizer")) >= {"contest.phase", "organization.create"}
+    everything = shown("")
+    assert len(everything) > 3
+    assert shown("actor=nobody-here") == everything  # an unknown person is no filter, not an empty page
+    assert shown("contest=abc") == everything  # nor is a malformed contest
+    assert shown("action=contest.phase&contest=999999") == ["contest.phase"] * 2  # no such contest: no filter
+    nothing = client.get(f"/organizer/audit?action=organization.create&contest={micro}").get_data(as_text=True)
+    assert "没有符合筛选条件的记录。" in nothing
+    page = client.get("/organizer/audit?action=organization.create").get_data(as_text=True)
+    assert "某某新区" in page and "\\u" not in page
