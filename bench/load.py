@@ -263,11 +263,22 @@ def hello_phase(name: str, sessions: dict[str, tuple[Browser, str]], per_judge: 
     return phase
 
 
-def submit(phase: Phase, browser: Browser, token: str, sheet: Sheet, started: float | None = None) -> None:
-    """Post one sheet through the judge's form; its latency counts from ``started`` when given (the
-    moment it was due), else from when it was sent."""
+SHEET_PATH = "/judge/entries/{entry}/sheet"
+FLOOR_PATH = "/bench/floor/{entry}"  # bench/floor_app.py
+
+
+def submit(
+    phase: Phase,
+    browser: Browser,
+    token: str,
+    sheet: Sheet,
+    started: float | None = None,
+    path: str = SHEET_PATH,
+) -> None:
+    """Post one sheet through the judge's form (to ``path``); its latency counts from ``started`` when
+    given (the moment it was due), else from when it was sent."""
     try:
-        answer = browser.post_form(f"/judge/entries/{sheet.entry}/sheet", sheet.form(token))
+        answer = browser.post_form(path.format(entry=sheet.entry), sheet.form(token))
     except OSError as error:
         phase.failures.append(f"{sheet.judge} {sheet.entry}: {error!r}")
         return
@@ -277,38 +288,26 @@ def submit(phase: Phase, browser: Browser, token: str, sheet: Sheet, started: fl
         phase.failures.append(f"{sheet.judge} {sheet.entry}: answered {answer.status} {answer.text[:200]!r}")
 
 
-def submit_phase(sessions: dict[str, tuple[Browser, str]], sheets: dict[str, list[Sheet]], concurrency: int) -> Phase:
-    """Every judge submits its sheets one after the other, ``concurrency`` judges at a time, without pause."""
-    phase = Phase("submit sheet, back to back")
+def submit_phase(
+    sessions: dict[str, tuple[Browser, str]],
+    sheets: dict[str, list[Sheet]],
+    concurrency: int,
+    *,
+    name: str = "submit sheet, back to back",
+    path: str = SHEET_PATH,
+) -> Phase:
+    """Every judge submits its sheets one after the other, ``concurrency`` judges at a time, without pause.
+
+    With ``path=FLOOR_PATH`` the same posts go to ``bench/floor_app.py``'s route: everything a submission
+    does around its transaction (the judge, CSRF, the sheet form, flash, redirect) and no database work."""
+    phase = Phase(name)
 
     def submit_all(judge: str) -> None:
         browser, token = sessions[judge]
         for sheet in sheets[judge]:
-            submit(phase, browser, token, sheet)
+            submit(phase, browser, token, sheet, path=path)
 
     phase.seconds = run_judges(list(sheets), concurrency, submit_all)
-    return phase
-
-
-def floor_phase(sessions: dict[str, tuple[Browser, str]], sheets: dict[str, list[Sheet]], concurrency: int) -> Phase:
-    """The same posts as :func:`submit_phase`, to ``bench/floor_app.py``'s route: everything a submission does
-    around its transaction (the judge, CSRF, the sheet form, flash, redirect), and no database work of its own."""
-    phase = Phase("floor: sheet form, no transaction")
-
-    def post_all(judge: str) -> None:
-        browser, token = sessions[judge]
-        for sheet in sheets[judge]:
-            try:
-                answer = browser.post_form(f"/bench/floor/{sheet.entry}", sheet.form(token))
-            except OSError as error:
-                phase.failures.append(f"{judge} {sheet.entry}: {error!r}")
-                continue
-            if answer.status == 302 and answer.location.endswith("/judge/"):
-                phase.latencies.append(answer.seconds)
-            else:
-                phase.failures.append(f"{judge} {sheet.entry}: floor answered {answer.status}")
-
-    phase.seconds = run_judges(list(sheets), concurrency, post_all)
     return phase
 
 
@@ -536,7 +535,13 @@ def run_load(
             before = measured(server, lambda: hello_phase("healthz", sessions, per_judge, concurrency), backends)
             floor_result = None
             if floor:
-                floor_result = measured(server, lambda: floor_phase(sessions, back_to_back, concurrency), backends)
+                floor_result = measured(
+                    server,
+                    lambda: submit_phase(
+                        sessions, back_to_back, concurrency, name="floor: sheet form, no transaction", path=FLOOR_PATH
+                    ),
+                    backends,
+                )
             submitted = measured(server, lambda: submit_phase(sessions, back_to_back, concurrency), backends)
             after = measured(server, lambda: hello_phase("healthz", sessions, per_judge, concurrency), backends)
             paced = None
