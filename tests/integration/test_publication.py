@@ -230,7 +230,10 @@ def test_an_objection_is_stored_acknowledged_and_an_upheld_one_reopens_review(ap
     # Publishing with an unanswered objection is refused, even after the notice period.
     _end_notice(app)
     _publish(organizer)
-    assert "还有 1 条异议未答复" in _text(organizer, DESK)
+    desk = _text(organizer, DESK)
+    assert "还有 1 条异议未答复" in desk
+    assert re.search(r"公示期已于 \d{4}-\d\d-\d\d \d\d:\d\d \(中国标准时间\) 结束。", desk)
+    assert not re.search(r"</a> · \s*</td>", desk)  # no separator after the last document
     # The public sees that the notice is over and the final list is still to come; no objection is offered.
     ended = _text(public, "/results/micro-video")
     assert re.search(r"公示期已于 \d{4}-\d\d-\d\d \d\d:\d\d \(中国标准时间\) 结束。所有异议答复完毕后", ended)
