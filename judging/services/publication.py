@@ -487,6 +487,11 @@ def correction_of(session: Session, snapshot: ResultSnapshot) -> ResultSnapshot 
     )
 
 
+def has_gallery(contest: Contest) -> bool:
+    """Whether the published result has works to show (a contest of works, not of skills)."""
+    return current_rubric(contest).contest.kind == "work"
+
+
 def open_for_objections(snapshot: ResultSnapshot, now: datetime | None = None) -> bool:
     """Whether the public can still object: the result is frozen and its notice period has not ended."""
     return snapshot.status is SnapshotStatus.FROZEN and (now or utcnow()) < snapshot.publicity_ends_at

@@ -43,7 +43,10 @@ def index():  # type: ignore[no-untyped-def]
     for contest, snapshot in listed:
         editions.setdefault(contest.edition, []).append((contest, snapshot))
     return render_template(
-        "publication/index.html", editions=editions, open_for_objections=publication.open_for_objections
+        "publication/index.html",
+        editions=editions,
+        open_for_objections=publication.open_for_objections,
+        has_gallery=publication.has_gallery,
     )
 
 
@@ -75,6 +78,7 @@ def _show(contest: Contest, snapshot: ResultSnapshot):  # type: ignore[no-untype
         history=publication.snapshots_of(db.session, contest),
         corrected_by=publication.correction_of(db.session, snapshot),
         open_for_objections=publication.open_for_objections(snapshot),
+        has_gallery=publication.has_gallery(contest),
         statuses=SnapshotStatus,
     )
 
@@ -128,7 +132,7 @@ def objection(slug: str, number: int):  # type: ignore[no-untyped-def]
 def gallery(slug: str):  # type: ignore[no-untyped-def]
     contest = _contest_or_404(slug)
     snapshot = publication.latest_publication(db.session, contest)
-    if snapshot is None:
+    if snapshot is None or not publication.has_gallery(contest):
         abort(404)
     rows = publication.award_rows(publication.payload_of(snapshot))
     ids = [row.entry_id for row in rows if row.entry_id]

@@ -150,5 +150,9 @@ def test_a_skills_result_is_frozen_published_and_certified(app: Flask, users: di
             ("ISG-2026-0005", "level", "选手二", "四级/中级工"),
         ]
         assert db.session.scalar(select(Certificate).where(Certificate.holder == "选手四")) is None
-    page = app.test_client().get("/results/isg-skills").get_data(as_text=True)
+    public = app.test_client()
+    page = public.get("/results/isg-skills").get_data(as_text=True)
     assert "优秀集体" in page and "甲公司" in page and "选手一" in page and "选手二" not in page
+    # A skills competition has no works to show: no winners' gallery, here or on the list of results.
+    assert "获奖作品展示" not in page and "获奖作品展示" not in public.get("/results").get_data(as_text=True)
+    assert public.get("/results/isg-skills/gallery").status_code == 404
