@@ -84,9 +84,15 @@ class ImportRefused(ServiceError):
         self.problems = problems
 
 
+def results_frozen(contest: Contest) -> bool:
+    """Whether the contest's result is frozen (on notice, published or archived): the roster and the
+    scores stay as they are until review is reopened."""
+    return contest.phase in (Phase.PUBLICITY, Phase.PUBLISHED, Phase.ARCHIVED)
+
+
 def _refuse_once_results_frozen(contest: Contest) -> None:
     """A frozen result rests on the roster and the scores as they are: reopen review to change them."""
-    if contest.phase in (Phase.PUBLICITY, Phase.PUBLISHED, Phase.ARCHIVED):
+    if results_frozen(contest):
         raise ServiceError(
             _("The results of this contest are frozen; reopen review (or start a correction) to change its scores.")
         )

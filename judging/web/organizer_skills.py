@@ -17,7 +17,7 @@ from openpyxl import Workbook
 from wtforms import HiddenField, SubmitField
 
 from judging.extensions import db
-from judging.models import Contest, Role
+from judging.models import Contest, Phase, Role
 from judging.rubric import TIME_TIE_BREAK, Rubric
 from judging.scoring.skills import judged_parts
 from judging.services import NotFound, ServiceError, contests, skills
@@ -87,6 +87,8 @@ def contestants(slug: str):  # type: ignore[no-untyped-def]
         scores_form=TableUploadForm(),
         judged=judged_parts(rubric),
         imported=[part for part in rubric.parts if part.source == "import"],
+        frozen=skills.results_frozen(contest),
+        in_review=contest.phase is Phase.REVIEW,
         task_codes=skills.task_codes(db.session, contest),
         tasks_form=ConfirmForm(),
     )

@@ -35,6 +35,7 @@ from judging.models import (
 )
 from judging.rubric import parse_rubric
 from judging.services import ServiceError, contests, organizations, publication, skills
+from tests.conftest import log_in
 
 RUBRIC = """
 [contest]
@@ -137,6 +138,12 @@ def test_a_skills_result_is_frozen_published_and_certified(app: Flask, users: di
         with pytest.raises(ServiceError) as refusal:
             skills.preview_part_scores(db.session, contest, scores, "scores.csv")
         assert refusal.value.message == "本评选的结果已冻结；如需修改成绩，请先重新开启评审（或发起更正）。"
+        # The contestants page does not offer the imports or the task creation it would refuse.
+        organizer_client = app.test_client()
+        assert log_in(organizer_client, "organizer").status_code == 302
+        page = organizer_client.get("/organizer/contests/isg-skills/contestants").get_data(as_text=True)
+        assert "data-frozen" in page and "本评选的结果已冻结；如需修改成绩" in page
+        assert "/contestants/roster" not in page and "/scores/preview" not in page and "/contestants/tasks" not in page
         assert publication.digest_of(publication.snapshot_payload(db.session, contest)) == snapshot.digest
         snapshot.publicity_ends_at = utcnow() - timedelta(seconds=1)
         certificates = publication.publish(db.session, organizer, snapshot)
