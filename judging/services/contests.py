@@ -27,6 +27,12 @@ published → review (a correction) — go through :mod:`judging.services.public
 phase change can skip the snapshot, the notice period or the certificates."""
 
 
+def results_frozen(contest: Contest) -> bool:
+    """Whether the contest's result is frozen (on notice, published or archived): what it rests on (the
+    entries, the roster, the scores) stays as it is until review is reopened or a correction starts."""
+    return contest.phase in (Phase.PUBLICITY, Phase.PUBLISHED, Phase.ARCHIVED)
+
+
 @lru_cache(maxsize=64)
 def _parse_cached(text: str, source: str) -> Rubric:
     return parse_rubric(text, source)

@@ -24,7 +24,7 @@ from judging.media import NotAVideo, VideoInfo, make_thumbnail, probe_video, str
 from judging.models import Contest, Entry, EntryFile, EntryStatus, Organization, Phase, User, utcnow
 from judging.rubric import Rubric
 from judging.services import NotFound, ServiceError, audit
-from judging.services.contests import current_rubric
+from judging.services.contests import current_rubric, results_frozen
 from judging.storage import LocalStorage, Publication, StagedFile, TooLarge
 
 DURATION_TOLERANCE_SECONDS = Decimal("0.5")
@@ -734,12 +734,9 @@ def entries_of_contest(
     return list(session.scalars(query.order_by(Entry.code)))
 
 
-FROZEN_PHASES = (Phase.PUBLICITY, Phase.PUBLISHED, Phase.ARCHIVED)
-
-
 def _refuse_once_results_frozen(contest: Contest) -> None:
     """What the frozen result rests on stays as it was: reopen review (or start a correction) first."""
-    if contest.phase in FROZEN_PHASES:
+    if results_frozen(contest):
         raise ServiceError(
             _("The results of this contest are frozen; reopen review (or start a correction) to change an entry.")
         )

@@ -54,7 +54,7 @@ from judging.scoring.skills import (
     round_half_up,
 )
 from judging.services import ServiceError, audit, judging
-from judging.services.contests import current_rubric
+from judging.services.contests import current_rubric, results_frozen
 from judging.services.entries import judgeable_statuses
 from judging.services.results import ContestResults, score_frames
 
@@ -82,12 +82,6 @@ class ImportRefused(ServiceError):
     def __init__(self, problems: list[str]):
         super().__init__(problems[0] if len(problems) == 1 else _("%(n)d problems in the file.", n=len(problems)))
         self.problems = problems
-
-
-def results_frozen(contest: Contest) -> bool:
-    """Whether the contest's result is frozen (on notice, published or archived): the roster and the
-    scores stay as they are until review is reopened."""
-    return contest.phase in (Phase.PUBLICITY, Phase.PUBLISHED, Phase.ARCHIVED)
 
 
 def _refuse_once_results_frozen(contest: Contest) -> None:

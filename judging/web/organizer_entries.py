@@ -80,6 +80,7 @@ def entry_list(slug: str):  # type: ignore[no-untyped-def]
         form=form,
         entries=listed,
         status_form=EntryStatusForm(),
+        frozen=contests.results_frozen(contest),
     )
 
 

@@ -87,7 +87,7 @@ def contestants(slug: str):  # type: ignore[no-untyped-def]
         scores_form=TableUploadForm(),
         judged=judged_parts(rubric),
         imported=[part for part in rubric.parts if part.source == "import"],
-        frozen=skills.results_frozen(contest),
+        frozen=contests.results_frozen(contest),
         in_review=contest.phase is Phase.REVIEW,
         task_codes=skills.task_codes(db.session, contest),
         tasks_form=ConfirmForm(),

@@ -497,7 +497,11 @@ def test_backup_and_restore_keep_the_published_digests(app: Flask, client_for, r
 
 
 def test_entries_cannot_be_disqualified_while_the_result_is_frozen(app: Flask, client_for, ready) -> None:  # type: ignore[no-untyped-def]
-    _freeze(client_for("organizer"))
+    organizer = client_for("organizer")
+    assert "/status" in _text(organizer, "/organizer/contests/micro-video/entries")  # in review: offered
+    _freeze(organizer)
+    listed = _text(organizer, "/organizer/contests/micro-video/entries")
+    assert "本评选的结果已冻结；如需修改作品状态" in listed and "/status" not in listed  # frozen: not offered
     with app.app_context():
         organizer_user = db.session.scalar(select(User).where(User.username == "organizer"))
         entry = db.session.scalar(select(Entry).where(Entry.code == ready["B"]))
