@@ -43,7 +43,7 @@ def phase_move(old: Phase, new: Phase | str) -> tuple[str, str, bool]:
         ),
         (Phase.OPEN, Phase.REVIEW): (
             _("Close entries and start review"),
-            _("Entries close; the panel is assigned and judges score the submitted entries."),
+            _("Entries close; once the panel is assigned on the judging page, judges score the submitted entries."),
         ),
         (Phase.REVIEW, Phase.OPEN): (
             _("Reopen entries"),
