@@ -8,21 +8,17 @@ as the web (:func:`judging.scoring.aggregate.rank_entries`). Register it with
 
 from __future__ import annotations
 
-import csv
-import io
 import json
-import math
-from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import IO, NoReturn
+from typing import NoReturn
 
 import click
 import pandas as pd
-from openpyxl import Workbook
 
+from judging.exports.ranking import listing_csv, listing_json, ranking_xlsx
 from judging.rubric import Rubric, RubricError, load_rubric
-from judging.scoring.aggregate import RankingResult, rank_entries
+from judging.scoring.aggregate import rank_entries
 from judging.scoring.reliability import reliability_report
 from judging.scoring.score_table import ScoreTableError, cell_text, read_score_table, read_table_cells
 
@@ -76,10 +72,9 @@ def rank(rubric_path: str, scores_path: str, out_path: str | None, requested_for
 
     try:
         if fmt == "xlsx":
-            write_xlsx(result, Path(out_path))  # type: ignore[arg-type]
+            ranking_xlsx(result, Path(out_path))  # type: ignore[arg-type]
         elif fmt == "json":
-            text = json.dumps(result.to_json_dict(), ensure_ascii=False, indent=2) + "\n"
-            _write_text(text, out_path, bom=False)
+            _write_text(listing_json(result), out_path, bom=False)
         else:
             _write_text(listing_csv(result), out_path, bom=True)
     except OSError as exc:
@@ -87,56 +82,6 @@ def rank(rubric_path: str, scores_path: str, out_path: str | None, requested_for
 
 
 rank_command = click.command("rank")(rank)
-
-
-def listing_csv(result: RankingResult) -> str:
-    """The listing as CSV text: scores with exactly ``decimals`` places, empty cells for no value."""
-    listing = result.listing()
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(listing.columns)
-    for row in listing.itertuples(index=False):
-        writer.writerow(["" if _is_blank(value) else str(value) for value in row])
-    return buffer.getvalue()
-
-
-def write_xlsx(result: RankingResult, path: Path) -> None:
-    """A workbook with the sheet "ranking" (the listing, scores as numbers shown with ``decimals``
-    places) and the sheet "sheets" (every judge's sheet: scores, total and whether it counted)."""
-    number_format = "0" if result.decimals == 0 else "0." + "0" * result.decimals
-    write_workbook([("ranking", result.listing(), number_format), ("sheets", result.sheet_table(), "General")], path)
-
-
-def write_workbook(sheets: Sequence[tuple[str, pd.DataFrame, str]], target: Path | IO[bytes]) -> None:
-    """Write frames as the sheets of one workbook, each given as (title, frame, number format): a
-    header row, then one row per frame row; ``Decimal`` cells become numbers shown in the sheet's
-    number format (so "84.10" stays 84.10 in Excel), and blanks (None, "", NaN) empty cells."""
-    workbook = Workbook()
-    workbook.remove(workbook.active)
-    for title, frame, number_format in sheets:
-        _append_frame(workbook.create_sheet(title), frame, number_format)
-    workbook.save(target)
-
-
-def _append_frame(sheet, frame: pd.DataFrame, number_format: str) -> None:
-    sheet.append(list(frame.columns))
-    for row in frame.itertuples(index=False):
-        sheet.append([None if _is_blank(value) else _xlsx_value(value) for value in row])
-    for column in sheet.iter_cols(min_row=2):
-        for cell in column:
-            if isinstance(cell.value, Decimal):
-                cell.number_format = number_format
-
-
-def _is_blank(value: object) -> bool:
-    """No value: None, an empty string, or the NaN pandas uses for a missing number."""
-    return value is None or value == "" or (isinstance(value, float) and math.isnan(value))
-
-
-def _xlsx_value(value: object) -> object:
-    if hasattr(value, "item"):  # numpy scalars
-        return value.item()  # type: ignore[union-attr]
-    return value
 
 
 def _write_text(text: str, out_path: str | None, *, bom: bool) -> None:

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable, Iterable
 
-from flask_babel import format_datetime
+from flask_babel import get_timezone
 from flask_babel import gettext as _
-from openpyxl import Workbook
-from openpyxl.utils import get_column_letter
 
+from judging.exports.workbook import Sheet, xlsx_bytes
 from judging.models import Entry, EntryStatus
 from judging.rubric import Rubric
 
@@ -33,13 +31,10 @@ def entry_list_xlsx(entries: Iterable[Entry], rubric: Rubric, status_label: Call
         _("Duration (s)"),
         _("Checksum (SHA-256)"),
     ]
-    book = Workbook()
-    sheet = book.active
-    sheet.title = _("Entry list")
-    sheet.append(headers)
+    rows = []
     for entry in entries:
         work = next((f for f in entry.files if f.purpose == "work"), entry.files[0] if entry.files else None)
-        sheet.append(
+        rows.append(
             [
                 entry.code,
                 entry.title,
@@ -47,17 +42,12 @@ def entry_list_xlsx(entries: Iterable[Entry], rubric: Rubric, status_label: Call
                 categories.get(entry.category or "", ""),
                 status_label(entry.status),
                 entry.status_reason,
-                format_datetime(entry.submitted_at, "yyyy-MM-dd HH:mm") if entry.submitted_at else "",
+                entry.submitted_at,
                 *[entry.fields.get(spec.key, "") for spec in fields],
                 work.original_name if work else "",
                 work.size_bytes if work else None,
-                float(work.duration_seconds) if work and work.duration_seconds is not None else None,
+                work.duration_seconds if work else None,
                 work.sha256 if work else "",
             ]
         )
-    for index, header in enumerate(headers, start=1):
-        sheet.column_dimensions[get_column_letter(index)].width = max(12, min(40, len(str(header)) * 2 + 4))
-    sheet.freeze_panes = "A2"
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    return xlsx_bytes([Sheet(_("Entry list"), headers, rows)], zone=get_timezone())

@@ -7,8 +7,6 @@ Headers are in the user's language (Chinese by default, also from the command li
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
@@ -20,8 +18,8 @@ from sqlalchemy.orm import Session
 
 from judging.exports.booklet import booklet_pdf
 from judging.exports.pdf import AwardListData, AwardListRow, CertificateData, award_list_pdf, certificate_pdf
+from judging.exports.workbook import excel_csv, frame_sheet, xlsx_bytes
 from judging.models import Certificate, ResultSnapshot, SnapshotStatus
-from judging.offline import write_workbook
 from judging.services import ServiceError
 from judging.services.contests import ceremony_label
 from judging.services.publication import AwardRow, award_group_label, award_rows, certificates_of, payload_of
@@ -84,32 +82,19 @@ def award_list_xlsx(snapshot: ResultSnapshot) -> bytes:
         ],
         columns=[_("Item"), _("Value")],
     )
-    sheets = [(_safe_sheet_title(title), frame, "0.00") for title, frame in frames]
-    sheets.append((_safe_sheet_title(_("About this list")), about, "General"))
-    buffer = io.BytesIO()
-    write_workbook(sheets, buffer)
-    return buffer.getvalue()
-
-
-def _safe_sheet_title(title: str) -> str:
-    """Excel's rules: at most 31 characters, none of []:*?/\\."""
-    cleaned = "".join("_" if ch in "[]:*?/\\" else ch for ch in title)
-    return cleaned[:31] or "Sheet"
+    sheets = [frame_sheet(title, frame) for title, frame in frames]  # scores keep their places: 84.50
+    sheets.append(frame_sheet(_("About this list"), about))
+    return xlsx_bytes(sheets)
 
 
 def award_list_csv(snapshot: ResultSnapshot) -> bytes:
     """The award list as one CSV table with the group in the first column; UTF-8 with a BOM."""
     frames = award_list_frames(snapshot)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    header_written = False
-    for title, frame in frames:
-        if not header_written:
-            writer.writerow([_("Group"), *frame.columns, _("Digest (sha256)")])
-            header_written = True
-        for values in frame.itertuples(index=False):
-            writer.writerow([title, *("" if value is None else value for value in values), snapshot.digest])
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+    if not frames:
+        raise ServiceError(_("This result has no award holders."))
+    headers = [_("Group"), *frames[0][1].columns, _("Digest (sha256)")]
+    rows = [[title, *values, snapshot.digest] for title, frame in frames for values in frame.itertuples(index=False)]
+    return excel_csv(headers, rows)
 
 
 def _holder_with_organization(row: AwardRow) -> str:

@@ -7,11 +7,9 @@ inserting a row out of band breaks the chain at that row, which :func:`verify_ch
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -20,6 +18,7 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from judging.exports.workbook import csv_lines
 from judging.models import AuditEvent, User, utcnow
 
 GENESIS_HASH = "0" * 64
@@ -126,19 +125,13 @@ AUDIT_CSV_COLUMNS = ("seq", "at", "actor", "action", "object_type", "object_id",
 def audit_csv_lines(session: Session) -> Iterator[str]:
     """The whole log as CSV text, oldest first, one line at a time (UTF-8 BOM first, so that Excel
     reads the Chinese correctly): every event's fields, its data as canonical JSON, and its hash, so that
-    a reader can re-check the chain outside the service."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-
-    def line(values: Iterable[object]) -> str:
-        buffer.seek(0)
-        buffer.truncate()
-        writer.writerow(values)
-        return buffer.getvalue()
-
-    yield "\ufeff" + line(AUDIT_CSV_COLUMNS)
-    for event in session.scalars(select(AuditEvent).order_by(AuditEvent.seq)).yield_per(1000):
-        yield line(
+    a reader can re-check the chain outside the service. The cells are written by
+    :mod:`judging.exports.workbook`: a text cell that a spreadsheet would evaluate (an actor named
+    ``=…``) starts with a single quote, which such a reader drops before hashing."""
+    events = session.scalars(select(AuditEvent).order_by(AuditEvent.seq)).yield_per(1000)
+    yield from csv_lines(
+        AUDIT_CSV_COLUMNS,
+        (
             (
                 event.seq,
                 event.at.isoformat(timespec="microseconds"),
@@ -146,8 +139,10 @@ def audit_csv_lines(session: Session) -> Iterator[str]:
                 event.action,
                 event.object_type,
                 event.object_id,
-                "" if event.contest_id is None else event.contest_id,
+                event.contest_id,
                 canonical_json(event.data),
                 event.hash,
             )
-        )
+            for event in events
+        ),
+    )

@@ -13,7 +13,6 @@ blind code, the judge label the judge's username; the organiser may see both nam
 
 from __future__ import annotations
 
-import io
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -26,6 +25,7 @@ from flask_babel import gettext as _
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from judging.exports.workbook import Sheet, frame_sheet, xlsx_bytes
 from judging.models import (
     Assignment,
     AssignmentStatus,
@@ -39,7 +39,6 @@ from judging.models import (
     User,
     utcnow,
 )
-from judging.offline import write_workbook
 from judging.rubric import Rubric
 from judging.scoring.aggregate import SHEET_STATUS, RankingResult, check_passes, rank_entries
 from judging.scoring.reliability import reliability_report
@@ -286,21 +285,19 @@ def results_workbook(results: ContestResults) -> bytes:
     decimals_format = "0" if ranking.decimals == 0 else "0." + "0" * ranking.decimals
     criterion_labels = {criterion.key: criterion.label for criterion in results.rubric.criteria}
     listing = ranking.listing()
-    frames: list[tuple[str, pd.DataFrame, str]] = []
+    frames: list[Sheet] = []
     keys = [category.key for category in results.rubric.categories] or [""]
     for key in keys:
         part = listing[listing["category"] == key] if results.rubric.categories else listing
         title = results.category_label(key) if key else _("Ranking")
-        frames.append((title[:31], _ranking_frame(results, part, criterion_labels), decimals_format))
-    frames.append((_("Score sheets"), _sheets_frame(results, ranking, criterion_labels), "General"))
+        frames.append(frame_sheet(title, _ranking_frame(results, part, criterion_labels), decimals_format))
+    frames.append(frame_sheet(_("Score sheets"), _sheets_frame(results, ranking, criterion_labels)))
     if results.reliability is not None:
-        frames.append((_("Reliability"), _reliability_frame(results.reliability), "General"))
-        frames.append((_("Judges' severity"), _judges_frame(results), "General"))
+        frames.append(frame_sheet(_("Reliability"), _reliability_frame(results.reliability)))
+        frames.append(frame_sheet(_("Judges' severity"), _judges_frame(results)))
     if results.robustness is not None:
-        frames.append((_("Robustness"), _robustness_frame(results), decimals_format))
-    buffer = io.BytesIO()
-    write_workbook(frames, buffer)
-    return buffer.getvalue()
+        frames.append(frame_sheet(_("Robustness"), _robustness_frame(results), decimals_format))
+    return xlsx_bytes(frames)
 
 
 def _ranking_frame(results: ContestResults, listing: pd.DataFrame, criterion_labels: Mapping[str, str]) -> pd.DataFrame:

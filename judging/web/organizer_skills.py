@@ -13,9 +13,10 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
-from openpyxl import Workbook
 from wtforms import HiddenField, SubmitField
 
+from judging.exports.certification_list import certification_list_xlsx
+from judging.exports.workbook import XLSX_MIMETYPE
 from judging.extensions import db
 from judging.models import Contest, Phase, Role
 from judging.rubric import TIME_TIE_BREAK, Rubric
@@ -204,43 +205,12 @@ def certificates_export(slug: str):  # type: ignore[no-untyped-def]
     """The list for the certification body: full identity numbers, for organisers only."""
     contest = _skills_contest(slug)
     rubric = contests.current_rubric(contest)
-    result = skills.skills_results(db.session, contest)
-    people = {c.number: c for c in skills.contestants_of(db.session, contest)}
-    labels = {level.key: level.label for level in rubric.levels}
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = _("Certificates")
-    sheet.append(
-        [
-            _("Number"),
-            _("Full name"),
-            _("Identity number"),
-            _("Organisation"),
-            _("Final score"),
-            _("Rank"),
-            _("Certificate level"),
-        ]
+    content = certification_list_xlsx(
+        skills.skills_results(db.session, contest), skills.contestants_of(db.session, contest), rubric
     )
-    for row in result.table.itertuples(index=False):
-        if row.certificate:
-            person = people[row.contestant]
-            sheet.append(
-                [
-                    row.contestant,
-                    row.name,
-                    person.id_number or "",
-                    row.organization,
-                    float(row.final_score),
-                    int(row.rank),
-                    labels[row.certificate],
-                ]
-            )
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    buffer.seek(0)
     return send_file(
-        buffer,
-        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        io.BytesIO(content),
+        mimetype=XLSX_MIMETYPE,
         as_attachment=True,
         download_name=f"{contest.slug}-certificates.xlsx",
     )
