@@ -133,7 +133,7 @@ def build_review_instance(database_url: str, workdir: Path, *, judges: int, entr
     from judging.extensions import db
     from judging.media import generate_test_video
     from judging.models import Organization, OrganizationKind, Phase, Role
-    from judging.services import contests, judging
+    from judging.services import contests, panel
     from judging.services import entries as entry_service
     from judging.storage import LocalStorage
 
@@ -166,8 +166,8 @@ def build_review_instance(database_url: str, workdir: Path, *, judges: int, entr
         contests.change_phase(db.session, None, contest, Phase.REVIEW)  # type: ignore[arg-type]
         names = [f"judge{number:03d}" for number in range(1, judges + 1)]
         for name in names:
-            judging.add_to_panel(db.session, None, contest, create_person(name, Role.JUDGE))  # type: ignore[arg-type]
-        judging.assign_judges(db.session, None, contest)  # type: ignore[arg-type]
+            panel.add_to_panel(db.session, None, contest, create_person(name, Role.JUDGE))  # type: ignore[arg-type]
+        panel.assign_judges(db.session, None, contest)  # type: ignore[arg-type]
         db.session.commit()
     return ReviewInstance(judges=names, entries=codes)
 

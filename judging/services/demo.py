@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from judging.media import generate_test_image, generate_test_video
 from judging.models import Contest, Contestant, Organization, OrganizationKind, PartScore, Phase, Role, User, utcnow
-from judging.services import accounts, contests, entries, judging, publication
+from judging.services import accounts, contests, entries, panel, progress, publication, sheets
 from judging.services.organizations import create_organization
 from judging.services.skills import create_task_entries
 from judging.storage import LocalStorage
@@ -154,8 +154,8 @@ def seed_demo(session: Session, storage: LocalStorage, seed: int = 2024) -> None
             org = _organization(session, affiliation) if affiliation else None
             judge = _account(session, organizer, username, name, Role.JUDGE, org)
             judges.append(judge)
-            judging.add_to_panel(session, organizer, micro, judge)
-        judging.assign_every_judge(session, organizer, micro)
+            panel.add_to_panel(session, organizer, micro, judge)
+        panel.assign_every_judge(session, organizer, micro)
         _score_demo_sheets(session, micro, judges, rng)
 
         # Exemplary cases: open, grassroots units under districts have submitted cases.
@@ -253,7 +253,7 @@ def _score_demo_sheets(
     rubric = contests.current_rubric(contest)
     quality = {}
     for judge_index, judge in enumerate(judges[:4]):
-        assignments = [a for a in judging.assignments_of_judge(session, judge) if a.entry.contest_id == contest.id]
+        assignments = [a for a in progress.assignments_of_judge(session, judge) if a.entry.contest_id == contest.id]
         if skip_last and (judge_index == 2 or (judge_index == 3 and not with_drafts)):
             assignments = assignments[:-skip_last]
         for assignment in assignments:
@@ -264,7 +264,7 @@ def _score_demo_sheets(
                 stepped = (raw / criterion.step).quantize(Decimal(1)) * criterion.step
                 scores[criterion.key] = min(max(stepped, Decimal(0)), criterion.max)
             checks = {check.key: True for check in rubric.checks}
-            judging.save_sheet(
+            sheets.save_sheet(
                 session,
                 judge,
                 assignment,
@@ -317,8 +317,8 @@ def _seed_contestants(
         return
     create_task_entries(session, organizer, contest)
     for judge in judges:
-        judging.add_to_panel(session, organizer, contest, judge)
-    judging.assign_judges(session, organizer, contest)
+        panel.add_to_panel(session, organizer, contest, judge)
+    panel.assign_judges(session, organizer, contest)
     _score_demo_sheets(
         session, contest, judges, rng, skip_last=2, comment="处置流程规范，报告较完整。", with_drafts=False
     )

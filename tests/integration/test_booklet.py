@@ -37,7 +37,7 @@ from judging.models import (
     utcnow,
 )
 from judging.rubric import parse_rubric
-from judging.services import contests, entries, judging, organizations, publication
+from judging.services import contests, entries, organizations, panel, publication, sheets
 from judging.storage import LocalStorage
 from tests.conftest import ROOT, create_user, open_contest_for_entries, organization_named
 from tests.integration.test_pdf import embedded_fonts, page_texts
@@ -162,15 +162,15 @@ def seed_cases(app: Flask, users: dict[str, int], image_folder: Path, slug: str 
     for name in ("judge2", "judge3"):
         judges.append(db.session.scalar(select(User).where(User.username == name)) or create_user(name, Role.JUDGE))
     for judge in judges:
-        judging.add_to_panel(db.session, organizer, contest, judge)
-    judging.assign_judges(db.session, organizer, contest)
+        panel.add_to_panel(db.session, organizer, contest, judge)
+    panel.assign_judges(db.session, organizer, contest)
     db.session.commit()
     criteria = ("innovation", "effectiveness", "exemplary", "reach")
     for assignment in db.session.scalars(
         select(Assignment).join(Entry).where(Entry.contest_id == contest.id).order_by(Assignment.id)
     ):
         scores = dict(zip(criteria, _by_title(assignment.entry.title).scores, strict=True))
-        judging.save_sheet(db.session, assignment.judge, assignment, scores=scores, submit=True)
+        sheets.save_sheet(db.session, assignment.judge, assignment, scores=scores, submit=True)
     db.session.commit()
     return contest
 

@@ -42,7 +42,7 @@ from judging.extensions import db
 from judging.media import generate_test_image
 from judging.models import Assignment, Contest, Entry, OrganizationKind, Phase, Role, SnapshotStatus, User, utcnow
 from judging.rubric import parse_rubric
-from judging.services import NotFound, ceremonies, contests, entries, judging, organizations, publication, skills
+from judging.services import NotFound, ceremonies, contests, entries, organizations, panel, publication, sheets, skills
 from judging.storage import LocalStorage
 from tests.conftest import create_user, open_contest_for_entries, organization_named
 from tests.integration.test_publication import _recuse_expert5
@@ -189,14 +189,14 @@ def seed_cases(app: Flask, folder: Path) -> Contest:
     organizer = _organizer()
     contests.change_phase(db.session, organizer, contest, Phase.REVIEW)
     for name in ("case-judge1", "case-judge2", "case-judge3"):
-        judging.add_to_panel(db.session, organizer, contest, create_user(name, Role.JUDGE))
-    judging.assign_judges(db.session, organizer, contest)
+        panel.add_to_panel(db.session, organizer, contest, create_user(name, Role.JUDGE))
+    panel.assign_judges(db.session, organizer, contest)
     db.session.commit()
     marks = {case[3]: case[4] for case in CASES}
     criteria = ("innovation", "effectiveness", "exemplary", "reach")
     for assignment in db.session.scalars(select(Assignment).join(Entry).where(Entry.contest_id == contest.id)):
         scores = dict(zip(criteria, marks[assignment.entry.title], strict=True))
-        judging.save_sheet(db.session, assignment.judge, assignment, scores=scores, submit=True)
+        sheets.save_sheet(db.session, assignment.judge, assignment, scores=scores, submit=True)
     db.session.commit()
     return contest
 

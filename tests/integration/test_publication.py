@@ -39,7 +39,7 @@ from judging.models import (
     utcnow,
 )
 from judging.rubric import load_rubric_directory
-from judging.services import audit, contests, entries, judging, organizations, publication
+from judging.services import audit, contests, entries, organizations, panel, publication
 from tests.conftest import ROOT, create_user, csrf_token, make_test_app
 from tests.integration.test_pdf import embedded_fonts, page_texts
 from tests.integration.test_results import seed_review_contest
@@ -55,7 +55,7 @@ def _contest() -> Contest:
 def _recuse_expert5() -> None:
     judge = db.session.scalar(select(User).where(User.username == "expert5"))
     for assignment in db.session.scalars(select(Assignment).where(Assignment.judge_id == judge.id)):
-        judging.declare_conflict(db.session, judge, assignment, "同单位")
+        panel.declare_conflict(db.session, judge, assignment, "同单位")
     db.session.commit()
 
 

@@ -31,8 +31,9 @@ from flask import Flask
 
 from judging.extensions import db
 from judging.models import Assignment, Contest, Entry, Phase, Role
-from judging.services import contests, judging
+from judging.services import contests
 from judging.services.results import compute_results
+from judging.services.sheets import save_sheet
 from tests.conftest import create_user, submitted_video_entry
 
 URL = "/organizer/contests/micro-video/results"
@@ -84,7 +85,7 @@ def seed_review_contest(app: Flask, video: Path, *, with_entrants: bool = True) 
     for letter, sheets in SHEETS.items():
         for judge, (content, form, influence) in sheets.items():
             checks = {"ip_characters": True, "duration": not (letter == "E" and judge == "expert2")}
-            judging.save_sheet(
+            save_sheet(
                 db.session,
                 judges[judge],
                 assignment(letter, judge),
@@ -92,7 +93,7 @@ def seed_review_contest(app: Flask, video: Path, *, with_entrants: bool = True) 
                 checks=checks,
                 submit=True,
             )
-    judging.save_sheet(
+    save_sheet(
         db.session,
         judges["expert5"],
         assignment("A", "expert5"),

@@ -10,7 +10,7 @@ from flask import Flask
 from judging.extensions import db
 from judging.media import generate_test_image
 from judging.models import Assignment, Contest, Entry, OrganizationKind, Phase, Role, User
-from judging.services import contests, entries, judging, organizations, results
+from judging.services import contests, entries, organizations, panel, results
 from judging.storage import LocalStorage
 from tests.conftest import create_user, open_contest_for_entries
 
@@ -54,8 +54,8 @@ def test_only_nominated_cases_are_assigned_and_ranked(app: Flask, users: dict[st
         contests.change_phase(db.session, organizer, contest, Phase.REVIEW)
         for name in ("judge", "judge2", "judge3"):
             judge = db.session.scalar(db.select(User).where(User.username == name)) or create_user(name, Role.JUDGE)
-            judging.add_to_panel(db.session, organizer, contest, judge)
-        judging.assign_judges(db.session, organizer, contest)
+            panel.add_to_panel(db.session, organizer, contest, judge)
+        panel.assign_judges(db.session, organizer, contest)
         db.session.commit()
 
         assigned = db.session.scalars(
