@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from judging.media import generate_test_image, generate_test_video
 from judging.models import Contest, Contestant, Organization, OrganizationKind, PartScore, Phase, Role, User, utcnow
-from judging.services import accounts, contests, entries, panel, progress, publication, sheets
+from judging.services import accounts, contests, entries, entry_files, panel, progress, publication, sheets
 from judging.services.organizations import create_organization
 from judging.services.skills import create_task_entries
 from judging.storage import LocalStorage
@@ -136,7 +136,7 @@ def seed_demo(session: Session, storage: LocalStorage, seed: int = 2024) -> None
             video = Path(scratch) / f"{username}.mp4"
             generate_test_video(video, seconds, pattern=pattern)
             with video.open("rb") as stream:
-                entries.attach_work(session, entrant, entry, storage, stream, f"{title}.mp4", "video/mp4")
+                entry_files.attach_work(session, entrant, entry, storage, stream, f"{title}.mp4", "video/mp4")
             entries.submit_entry(
                 session, entrant, entry, declarations=list(contests.current_rubric(micro).entry.declarations)
             )
@@ -199,7 +199,7 @@ def seed_demo(session: Session, storage: LocalStorage, seed: int = 2024) -> None
             image = Path(scratch) / f"case-{entry.code}.png"
             generate_test_image(image)
             with image.open("rb") as stream:
-                entries.attach_work(session, entrant, entry, storage, stream, f"{title}.png", "image/png")
+                entry_files.attach_work(session, entrant, entry, storage, stream, f"{title}.png", "image/png")
             entries.submit_entry(
                 session, entrant, entry, declarations=list(contests.current_rubric(cases).entry.declarations)
             )

@@ -37,7 +37,7 @@ from judging.models import (
     utcnow,
 )
 from judging.rubric import parse_rubric
-from judging.services import contests, entries, organizations, panel, publication, sheets
+from judging.services import contests, entries, entry_files, nomination, organizations, panel, publication, sheets
 from judging.storage import LocalStorage
 from tests.conftest import ROOT, create_user, open_contest_for_entries, organization_named
 from tests.integration.test_pdf import embedded_fonts, page_texts
@@ -150,12 +150,12 @@ def seed_cases(app: Flask, users: dict[str, int], image_folder: Path, slug: str 
             if not image.exists():
                 generate_test_image(image, "800x450")
             with image.open("rb") as stream:
-                entries.attach_file(db.session, unit, entry, storage, stream, name)
+                entry_files.attach_file(db.session, unit, entry, storage, stream, name)
         entries.submit_entry(db.session, unit, entry, declarations)
         made[case.title] = entry
     for case in CASES:
         coordinator = db.session.get(User, users[COORDINATORS[UNITS[case.unit]]])
-        entries.nominate_entry(db.session, coordinator, made[case.title])
+        nomination.nominate_entry(db.session, coordinator, made[case.title])
     organizer = db.session.get(User, users["organizer"])
     contests.change_phase(db.session, organizer, contest, Phase.REVIEW)
     judges = [db.session.get(User, users["judge"])]

@@ -42,7 +42,19 @@ from judging.extensions import db
 from judging.media import generate_test_image
 from judging.models import Assignment, Contest, Entry, OrganizationKind, Phase, Role, SnapshotStatus, User, utcnow
 from judging.rubric import parse_rubric
-from judging.services import NotFound, ceremonies, contests, entries, organizations, panel, publication, sheets, skills
+from judging.services import (
+    NotFound,
+    ceremonies,
+    contests,
+    entries,
+    entry_files,
+    nomination,
+    organizations,
+    panel,
+    publication,
+    sheets,
+    skills,
+)
 from judging.storage import LocalStorage
 from tests.conftest import create_user, open_contest_for_entries, organization_named
 from tests.integration.test_publication import _recuse_expert5
@@ -182,10 +194,10 @@ def seed_cases(app: Flask, folder: Path) -> Contest:
         picture = folder / f"case{number}.png"
         generate_test_image(picture, "800x450")
         with picture.open("rb") as stream:
-            entries.attach_file(db.session, author, entry, storage, stream, picture.name)
+            entry_files.attach_file(db.session, author, entry, storage, stream, picture.name)
         entries.submit_entry(db.session, author, entry, declarations)
         coordinator = db.session.scalar(select(User).where(User.username == COORDINATORS[district]))
-        entries.nominate_entry(db.session, coordinator, entry)
+        nomination.nominate_entry(db.session, coordinator, entry)
     organizer = _organizer()
     contests.change_phase(db.session, organizer, contest, Phase.REVIEW)
     for name in ("case-judge1", "case-judge2", "case-judge3"):
