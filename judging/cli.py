@@ -16,7 +16,7 @@ from judging.exports import publication as export_documents
 from judging.extensions import db
 from judging.offline import rank_command, reliability_command
 from judging.rubric import RubricError, check_rubric_files, load_rubric_directory
-from judging.services import ServiceError, audit, backup, contests, demo, entry_files, organizations, publication
+from judging.services import ServiceError, audit, backup, contests, demo, entry_files, organizations, snapshots
 from judging.storage import LocalStorage
 
 rubric_cli = AppGroup("rubric", help="Rubric files.")
@@ -148,9 +148,9 @@ def results_export_command(slug: str, fmt: str, out: Path, document: str, number
         try:
             contest = contests.get_contest(db.session, slug)
             snapshot = (
-                publication.get_snapshot(db.session, contest, number)
+                snapshots.get_snapshot(db.session, contest, number)
                 if number is not None
-                else publication.current_snapshot(db.session, contest)
+                else snapshots.current_snapshot(db.session, contest)
             )
             if snapshot is None:
                 raise ServiceError(f"{slug}: no result has been frozen yet (freeze it on the publication page).")

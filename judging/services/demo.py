@@ -18,7 +18,18 @@ from sqlalchemy.orm import Session
 
 from judging.media import generate_test_image, generate_test_video
 from judging.models import Contest, Contestant, Organization, OrganizationKind, PartScore, Phase, Role, User, utcnow
-from judging.services import accounts, contests, entries, entry_files, panel, progress, publication, sheets
+from judging.services import (
+    accounts,
+    contests,
+    entries,
+    entry_files,
+    objections,
+    panel,
+    progress,
+    publication,
+    sheets,
+    snapshots,
+)
 from judging.services.organizations import create_organization
 from judging.services.skills import create_task_entries
 from judging.storage import LocalStorage
@@ -215,8 +226,8 @@ def _put_skills_result_on_notice(session: Session, organizer: User, contest: Con
     now = utcnow()
     snapshot.frozen_at = now - timedelta(days=6)
     snapshot.publicity_ends_at = contest.publicity_ends_at = now - timedelta(days=1)
-    subjects = [code for code, _label in publication.objection_subjects(publication.payload_of(snapshot))]
-    answered = publication.file_objection(
+    subjects = [code for code, _label in snapshots.objection_subjects(snapshots.payload_of(snapshot))]
+    answered = objections.file_objection(
         session,
         snapshot,
         name="某科技公司",
@@ -225,10 +236,10 @@ def _put_skills_result_on_notice(session: Session, organizer: User, contest: Con
         reason="我单位选手实操用时记录有误，请核实平台日志。",
         now=now - timedelta(days=4),
     )
-    publication.answer_objection(
+    objections.answer_objection(
         session, organizer, answered, uphold=False, answer="经核对竞赛平台日志，用时记录无误，维持结果。"
     )
-    publication.file_objection(
+    objections.file_objection(
         session,
         snapshot,
         name="王五",

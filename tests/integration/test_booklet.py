@@ -37,7 +37,17 @@ from judging.models import (
     utcnow,
 )
 from judging.rubric import parse_rubric
-from judging.services import contests, entries, entry_files, nomination, organizations, panel, publication, sheets
+from judging.services import (
+    contests,
+    entries,
+    entry_files,
+    nomination,
+    organizations,
+    panel,
+    publication,
+    sheets,
+    snapshots,
+)
 from judging.storage import LocalStorage
 from tests.conftest import ROOT, create_user, open_contest_for_entries, organization_named
 from tests.integration.test_pdf import embedded_fonts, page_texts
@@ -198,7 +208,7 @@ def published(app: Flask, users: dict[str, int], tmp_path: Path) -> str:
         contest = seed_cases(app, users, tmp_path)
         snapshot = freeze_and_publish(contest, users["organizer"])
         assert snapshot.status is SnapshotStatus.PUBLISHED
-        assert [row.title for row in publication.award_rows(publication.payload_of(snapshot))] == AWARD_ORDER
+        assert [row.title for row in snapshots.award_rows(snapshots.payload_of(snapshot))] == AWARD_ORDER
         return snapshot.digest
 
 
@@ -313,8 +323,8 @@ def test_a_result_without_award_holders_gets_no_booklet(app: Flask, client_for, 
         db.session.commit()
         contest = seed_cases(app, users, tmp_path, slug="strict-cases")
         snapshot = freeze_and_publish(contest, users["organizer"])
-        payload = publication.payload_of(snapshot)
-        assert publication.award_rows(payload) == [] and len(payload["ranking"]) == len(CASES)
+        payload = snapshots.payload_of(snapshot)
+        assert snapshots.award_rows(payload) == [] and len(payload["ranking"]) == len(CASES)
     client = client_for("organizer")
     response = client.get("/organizer/contests/strict-cases/snapshots/1/booklet.pdf")
     assert response.status_code == 302

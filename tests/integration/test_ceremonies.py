@@ -54,6 +54,7 @@ from judging.services import (
     publication,
     sheets,
     skills,
+    snapshots,
 )
 from judging.storage import LocalStorage
 from tests.conftest import create_user, open_contest_for_entries, organization_named
@@ -227,7 +228,7 @@ def opening(app: Flask, users: dict[str, int], short_video: Path, tmp_path: Path
 
 
 def _publish(slug: str) -> None:
-    snapshot = publication.current_snapshot(db.session, _contest(slug))
+    snapshot = snapshots.current_snapshot(db.session, _contest(slug))
     snapshot.publicity_ends_at = utcnow() - timedelta(minutes=1)
     publication.publish(db.session, _organizer(), snapshot)
     db.session.commit()
