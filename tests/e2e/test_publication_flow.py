@@ -17,7 +17,7 @@ from judging.models import Assignment, Certificate, ResultSnapshot, Role, User, 
 from judging.services import panel
 from tests.conftest import PASSWORD, create_user
 from tests.e2e.conftest import configured_app, served
-from tests.integration.test_results import seed_review_contest
+from tests.scenarios import seed_review_contest
 
 pytestmark = pytest.mark.e2e
 

@@ -50,9 +50,7 @@ from judging.services import (
 )
 from judging.storage import LocalStorage
 from tests.conftest import ROOT, create_user, open_contest_for_entries, organization_named
-from tests.integration.test_pdf import embedded_fonts, page_texts
-from tests.integration.test_publication import _recuse_expert5
-from tests.integration.test_results import seed_review_contest
+from tests.scenarios import embedded_fonts, page_texts, recuse_expert5, seed_review_contest
 
 UNITS = {"浦东新区陆家嘴街道": "浦东新区", "浦东新区花木街道": "浦东新区", "黄浦区外滩街道": "黄浦区"}
 ACCOUNTS = {"浦东新区陆家嘴街道": "unit-lujiazui", "浦东新区花木街道": "unit-huamu", "黄浦区外滩街道": "unit-waitan"}
@@ -299,7 +297,7 @@ def test_the_booklet_compiles_the_winning_cases_in_award_order(app: Flask, clien
 def test_a_video_contest_gets_no_booklet_but_the_reason(app: Flask, client_for, short_video: Path) -> None:  # type: ignore[no-untyped-def]
     with app.app_context():
         seed_review_contest(app, short_video)
-        _recuse_expert5()
+        recuse_expert5()
         contest = db.session.scalar(select(Contest).where(Contest.slug == "micro-video"))
         organizer = db.session.scalar(select(User).where(User.username == "organizer"))
         publication.freeze(db.session, organizer, contest)

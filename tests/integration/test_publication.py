@@ -39,10 +39,9 @@ from judging.models import (
     utcnow,
 )
 from judging.rubric import load_rubric_directory
-from judging.services import audit, contests, entries, objections, organizations, panel, publication, snapshots
+from judging.services import audit, contests, entries, objections, organizations, publication, snapshots
 from tests.conftest import ROOT, create_user, csrf_token, make_test_app
-from tests.integration.test_pdf import embedded_fonts, page_texts
-from tests.integration.test_results import seed_review_contest
+from tests.scenarios import embedded_fonts, page_texts, recuse_expert5, seed_review_contest
 
 DESK = "/organizer/contests/micro-video/publication"
 ARTIFACTS = ROOT / "build" / "documents"
@@ -50,13 +49,6 @@ ARTIFACTS = ROOT / "build" / "documents"
 
 def _contest() -> Contest:
     return db.session.scalar(select(Contest).where(Contest.slug == "micro-video"))
-
-
-def _recuse_expert5() -> None:
-    judge = db.session.scalar(select(User).where(User.username == "expert5"))
-    for assignment in db.session.scalars(select(Assignment).where(Assignment.judge_id == judge.id)):
-        panel.declare_conflict(db.session, judge, assignment, "同单位")
-    db.session.commit()
 
 
 @pytest.fixture
@@ -71,7 +63,7 @@ def codes(app: Flask, users: dict[str, int], short_video: Path) -> dict[str, str
 @pytest.fixture
 def ready(app: Flask, codes: dict[str, str]) -> dict[str, str]:
     with app.app_context():
-        _recuse_expert5()
+        recuse_expert5()
     return codes
 
 
@@ -425,7 +417,7 @@ def test_objections_are_rate_limited(tmp_path: Path, short_video: Path) -> None:
         create_user("entrant-a", Role.ENTRANT, "浦东新区")
         create_user("entrant-b", Role.ENTRANT, "黄浦区")
         seed_review_contest(app, short_video)
-        _recuse_expert5()
+        recuse_expert5()
         organizer = db.session.scalar(select(User).where(User.username == "organizer"))
         publication.freeze(db.session, organizer, _contest())
         db.session.commit()

@@ -42,7 +42,7 @@ from judging.services import contests, organizations, panel, skills
 from judging.services.sheets import save_sheet
 from judging.web.permissions import ACCESS_ATTRIBUTE
 from tests.conftest import ROOT, create_user, csrf_token
-from tests.integration.test_skills import imported_parts_only
+from tests.scenarios import imported_parts_only
 
 SLUG = "isg-skills"
 PAGE = f"/organizer/contests/{SLUG}/contestants"
