@@ -21,8 +21,9 @@ from judging.exports.pdf import AwardListData, AwardListRow, CertificateData, aw
 from judging.exports.workbook import excel_csv, frame_sheet, xlsx_bytes
 from judging.models import Certificate, ResultSnapshot, SnapshotStatus
 from judging.services import ServiceError
+from judging.services.certificates import certificates_of
 from judging.services.contests import ceremony_label
-from judging.services.publication import AwardRow, award_group_label, award_rows, certificates_of, payload_of
+from judging.services.snapshots import AwardRow, award_group_label, award_rows, payload_of
 from judging.storage import LocalStorage
 
 FORMATS = ("xlsx", "csv", "pdf")
