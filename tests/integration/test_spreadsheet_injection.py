@@ -22,8 +22,10 @@ from sqlalchemy import select
 from judging.extensions import db
 from judging.models import Assignment, Contest, Contestant, Entry, Phase, Role, User
 from judging.rubric import parse_rubric
-from judging.services import contests, judging, organizations, skills
+from judging.services import contests, organizations, skills
+from judging.services.sheets import save_sheet
 from tests.conftest import ROOT, create_user, csrf_token, submitted_video_entry
+from tests.scenarios import imported_parts_only
 
 FORMULAS = ['=HYPERLINK("http://x","y")', "+1+1", "-2+3", "@SUM(A1)", "\t=1", "\r=1"]
 TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
@@ -107,7 +109,7 @@ def titles(app: Flask, users: dict[str, int], short_video: Path) -> dict[str, st
                 assignment = db.session.scalar(
                     select(Assignment).where(Assignment.entry == entry, Assignment.judge == judge)
                 )
-                judging.save_sheet(
+                save_sheet(
                     db.session,
                     judge,
                     assignment,
@@ -202,9 +204,7 @@ def test_audit_csv_writes_a_formula_account_name_as_text(client_for, titles: dic
 
 def _imported_parts_rubric(app: Flask) -> None:
     """The shipped ISG rubric without its judged part (theory 30 % + practical 70 %, both imported)."""
-    text = (ROOT / "rubrics" / "isg_skills.toml").read_text(encoding="utf-8")
-    start = text.index('[[parts]]\nkey = "operations"')
-    text = text[:start].replace("weight = 0.4", "weight = 0.7") + text[text.index("[ranking]") :]
+    text = imported_parts_only((ROOT / "rubrics" / "isg_skills.toml").read_text(encoding="utf-8"))
     with app.app_context():
         contests.sync_rubric(db.session, None, parse_rubric(text, "isg_imported.toml"))
         db.session.commit()
