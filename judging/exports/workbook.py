@@ -161,13 +161,15 @@ def safe_sheet_title(title: str, taken: Iterable[str] = ()) -> str:
     return candidate
 
 
-def _write_cell(sheet: Worksheet, row: int, column: int, value: object, number_format: str | None, zone) -> int:
+def _write_cell(
+    sheet: Worksheet, row: int, column: int, value: object, number_format: str | None, zone: tzinfo | None
+) -> int:
     """Write one value by the module's rules; return the width it needs."""
     value = _unwrap(value)
     if is_blank(value):
         return 0
     cell = sheet.cell(row=row, column=column)
-    if isinstance(value, bool) or isinstance(value, int):
+    if isinstance(value, int):  # bool included
         cell.value = value
         return len(str(value))
     if isinstance(value, float):
