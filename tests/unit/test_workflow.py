@@ -24,7 +24,7 @@ from judging.workflow import (
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 9, 1, 12, 0, tzinfo=UTC)
-D, O, R, N, P, A = (Phase.DRAFT, Phase.OPEN, Phase.REVIEW, Phase.PUBLICITY, Phase.PUBLISHED, Phase.ARCHIVED)
+DR, OP, RE, NO, PU, AR = (Phase.DRAFT, Phase.OPEN, Phase.REVIEW, Phase.PUBLICITY, Phase.PUBLISHED, Phase.ARCHIVED)
 FROZEN, WITHDRAWN, PUBLISHED, SUPERSEDED = (
     SnapshotStatus.FROZEN,
     SnapshotStatus.WITHDRAWN,
@@ -35,15 +35,15 @@ FROZEN, WITHDRAWN, PUBLISHED, SUPERSEDED = (
 
 def test_the_phase_moves_are_exactly_these() -> None:
     assert [(m.action, m.source, m.target, m.backwards, m.with_result) for m in MOVES] == [
-        (Action.OPEN_ENTRIES, D, O, False, False),
-        (Action.BACK_TO_PREPARATION, O, D, True, False),
-        (Action.START_REVIEW, O, R, False, False),
-        (Action.REOPEN_ENTRIES, R, O, True, False),
-        (Action.FREEZE_RESULTS, R, N, False, True),
-        (Action.REOPEN_REVIEW, N, R, True, True),
-        (Action.PUBLISH_RESULTS, N, P, False, True),
-        (Action.START_CORRECTION, P, R, True, True),
-        (Action.ARCHIVE, P, A, False, False),
+        (Action.OPEN_ENTRIES, DR, OP, False, False),
+        (Action.BACK_TO_PREPARATION, OP, DR, True, False),
+        (Action.START_REVIEW, OP, RE, False, False),
+        (Action.REOPEN_ENTRIES, RE, OP, True, False),
+        (Action.FREEZE_RESULTS, RE, NO, False, True),
+        (Action.REOPEN_REVIEW, NO, RE, True, True),
+        (Action.PUBLISH_RESULTS, NO, PU, False, True),
+        (Action.START_CORRECTION, PU, RE, True, True),
+        (Action.ARCHIVE, PU, AR, False, False),
     ]
 
 
@@ -58,25 +58,25 @@ def test_the_snapshot_moves_are_exactly_these() -> None:
 
 # (action) → (phases in which it is allowed, snapshot statuses it needs or None, clock or None)
 EXPECTED_RULES = {
-    Action.OPEN_ENTRIES: ({D}, None, None),
-    Action.BACK_TO_PREPARATION: ({O}, None, None),
-    Action.START_REVIEW: ({O}, None, None),
-    Action.REOPEN_ENTRIES: ({R}, None, None),
-    Action.FREEZE_RESULTS: ({R}, None, None),
-    Action.REOPEN_REVIEW: ({N}, {FROZEN}, None),
-    Action.PUBLISH_RESULTS: ({N}, {FROZEN}, workflow.Clock.AFTER_NOTICE),
-    Action.START_CORRECTION: ({P}, {PUBLISHED}, None),
-    Action.ARCHIVE: ({P}, None, None),
-    Action.CHANGE_ENTRIES: ({O}, None, workflow.Clock.BEFORE_SUBMISSION_DEADLINE),
-    Action.SAVE_SHEETS: ({R}, None, workflow.Clock.BEFORE_REVIEW_DEADLINE),
-    Action.REOPEN_SHEETS: ({R}, None, None),
-    Action.DECLARE_CONFLICTS: ({O, R}, None, None),
-    Action.CHANGE_PANEL: ({O, R}, None, None),
-    Action.CHANGE_ASSIGNMENT: ({O, R}, None, None),
-    Action.DISQUALIFY_ENTRIES: ({D, O, R}, None, None),
-    Action.IMPORT_SCORES: ({D, O, R}, None, None),
-    Action.CREATE_TASKS: ({R}, None, None),
-    Action.FILE_OBJECTIONS: ({N}, {FROZEN}, workflow.Clock.DURING_NOTICE),
+    Action.OPEN_ENTRIES: ({DR}, None, None),
+    Action.BACK_TO_PREPARATION: ({OP}, None, None),
+    Action.START_REVIEW: ({OP}, None, None),
+    Action.REOPEN_ENTRIES: ({RE}, None, None),
+    Action.FREEZE_RESULTS: ({RE}, None, None),
+    Action.REOPEN_REVIEW: ({NO}, {FROZEN}, None),
+    Action.PUBLISH_RESULTS: ({NO}, {FROZEN}, workflow.Clock.AFTER_NOTICE),
+    Action.START_CORRECTION: ({PU}, {PUBLISHED}, None),
+    Action.ARCHIVE: ({PU}, None, None),
+    Action.CHANGE_ENTRIES: ({OP}, None, workflow.Clock.BEFORE_SUBMISSION_DEADLINE),
+    Action.SAVE_SHEETS: ({RE}, None, workflow.Clock.BEFORE_REVIEW_DEADLINE),
+    Action.REOPEN_SHEETS: ({RE}, None, None),
+    Action.DECLARE_CONFLICTS: ({OP, RE}, None, None),
+    Action.CHANGE_PANEL: ({OP, RE}, None, None),
+    Action.CHANGE_ASSIGNMENT: ({OP, RE}, None, None),
+    Action.DISQUALIFY_ENTRIES: ({DR, OP, RE}, None, None),
+    Action.IMPORT_SCORES: ({DR, OP, RE}, None, None),
+    Action.CREATE_TASKS: ({RE}, None, None),
+    Action.FILE_OBJECTIONS: ({NO}, {FROZEN}, workflow.Clock.DURING_NOTICE),
 }
 
 
@@ -106,7 +106,7 @@ def test_each_phase_and_action_gets_the_tables_answer(phase: Phase, action: Acti
     assert refusal(action, state, NOW) is (None if phase in phases else Refusal.WRONG_PHASE)
 
 
-@pytest.mark.parametrize("phase", [N, P, A])
+@pytest.mark.parametrize("phase", [NO, PU, AR])
 @pytest.mark.parametrize("action", [Action.CHANGE_PANEL, Action.CHANGE_ASSIGNMENT])
 def test_the_panel_and_assignment_are_fixed_while_a_result_stands(phase: Phase, action: Action) -> None:
     """The bug of issue 13: a judge added during 公示 received tasks in a contest shown as finished."""
@@ -116,24 +116,24 @@ def test_the_panel_and_assignment_are_fixed_while_a_result_stands(phase: Phase, 
 
 def test_the_panel_and_assignment_change_again_once_review_is_reopened() -> None:
     for status in (WITHDRAWN, PUBLISHED):  # an upheld objection; a correction
-        state = ContestState(R, snapshot_status=status)
+        state = ContestState(RE, snapshot_status=status)
         assert allowed(Action.CHANGE_PANEL, state, NOW)
         assert allowed(Action.CHANGE_ASSIGNMENT, state, NOW)
 
 
 def test_entries_close_after_the_submission_deadline_inclusive() -> None:
-    state = ContestState(O, submission_deadline=NOW)
+    state = ContestState(OP, submission_deadline=NOW)
     assert allowed(Action.CHANGE_ENTRIES, state, NOW)
     later = NOW + timedelta(microseconds=1)
     assert refusal(Action.CHANGE_ENTRIES, state, later) is Refusal.SUBMISSION_DEADLINE_PASSED
-    assert allowed(Action.CHANGE_ENTRIES, ContestState(O), later)
+    assert allowed(Action.CHANGE_ENTRIES, ContestState(OP), later)
     # The review deadline does not close entries, nor the submission deadline scoring.
-    assert allowed(Action.CHANGE_ENTRIES, ContestState(O, review_deadline=NOW), later)
-    assert allowed(Action.SAVE_SHEETS, ContestState(R, submission_deadline=NOW), later)
+    assert allowed(Action.CHANGE_ENTRIES, ContestState(OP, review_deadline=NOW), later)
+    assert allowed(Action.SAVE_SHEETS, ContestState(RE, submission_deadline=NOW), later)
 
 
 def test_sheets_close_after_the_review_deadline_inclusive() -> None:
-    state = ContestState(R, review_deadline=NOW)
+    state = ContestState(RE, review_deadline=NOW)
     assert allowed(Action.SAVE_SHEETS, state, NOW)
     later = NOW + timedelta(seconds=1)
     assert refusal(Action.SAVE_SHEETS, state, later) is Refusal.REVIEW_DEADLINE_PASSED
@@ -143,7 +143,7 @@ def test_sheets_close_after_the_review_deadline_inclusive() -> None:
 
 
 def test_publish_waits_for_the_end_of_the_notice_and_objections_stop_there() -> None:
-    state = ContestState(N, snapshot_status=FROZEN, publicity_ends_at=NOW)
+    state = ContestState(NO, snapshot_status=FROZEN, publicity_ends_at=NOW)
     before = NOW - timedelta(seconds=1)
     assert refusal(Action.PUBLISH_RESULTS, state, before) is Refusal.NOTICE_RUNNING
     assert allowed(Action.FILE_OBJECTIONS, state, before)
@@ -155,28 +155,28 @@ def test_publish_waits_for_the_end_of_the_notice_and_objections_stop_there() -> 
 
 @pytest.mark.parametrize("status", [None, WITHDRAWN, PUBLISHED, SUPERSEDED])
 def test_the_result_actions_need_the_snapshot_on_notice(status: SnapshotStatus | None) -> None:
-    state = ContestState(N, snapshot_status=status, publicity_ends_at=NOW - timedelta(days=1))
+    state = ContestState(NO, snapshot_status=status, publicity_ends_at=NOW - timedelta(days=1))
     for action in (Action.REOPEN_REVIEW, Action.PUBLISH_RESULTS, Action.FILE_OBJECTIONS):
         assert refusal(action, state, NOW - timedelta(days=2)) is Refusal.WRONG_RESULT_STATE
 
 
 def test_a_correction_needs_the_published_snapshot() -> None:
-    assert allowed(Action.START_CORRECTION, ContestState(P, snapshot_status=PUBLISHED), NOW)
+    assert allowed(Action.START_CORRECTION, ContestState(PU, snapshot_status=PUBLISHED), NOW)
     for status in (None, FROZEN, WITHDRAWN, SUPERSEDED):
-        assert refusal(Action.START_CORRECTION, ContestState(P, snapshot_status=status), NOW) is (
+        assert refusal(Action.START_CORRECTION, ContestState(PU, snapshot_status=status), NOW) is (
             Refusal.WRONG_RESULT_STATE
         )
 
 
 def test_the_lookups_read_the_table() -> None:
-    assert workflow.move_between(R, O) == workflow.move_of(Action.REOPEN_ENTRIES)
-    assert workflow.move_between(D, R) is None
-    assert workflow.move_between(A, P) is None
-    assert [m.target for m in workflow.moves_from(R, with_result=False)] == [O]
-    assert [m.target for m in workflow.moves_from(R, with_result=True)] == [N]
-    assert [m.action for m in workflow.moves_from(P)] == [Action.START_CORRECTION, Action.ARCHIVE]
-    assert workflow.moves_from(A) == ()
-    assert workflow.allowed_phases(Action.CHANGE_PANEL) == (O, R)
+    assert workflow.move_between(RE, OP) == workflow.move_of(Action.REOPEN_ENTRIES)
+    assert workflow.move_between(DR, RE) is None
+    assert workflow.move_between(AR, PU) is None
+    assert [m.target for m in workflow.moves_from(RE, with_result=False)] == [OP]
+    assert [m.target for m in workflow.moves_from(RE, with_result=True)] == [NO]
+    assert [m.action for m in workflow.moves_from(PU)] == [Action.START_CORRECTION, Action.ARCHIVE]
+    assert workflow.moves_from(AR) == ()
+    assert workflow.allowed_phases(Action.CHANGE_PANEL) == (OP, RE)
     assert [workflow.results_frozen(phase) for phase in Phase] == [False, False, False, True, True, True]
     assert workflow.snapshot_move(Action.PUBLISH_RESULTS, corrected=True).target is SUPERSEDED
 
