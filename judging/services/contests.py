@@ -1,4 +1,5 @@
-"""Contests: configured from rubric files, moved through their phases by organisers."""
+"""Contests: configured from rubric files, moved through their phases by organisers, and held to the
+workflow table of :mod:`judging.workflow` (:func:`require` words its refusals for people)."""
 
 from __future__ import annotations
 
