@@ -82,6 +82,12 @@ def require(
         raise ServiceError(message)
 
 
+def results_frozen(contest: Contest) -> bool:
+    """Whether the contest's result is frozen (on notice, published or archived): what it rests on (the
+    entries, the roster, the panel, the scores) stays as it is until review is reopened or a correction starts."""
+    return workflow.results_frozen(contest.phase)
+
+
 def _out_of_phase(action: Action, contest: Contest) -> str:
     """The refusal of an action in the wrong phase (or with no result in the state it needs)."""
     phases = " / ".join(f"“{phase_label(phase)}”" for phase in workflow.allowed_phases(action))
