@@ -36,6 +36,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry, relationship
 
+# The workflow's enums live in the pure workflow module; imported from here too, as the columns use them.
+from judging.workflow import Phase, SnapshotStatus
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -103,17 +106,6 @@ class Role(enum.StrEnum):
     ENTRANT = "entrant"
 
 
-class Phase(enum.StrEnum):
-    """A contest's phase (DESIGN.md §4); each move is an organiser action, recorded in the audit log."""
-
-    DRAFT = "draft"
-    OPEN = "open"
-    REVIEW = "review"
-    PUBLICITY = "publicity"
-    PUBLISHED = "published"
-    ARCHIVED = "archived"
-
-
 class EntryStatus(enum.StrEnum):
     DRAFT = "draft"
     SUBMITTED = "submitted"
@@ -130,16 +122,6 @@ class AssignmentStatus(enum.StrEnum):
 class SheetStatus(enum.StrEnum):
     DRAFT = "draft"
     SUBMITTED = "submitted"
-
-
-class SnapshotStatus(enum.StrEnum):
-    """A frozen result's life: on public notice, withdrawn (review reopened), published, or superseded
-    by a correction. Whatever the status, the payload and its digest never change."""
-
-    FROZEN = "frozen"
-    WITHDRAWN = "withdrawn"
-    PUBLISHED = "published"
-    SUPERSEDED = "superseded"
 
 
 class ObjectionStatus(enum.StrEnum):

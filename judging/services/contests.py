@@ -1,36 +1,144 @@
-"""Contests: configured from rubric files, moved through their phases by organisers."""
+"""Contests: configured from rubric files, moved through their phases by organisers, and held to the
+workflow table of :mod:`judging.workflow` (:func:`require` words its refusals for people)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from functools import lru_cache
 
+from flask_babel import format_datetime
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from judging.models import Contest, Phase, RubricVersion, User, utcnow
+from judging import workflow
+from judging.models import Contest, Phase, ResultSnapshot, RubricVersion, User, utcnow
 from judging.rubric import Rubric, parse_rubric
 from judging.services import NotFound, ServiceError, audit
+from judging.workflow import Action, ContestState, Refusal
 
-PHASE_MOVES: dict[Phase, tuple[Phase, ...]] = {
-    Phase.DRAFT: (Phase.OPEN,),
-    Phase.OPEN: (Phase.DRAFT, Phase.REVIEW),
-    Phase.REVIEW: (Phase.OPEN,),
-    Phase.PUBLICITY: (),
-    Phase.PUBLISHED: (Phase.ARCHIVED,),
-    Phase.ARCHIVED: (),
-}
-"""The plain phase moves of DESIGN.md §4's workflow. The moves that carry a result — review → publicity
-(freeze), publicity → review (reopen, withdrawing the snapshot), publicity → published (publish) and
-published → review (a correction) — go through :mod:`judging.services.publication` only, so that no
-phase change can skip the snapshot, the notice period or the certificates."""
+
+def phase_label(phase: Phase) -> str:
+    """The name of a phase in the user's language."""
+    return {
+        Phase.DRAFT: _("In preparation"),
+        Phase.OPEN: _("Open for entries"),
+        Phase.REVIEW: _("Under review"),
+        Phase.PUBLICITY: _("Public notice"),
+        Phase.PUBLISHED: _("Results published"),
+        Phase.ARCHIVED: _("Archived"),
+    }[phase]
+
+
+def show_moment(moment: datetime) -> str:
+    """A deadline or the end of a notice period as people read it: in the display time zone, with its name."""
+    return format_datetime(moment, "yyyy-MM-dd HH:mm (zzzz)")
+
+
+def state_of(contest: Contest, snapshot: ResultSnapshot | None = None) -> ContestState:
+    """What the workflow's rules look at: the contest, and the snapshot acted on (if any)."""
+    return ContestState(
+        phase=contest.phase,
+        submission_deadline=contest.submission_deadline,
+        review_deadline=contest.review_deadline,
+        snapshot_status=snapshot.status if snapshot is not None else None,
+        publicity_ends_at=snapshot.publicity_ends_at if snapshot is not None else None,
+    )
+
+
+def allowed(
+    action: Action, contest: Contest, snapshot: ResultSnapshot | None = None, now: datetime | None = None
+) -> bool:
+    """Whether the workflow allows ``action`` on the contest (and the snapshot) now: what views ask
+    before they show a button or a form."""
+    return workflow.allowed(action, state_of(contest, snapshot), now or utcnow())
+
+
+def refusal_message(
+    action: Action, contest: Contest, snapshot: ResultSnapshot | None = None, now: datetime | None = None
+) -> str | None:
+    """Why the workflow refuses ``action`` now, in the user's language; ``None`` when it allows it."""
+    refused = workflow.refusal(action, state_of(contest, snapshot), now or utcnow())
+    if refused is None:
+        return None
+    if refused is Refusal.SUBMISSION_DEADLINE_PASSED and contest.submission_deadline is not None:
+        deadline = show_moment(contest.submission_deadline)
+        return _("The submission deadline (%(deadline)s) has passed.", deadline=deadline)
+    if refused is Refusal.REVIEW_DEADLINE_PASSED:
+        return _("The review deadline has passed.")
+    if refused is Refusal.NOTICE_RUNNING and snapshot is not None and snapshot.publicity_ends_at is not None:
+        end = show_moment(snapshot.publicity_ends_at)
+        return _("The public notice runs until %(end)s; publish after it ends.", end=end)
+    return _out_of_phase(action, contest)
+
+
+def require(
+    action: Action, contest: Contest, snapshot: ResultSnapshot | None = None, now: datetime | None = None
+) -> None:
+    """Refuse (:class:`ServiceError`, saying why) what the workflow does not allow now; the services call
+    this before they change anything."""
+    message = refusal_message(action, contest, snapshot, now)
+    if message is not None:
+        raise ServiceError(message)
 
 
 def results_frozen(contest: Contest) -> bool:
     """Whether the contest's result is frozen (on notice, published or archived): what it rests on (the
-    entries, the roster, the scores) stays as it is until review is reopened or a correction starts."""
-    return contest.phase in (Phase.PUBLICITY, Phase.PUBLISHED, Phase.ARCHIVED)
+    entries, the roster, the panel, the scores) stays as it is until review is reopened or a correction starts."""
+    return workflow.results_frozen(contest.phase)
+
+
+def _out_of_phase(action: Action, contest: Contest) -> str:
+    """The refusal of an action in the wrong phase (or with no result in the state it needs)."""
+    phases = " / ".join(f"“{phase_label(phase)}”" for phase in workflow.allowed_phases(action))
+    now_in = phase_label(contest.phase)
+    if action is Action.CHANGE_ENTRIES:
+        return _("This contest is not open for entries.")
+    if action is Action.SAVE_SHEETS:
+        return _("Scores can only be recorded while the contest is in review.")
+    if action is Action.REOPEN_SHEETS:
+        return _("Sheets can only be reopened while the contest is in review.")
+    if action is Action.DECLARE_CONFLICTS:
+        return _("Conflicts can only be declared before results are published.")
+    if action is Action.CHANGE_PANEL:
+        return _(
+            "The panel can change only in these phases: %(phases)s. The contest is now in “%(phase)s”.",
+            phases=phases,
+            phase=now_in,
+        )
+    if action is Action.CHANGE_ASSIGNMENT:
+        return _(
+            "The assignment can change only in these phases: %(phases)s. The contest is now in “%(phase)s”.",
+            phases=phases,
+            phase=now_in,
+        )
+    if action is Action.DISQUALIFY_ENTRIES:
+        return _("The results of this contest are frozen; reopen review (or start a correction) to change an entry.")
+    if action is Action.IMPORT_SCORES:
+        return _("The results of this contest are frozen; reopen review (or start a correction) to change its scores.")
+    if action is Action.CREATE_TASKS:
+        return _("Task entries can only be created while the contest is in review.")
+    if action is Action.FILE_OBJECTIONS:
+        return _("Objections can be filed only while the result is on public notice.")
+    if action is Action.FREEZE_RESULTS:
+        return _("Results can be frozen only during review; the contest is in “%(phase)s”.", phase=contest.phase.value)
+    if action is Action.REOPEN_REVIEW:
+        return _("Only a result on public notice can be withdrawn.")
+    if action is Action.PUBLISH_RESULTS:
+        return _("Only a result on public notice can be published.")
+    if action is Action.START_CORRECTION:
+        return _("Only published results can be corrected.")
+    return _cannot_move(contest, workflow.move_of(action).target)
+
+
+def _cannot_move(contest: Contest, target: Phase) -> str:
+    return _("A contest in phase “%(old)s” cannot move to “%(new)s”.", old=contest.phase.value, new=target.value)
+
+
+def plain_move_targets(contest: Contest) -> tuple[Phase, ...]:
+    """Where the organiser can move the contest from its page: the moves without a result (the
+    publication desk makes the others)."""
+    return tuple(move.target for move in workflow.moves_from(contest.phase, with_result=False))
 
 
 @lru_cache(maxsize=64)
@@ -116,13 +224,13 @@ def get_contest(session: Session, slug: str) -> Contest:
 
 
 def change_phase(session: Session, actor: User, contest: Contest, target: Phase) -> None:
-    """Move a contest to the next phase of its workflow; other moves are refused."""
-    if target not in PHASE_MOVES[contest.phase]:
-        raise ServiceError(
-            _("A contest in phase “%(old)s” cannot move to “%(new)s”.", old=contest.phase.value, new=target.value)
-        )
+    """Make one of the workflow's plain moves (:func:`plain_move_targets`); other moves are refused."""
+    move = workflow.move_between(contest.phase, target)
+    if move is None or move.with_result:
+        raise ServiceError(_cannot_move(contest, target))
+    require(move.action, contest)
     old = contest.phase
-    contest.phase = target
+    contest.phase = move.target
     audit.record(
         session,
         actor,
@@ -130,7 +238,7 @@ def change_phase(session: Session, actor: User, contest: Contest, target: Phase)
         object_type="contest",
         object_id=contest.id,
         contest_id=contest.id,
-        data={"old": old.value, "new": target.value},
+        data={"old": old.value, "new": move.target.value},
     )
 
 

@@ -8,38 +8,33 @@ the two-tier nomination of units' cases in :mod:`nomination`.
 
 from __future__ import annotations
 
-from flask_babel import format_datetime
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from judging.models import Contest, Entry, EntryStatus, Organization, Phase, User, utcnow
+from judging.models import Contest, Entry, EntryStatus, Organization, User, utcnow
 from judging.rubric import Rubric
 from judging.services import NotFound, ServiceError, audit
-from judging.services.contests import current_rubric, results_frozen
+from judging.services.contests import allowed, current_rubric, require, show_moment
+from judging.workflow import Action
 
 
 def show_deadline(contest: Contest) -> str:
     """The submission deadline as entrants read it: in the display time zone (Asia/Shanghai), with its name."""
     if contest.submission_deadline is None:
         return ""
-    return format_datetime(contest.submission_deadline, "yyyy-MM-dd HH:mm (zzzz)")
+    return show_moment(contest.submission_deadline)
 
 
 def is_open_for_entries(contest: Contest) -> bool:
-    """Open phase, and the submission deadline (if any) not yet passed."""
-    return contest.phase is Phase.OPEN and (
-        contest.submission_deadline is None or utcnow() <= contest.submission_deadline
-    )
+    """Whether entrants may change entries now (:data:`judging.workflow.RULES`: open, deadline not passed)."""
+    return allowed(Action.CHANGE_ENTRIES, contest)
 
 
 def refuse_when_closed(contest: Contest) -> None:
     """Refuse any change to entries outside the open phase or after the deadline, naming the deadline."""
-    if contest.phase is not Phase.OPEN:
-        raise ServiceError(_("This contest is not open for entries."))
-    if contest.submission_deadline and utcnow() > contest.submission_deadline:
-        raise ServiceError(_("The submission deadline (%(deadline)s) has passed.", deadline=show_deadline(contest)))
+    require(Action.CHANGE_ENTRIES, contest)
 
 
 def _require_own(actor: User, entry: Entry) -> None:
@@ -288,21 +283,13 @@ def entries_of_contest(
     return list(session.scalars(query.order_by(Entry.code)))
 
 
-def _refuse_once_results_frozen(contest: Contest) -> None:
-    """What the frozen result rests on stays as it was: reopen review (or start a correction) first."""
-    if results_frozen(contest):
-        raise ServiceError(
-            _("The results of this contest are frozen; reopen review (or start a correction) to change an entry.")
-        )
-
-
 def disqualify_entry(session: Session, actor: User, entry: Entry, reason: str) -> None:
     """Exclude a submitted or nominated entry, with the reason the entrant will read. The entry keeps its
     quota and nomination slots, so that reinstating it is always possible."""
     reason = reason.strip()
     if not reason:
         raise ServiceError(_("Please give the reason."))
-    _refuse_once_results_frozen(entry.contest)
+    require(Action.DISQUALIFY_ENTRIES, entry.contest)
     if entry.status not in (EntryStatus.SUBMITTED, EntryStatus.NOMINATED):
         raise ServiceError(_("Only a submitted or nominated entry can be disqualified."))
     previous = entry.status
@@ -325,7 +312,7 @@ def reinstate_entry(session: Session, actor: User, entry: Entry, reason: str) ->
     reason = reason.strip()
     if not reason:
         raise ServiceError(_("Please give the reason."))
-    _refuse_once_results_frozen(entry.contest)
+    require(Action.DISQUALIFY_ENTRIES, entry.contest)
     if entry.status is not EntryStatus.DISQUALIFIED:
         raise ServiceError(_("Only a disqualified entry can be reinstated."))
     entry.status = EntryStatus.NOMINATED if entry.nomination_slot is not None else EntryStatus.SUBMITTED

@@ -15,15 +15,15 @@ from judging.models import (
     Objection,
     ObjectionStatus,
     ResultSnapshot,
-    SnapshotStatus,
     User,
     utcnow,
 )
 from judging.services import NotFound, ServiceError, audit
 from judging.services.certificates import random_code
-from judging.services.contests import rubric_of
+from judging.services.contests import allowed, require, rubric_of
 from judging.services.publication import reopen_review
 from judging.services.snapshots import objection_subjects, payload_of
+from judging.workflow import Action
 
 NAME_MAX = 100
 
@@ -39,7 +39,7 @@ REASON_MAX = 4000
 
 def open_for_objections(snapshot: ResultSnapshot, now: datetime | None = None) -> bool:
     """Whether the public can still object: the result is frozen and its notice period has not ended."""
-    return snapshot.status is SnapshotStatus.FROZEN and (now or utcnow()) < snapshot.publicity_ends_at
+    return allowed(Action.FILE_OBJECTIONS, snapshot.contest, snapshot, now)
 
 
 def file_objection(
@@ -53,8 +53,7 @@ def file_objection(
     now: datetime | None = None,
 ) -> Objection:
     """Store an objection from anyone against a result on notice; returns it with its reference number."""
-    if not open_for_objections(snapshot, now):
-        raise ServiceError(_("Objections can be filed only while the result is on public notice."))
+    require(Action.FILE_OBJECTIONS, snapshot.contest, snapshot, now)
     name, contact, subject, reason = name.strip(), contact.strip(), subject.strip(), reason.strip()
     problems = []
     if not name or len(name) > NAME_MAX:
@@ -63,8 +62,8 @@ def file_objection(
         problems.append(
             _("Please give a telephone number or e-mail address (at most %(n)d characters).", n=CONTACT_MAX)
         )
-    allowed = {code for code, _label in objection_subjects(payload_of(snapshot))}
-    if subject not in allowed:
+    subjects = {code for code, _label in objection_subjects(payload_of(snapshot))}
+    if subject not in subjects:
         problems.append(_("Please choose the award the objection concerns from the list."))
     if not REASON_MIN <= len(reason) <= REASON_MAX:
         problems.append(_("Please state the reason in %(min)d to %(max)d characters.", min=REASON_MIN, max=REASON_MAX))
@@ -121,7 +120,7 @@ def answer_objection(session: Session, actor: User, objection: Objection, *, uph
         contest_id=objection.snapshot.contest_id,
         data={"reference": objection.reference, "status": objection.status.value, "answer": answer},
     )
-    if uphold and objection.snapshot.status is SnapshotStatus.FROZEN:
+    if uphold and allowed(Action.REOPEN_REVIEW, objection.snapshot.contest, objection.snapshot):
         reopen_review(
             session,
             actor,

@@ -24,12 +24,14 @@ from judging.models import (
 )
 from judging.rubric import Rubric
 from judging.services import NotFound, ServiceError, audit
-from judging.services.contests import current_rubric
+from judging.services.contests import current_rubric, require
 from judging.services.entries import judgeable_entries
 from judging.services.progress import open_for_conflicts
+from judging.workflow import Action
 
 
 def add_to_panel(session: Session, actor: User, contest: Contest, judge: User) -> PanelMember:
+    require(Action.CHANGE_PANEL, contest)
     existing = session.scalar(
         select(PanelMember).where(PanelMember.contest_id == contest.id, PanelMember.judge_id == judge.id)
     )
@@ -57,6 +59,7 @@ def remove_from_panel(session: Session, actor: User, contest: Contest, judge: Us
 
     With ``judges_per_entry = k`` the freed entries are given to the remaining judges.
     """
+    require(Action.CHANGE_PANEL, contest)
     member = session.scalar(
         select(PanelMember).where(PanelMember.contest_id == contest.id, PanelMember.judge_id == judge.id)
     )
@@ -107,6 +110,7 @@ def _has_assignments(session: Session, contest: Contest) -> bool:
 
 def assign_judges(session: Session, actor: User, contest: Contest) -> int:
     """Run the contest's assignment rule (``judges_per_entry``): every judge, or a balanced k per entry."""
+    require(Action.CHANGE_ASSIGNMENT, contest)
     if not contest.panel:
         raise ServiceError(_("Add judges to the panel first."))
     k = _judges_per_entry(contest)
@@ -122,6 +126,7 @@ def assign_balanced_judges(session: Session, actor: User, contest: Contest, k: i
     a recused judge is never given the entry again, conflicts are never assigned, and assignments without
     a sheet may move to even out the loads. Returns the number of assignments created.
     """
+    require(Action.CHANGE_ASSIGNMENT, contest)
     rubric = current_rubric(contest)
     judges = [member.judge for member in sorted(contest.panel, key=lambda m: (m.joined_at, m.judge_id))]
     entries = judgeable_entries(session, contest)
@@ -160,6 +165,7 @@ def has_conflict(rubric: Rubric, judge: User, entry: Entry) -> bool:
 
 def assign_every_judge(session: Session, actor: User, contest: Contest) -> int:
     """``judges_per_entry = "all"``: every panel judge to every judgeable entry, but for conflicts."""
+    require(Action.CHANGE_ASSIGNMENT, contest)
     rubric = current_rubric(contest)
     judges = [member.judge for member in contest.panel]
     entries = judgeable_entries(session, contest)
@@ -213,6 +219,7 @@ def declare_conflict(session: Session, judge: User, assignment: Assignment, reas
 
 def override_recusal(session: Session, actor: User, assignment: Assignment, reason: str) -> None:
     """An organiser overrides a declared conflict: the judge is assigned the entry again (audited)."""
+    require(Action.CHANGE_ASSIGNMENT, assignment.entry.contest)
     reason = reason.strip()
     if assignment.status is not AssignmentStatus.RECUSED:
         raise ServiceError(_("This assignment is not recused."))

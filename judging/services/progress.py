@@ -16,14 +16,13 @@ from judging.models import (
     AssignmentStatus,
     Contest,
     Entry,
-    Phase,
     SheetStatus,
     User,
-    utcnow,
 )
-from judging.services.contests import current_rubric
+from judging.services.contests import allowed, current_rubric
 from judging.services.entries import judgeable_entries
 from judging.services.sheets import sheet_total
+from judging.workflow import Action
 
 
 def assignments_of_judge(session: Session, judge: User) -> list[Assignment]:
@@ -70,12 +69,12 @@ def assignment_state(assignment: Assignment) -> str:
 
 def open_for_scores(contest: Contest) -> bool:
     """Whether judges can still save sheets: the contest is in review and its review deadline has not passed."""
-    return contest.phase is Phase.REVIEW and (contest.review_deadline is None or utcnow() <= contest.review_deadline)
+    return allowed(Action.SAVE_SHEETS, contest)
 
 
 def open_for_conflicts(contest: Contest) -> bool:
     """Whether a judge can still declare a conflict of interest: until the result is frozen."""
-    return contest.phase is Phase.OPEN or contest.phase is Phase.REVIEW
+    return allowed(Action.DECLARE_CONFLICTS, contest)
 
 
 def progress_of_judge(session: Session, judge: User) -> list[JudgeProgress]:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from flask_babel import format_datetime
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -25,15 +24,15 @@ from judging.models import (
     Certificate,
     Contest,
     ObjectionStatus,
-    Phase,
     ResultSnapshot,
-    SnapshotStatus,
     User,
     utcnow,
 )
 from judging.services import ServiceError, audit
 from judging.services.certificates import issue_certificates
+from judging.services.contests import require
 from judging.services.snapshots import canonical_bytes, digest_of, latest_publication, snapshot_payload
+from judging.workflow import Action, move_of, snapshot_move
 
 MIN_PUBLICITY_DAYS = 1
 
@@ -43,10 +42,7 @@ MAX_PUBLICITY_DAYS = 60
 
 def freeze(session: Session, actor: User, contest: Contest, publicity_days: int | None = None) -> ResultSnapshot:
     """Freeze the contest's results and put them on public notice for ``publicity_days`` days."""
-    if contest.phase is not Phase.REVIEW:
-        raise ServiceError(
-            _("Results can be frozen only during review; the contest is in “%(phase)s”.", phase=contest.phase.value)
-        )
+    require(Action.FREEZE_RESULTS, contest)
     days = contest.publicity_days if publicity_days is None else publicity_days
     if not MIN_PUBLICITY_DAYS <= days <= MAX_PUBLICITY_DAYS:
         raise ServiceError(
@@ -70,7 +66,7 @@ def freeze(session: Session, actor: User, contest: Contest, publicity_days: int 
         rubric_sha256=version.sha256,
         payload=canonical_bytes(payload).decode("utf-8"),
         digest=digest_of(payload),
-        status=SnapshotStatus.FROZEN,
+        status=snapshot_move(Action.FREEZE_RESULTS).target,
         frozen_at=now,
         frozen_by_id=actor.id,
         publicity_ends_at=now + timedelta(days=days),
@@ -82,7 +78,7 @@ def freeze(session: Session, actor: User, contest: Contest, publicity_days: int 
         version.frozen_at = now
     contest.publicity_days = days
     contest.publicity_ends_at = snapshot.publicity_ends_at
-    contest.phase = Phase.PUBLICITY
+    contest.phase = move_of(Action.FREEZE_RESULTS).target
     session.flush()
     audit.record(
         session,
@@ -118,13 +114,12 @@ def reopen_review(session: Session, actor: User, snapshot: ResultSnapshot, reaso
     reason = reason.strip()
     if not reason:
         raise ServiceError(_("Please give the reason for reopening review."))
-    if snapshot.status is not SnapshotStatus.FROZEN:
-        raise ServiceError(_("Only a result on public notice can be withdrawn."))
     contest = snapshot.contest
-    snapshot.status = SnapshotStatus.WITHDRAWN
+    require(Action.REOPEN_REVIEW, contest, snapshot)
+    snapshot.status = snapshot_move(Action.REOPEN_REVIEW).target
     snapshot.withdrawn_at = utcnow()
     snapshot.withdrawn_reason = reason
-    contest.phase = Phase.REVIEW
+    contest.phase = move_of(Action.REOPEN_REVIEW).target
     contest.publicity_ends_at = None
     audit.record(
         session,
@@ -142,22 +137,18 @@ def publish(
 ) -> list[Certificate]:
     """Publish a result after its notice period, with no objection left unanswered; issue certificates."""
     now = now or utcnow()
-    if snapshot.status is not SnapshotStatus.FROZEN:
-        raise ServiceError(_("Only a result on public notice can be published."))
-    if now < snapshot.publicity_ends_at:
-        raise ServiceError(
-            _("The public notice runs until %(end)s; publish after it ends.", end=_when(snapshot.publicity_ends_at))
-        )
+    require(Action.PUBLISH_RESULTS, snapshot.contest, snapshot, now)
     pending = sum(1 for objection in snapshot.objections if objection.status is ObjectionStatus.PENDING)
     if pending:
         raise ServiceError(_("%(n)d objections are still unanswered; answer them before publishing.", n=pending))
     contest = snapshot.contest
-    snapshot.status = SnapshotStatus.PUBLISHED
+    snapshot.status = snapshot_move(Action.PUBLISH_RESULTS).target
     snapshot.published_at = now
     snapshot.published_by_id = actor.id
-    if snapshot.corrects is not None and snapshot.corrects.status is SnapshotStatus.PUBLISHED:
-        snapshot.corrects.status = SnapshotStatus.SUPERSEDED
-    contest.phase = Phase.PUBLISHED
+    superseded = snapshot_move(Action.PUBLISH_RESULTS, corrected=True)
+    if snapshot.corrects is not None and snapshot.corrects.status is superseded.source:
+        snapshot.corrects.status = superseded.target
+    contest.phase = move_of(Action.PUBLISH_RESULTS).target
     session.flush()
     certificates = issue_certificates(session, snapshot)
     audit.record(
@@ -183,9 +174,8 @@ def start_correction(session: Session, actor: User, contest: Contest, reason: st
     reason = reason.strip()
     if not reason:
         raise ServiceError(_("Please give the reason for the correction."))
-    if contest.phase is not Phase.PUBLISHED or latest_publication(session, contest) is None:
-        raise ServiceError(_("Only published results can be corrected."))
-    contest.phase = Phase.REVIEW
+    require(Action.START_CORRECTION, contest, latest_publication(session, contest))
+    contest.phase = move_of(Action.START_CORRECTION).target
     audit.record(
         session,
         actor,
@@ -195,7 +185,3 @@ def start_correction(session: Session, actor: User, contest: Contest, reason: st
         contest_id=contest.id,
         data={"reason": reason},
     )
-
-
-def _when(moment: datetime) -> str:
-    return format_datetime(moment, "yyyy-MM-dd HH:mm (zzzz)")

@@ -22,7 +22,6 @@ from judging.models import (
     CheckAnswer,
     Contest,
     Entry,
-    Phase,
     Score,
     ScoreSheet,
     SheetStatus,
@@ -31,7 +30,8 @@ from judging.models import (
 )
 from judging.rubric import Criterion, Rubric, format_points
 from judging.services import NotFound, ServiceError, audit
-from judging.services.contests import current_rubric, freeze_rubric_version
+from judging.services.contests import current_rubric, freeze_rubric_version, require
+from judging.workflow import Action
 
 
 class StaleSheet(ServiceError):
@@ -97,10 +97,7 @@ def save_sheet(
     contest = entry.contest
     if assignment.judge_id != judge.id or assignment.status is not AssignmentStatus.ASSIGNED:
         raise ServiceError(_("This entry is not assigned to you."))
-    if contest.phase is not Phase.REVIEW:
-        raise ServiceError(_("Scores can only be recorded while the contest is in review."))
-    if contest.review_deadline and utcnow() > contest.review_deadline:
-        raise ServiceError(_("The review deadline has passed."))
+    require(Action.SAVE_SHEETS, contest)
     sheet = assignment.sheet
     if expected_version is not None and expected_version != (sheet.version if sheet else 0):
         raise StaleSheet()
@@ -180,8 +177,7 @@ def reopen_sheet(session: Session, actor: User, assignment: Assignment, reason: 
         raise ServiceError(_("Only a submitted sheet can be reopened."))
     if not reason:
         raise ServiceError(_("Please give the reason for reopening the sheet."))
-    if assignment.entry.contest.phase is not Phase.REVIEW:
-        raise ServiceError(_("Sheets can only be reopened while the contest is in review."))
+    require(Action.REOPEN_SHEETS, assignment.entry.contest)
     old = sheet_values(sheet)
     sheet.status = SheetStatus.DRAFT
     sheet.submitted_at = None

@@ -36,7 +36,6 @@ from judging.models import (
     EntryStatus,
     Organization,
     PartScore,
-    Phase,
     ScoreSheet,
     SheetStatus,
     User,
@@ -54,9 +53,10 @@ from judging.scoring.skills import (
     round_half_up,
 )
 from judging.services import ServiceError, audit, panel
-from judging.services.contests import current_rubric, results_frozen
+from judging.services.contests import current_rubric, require
 from judging.services.entries import judgeable_statuses
 from judging.services.results import ContestResults, score_frames
+from judging.workflow import Action
 
 ID_NUMBER = re.compile(r"^\d{17}[\dX]$")
 
@@ -82,14 +82,6 @@ class ImportRefused(ServiceError):
     def __init__(self, problems: list[str]):
         super().__init__(problems[0] if len(problems) == 1 else _("%(n)d problems in the file.", n=len(problems)))
         self.problems = problems
-
-
-def _refuse_once_results_frozen(contest: Contest) -> None:
-    """A frozen result rests on the roster and the scores as they are: reopen review to change them."""
-    if results_frozen(contest):
-        raise ServiceError(
-            _("The results of this contest are frozen; reopen review (or start a correction) to change its scores.")
-        )
 
 
 def mask_id_number(id_number: str | None) -> str:
@@ -203,7 +195,7 @@ def import_roster(session: Session, actor: User, contest: Contest, path: Path, s
     rubric = current_rubric(contest)
     if rubric.contest.kind != "skills":
         raise ServiceError(_("This contest has no contestants."))
-    _refuse_once_results_frozen(contest)
+    require(Action.IMPORT_SCORES, contest)
     rows = read_roster(session, rubric, path, source)
     existing = {c.number: c for c in session.scalars(select(Contestant).where(Contestant.contest_id == contest.id))}
     created = updated = 0
@@ -262,7 +254,7 @@ def preview_part_scores(session: Session, contest: Contest, path: Path, source: 
     Every row needs a registered contestant number, a part of the rubric (key or label), a score
     from 0 to the part's maximum with at most two decimals, and, if given, a whole number of seconds.
     """
-    _refuse_once_results_frozen(contest)
+    require(Action.IMPORT_SCORES, contest)
     rubric = current_rubric(contest)
     cells, rows = _read(path)
     columns = _columns(cells, SCORE_COLUMNS, ("number", "part", "score"), source)
@@ -469,8 +461,7 @@ def create_task_entries(session: Session, actor: User, contest: Contest) -> int:
     parts = judged_parts(rubric)
     if rubric.contest.kind != "skills" or not parts:
         raise ServiceError(_("No part of this contest is scored by judges."))
-    if contest.phase is not Phase.REVIEW:
-        raise ServiceError(_("Task entries can only be created while the contest is in review."))
+    require(Action.CREATE_TASKS, contest)
     people = contestants_of(session, contest)
     if not people:
         raise ServiceError(_("Import the roster first: there are no contestants yet."))

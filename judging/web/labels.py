@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 
+from judging import workflow
 from judging.models import (
     AssignmentStatus,
     EntryStatus,
@@ -15,48 +16,45 @@ from judging.models import (
     SnapshotStatus,
 )
 from judging.services import contests, snapshots
+from judging.workflow import Action
 
-
-def phase_label(phase: Phase) -> str:
-    return {
-        Phase.DRAFT: _("In preparation"),
-        Phase.OPEN: _("Open for entries"),
-        Phase.REVIEW: _("Under review"),
-        Phase.PUBLICITY: _("Public notice"),
-        Phase.PUBLISHED: _("Results published"),
-        Phase.ARCHIVED: _("Archived"),
-    }[phase]
+phase_label = contests.phase_label
 
 
 def phase_move(old: Phase, new: Phase | str) -> tuple[str, str, bool]:
     """The button that moves a contest from ``old`` to ``new``: its label, what it does, and whether it
-    goes back in the workflow (shown as a warning, never as the obvious next step)."""
-    new = Phase(new)
-    moves = {
-        (Phase.DRAFT, Phase.OPEN): (
+    goes back in the workflow (shown as a warning, never as the obvious next step), from the table of
+    :data:`judging.workflow.MOVES`."""
+    move = workflow.move_between(old, Phase(new))
+    if move is None:
+        return phase_label(Phase(new)), "", False
+    label, effect = _move_words().get(move.action, (phase_label(move.target), ""))
+    return label, effect, move.backwards
+
+
+def _move_words() -> dict[Action, tuple[str, str]]:
+    return {
+        Action.OPEN_ENTRIES: (
             _("Open the contest for entries"),
             _("Entrants can create, upload and submit entries until the submission deadline."),
         ),
-        (Phase.OPEN, Phase.DRAFT): (
+        Action.BACK_TO_PREPARATION: (
             _("Back to preparation"),
             _("Entries can no longer be created or submitted; drafts and submitted entries are kept."),
         ),
-        (Phase.OPEN, Phase.REVIEW): (
+        Action.START_REVIEW: (
             _("Close entries and start review"),
             _("Entries close; once the panel is assigned on the judging page, judges score the submitted entries."),
         ),
-        (Phase.REVIEW, Phase.OPEN): (
+        Action.REOPEN_ENTRIES: (
             _("Reopen entries"),
             _("Scoring pauses and entrants can submit again; the sheets already saved are kept."),
         ),
-        (Phase.PUBLISHED, Phase.ARCHIVED): (
+        Action.ARCHIVE: (
             _("Archive"),
             _("The contest is closed for good; its published results and certificates stay public."),
         ),
     }
-    label, effect = moves.get((old, new), (phase_label(new), ""))
-    order = list(Phase)
-    return label, effect, order.index(new) < order.index(old)
 
 
 def role_label(role: Role) -> str:

@@ -59,7 +59,7 @@ def dashboard():  # type: ignore[no-untyped-def]
 def contest(slug: str):  # type: ignore[no-untyped-def]
     found = _contest_or_404(slug)
     phase_form = PhaseForm()
-    phase_form.phase.choices = phase_choices(contests.PHASE_MOVES[found.phase])
+    phase_form.phase.choices = phase_choices(contests.plain_move_targets(found))
     tz = display_zone()
     deadlines = DeadlinesForm(
         submission_deadline=found.submission_deadline.astimezone(tz).replace(tzinfo=None)
@@ -82,7 +82,7 @@ def contest(slug: str):  # type: ignore[no-untyped-def]
 def change_phase(slug: str):  # type: ignore[no-untyped-def]
     found = _contest_or_404(slug)
     form = PhaseForm()
-    form.phase.choices = phase_choices(contests.PHASE_MOVES[found.phase])
+    form.phase.choices = phase_choices(contests.plain_move_targets(found))
     if form.validate_on_submit():
         attempt(
             lambda: contests.change_phase(db.session, current_user, found, Phase(form.phase.data)),

@@ -18,6 +18,7 @@ from judging.services import NotFound, contests, entries, organizations
 from judging.web.actions import attempt
 from judging.web.labels import entry_status_label
 from judging.web.permissions import role_required
+from judging.workflow import Action
 
 bp = Blueprint("organizer_entries", __name__, url_prefix="/organizer")
 organizer_only = role_required(Role.ORGANIZER)
@@ -80,7 +81,7 @@ def entry_list(slug: str):  # type: ignore[no-untyped-def]
         form=form,
         entries=listed,
         status_form=EntryStatusForm(),
-        frozen=contests.results_frozen(contest),
+        frozen=not contests.allowed(Action.DISQUALIFY_ENTRIES, contest),
     )
 
 

@@ -18,7 +18,7 @@ from wtforms import HiddenField, SubmitField
 from judging.exports.certification_list import certification_list_xlsx
 from judging.exports.workbook import XLSX_MIMETYPE
 from judging.extensions import db
-from judging.models import Contest, Phase, Role
+from judging.models import Contest, Role
 from judging.rubric import TIME_TIE_BREAK, Rubric
 from judging.scoring.skills import judged_parts
 from judging.services import NotFound, ServiceError, contests, skills
@@ -26,6 +26,7 @@ from judging.web.actions import MAX_FLASHED_PROBLEMS, attempt
 from judging.web.forms import ConfirmForm
 from judging.web.organizer_results import describe_method
 from judging.web.permissions import role_required
+from judging.workflow import Action
 
 bp = Blueprint("organizer_skills", __name__, url_prefix="/organizer")
 organizer_only = role_required(Role.ORGANIZER)
@@ -88,8 +89,8 @@ def contestants(slug: str):  # type: ignore[no-untyped-def]
         scores_form=TableUploadForm(),
         judged=judged_parts(rubric),
         imported=[part for part in rubric.parts if part.source == "import"],
-        frozen=contests.results_frozen(contest),
-        in_review=contest.phase is Phase.REVIEW,
+        frozen=not contests.allowed(Action.IMPORT_SCORES, contest),
+        in_review=contests.allowed(Action.CREATE_TASKS, contest),
         task_codes=skills.task_codes(db.session, contest),
         tasks_form=ConfirmForm(),
     )

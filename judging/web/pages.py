@@ -11,7 +11,9 @@ from flask import Flask, abort, current_app, request
 from flask_babel import format_datetime, format_decimal, get_locale
 from flask_login import current_user
 
+from judging import workflow
 from judging.rubric import format_points
+from judging.services import contests
 from judging.web import labels
 from judging.web.permissions import home_endpoint
 
@@ -68,6 +70,11 @@ def init_app(app: Flask) -> None:
         show_datetime=show_datetime,
         phase_label=labels.phase_label,
         phase_move=labels.phase_move,
+        # The workflow's questions, so that a page shows a button or a form exactly when the service allows it.
+        Action=workflow.Action,
+        allowed=contests.allowed,
+        refusal_message=contests.refusal_message,
+        workflow_moves=workflow.moves_from,
         role_label=labels.role_label,
         organization_kind_label=labels.organization_kind_label,
         entry_status_label=labels.entry_status_label,

@@ -1,0 +1,280 @@
+"""The workflow of a contest (DESIGN.md §4): its phases, the states of its result snapshots, every move
+between them and every rule that depends on them, as one table.
+
+``draft → open → review → publicity (公示) → published → archived``; review can go back to open, open to
+draft; publicity goes back to review when the result on notice is withdrawn (an upheld objection), and a
+published contest goes back to review for a correction, which ends in a new, linked publication.
+
+Services enforce these rules (``judging.services.contests.require``), views ask the same questions to
+decide which buttons and forms to show, and the labels name the moves listed here: no other module
+lists phases. Pure: no Flask, no database; the rules are functions of a :class:`ContestState` and the
+time.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+
+
+class Phase(enum.StrEnum):
+    """A contest's phase (DESIGN.md §4); each move is an organiser action, recorded in the audit log."""
+
+    DRAFT = "draft"
+    OPEN = "open"
+    REVIEW = "review"
+    PUBLICITY = "publicity"
+    PUBLISHED = "published"
+    ARCHIVED = "archived"
+
+
+class SnapshotStatus(enum.StrEnum):
+    """A frozen result's life: on public notice, withdrawn (review reopened), published, or superseded
+    by a correction. Whatever the status, the payload and its digest never change."""
+
+    FROZEN = "frozen"
+    WITHDRAWN = "withdrawn"
+    PUBLISHED = "published"
+    SUPERSEDED = "superseded"
+
+
+class Action(enum.StrEnum):
+    """Everything whose permission depends on the workflow: the phase moves, then the work done in a phase."""
+
+    # Phase moves (MOVES)
+    OPEN_ENTRIES = "open_entries"
+    BACK_TO_PREPARATION = "back_to_preparation"
+    START_REVIEW = "start_review"
+    REOPEN_ENTRIES = "reopen_entries"
+    FREEZE_RESULTS = "freeze_results"
+    REOPEN_REVIEW = "reopen_review"
+    PUBLISH_RESULTS = "publish_results"
+    START_CORRECTION = "start_correction"
+    ARCHIVE = "archive"
+    # Work within a phase
+    CHANGE_ENTRIES = "change_entries"
+    """Entrants create, edit, upload to, submit, withdraw and nominate entries."""
+    SAVE_SHEETS = "save_sheets"
+    """Judges save and submit score sheets."""
+    REOPEN_SHEETS = "reopen_sheets"
+    """Organisers send a submitted sheet back to its judge."""
+    DECLARE_CONFLICTS = "declare_conflicts"
+    """Judges declare a conflict of interest (回避)."""
+    CHANGE_PANEL = "change_panel"
+    """Organisers add judges to the panel or take them off."""
+    CHANGE_ASSIGNMENT = "change_assignment"
+    """Organisers run the assignment or override a recusal."""
+    DISQUALIFY_ENTRIES = "disqualify_entries"
+    """Organisers disqualify or reinstate entries."""
+    IMPORT_SCORES = "import_scores"
+    """Organisers import a skills contest's roster and part scores."""
+    CREATE_TASKS = "create_tasks"
+    """Organisers create the judged task entries of a skills contest."""
+    FILE_OBJECTIONS = "file_objections"
+    """Anyone objects to a result on public notice."""
+
+
+class Clock(enum.StrEnum):
+    """A condition on the time, besides the phase."""
+
+    BEFORE_SUBMISSION_DEADLINE = "before_submission_deadline"
+    """Until the submission deadline, inclusive (always, without a deadline)."""
+    BEFORE_REVIEW_DEADLINE = "before_review_deadline"
+    """Until the review deadline, inclusive (always, without a deadline)."""
+    DURING_NOTICE = "during_notice"
+    """Before the snapshot's notice period ends."""
+    AFTER_NOTICE = "after_notice"
+    """Once the snapshot's notice period has ended."""
+
+
+class Refusal(enum.StrEnum):
+    """Why the workflow refuses an action; the services word it for people."""
+
+    WRONG_PHASE = "wrong_phase"
+    WRONG_RESULT_STATE = "wrong_result_state"
+    SUBMISSION_DEADLINE_PASSED = "submission_deadline_passed"
+    REVIEW_DEADLINE_PASSED = "review_deadline_passed"
+    NOTICE_RUNNING = "notice_running"
+    NOTICE_OVER = "notice_over"
+
+
+@dataclass(frozen=True)
+class ContestState:
+    """What the rules look at: the contest's phase and deadlines and, for the actions on a result, the
+    status and notice end of the snapshot in question (the one acted on, else the contest's latest)."""
+
+    phase: Phase
+    submission_deadline: datetime | None = None
+    review_deadline: datetime | None = None
+    snapshot_status: SnapshotStatus | None = None
+    publicity_ends_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Rule:
+    """When an action is allowed: in one of ``phases``, with the snapshot in one of ``results`` (any when
+    ``None``), and when ``clock`` says so."""
+
+    phases: frozenset[Phase]
+    results: frozenset[SnapshotStatus] | None = None
+    clock: Clock | None = None
+
+
+@dataclass(frozen=True)
+class Move:
+    """A phase move. ``backwards`` moves are shown as warnings, never as the obvious next step.
+    ``with_result`` moves freeze, withdraw or publish a result: they are made on the publication desk
+    through the publication service only, never as a plain phase change, so that none can skip the
+    snapshot, the notice period or the certificates."""
+
+    action: Action
+    source: Phase
+    target: Phase
+    backwards: bool
+    with_result: bool = False
+    results: frozenset[SnapshotStatus] | None = None
+    clock: Clock | None = None
+
+    @property
+    def rule(self) -> Rule:
+        return Rule(frozenset({self.source}), self.results, self.clock)
+
+
+@dataclass(frozen=True)
+class SnapshotMove:
+    """A change of a snapshot's status made by an action; ``source`` ``None``: the action creates it.
+    ``corrected``: the move applies to the publication that the acted-on snapshot corrects."""
+
+    action: Action
+    source: SnapshotStatus | None
+    target: SnapshotStatus
+    corrected: bool = False
+
+
+_ON_NOTICE = frozenset({SnapshotStatus.FROZEN})
+
+MOVES: tuple[Move, ...] = (
+    Move(Action.OPEN_ENTRIES, Phase.DRAFT, Phase.OPEN, backwards=False),
+    Move(Action.BACK_TO_PREPARATION, Phase.OPEN, Phase.DRAFT, backwards=True),
+    Move(Action.START_REVIEW, Phase.OPEN, Phase.REVIEW, backwards=False),
+    Move(Action.REOPEN_ENTRIES, Phase.REVIEW, Phase.OPEN, backwards=True),
+    Move(Action.FREEZE_RESULTS, Phase.REVIEW, Phase.PUBLICITY, backwards=False, with_result=True),
+    Move(Action.REOPEN_REVIEW, Phase.PUBLICITY, Phase.REVIEW, backwards=True, with_result=True, results=_ON_NOTICE),
+    Move(
+        Action.PUBLISH_RESULTS,
+        Phase.PUBLICITY,
+        Phase.PUBLISHED,
+        backwards=False,
+        with_result=True,
+        results=_ON_NOTICE,
+        clock=Clock.AFTER_NOTICE,
+    ),
+    Move(
+        Action.START_CORRECTION,
+        Phase.PUBLISHED,
+        Phase.REVIEW,
+        backwards=True,
+        with_result=True,
+        results=frozenset({SnapshotStatus.PUBLISHED}),
+    ),
+    Move(Action.ARCHIVE, Phase.PUBLISHED, Phase.ARCHIVED, backwards=False),
+)
+"""Every phase move of a contest. Publish also needs every objection answered; the publication
+service checks that, as it is about the objections rather than the workflow."""
+
+SNAPSHOT_MOVES: tuple[SnapshotMove, ...] = (
+    SnapshotMove(Action.FREEZE_RESULTS, None, SnapshotStatus.FROZEN),
+    SnapshotMove(Action.REOPEN_REVIEW, SnapshotStatus.FROZEN, SnapshotStatus.WITHDRAWN),
+    SnapshotMove(Action.PUBLISH_RESULTS, SnapshotStatus.FROZEN, SnapshotStatus.PUBLISHED),
+    SnapshotMove(Action.PUBLISH_RESULTS, SnapshotStatus.PUBLISHED, SnapshotStatus.SUPERSEDED, corrected=True),
+)
+"""Every change of a result snapshot's status. A snapshot's payload never changes."""
+
+RESULT_FROZEN: frozenset[Phase] = frozenset({Phase.PUBLICITY, Phase.PUBLISHED, Phase.ARCHIVED})
+"""The phases in which a frozen result stands: what it rests on (the entries, the roster, the panel and
+its assignments, the scores) stays as it is until review is reopened or a correction starts."""
+
+_BEFORE_RESULT = frozenset(Phase) - RESULT_FROZEN
+_TAKING_SHAPE = frozenset({Phase.OPEN, Phase.REVIEW})
+_REVIEW = frozenset({Phase.REVIEW})
+
+RULES: dict[Action, Rule] = {
+    **{move.action: move.rule for move in MOVES},
+    Action.CHANGE_ENTRIES: Rule(frozenset({Phase.OPEN}), clock=Clock.BEFORE_SUBMISSION_DEADLINE),
+    Action.SAVE_SHEETS: Rule(_REVIEW, clock=Clock.BEFORE_REVIEW_DEADLINE),
+    Action.REOPEN_SHEETS: Rule(_REVIEW),
+    Action.DECLARE_CONFLICTS: Rule(_TAKING_SHAPE),
+    Action.CHANGE_PANEL: Rule(_TAKING_SHAPE),
+    Action.CHANGE_ASSIGNMENT: Rule(_TAKING_SHAPE),
+    Action.DISQUALIFY_ENTRIES: Rule(_BEFORE_RESULT),
+    Action.IMPORT_SCORES: Rule(_BEFORE_RESULT),
+    Action.CREATE_TASKS: Rule(_REVIEW),
+    Action.FILE_OBJECTIONS: Rule(frozenset({Phase.PUBLICITY}), _ON_NOTICE, Clock.DURING_NOTICE),
+}
+"""When each action is allowed. The panel and the assignment change only while the contest is open or
+in review (so again after an upheld objection reopens review), never while a result stands. Task
+entries of a skills contest are created in review only: before it an entrant could still withdraw a
+submitted entry of its organisation."""
+
+
+def refusal(action: Action, state: ContestState, now: datetime) -> Refusal | None:
+    """Why the workflow refuses ``action`` in ``state`` at ``now``; ``None`` when it allows it.
+
+    The phase is checked first, then the snapshot's status, then the time.
+    """
+    rule = RULES[action]
+    if state.phase not in rule.phases:
+        return Refusal.WRONG_PHASE
+    if rule.results is not None and state.snapshot_status not in rule.results:
+        return Refusal.WRONG_RESULT_STATE
+    if rule.clock is Clock.BEFORE_SUBMISSION_DEADLINE:
+        if state.submission_deadline is not None and now > state.submission_deadline:
+            return Refusal.SUBMISSION_DEADLINE_PASSED
+    elif rule.clock is Clock.BEFORE_REVIEW_DEADLINE:
+        if state.review_deadline is not None and now > state.review_deadline:
+            return Refusal.REVIEW_DEADLINE_PASSED
+    elif rule.clock is Clock.DURING_NOTICE:
+        if state.publicity_ends_at is None or now >= state.publicity_ends_at:
+            return Refusal.NOTICE_OVER
+    elif rule.clock is Clock.AFTER_NOTICE:
+        if state.publicity_ends_at is not None and now < state.publicity_ends_at:
+            return Refusal.NOTICE_RUNNING
+    return None
+
+
+def allowed(action: Action, state: ContestState, now: datetime) -> bool:
+    """Whether the workflow allows ``action`` in ``state`` at ``now`` (see :data:`RULES`)."""
+    return refusal(action, state, now) is None
+
+
+def allowed_phases(action: Action) -> tuple[Phase, ...]:
+    """The phases in which ``action`` may be allowed, in workflow order."""
+    return tuple(phase for phase in Phase if phase in RULES[action].phases)
+
+
+def results_frozen(phase: Phase) -> bool:
+    """Whether a frozen result stands in ``phase`` (on notice, published or archived)."""
+    return phase in RESULT_FROZEN
+
+
+def move_of(action: Action) -> Move:
+    """The phase move an action makes."""
+    return next(move for move in MOVES if move.action is action)
+
+
+def move_between(source: Phase, target: Phase) -> Move | None:
+    """The move from ``source`` to ``target``, if the workflow has one."""
+    return next((move for move in MOVES if move.source is source and move.target is target), None)
+
+
+def moves_from(phase: Phase, *, with_result: bool | None = None) -> tuple[Move, ...]:
+    """The moves out of ``phase``: all, or only those made with (``True``) or without (``False``) a result."""
+    return tuple(
+        move for move in MOVES if move.source is phase and (with_result is None or move.with_result is with_result)
+    )
+
+
+def snapshot_move(action: Action, *, corrected: bool = False) -> SnapshotMove:
+    """The snapshot move an action makes (on the acted-on snapshot, or on the publication it corrects)."""
+    return next(move for move in SNAPSHOT_MOVES if move.action is action and move.corrected is corrected)
