@@ -2,8 +2,11 @@
 
 The command needs no application context and no database: it reads a rubric file and a long-format
 score table (``.csv`` or ``.xlsx``, see :mod:`judging.scoring.score_table`) and runs the same engine
-as the web (:func:`judging.scoring.aggregate.rank_entries`). Register it with
-``app.cli.add_command(rank_command)``.
+as the web (:func:`judging.scoring.ranking.rank_entries`). Register it with
+``app.cli.add_command(rank_command)``. The engine's typed results are worded by
+:mod:`judging.result_words`, in the application's language (English without an application context);
+the JSON keeps them as data too: each explanation's statuses, reasons and computation are machine words
+and numbers.
 """
 
 from __future__ import annotations
@@ -21,8 +24,9 @@ import click
 import pandas as pd
 from openpyxl import Workbook
 
+from judging.result_words import listing_note_text, sheet_fate_label, sheet_note_text
 from judging.rubric import Rubric, RubricError, load_rubric
-from judging.scoring.aggregate import RankingResult, rank_entries
+from judging.scoring.ranking import RankingResult, rank_entries
 from judging.scoring.reliability import reliability_report
 from judging.scoring.score_table import ScoreTableError, cell_text, read_score_table, read_table_cells
 
@@ -78,7 +82,7 @@ def rank(rubric_path: str, scores_path: str, out_path: str | None, requested_for
         if fmt == "xlsx":
             write_xlsx(result, Path(out_path))  # type: ignore[arg-type]
         elif fmt == "json":
-            text = json.dumps(result.to_json_dict(), ensure_ascii=False, indent=2) + "\n"
+            text = json.dumps(result.to_json_dict(listing_note_text), ensure_ascii=False, indent=2) + "\n"
             _write_text(text, out_path, bom=False)
         else:
             _write_text(listing_csv(result), out_path, bom=True)
@@ -91,7 +95,7 @@ rank_command = click.command("rank")(rank)
 
 def listing_csv(result: RankingResult) -> str:
     """The listing as CSV text: scores with exactly ``decimals`` places, empty cells for no value."""
-    listing = result.listing()
+    listing = worded_listing(result)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(listing.columns)
@@ -104,7 +108,28 @@ def write_xlsx(result: RankingResult, path: Path) -> None:
     """A workbook with the sheet "ranking" (the listing, scores as numbers shown with ``decimals``
     places) and the sheet "sheets" (every judge's sheet: scores, total and whether it counted)."""
     number_format = "0" if result.decimals == 0 else "0." + "0" * result.decimals
-    write_workbook([("ranking", result.listing(), number_format), ("sheets", result.sheet_table(), "General")], path)
+    write_workbook(
+        [("ranking", worded_listing(result), number_format), ("sheets", worded_sheets(result), "General")], path
+    )
+
+
+def worded_listing(result: RankingResult) -> pd.DataFrame:
+    """The engine's listing with its ``note`` in words."""
+    listing = result.listing()
+    listing["note"] = [listing_note_text(note) for note in listing["note"]]
+    return listing
+
+
+def worded_sheets(result: RankingResult) -> pd.DataFrame:
+    """The engine's sheet table with each sheet's ``status`` in words and a ``note`` in words (the
+    missing criteria of an incomplete sheet, or the criterion scores that did not count)."""
+    sheets = result.sheet_table()
+    sheets["status"] = [sheet_fate_label(fate) for fate in sheets["status"]]
+    sheets["note"] = [
+        sheet_note_text(missing, fates, {})
+        for missing, fates in zip(sheets.pop("missing"), sheets.pop("criterion_status"), strict=True)
+    ]
+    return sheets
 
 
 def write_workbook(sheets: Sequence[tuple[str, pd.DataFrame, str]], target: Path | IO[bytes]) -> None:
