@@ -21,7 +21,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from judging.rubric import parse_rubric
-from judging.scoring.aggregate import rank_entries
+from judging.scoring.ranking import rank_entries
 
 ENTRIES, JUDGES, CRITERIA = 10_000, 20, 5
 CRITERION_KEYS = ("content", "form", "influence", "craft", "reach")

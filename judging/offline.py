@@ -2,8 +2,11 @@
 
 The command needs no application context and no database: it reads a rubric file and a long-format
 score table (``.csv`` or ``.xlsx``, see :mod:`judging.scoring.score_table`) and runs the same engine
-as the web (:func:`judging.scoring.aggregate.rank_entries`). Register it with
-``app.cli.add_command(rank_command)``.
+as the web (:func:`judging.scoring.ranking.rank_entries`). Register it with
+``app.cli.add_command(rank_command)``. The engine's typed results are worded by
+:mod:`judging.result_words`, in the application's language (English without an application context);
+the JSON keeps them as data too: each explanation's statuses, reasons and computation are machine words
+and numbers.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import pandas as pd
 
 from judging.exports.ranking import listing_csv, listing_json, ranking_xlsx
 from judging.rubric import Rubric, RubricError, load_rubric
-from judging.scoring.aggregate import rank_entries
+from judging.scoring.ranking import rank_entries
 from judging.scoring.reliability import reliability_report
 from judging.scoring.score_table import ScoreTableError, cell_text, read_score_table, read_table_cells
 

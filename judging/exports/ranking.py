@@ -12,19 +12,22 @@ import json
 from pathlib import Path
 from typing import IO
 
+import pandas as pd
+
 from judging.exports.workbook import csv_text, frame_sheet, write_xlsx
-from judging.scoring.aggregate import RankingResult
+from judging.result_words import listing_note_text, sheet_fate_label, sheet_note_text
+from judging.scoring.ranking import RankingResult
 
 
 def listing_csv(result: RankingResult) -> str:
     """The listing as CSV text (no BOM: the command adds one to a file, not to standard output)."""
-    listing = result.listing()
+    listing = worded_listing(result)
     return csv_text(list(listing.columns), listing.itertuples(index=False, name=None), line_end="\n")
 
 
 def listing_json(result: RankingResult) -> str:
     """The listing with each entry's explanation, as indented JSON."""
-    return json.dumps(result.to_json_dict(), ensure_ascii=False, indent=2) + "\n"
+    return json.dumps(result.to_json_dict(listing_note_text), ensure_ascii=False, indent=2) + "\n"
 
 
 def ranking_xlsx(result: RankingResult, target: Path | IO[bytes]) -> None:
@@ -32,5 +35,25 @@ def ranking_xlsx(result: RankingResult, target: Path | IO[bytes]) -> None:
     places) and the sheet "sheets" (every judge's sheet: scores, total and whether it counted)."""
     number_format = "0" if result.decimals == 0 else "0." + "0" * result.decimals
     write_xlsx(
-        [frame_sheet("ranking", result.listing(), number_format), frame_sheet("sheets", result.sheet_table())], target
+        [frame_sheet("ranking", worded_listing(result), number_format), frame_sheet("sheets", worded_sheets(result))],
+        target,
     )
+
+
+def worded_listing(result: RankingResult) -> pd.DataFrame:
+    """The engine's listing with its ``note`` in words."""
+    listing = result.listing()
+    listing["note"] = [listing_note_text(note) for note in listing["note"]]
+    return listing
+
+
+def worded_sheets(result: RankingResult) -> pd.DataFrame:
+    """The engine's sheet table with each sheet's ``status`` in words and a ``note`` in words (the
+    missing criteria of an incomplete sheet, or the criterion scores that did not count)."""
+    sheets = result.sheet_table()
+    sheets["status"] = [sheet_fate_label(fate) for fate in sheets["status"]]
+    sheets["note"] = [
+        sheet_note_text(missing, fates, {})
+        for missing, fates in zip(sheets.pop("missing"), sheets.pop("criterion_status"), strict=True)
+    ]
+    return sheets

@@ -27,7 +27,9 @@ from judging.rubric import Award
 
 @dataclass(frozen=True)
 class AwardNote:
-    """An award given to more entries than its places because a rank was shared across its boundary."""
+    """An award given to more entries than its places because a rank was shared across its boundary:
+    ``entries`` share rank ``rank`` across the last of the award's ``places`` in ``category``, and all
+    receive it, ``given`` entries in total. Data, not a sentence: the callers word it."""
 
     award: str
     category: str
@@ -36,14 +38,15 @@ class AwardNote:
     places: int
     given: int
 
-    @property
-    def message(self) -> str:
-        where = f" in category {self.category}" if self.category else ""
-        places = f"{self.places} place" if self.places == 1 else f"{self.places} places"
-        return (
-            f"rank {self.rank} is shared by {', '.join(self.entries)} across the last place of {self.award}"
-            f"{where} ({places}): all of them receive {self.award}, {self.given} entries in total"
-        )
+    def to_json_dict(self) -> dict[str, object]:
+        return {
+            "award": self.award,
+            "category": self.category,
+            "rank": self.rank,
+            "entries": list(self.entries),
+            "places": self.places,
+            "given": self.given,
+        }
 
 
 @dataclass(frozen=True, eq=False)

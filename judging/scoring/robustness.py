@@ -1,6 +1,6 @@
 """Leave-one-judge-out robustness: which awards hinge on a single judge.
 
-Pure (no Flask, no database): the same inputs as :func:`~judging.scoring.aggregate.rank_entries`
+Pure (no Flask, no database): the same inputs as :func:`~judging.scoring.ranking.rank_entries`
 in, a :class:`RobustnessReport` out.
 
 The rule (:func:`leave_one_judge_out`), stated once:
@@ -39,7 +39,8 @@ import numpy as np
 import pandas as pd
 
 from judging.rubric import Rubric
-from judging.scoring.aggregate import RankingResult, rank_entries
+from judging.scoring.eligibility import RankStatus
+from judging.scoring.ranking import RankingResult, rank_entries
 from judging.scoring.score_table import ScoreTable, parse_score_frame
 
 
@@ -48,8 +49,8 @@ class AwardChange:
     """What an entry would get if ``judge`` were left out."""
 
     judge: str
-    status: str
-    """``ranked`` or ``excluded`` (a hinge), or ``not ranked`` (undetermined: too few sheets)."""
+    status: RankStatus
+    """RANKED or EXCLUDED (a hinge), or NOT_RANKED (undetermined: too few sheets)."""
     award: str
     """The award without the judge ("" for none, and always "" unless ranked)."""
     rank: int | None
@@ -183,9 +184,9 @@ def leave_one_judge_out(
         for entry in entry_labels:
             status, award, rank, final = outcome[entry]
             change = AwardChange(label, status, award, rank, final)
-            if status == "not ranked":
+            if status is RankStatus.NOT_RANKED:
                 undetermined[entry].append(change)
-            elif status == "excluded" or award != award_of[entry]:
+            elif status is RankStatus.EXCLUDED or award != award_of[entry]:
                 changes[entry].append(change)
 
     categories = [str(category) for category in ranked["category"]]
@@ -204,16 +205,16 @@ def leave_one_judge_out(
     )
 
 
-def _outcomes(result: RankingResult) -> dict[str, tuple[str, str, int | None, Decimal | None]]:
+def _outcomes(result: RankingResult) -> dict[str, tuple[RankStatus, str, int | None, Decimal | None]]:
     """Per entry label: (status, award, rank, final score) in one engine result."""
     table = result.table
-    outcome: dict[str, tuple[str, str, int | None, Decimal | None]] = {
-        str(entry): ("ranked", str(award), int(rank), final)
+    outcome: dict[str, tuple[RankStatus, str, int | None, Decimal | None]] = {
+        str(entry): (RankStatus.RANKED, str(award), int(rank), final)
         for entry, award, rank, final in zip(
             table["entry"], table["award"], table["rank"], table["final_score"], strict=True
         )
     }
     excluded = result.excluded
     for entry, status in zip(excluded["entry"], excluded["status"], strict=True):
-        outcome[str(entry)] = (str(status), "", None, None)
+        outcome[str(entry)] = (RankStatus(status), "", None, None)
     return outcome

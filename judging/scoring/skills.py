@@ -1,13 +1,15 @@
 """The skills-competition engine (``contest.kind = "skills"``): contestants ranked on weighted parts,
 outstanding collectives, and skill-level certificates.
 
-Pure: DataFrames in, a frozen result out; no Flask, no database. Each rule is one function whose
+Pure: DataFrames in, a frozen result out; no Flask, no database, no sentences (what decided a place
+is a :class:`Decision`, a missing part a :class:`MissingPart`, an award note an
+:class:`~judging.scoring.awards.AwardNote`; the callers word them). Each rule is one function whose
 docstring states it, pinned by ``tests/unit/test_skills.py``. Arithmetic is exact (``Fraction``), and
 a score is rounded half up (四舍五入) once, at the end, to ``ranking.decimals``.
 
 A part with ``source = "judged"`` is scored by a panel of judges, one task entry per contestant,
 with the rubric's ``criteria`` and ``[aggregation]``: :func:`judging_rubric` is the rubric the judges'
-engine (:func:`judging.scoring.aggregate.rank_entries`) reads for those tasks, and
+engine (:func:`judging.scoring.ranking.rank_entries`) reads for those tasks, and
 :func:`judged_part_score` turns a task's final score into the contestant's part score.
 """
 
@@ -22,7 +24,8 @@ import numpy as np
 import pandas as pd
 
 from judging.rubric import TIME_TIE_BREAK, Category, Level, Part, Rubric, format_points
-from judging.scoring.awards import allocate_awards
+from judging.scoring.awards import AwardNote, allocate_awards
+from judging.scoring.rules import DecidedBy
 
 MISSING_TIME = 10**12
 """Stands in for an unknown time used: ranks after every known time in a ``time`` tie-break."""
@@ -118,16 +121,41 @@ def competition_ranks(keys: Sequence[tuple]) -> list[int]:
     return ranks
 
 
-def deciding_reason(keys: Sequence[tuple], position: int, tie_break: Sequence[str]) -> str:
-    """What set a contestant apart from the one above: ``final_score``, ``tie_break:<key>``, or
-    ``shared_rank`` when every key is equal (``""`` for the first)."""
+@dataclass(frozen=True)
+class Decision:
+    """What set a contestant apart from the one above: the final score, a tie-break (``key``: a part
+    key or ``"time"``), or nothing (a shared rank)."""
+
+    by: DecidedBy
+    key: str | None = None
+
+    @property
+    def machine_word(self) -> str:
+        """A stable machine word: ``final_score``, ``tie_break:<key>`` or ``shared_rank``."""
+        return f"{self.by.value}:{self.key}" if self.key else self.by.value
+
+
+@dataclass(frozen=True)
+class MissingPart:
+    """Why a contestant is not ranked: no score for ``part``; ``reason`` is the caller's own words for
+    why (given to :func:`rank_contestants` as ``missing_reasons``), empty when it gave none."""
+
+    part: str
+    reason: str = ""
+
+
+def deciding_reason(keys: Sequence[tuple], position: int, tie_break: Sequence[str]) -> Decision | None:
+    """What set a contestant apart from the one above: the final score, the first ``tie_break`` that
+    differs, or a shared rank when every key is equal (None for the first)."""
     if position == 0:
-        return ""
+        return None
     above, own = keys[position - 1], keys[position]
     for index, (a, b) in enumerate(zip(above, own, strict=True)):
         if a != b:
-            return "final_score" if index == 0 else f"tie_break:{tie_break[index - 1]}"
-    return "shared_rank"
+            if index == 0:
+                return Decision(DecidedBy.FINAL_SCORE)
+            return Decision(DecidedBy.TIE_BREAK, tie_break[index - 1])
+    return Decision(DecidedBy.SHARED_RANK)
 
 
 def certificate_level(levels: Sequence[Level], declared: str | None, final: Decimal, rank: int) -> str | None:
@@ -162,15 +190,16 @@ class SkillsResult:
     """Ranked contestants, the ones not ranked with why, and the organisations ranked as collectives.
 
     ``table``: rank, contestant, name, organization, final_score, award, one column per part, time_used,
-    certificate, decided_by. ``excluded``: contestant, name, organization, reason. ``collectives``:
-    rank, organization, value, contestants (counted), honoured (the collective award's name or "").
-    ``notes``: awards given beyond their places because of a shared rank, as sentences.
+    certificate, decided_by (a :class:`Decision`, None for the first). ``excluded``: contestant, name,
+    organization, reasons (a tuple of :class:`MissingPart`). ``collectives``: rank, organization, value,
+    contestants (counted), honoured (the collective award's name or ""). ``notes``: awards given beyond
+    their places because of a shared rank.
     """
 
     table: pd.DataFrame
     excluded: pd.DataFrame
     collectives: pd.DataFrame
-    notes: tuple[str, ...]
+    notes: tuple[AwardNote, ...]
     decimals: int
 
 
@@ -198,9 +227,9 @@ def rank_contestants(
     empty). ``part_scores``: contestant, part, score (a number, or an exact ``Fraction`` such as a
     scaled judged part), and optionally time_used (seconds). A contestant's time is the sum over its
     imported parts, unknown if any of them lacks it; judged parts take no time. A contestant missing
-    a part is not ranked, and ``excluded`` says why: ``missing_reasons[(contestant, part)]`` when
-    given, else which part has no score. A score outside 0…max or a duplicate part raises
-    :class:`SkillsInputError`.
+    a part is not ranked, and ``excluded`` says which parts it misses, each with
+    ``missing_reasons[(contestant, part)]`` when given (the caller's words, passed through). A score
+    outside 0…max or a duplicate part raises :class:`SkillsInputError`.
     """
     if rubric.contest.kind != "skills" or rubric.ranking is None:
         raise SkillsInputError(f"{rubric.source}: not a skills rubric")
@@ -237,16 +266,14 @@ def rank_contestants(
     for key, person in people.items():
         missing = [part for part in parts if part not in scores[key]]
         if missing:
-            given = [reasons[(key, part)] for part in missing if (key, part) in reasons]
-            others = [part for part in missing if (key, part) not in reasons]
-            if others:
-                given.append(f"no score for part {', '.join(others)}")
+            given = [MissingPart(part, reasons[(key, part)]) for part in missing if (key, part) in reasons]
+            given += [MissingPart(part) for part in missing if (key, part) not in reasons]
             excluded.append(
                 {
                     "contestant": key,
                     "name": person.name,
                     "organization": person.organization,
-                    "reason": "; ".join(given),
+                    "reasons": tuple(given),
                 }
             )
             continue
@@ -306,9 +333,9 @@ def rank_contestants(
     )
     return SkillsResult(
         table=table,
-        excluded=pd.DataFrame(excluded, columns=["contestant", "name", "organization", "reason"]),
+        excluded=pd.DataFrame(excluded, columns=["contestant", "name", "organization", "reasons"]),
         collectives=rank_collectives(rubric, [(people[item[1]].organization, item[2]) for item in ranked]),
-        notes=tuple(note.message for note in allocation.notes),
+        notes=allocation.notes,
         decimals=decimals,
     )
 

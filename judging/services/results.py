@@ -1,7 +1,7 @@
 """Results of a judged contest computed from the database: a preview during review, for organisers.
 
 Read-only. :func:`compute_results` builds the long score table the engine reads from the sheets that
-count, runs the engine (:func:`~judging.scoring.aggregate.rank_entries`), the reliability report on
+count, runs the engine (:func:`~judging.scoring.ranking.rank_entries`), the reliability report on
 the sheet totals and the leave-one-judge-out robustness check, and returns one
 :class:`ContestResults` for the organiser's page and the xlsx download (:func:`results_workbook`).
 
@@ -19,7 +19,6 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from flask_babel import gettext as _
 from sqlalchemy import Select, func, select
@@ -39,8 +38,17 @@ from judging.models import (
     User,
     utcnow,
 )
+from judging.result_words import (
+    incomplete_sheets_text,
+    listing_note_text,
+    rank_status_label,
+    reason_text,
+    sheet_fate_label,
+    sheet_note_text,
+)
 from judging.rubric import Rubric
-from judging.scoring.aggregate import SHEET_STATUS, RankingResult, check_passes, rank_entries
+from judging.scoring.eligibility import ReasonKind
+from judging.scoring.ranking import RankingResult, rank_entries
 from judging.scoring.reliability import reliability_report
 from judging.scoring.robustness import RobustnessReport, leave_one_judge_out
 from judging.scoring.score_table import ScoreTableError, parse_score_frame
@@ -94,39 +102,11 @@ class ContestResults:
         if entry in self.unscored or self.ranking is None:
             return [_("No submitted sheet yet.")]
         explanation = self.ranking.explain(entry)
-        lines = []
-        answers = self.checks[self.checks["entry"] == entry]
-        for check in self.rubric.checks:
-            given = answers[answers["check"] == check.key]
-            passes, total = int(given["passed"].sum()), len(given)
-            if not check_passes(np.array([passes]), np.array([total]), check.rule)[0]:
-                lines.append(
-                    _(
-                        "Failed the check “%(label)s” (rule: %(rule)s): "
-                        "%(passes)d of %(answers)d judges answered pass.",
-                        label=check.label,
-                        rule=check_rule_label(check.rule),
-                        passes=passes,
-                        answers=total,
-                    )
-                )
-        spec = self.ranking.aggregation
-        valid = sum(1 for sheet in explanation.sheets if sheet.total is not None)
-        if valid < spec.min_judges:
-            lines.append(_("%(n)d valid sheets, fewer than the %(min)d required.", n=valid, min=spec.min_judges))
-        elif spec.across_judges == "trimmed_mean" and valid <= 2 * spec.trim:
-            lines.append(
-                _(
-                    "The trimmed mean drops %(trim)d sheets at each end and needs more than %(need)d valid sheets; "
-                    "there are %(n)d.",
-                    trim=spec.trim,
-                    need=2 * spec.trim,
-                    n=valid,
-                )
-            )
+        lines = [reason_text(reason) for reason in explanation.reasons]
+        too_few = (ReasonKind.TOO_FEW_SHEETS, ReasonKind.TOO_FEW_TO_TRIM)
         incomplete = sum(1 for sheet in explanation.sheets if sheet.total is None)
-        if incomplete:
-            lines.append(_("%(n)d incomplete sheets were dropped.", n=incomplete))
+        if incomplete and not any(reason.kind in too_few for reason in explanation.reasons):
+            lines.append(incomplete_sheets_text(incomplete))  # a too-few reason already counts them
         return lines
 
     def category_label(self, key: str) -> str:
@@ -255,26 +235,6 @@ def compute_results(session: Session, contest: Contest) -> ContestResults:
 # --- the workbook --------------------------------------------------------------------------------
 
 
-def sheet_status_label(status: str) -> str:
-    """A sheet's status in the engine's words (:data:`~judging.scoring.aggregate.SHEET_STATUS`), translated."""
-    return {
-        SHEET_STATUS[0]: _("counted"),
-        SHEET_STATUS[1]: _("dropped: trimmed (lowest)"),
-        SHEET_STATUS[2]: _("dropped: trimmed (highest)"),
-        SHEET_STATUS[3]: _("not counted: outside the median"),
-        SHEET_STATUS[4]: _("dropped: incomplete sheet"),
-    }.get(status, status)
-
-
-def check_rule_label(rule: str) -> str:
-    return {"majority": _("majority"), "all": _("all"), "any": _("any")}.get(rule, rule)
-
-
-def entry_status_label(status: str) -> str:
-    """``ranked``, ``excluded`` or ``not ranked``, translated."""
-    return {"ranked": _("ranked"), "excluded": _("excluded"), "not ranked": _("not ranked")}.get(status, status)
-
-
 def results_workbook(results: ContestResults) -> bytes:
     """The results as an .xlsx workbook: one sheet of ranked and unranked entries per category (one
     "Ranking" sheet without categories), every judge's sheet, the reliability statistics, each
@@ -318,7 +278,7 @@ def _ranking_frame(results: ContestResults, listing: pd.DataFrame, criterion_lab
         frame.insert(2, _("Category"), [results.category_label(str(key)) for key in listing["category"]])
     for key, label in criterion_labels.items():
         frame[label] = listing[key].tolist()
-    frame[_("Note")] = listing["note"].tolist()
+    frame[_("Note")] = [listing_note_text(note) for note in listing["note"]]
     return frame
 
 
@@ -335,10 +295,13 @@ def _sheets_frame(results: ContestResults, ranking: RankingResult, criterion_lab
     for key, label in criterion_labels.items():
         frame[label] = sheets[key].tolist()
     frame[_("Sheet total")] = sheets["total"].tolist()
-    frame[_("Status")] = [sheet_status_label(str(status)) for status in sheets["status"]]
+    frame[_("Status")] = [sheet_fate_label(fate) for fate in sheets["status"]]
     if "z" in sheets.columns:
         frame["z"] = sheets["z"].tolist()
-    frame[_("Note")] = sheets["note"].tolist()
+    frame[_("Note")] = [
+        sheet_note_text(missing, fates, criterion_labels)
+        for missing, fates in zip(sheets["missing"], sheets["criterion_status"], strict=True)
+    ]
     return frame
 
 
@@ -376,7 +339,7 @@ def _robustness_frame(results: ContestResults) -> pd.DataFrame:
             _("Entry code"): changes["entry"].tolist(),
             _("Award"): changes["award"].tolist(),
             _("Judge left out"): [results.judge_name(str(judge)) for judge in changes["judge"]],
-            _("Status without the judge"): [entry_status_label(str(s)) for s in changes["status_without"]],
+            _("Status without the judge"): [rank_status_label(s) for s in changes["status_without"]],
             _("Award without the judge"): changes["award_without"].tolist(),
             _("Rank without the judge"): changes["rank_without"].tolist(),
             _("Final score without the judge"): [

@@ -42,7 +42,7 @@ from judging.models import (
     utcnow,
 )
 from judging.rubric import Part, Rubric, format_points
-from judging.scoring.aggregate import RankingResult, rank_entries
+from judging.scoring.ranking import RankingResult, rank_entries
 from judging.scoring.score_table import ScoreTableError, cell_text, parse_score_frame, read_table_cells
 from judging.scoring.skills import (
     SkillsResult,

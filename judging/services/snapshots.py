@@ -30,6 +30,7 @@ from judging.models import (
     SnapshotStatus,
 )
 from judging.rubric import Rubric
+from judging.scoring.ranking import listing_note_word
 from judging.scoring.skills import judging_rubric
 from judging.services import NotFound, ServiceError
 from judging.services.contests import current_rubric
@@ -166,7 +167,7 @@ def _work_payload(session: Session, contest: Contest, rubric: Rubric) -> dict[st
                 "award": str(row["award"] or ""),
                 "n_sheets": int(row["n_sheets"]),
                 "criteria": {key: _text(row.get(key)) for key in criterion_keys},
-                "note": str(row.get("note") or ""),
+                "note": listing_note_word(row.get("note")),
             }
         )
     for code in results.unscored:
@@ -243,7 +244,7 @@ def _skills_payload(session: Session, contest: Contest, rubric: Rubric) -> dict[
                 "time_used": _rank(row.get("time_used")),
                 "level": str(level) if level else "",
                 "level_label": level_labels.get(str(level), str(level)) if level else "",
-                "note": str(row.get("decided_by") or ""),
+                "note": row["decided_by"].machine_word if row.get("decided_by") else "",
             }
         )
     # The reasons a contestant is not ranked are sentences in the organiser's language: they stay on the
@@ -322,7 +323,7 @@ def _skills_payload(session: Session, contest: Contest, rubric: Rubric) -> dict[
         "sheets": sheets,
         "ranking": ranking,
         "collectives": collectives,
-        "notes": list(result.notes),
+        "notes": [note.to_json_dict() for note in result.notes],
     }
 
 

@@ -1,10 +1,13 @@
-"""Human names of the model's enumerations, in the user's language."""
+"""Human names of the model's enumerations and of the scoring engine's typed results, in the user's language.
+
+The engine's words are defined once in :mod:`judging.result_words` (the exports and the command line
+word the same results) and named here for the views and templates."""
 
 from __future__ import annotations
 
 from flask_babel import gettext as _
 
-from judging import workflow
+from judging import result_words, workflow
 from judging.models import (
     AssignmentStatus,
     EntryStatus,
@@ -116,3 +119,13 @@ def objection_status_label(status: ObjectionStatus) -> str:
 
 
 award_group_label = snapshots.award_group_label
+
+
+sheet_fate_label = result_words.sheet_fate_label
+rank_status_label = result_words.rank_status_label
+check_rule_label = result_words.check_rule_label
+reason_text = result_words.reason_text
+award_note_text = result_words.award_note_text
+neighbour_text = result_words.neighbour_text
+arithmetic = result_words.arithmetic
+missing_parts_text = result_words.missing_parts_text

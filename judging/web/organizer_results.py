@@ -19,9 +19,8 @@ from judging.exports.plots import RankedBar, judge_distributions_svg, ranked_sco
 from judging.extensions import db
 from judging.models import Contest, Role
 from judging.rubric import AggregationSpec
-from judging.scoring.aggregate import EntryExplanation, Neighbour
 from judging.services import NotFound, ServiceError, contests, results
-from judging.services.results import ContestResults, check_rule_label, sheet_status_label
+from judging.services.results import ContestResults
 from judging.web.permissions import role_required
 
 bp = Blueprint("organizer_results", __name__, url_prefix="/organizer")
@@ -53,10 +52,6 @@ def results_page(slug: str):  # type: ignore[no-untyped-def]
         sections=_category_sections(computed),
         plots=_plots(computed),
         describe_method=describe_method,
-        describe_neighbour=describe_neighbour,
-        arithmetic=arithmetic,
-        sheet_status_label=sheet_status_label,
-        check_rule_label=check_rule_label,
         criterion_labels={criterion.key: criterion.label for criterion in computed.rubric.criteria},
         labels_of=labels_of,
     )
@@ -162,36 +157,3 @@ def describe_method(spec: AggregationSpec) -> str:
             method=method,
         )
     return _("Each judge's sheet total (weighted sum of the criteria) is aggregated by %(method)s.", method=method)
-
-
-def arithmetic(explanation: EntryExplanation) -> str:
-    """The numbers of the engine's computation, without its English description before the colon (the
-    page describes the method in the user's language); empty for an entry without a score."""
-    description, _colon, numbers = explanation.computation.partition(": ")
-    return "" if description.startswith("no score") else numbers
-
-
-def describe_neighbour(neighbour: Neighbour | None, above: bool, criterion_labels: Mapping[str, str]) -> str:
-    """What decided an entry's place against the entry just above or below it."""
-    if neighbour is None:
-        return ""
-    if neighbour.decided_by == "shared_rank":
-        return _(
-            "Shares its rank with %(entry)s: equal on the final score and on every tie-break.", entry=neighbour.entry
-        )
-    if neighbour.decided_by == "tie_break":
-        if above:
-            return _(
-                "Tied with %(entry)s (above) on the final score; "
-                "the tie-break on %(criterion)s placed %(entry)s first.",
-                entry=neighbour.entry,
-                criterion=criterion_labels.get(neighbour.criterion or "", neighbour.criterion),
-            )
-        return _(
-            "Tied with %(entry)s (below) on the final score; the tie-break on %(criterion)s placed this entry first.",
-            entry=neighbour.entry,
-            criterion=criterion_labels.get(neighbour.criterion or "", neighbour.criterion),
-        )
-    if above:
-        return _("Below %(entry)s by the final score.", entry=neighbour.entry)
-    return _("Above %(entry)s by the final score.", entry=neighbour.entry)

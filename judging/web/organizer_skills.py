@@ -197,6 +197,7 @@ def results(slug: str):  # type: ignore[no-untyped-def]
         method=describe_method(rubric.aggregation) if judged.progress and rubric.aggregation else "",
         tie_breaks=_tie_break_labels(rubric),
         level_labels={level.key: level.label for level in rubric.levels},
+        part_labels={part.key: part.label for part in rubric.parts},
     )
 
 

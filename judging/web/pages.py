@@ -85,6 +85,13 @@ def init_app(app: Flask) -> None:
         snapshot_status_label=labels.snapshot_status_label,
         objection_status_label=labels.objection_status_label,
         award_group_label=labels.award_group_label,
+        sheet_fate_label=labels.sheet_fate_label,
+        rank_status_label=labels.rank_status_label,
+        check_rule_label=labels.check_rule_label,
+        award_note_text=labels.award_note_text,
+        neighbour_text=labels.neighbour_text,
+        arithmetic=labels.arithmetic,
+        missing_parts_text=labels.missing_parts_text,
         home_endpoint=home_endpoint,
     )
 

@@ -31,6 +31,8 @@ from flask import Flask
 
 from judging.extensions import db
 from judging.models import Contest
+from judging.rubric import parse_rubric
+from judging.services import contests
 from judging.services.results import compute_results
 from tests.scenarios import seed_review_contest
 
@@ -180,3 +182,74 @@ def test_scores_are_exact_decimals_in_the_engine_table(app: Flask, codes: dict[s
             Decimal("61.75"),
         ]
         assert computed.sheets_counted == 20 and computed.sheets_not_counted == 1
+
+
+def _fates(html: str, code: str) -> list[tuple[str, str]]:
+    """(machine word, shown words) of each sheet's fate in an entry's explanation."""
+    explanation = html.split(f'id="explain-{code}"', 1)[1].split("</details>", 1)[0]
+    return re.findall(r'<td data-fate="([a-z_]+)"><span class="fate">([^<]+)</span>', explanation)
+
+
+def _rubric_version(change) -> None:  # type: ignore[no-untyped-def]
+    text = change(Path("rubrics/micro_video.toml").read_text(encoding="utf-8"))
+    contests.sync_rubric(db.session, None, parse_rubric(text, "rubrics/micro_video.toml"))
+    db.session.commit()
+
+
+@pytest.mark.parametrize(
+    ("query", "words"),
+    [
+        (
+            "",
+            {
+                "counted": "计入",
+                "trimmed_low": "去掉（最低分）",
+                "trimmed_high": "去掉（最高分）",
+                "outside_median": "未计入：不在中位数上",
+                "incomplete": "去掉（评分表不完整）",
+            },
+        ),
+        (
+            "?lang=en",
+            {
+                "counted": "counted",
+                "trimmed_low": "dropped: trimmed (lowest)",
+                "trimmed_high": "dropped: trimmed (highest)",
+                "outside_median": "not counted: outside the median",
+                "incomplete": "dropped: incomplete sheet",
+            },
+        ),
+    ],
+)
+def test_each_sheet_fate_is_shown_in_the_users_language(
+    app: Flask, client_for, codes: dict[str, str], query: str, words: dict[str, str]
+) -> None:
+    organizer = client_for("organizer")
+    # A's totals 90, 88, 80, 70 (expert1–expert4): the trimmed mean drops 70 and 90.
+    with organizer.get(URL + query) as page:
+        trimmed = _fates(page.get_data(as_text=True), codes["A"])
+    assert [fate for fate, _shown in trimmed] == ["trimmed_high", "counted", "counted", "trimmed_low"]
+    # The median of four sheets counts only the middle two (88 and 80).
+    with app.app_context():
+        _rubric_version(lambda text: text.replace('"trimmed_mean"\ntrim = 1', '"median"'))
+    with organizer.get(URL + query) as page:
+        median = _fates(page.get_data(as_text=True), codes["A"])
+    assert [fate for fate, _shown in median] == ["outside_median", "counted", "counted", "outside_median"]
+    # A criterion no sheet has a score for makes every sheet incomplete.
+    with app.app_context():
+        _rubric_version(
+            lambda text: text.replace(
+                "[[criteria]]",
+                '[[criteria]]\nkey = "reach"\nlabel = "传播"\nmax = 10\nweight = 1.0\n\n[[criteria]]',
+                1,
+            )
+        )
+    with organizer.get(URL + query) as page:
+        html = page.get_data(as_text=True)
+    incomplete = _fates(html, codes["A"])
+    assert [fate for fate, _shown in incomplete] == ["incomplete"] * 4
+
+    shown = {fate: text.strip() for fate, text in trimmed + median + incomplete}
+    assert shown == words
+    not_ranked = "not ranked" if query else "未排名"
+    assert f"{not_ranked}</summary>" in html.split(f'id="explain-{codes["A"]}"', 1)[1].split("</details>", 1)[0]

@@ -37,7 +37,10 @@ from judging.models import (
     ScoreSheet,
     User,
 )
+from judging.result_words import missing_parts_text
 from judging.rubric import parse_rubric
+from judging.scoring.rules import DecidedBy
+from judging.scoring.skills import Decision
 from judging.services import contests, organizations, panel, skills
 from judging.services.sheets import save_sheet
 from judging.web.permissions import ACCESS_ATTRIBUTE
@@ -422,13 +425,16 @@ def test_the_panels_trimmed_mean_is_the_part_score_and_decides_the_ranking(
         assert table.loc["C3", "final_score"] == table.loc["C4", "final_score"] == Decimal("80.00")
         assert list(result.table["contestant"]) == ["C2", "C1", "C4", "C3"]
         assert list(result.table["rank"]) == [1, 2, 3, 4]
-        assert table.loc["C3", "decided_by"] == "tie_break:time"
+        assert table.loc["C3", "decided_by"] == Decision(DecidedBy.TIE_BREAK, "time")
         assert table.loc["C4", "time_used"] == 2400 and table.loc["C3", "time_used"] == 3600
         assert table.loc["C1", "certificate"] == "level3" and table.loc["C3", "certificate"] == "level4"
         with force_locale("en"):
             excluded = skills.skills_results(db.session, _contest()).excluded.set_index("contestant")
-        assert excluded.loc["C5", "reason"] == f"{PART}: 2 valid sheets, fewer than the 3 required."
-        assert excluded.loc["C6", "reason"] == f"{PART}: No submitted sheet yet."
+        assert (
+            missing_parts_text(excluded.loc["C5", "reasons"], {})
+            == f"{PART}: 2 valid sheets, fewer than the 3 required."
+        )
+        assert missing_parts_text(excluded.loc["C6", "reasons"], {}) == f"{PART}: No submitted sheet yet."
 
     page = client.get(RESULTS).get_data(as_text=True)
     assert _ranking_rows(page) == [("C2", "1"), ("C1", "2"), ("C4", "3"), ("C3", "4")]

@@ -8,9 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from judging.result_words import award_note_text
 from judging.rubric import Award
-from judging.scoring.aggregate import competition_ranks, rank_entries
-from judging.scoring.awards import allocate_awards, min_score_threshold, places_for_share
+from judging.scoring.awards import AwardNote, allocate_awards, min_score_threshold, places_for_share
+from judging.scoring.ranking import rank_entries
+from judging.scoring.rules import competition_ranks
 from tests.scenarios import work_rubric
 
 
@@ -41,9 +43,9 @@ def test_award_boundary_inside_a_tie_gives_all_tied_the_higher_award():
     assert allocation.award.tolist() == ["一等奖", "一等奖", "一等奖", "二等奖", "二等奖", ""]
     (note,) = allocation.notes
     assert (note.award, note.rank, note.entries, note.places, note.given) == ("一等奖", 2, ("E2", "E3"), 2, 3)
-    assert note.message == (
-        "rank 2 is shared by E2, E3 across the last place of 一等奖 (2 places): all of them receive 一等奖, "
-        "3 entries in total"
+    assert note.category == ""
+    assert award_note_text(note) == (
+        "Rank 2 is shared across the last place of 一等奖 (2 places): all of E2, E3 receive it."
     )
 
 
@@ -113,12 +115,12 @@ def test_awards_through_the_engine_with_a_tie_across_the_boundary():
         [3, "C", "二等奖"],
         [4, "D", ""],
     ]
-    assert [note.message for note in result.award_notes] == [
-        "rank 1 is shared by A, B across the last place of 一等奖 (1 place): all of them receive 一等奖, "
-        "2 entries in total"
-    ]
-    assert result.explain("A").award_note == result.award_notes[0].message
-    assert result.listing()["note"].tolist() == [result.award_notes[0].message] * 2 + ["", ""]
+    assert result.award_notes == (
+        AwardNote(award="一等奖", category="", rank=1, entries=("A", "B"), places=1, given=2),
+    )
+    assert result.explain("A").award_note == result.award_notes[0]
+    assert result.explain("C").award_note is None
+    assert result.listing()["note"].tolist() == [result.award_notes[0]] * 2 + [None, None]
 
 
 def test_awards_skip_entries_that_are_not_ranked():

@@ -31,7 +31,7 @@ EXPECTED_CSV = (
     "2,MV-003,,86.00,二等奖,4,36.00,25.00,25.00,\n"
     "3,MV-002,,86.00,二等奖,3,34.00,26.00,26.00,\n"
     "4,MV-005,,70.00,二等奖,3,30.00,20.00,20.00,\n"
-    ',MV-004,,,,2,,,,"2 valid sheets, fewer than min_judges (3)"\n'
+    ',MV-004,,,,2,,,,"2 valid sheets, fewer than the 3 required."\n'
 )
 
 
@@ -97,7 +97,7 @@ def test_rank_from_xlsx_to_xlsx(tmp_path):
         None,
         None,
         None,
-        "2 valid sheets, fewer than min_judges (3)",
+        "2 valid sheets, fewer than the 3 required.",
     ]
     assert ranking["D2"].number_format == "0.00"
     sheets = load_workbook(out)["sheets"]
@@ -130,9 +130,20 @@ def test_rank_json_with_explanations(tmp_path):
     explanation = data["explanations"][2]
     assert explanation["entry"] == "MV-002"
     assert explanation["above"] == {"entry": "MV-003", "decided_by": "tie_break", "criterion": "content"}
-    assert explanation["computation"] == (
-        "trimmed mean of 3 sheet totals, dropping the 1 lowest and 1 highest: (86) / 1 = 86 → 86.00"
-    )
+    assert explanation["computation"] == {
+        "operation": "trimmed_mean",
+        "sheets": 3,
+        "operands": ["86"],
+        "divisor": 1,
+        "trim": 1,
+        "exact": "86",
+        "result": "86.00",
+    }
+    assert [sheet["status"] for sheet in explanation["sheets"]] == ["counted", "trimmed_high", "trimmed_low"]
+    unranked = data["explanations"][4]
+    assert (unranked["entry"], unranked["status"]) == ("MV-004", "not_ranked")
+    assert unranked["reasons"] == [{"reason": "too_few_sheets", "valid_sheets": 2, "required": 3}]
+    assert data["rows"][4]["note"] == "2 valid sheets, fewer than the 3 required."
 
 
 def test_format_option_overrides_the_suffix(tmp_path):

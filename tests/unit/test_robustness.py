@@ -8,7 +8,8 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 
-from judging.scoring.aggregate import rank_entries
+from judging.scoring.eligibility import RankStatus
+from judging.scoring.ranking import rank_entries
 from judging.scoring.robustness import AwardChange, leave_one_judge_out, table_without_judge
 from judging.scoring.score_table import parse_score_frame
 from tests.scenarios import CHECK, scores, table_rows, work_rubric
@@ -103,10 +104,10 @@ def test_too_few_sheets_without_a_judge_is_undetermined_not_a_hinge():
     report = leave_one_judge_out(frame, work_rubric(min_judges=3, extra=TWO_AWARDS))
     assert report.hinging == ()
     assert [change.judge for change in report.of("A").undetermined] == ["J1", "J2", "J3"]
-    assert {change.status for change in report.of("B").undetermined} == {"not ranked"}
+    assert {change.status for change in report.of("B").undetermined} == {RankStatus.NOT_RANKED}
     assert report.to_frame()[["entry", "judge", "status_without"]].values.tolist()[:2] == [
-        ["A", "J1", "not ranked"],
-        ["A", "J2", "not ranked"],
+        ["A", "J1", RankStatus.NOT_RANKED],
+        ["A", "J2", RankStatus.NOT_RANKED],
     ]
 
 

@@ -11,9 +11,18 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from judging.result_words import missing_parts_text
 from judging.rubric import load_rubric, parse_rubric
-from judging.scoring.aggregate import rank_entries
-from judging.scoring.skills import SkillsInputError, judged_part_score, judging_rubric, rank_contestants
+from judging.scoring.ranking import rank_entries
+from judging.scoring.rules import DecidedBy
+from judging.scoring.skills import (
+    Decision,
+    MissingPart,
+    SkillsInputError,
+    judged_part_score,
+    judging_rubric,
+    rank_contestants,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 TWO_PARTS_TEXT = """
@@ -75,6 +84,7 @@ label = "四级/中级工"
 min_score = 60
 """
 ISG = parse_rubric(TWO_PARTS_TEXT, "two_parts.toml")
+BY_TIME = Decision(DecidedBy.TIE_BREAK, "time")
 """The engine's rules pinned on a theory 30 % + practical 70 % contest, both parts imported."""
 
 
@@ -112,7 +122,7 @@ def test_equal_finals_are_ordered_by_practical_score() -> None:
     assert list(result.table["contestant"]) == ["B", "A"]
     assert list(result.table["rank"]) == [1, 2]
     assert list(result.table["final_score"]) == [Decimal("83.50"), Decimal("83.50")]
-    assert result.table["decided_by"].iloc[1] == "tie_break:practical"
+    assert result.table["decided_by"].iloc[1] == Decision(DecidedBy.TIE_BREAK, "practical")
 
 
 def test_equal_scores_are_ordered_by_less_time_used() -> None:
@@ -123,7 +133,8 @@ def test_equal_scores_are_ordered_by_less_time_used() -> None:
     )
     assert list(result.table["contestant"]) == ["B", "A", "C"]
     assert list(result.table["time_used"]) == [3000, 3600, None]
-    assert list(result.table["decided_by"]) == ["", "tie_break:time", "tie_break:time"]
+    assert list(result.table["decided_by"]) == [None, BY_TIME, BY_TIME]
+    assert [d.machine_word for d in result.table["decided_by"][1:]] == ["tie_break:time", "tie_break:time"]
 
 
 def test_a_full_tie_shares_the_rank_and_the_next_rank_is_skipped() -> None:
@@ -133,7 +144,7 @@ def test_a_full_tie_shares_the_rank_and_the_next_rank_is_skipped() -> None:
         scores(*two_parts("A", "90", "90"), *two_parts("B", "90", "90"), *two_parts("C", "70", "70")),
     )
     assert list(result.table["rank"]) == [1, 1, 3]
-    assert result.table["decided_by"].iloc[1] == "shared_rank"
+    assert result.table["decided_by"].iloc[1] == Decision(DecidedBy.SHARED_RANK)
 
 
 def test_a_missing_part_leaves_the_contestant_unranked_with_the_reason() -> None:
@@ -144,8 +155,9 @@ def test_a_missing_part_leaves_the_contestant_unranked_with_the_reason() -> None
     )
     assert list(result.table["contestant"]) == ["A"]
     assert result.excluded.to_dict("records") == [
-        {"contestant": "B", "name": "选手B", "organization": "乙", "reason": "no score for part practical"}
+        {"contestant": "B", "name": "选手B", "organization": "乙", "reasons": (MissingPart("practical"),)}
     ]
+    assert missing_parts_text(result.excluded["reasons"][0], {"practical": "实操"}) == "No score for the part 实操."
 
 
 @pytest.mark.parametrize(
@@ -326,7 +338,7 @@ def test_judged_parts_take_no_time_so_the_time_tie_break_still_works() -> None:
     # Both 0.3 × 90 + 32 + 21 = 80 = 24 + 32 + 24; practical equal; B used less time.
     assert list(result.table["contestant"]) == ["B", "A"]
     assert list(result.table["time_used"]) == [3000, 3600]
-    assert list(result.table["decided_by"]) == ["", "tie_break:time"]
+    assert list(result.table["decided_by"]) == [None, BY_TIME]
 
 
 def test_missing_reasons_name_why_a_part_has_no_score() -> None:
@@ -337,4 +349,9 @@ def test_missing_reasons_name_why_a_part_has_no_score() -> None:
         missing_reasons={("B", "operations"): "运维实操：有效评分表 2 份"},
     )
     assert list(result.table["contestant"]) == ["A"]
-    assert result.excluded["reason"].tolist() == ["运维实操：有效评分表 2 份; no score for part practical"]
+    assert result.excluded["reasons"].tolist() == [
+        (MissingPart("operations", "运维实操：有效评分表 2 份"), MissingPart("practical"))
+    ]
+    assert missing_parts_text(result.excluded["reasons"][0], {}) == (
+        "运维实操：有效评分表 2 份; No score for the part practical."
+    )

@@ -10,13 +10,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from judging.result_words import arithmetic, sheet_note_text
 from judging.rubric import load_rubric
-from judging.scoring.aggregate import (
-    TABLE_COLUMNS,
+from judging.scoring.eligibility import NotRankedReason, RankStatus, ReasonKind
+from judging.scoring.explanation import Operation
+from judging.scoring.ranking import TABLE_COLUMNS, rank_entries
+from judging.scoring.rules import (
+    SheetFate,
     SheetGroups,
     check_passes,
     competition_ranks,
-    rank_entries,
     round_float_half_up,
     round_half_up,
     sheet_totals,
@@ -40,7 +43,12 @@ def test_mean_of_84_125_is_shown_as_84_13():
     assert str(result.table["final_score"][0]) == "84.13"
     assert round(84.125, 2) == 84.12  # what Python's round() would have shown
     explanation = result.explain("E1")
-    assert explanation.computation == "mean of 4 sheet totals: (84 + 84.5 + 84 + 84) / 4 = 84.125 → 84.13"
+    computation = explanation.computation
+    assert (computation.operation, computation.sheets, computation.divisor) == (Operation.MEAN, 4, 4)
+    assert computation.operands == (Decimal(84), Decimal("84.5"), Decimal(84), Decimal(84))
+    assert (computation.exact, computation.result) == (Fraction("84.125"), Decimal("84.13"))
+    assert str(computation.result) == "84.13"
+    assert arithmetic(computation) == "(84 + 84.5 + 84 + 84) / 4 = 84.125 → 84.13"
 
 
 def test_round_half_up_is_exact_on_fractions():
@@ -71,7 +79,10 @@ def test_weights_with_four_decimals_stay_exact():
     frame = scores({"E1": {"J1": (45.5, 30), "J2": (40, 31.5)}}, ("content", "form"))
     result = rank_entries(frame, work_rubric(criteria=criteria))
     # J1: 0.3333 × 45.5 + 0.6667 × 30 = 35.16615; J2: 13.332 + 21.00105 = 34.33305; mean 34.7496 → 34.75
-    assert result.explain("E1").computation == "mean of 2 sheet totals: (35.16615 + 34.33305) / 2 = 34.7496 → 34.75"
+    computation = result.explain("E1").computation
+    assert computation.operands == (Decimal("35.16615"), Decimal("34.33305"))
+    assert (computation.exact, computation.result) == (Fraction("34.7496"), Decimal("34.75"))
+    assert arithmetic(computation) == "(35.16615 + 34.33305) / 2 = 34.7496 → 34.75"
     assert table_rows(result) == [(1, "E1", "34.75", "")]
 
 
@@ -92,15 +103,17 @@ def test_trimmed_mean_drops_one_at_each_end():
     assert table_rows(result) == [(1, "E1", "82.00", "")]
     explanation = result.explain("E1")
     assert [(sheet.judge, str(sheet.total), sheet.status) for sheet in explanation.sheets] == [
-        ("J1", "80", "counted"),
-        ("J2", "95", "dropped: trimmed (highest)"),
-        ("J3", "82", "counted"),
-        ("J4", "70", "dropped: trimmed (lowest)"),
-        ("J5", "84", "counted"),
+        ("J1", "80", SheetFate.COUNTED),
+        ("J2", "95", SheetFate.TRIMMED_HIGH),
+        ("J3", "82", SheetFate.COUNTED),
+        ("J4", "70", SheetFate.TRIMMED_LOW),
+        ("J5", "84", SheetFate.COUNTED),
     ]
-    assert explanation.computation == (
-        "trimmed mean of 5 sheet totals, dropping the 1 lowest and 1 highest: (80 + 82 + 84) / 3 = 82 → 82.00"
-    )
+    computation = explanation.computation
+    assert (computation.operation, computation.sheets, computation.trim) == (Operation.TRIMMED_MEAN, 5, 1)
+    assert (computation.operands, computation.divisor) == ((Decimal(80), Decimal(82), Decimal(84)), 3)
+    assert (computation.exact, computation.result) == (Fraction(82), Decimal("82.00"))
+    assert arithmetic(computation) == "(80 + 82 + 84) / 3 = 82 → 82.00"
 
 
 def test_trimmed_mean_without_more_than_two_trim_sheets_has_no_value():
@@ -115,7 +128,14 @@ def test_median_of_even_number_of_sheets_is_mean_of_middle_two():
     result = rank_entries(frame, work_rubric(across_judges="median"))
     assert table_rows(result) == [(1, "E1", "82.75", "")]
     statuses = [sheet.status for sheet in result.explain("E1").sheets]
-    assert statuses == ["not counted: outside the median", "not counted: outside the median", "counted", "counted"]
+    assert statuses == [SheetFate.OUTSIDE_MEDIAN, SheetFate.OUTSIDE_MEDIAN, SheetFate.COUNTED, SheetFate.COUNTED]
+    computation = result.explain("E1").computation
+    assert (computation.operation, computation.operands, computation.divisor) == (
+        Operation.MEDIAN,
+        (Decimal(80), Decimal("85.5")),
+        2,
+    )
+    assert (computation.exact, computation.result) == (Fraction("82.75"), Decimal("82.75"))
 
 
 def test_zscore_with_a_judge_of_zero_spread():
@@ -134,10 +154,10 @@ def test_zscore_with_a_judge_of_zero_spread():
     sheets = {sheet.judge: sheet.z for sheet in result.explain("A").sheets}
     assert sheets["J2"] == 0.0
     assert sheets["J1"] == pytest.approx(-1.224744871)
-    assert result.explain("A").computation == (
-        "z-scores of 3 sheet totals, overall mean + overall s.d. × mean z: 71.666667 + 10.801234 × "
-        "-0.816497 = 62.847496 → 62.85"
-    )
+    computation = result.explain("A").computation
+    assert (computation.operation, computation.sheets, computation.exact) == (Operation.ZSCORE, 3, None)
+    assert computation.result == Decimal("62.85")
+    assert arithmetic(computation) == "71.666667 + 10.801234 × -0.816497 = 62.847496 → 62.85"
 
 
 def test_criterion_level_differs_from_sheet_level():
@@ -156,10 +176,17 @@ def test_criterion_level_differs_from_sheet_level():
     assert table_rows(by_criterion) == [(1, "E1", "8.00", "")]
     assert by_sheet.table[["content", "form"]].astype(str).values.tolist() == [["4.00", "4.00"]]
     explanation = by_criterion.explain("E1")
-    assert explanation.computation == "weighted sum of criterion trimmed means: 1 × 4 + 1 × 4 = 8 → 8.00"
+    computation = explanation.computation
+    assert (computation.operation, computation.across) == (Operation.WEIGHTED_SUM, "trimmed_mean")
+    assert [(term.criterion, term.weight, term.value) for term in computation.terms] == [
+        ("content", Decimal(1), Fraction(4)),
+        ("form", Decimal(1), Fraction(4)),
+    ]
+    assert (computation.exact, computation.result) == (Fraction(8), Decimal("8.00"))
+    assert arithmetic(computation) == "1 × 4 + 1 × 4 = 8 → 8.00"
     assert dict(explanation.sheets[0].criterion_status) == {
-        "content": "dropped: trimmed (highest)",
-        "form": "dropped: trimmed (lowest)",
+        "content": SheetFate.TRIMMED_HIGH,
+        "form": SheetFate.TRIMMED_LOW,
     }
 
 
@@ -186,26 +213,26 @@ def test_min_judges_not_met_is_not_ranked_with_reason():
         {
             "entry": "E2",
             "category": "",
-            "status": "not ranked",
+            "status": RankStatus.NOT_RANKED,
             "n_sheets": 2,
-            "reason": "2 valid sheets, fewer than min_judges (3)",
+            "reasons": (NotRankedReason(ReasonKind.TOO_FEW_SHEETS, valid_sheets=2, required=3),),
         }
     ]
     explanation = result.explain("E2")
-    assert (explanation.status, explanation.rank, explanation.final_score) == ("not ranked", None, None)
+    assert (explanation.status, explanation.rank, explanation.final_score) == (RankStatus.NOT_RANKED, None, None)
 
 
 def test_incomplete_sheet_is_dropped_and_named():
     frame = scores({"E1": {"J1": (30, 20), "J2": (31, 21), "J3": (32, 22)}}, ("content", "form"))
     frame = frame.drop(index=3).reset_index(drop=True)  # J2 gave no form score
     result = rank_entries(frame, work_rubric(criteria=TWO_CRITERIA, min_judges=3))
-    assert result.excluded["reason"].tolist() == [
-        "2 valid sheets (1 incomplete sheet dropped), fewer than min_judges (3)"
+    assert result.excluded["reasons"].tolist() == [
+        (NotRankedReason(ReasonKind.TOO_FEW_SHEETS, valid_sheets=2, required=3, incomplete_sheets=1),)
     ]
     sheet = result.explain("E1").sheets[1]
     assert (sheet.judge, sheet.status, sheet.missing, sheet.total) == (
         "J2",
-        "dropped: incomplete sheet",
+        SheetFate.INCOMPLETE,
         ("form",),
         None,
     )
@@ -245,12 +272,21 @@ def test_failed_check_excludes_entry_with_reason():
         {
             "entry": "E1",
             "category": "",
-            "status": "excluded",
+            "status": RankStatus.EXCLUDED,
             "n_sheets": 3,
-            "reason": "failed check '包含“玉兰”“沪宝”' (majority: 1 of 3 judges answered pass)",
+            "reasons": (
+                NotRankedReason(
+                    ReasonKind.FAILED_CHECK,
+                    check="ip",
+                    check_label="包含“玉兰”“沪宝”",
+                    rule="majority",
+                    passes=1,
+                    answers=3,
+                ),
+            ),
         }
     ]
-    assert result.explain("E1").status == "excluded"
+    assert result.explain("E1").status == RankStatus.EXCLUDED
 
 
 def test_entry_without_check_answers_is_not_excluded():
@@ -374,7 +410,7 @@ def test_result_serialises_scores_as_strings_with_decimals():
             "award": "",
             "n_sheets": 4,
             "score": "84.1",
-            "note": "",
+            "note": None,
         },
         {
             "rank": None,
@@ -384,7 +420,7 @@ def test_result_serialises_scores_as_strings_with_decimals():
             "award": "",
             "n_sheets": 1,
             "score": None,
-            "note": "1 valid sheet, fewer than min_judges (2)",
+            "note": [{"reason": "too_few_sheets", "valid_sheets": 1, "required": 2}],
         },
     ]
     assert data["contest"] == "test"
@@ -481,9 +517,12 @@ def test_zscore_at_criterion_level_with_one_criterion_matches_sheet_level():
     assert table_rows(result) == [(1, "C", "80.49", ""), (2, "B", "71.67", ""), (3, "A", "62.85", "")]
     sheet = result.explain("A").sheets[1]
     assert (sheet.judge, dict(sheet.criterion_z)) == ("J2", {"score": 0.0})
-    assert result.explain("A").computation == (
-        "weighted sum of criterion z-score points: 1 × (71.666667 + 10.801234 × -0.816497) → 62.85"
-    )
+    computation = result.explain("A").computation
+    assert (computation.operation, computation.across, computation.exact) == (Operation.WEIGHTED_SUM, "zscore", None)
+    (term,) = computation.terms
+    assert (term.criterion, term.weight, term.value) == ("score", Decimal(1), None)
+    assert term.zscore.points == pytest.approx(62.847496, abs=1e-6)
+    assert arithmetic(computation) == "1 × (71.666667 + 10.801234 × -0.816497) → 62.85"
 
 
 def test_decimals_zero_rounds_half_up_to_whole_points():
@@ -508,30 +547,37 @@ def test_sheet_table_lists_every_sheet_with_its_status():
         frame, work_rubric(criteria=TWO_CRITERIA, across_judges="trimmed_mean", trim=1, min_judges=3, level="criterion")
     )
     sheets = result.sheet_table()
-    assert list(sheets.columns) == ["entry", "category", "judge", "content", "form", "total", "status", "note"]
-    assert [[str(value) for value in row] for row in sheets.itertuples(index=False)] == [
-        [
-            "E1",
-            "",
-            "J1",
-            "30.00",
-            "20.00",
-            "50.00",
-            "counted",
-            "content dropped: trimmed (lowest); form dropped: trimmed (lowest)",
-        ],
-        ["E1", "", "J2", "31.00", "21.00", "52.00", "counted", ""],
-        [
-            "E1",
-            "",
-            "J3",
-            "32.00",
-            "22.00",
-            "54.00",
-            "counted",
-            "content dropped: trimmed (highest); form dropped: trimmed (highest)",
-        ],
-        ["E1", "", "J4", "10.00", "None", "None", "dropped: incomplete sheet", "missing form"],
+    assert list(sheets.columns) == [
+        "entry",
+        "category",
+        "judge",
+        "content",
+        "form",
+        "total",
+        "status",
+        "missing",
+        "criterion_status",
+    ]
+    low, high = SheetFate.TRIMMED_LOW, SheetFate.TRIMMED_HIGH
+    assert [[str(value) for value in row][:6] for row in sheets.itertuples(index=False)] == [
+        ["E1", "", "J1", "30.00", "20.00", "50.00"],
+        ["E1", "", "J2", "31.00", "21.00", "52.00"],
+        ["E1", "", "J3", "32.00", "22.00", "54.00"],
+        ["E1", "", "J4", "10.00", "None", "None"],
+    ]
+    assert [tuple(row)[6:] for row in sheets.itertuples(index=False)] == [
+        (SheetFate.COUNTED, (), {"content": low, "form": low}),
+        (SheetFate.COUNTED, (), {}),
+        (SheetFate.COUNTED, (), {"content": high, "form": high}),
+        (SheetFate.INCOMPLETE, ("form",), {}),
+    ]
+    labels = {"content": "内容", "form": "形式"}
+    notes = [sheet_note_text(m, c, labels) for m, c in zip(sheets["missing"], sheets["criterion_status"], strict=True)]
+    assert notes == [
+        "内容: dropped: trimmed (lowest); 形式: dropped: trimmed (lowest)",
+        "",
+        "内容: dropped: trimmed (highest); 形式: dropped: trimmed (highest)",
+        "Missing: 形式",
     ]
 
 
