@@ -20,8 +20,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from judging.extensions import db
-from judging.models import OrganizationKind, Phase, Role
-from judging.services import NotFound, accounts, audit, contests, organizations, overview
+from judging.models import OrganizationKind, Phase, Role, utcnow
+from judging.services import NotFound, accounts, audit, contests, login_throttle, organizations, overview
 from judging.web.actions import attempt
 from judging.web.forms import (
     AuditFilterForm,
@@ -249,6 +249,29 @@ def toggle_active(user_id: int):  # type: ignore[no-untyped-def]
         _("The account of %(name)s has been updated.", name=user.display_name),
     )
     return redirect(url_for("organizer.user_list"))
+
+
+@bp.get("/users/throttles")
+@organizer_only
+def login_throttles():  # type: ignore[no-untyped-def]
+    """Who has been failing to log in, from where, and how long they must wait."""
+    return render_template(
+        "organizer/login_throttles.html",
+        throttles=login_throttle.current_throttles(db.session),
+        now=utcnow(),
+        confirm=ConfirmForm(),
+    )
+
+
+@bp.post("/users/throttles/<int:throttle_id>/clear")
+@organizer_only
+def clear_login_throttle(throttle_id: int):  # type: ignore[no-untyped-def]
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    outcome = attempt(lambda: login_throttle.clear_throttle(db.session, current_user, throttle_id))
+    if outcome.ok:
+        flash(_("The throttle has been cleared: attempts from there count from zero again."), "success")
+    return redirect(url_for("organizer.login_throttles"))
 
 
 @bp.get("/audit.csv")
