@@ -20,6 +20,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from judging.extensions import db
+from judging.links import absolute_url
 from judging.models import OrganizationKind, Phase, Role, utcnow
 from judging.services import NotFound, accounts, audit, contests, login_throttle, organizations, overview
 from judging.web.actions import attempt
@@ -176,7 +177,7 @@ def _user_form() -> NewUserForm:
 
 
 def _invitation_url(token: str) -> str:
-    return url_for("auth.accept_invitation", token=token, _external=True)
+    return absolute_url("auth.accept_invitation", token=token)
 
 
 @bp.get("/users")
