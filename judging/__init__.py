@@ -141,6 +141,9 @@ def _configure_sqlite(engine: Engine) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from judging.web import url_converters
+
+    url_converters.init_app(app)  # before any rule is added: rules compile their converters when added
     from judging.web import (
         api,
         auth,

@@ -40,6 +40,7 @@ from judging.web.permissions import role_required
 
 bp = Blueprint("organizer", __name__, url_prefix="/organizer")
 organizer_only = role_required(Role.ORGANIZER)
+MAX_AUDIT_PAGE = 1_000_000
 
 
 def _contest_or_404(slug: str):  # type: ignore[no-untyped-def]
@@ -116,7 +117,9 @@ def set_deadlines(slug: str):  # type: ignore[no-untyped-def]
             _("The deadlines have been saved."),
         )
     else:
-        flash(_("Please enter the deadlines as date and time."), "danger")
+        fields = (form.submission_deadline, form.review_deadline)
+        out_of_range = [field.errors[0] for field in fields if field.errors and field.data is not None]
+        flash(out_of_range[0] if out_of_range else _("Please enter the deadlines as date and time."), "danger")
     return redirect(url_for("organizer.contest", slug=slug))
 
 
@@ -291,6 +294,8 @@ def audit_export():  # type: ignore[no-untyped-def]
 @organizer_only
 def audit_log():  # type: ignore[no-untyped-def]
     page = max(request.args.get("page", 1, type=int) or 1, 1)
+    if page > MAX_AUDIT_PAGE:
+        abort(404)  # an offset beyond what the database can count
     actions, actors = overview.audit_actions_and_actors(db.session)
     form = AuditFilterForm(request.args)
     form.action.choices = [("", _("All actions"))] + [(a, a) for a in actions]
