@@ -134,7 +134,7 @@ def build_review_instance(database_url: str, workdir: Path, *, judges: int, entr
     from judging.extensions import db
     from judging.media import generate_test_video
     from judging.models import Organization, OrganizationKind, Phase, Role
-    from judging.services import contests, judging
+    from judging.services import contests, entry_files, panel
     from judging.services import entries as entry_service
     from judging.storage import LocalStorage
 
@@ -161,14 +161,14 @@ def build_review_instance(database_url: str, workdir: Path, *, judges: int, entr
                 db.session, entrant, contest, title=f"作品{number}", fields={"theme": "市民身边的网络安全"}
             )
             with video.open("rb") as stream:
-                entry_service.attach_work(db.session, entrant, entry, storage, stream, "work.mp4")
+                entry_files.attach_work(db.session, entrant, entry, storage, stream, "work.mp4")
             entry_service.submit_entry(db.session, entrant, entry, list(rubric.entry.declarations))  # type: ignore[union-attr]
             codes.append(entry.code)
         contests.change_phase(db.session, None, contest, Phase.REVIEW)  # type: ignore[arg-type]
         names = [f"judge{number:03d}" for number in range(1, judges + 1)]
         for name in names:
-            judging.add_to_panel(db.session, None, contest, create_person(name, Role.JUDGE))  # type: ignore[arg-type]
-        judging.assign_judges(db.session, None, contest)  # type: ignore[arg-type]
+            panel.add_to_panel(db.session, None, contest, create_person(name, Role.JUDGE))  # type: ignore[arg-type]
+        panel.assign_judges(db.session, None, contest)  # type: ignore[arg-type]
         db.session.commit()
     return ReviewInstance(judges=names, entries=codes)
 

@@ -16,7 +16,7 @@ from judging.exports import publication as export_documents
 from judging.extensions import db
 from judging.offline import rank_command, reliability_command
 from judging.rubric import RubricError, check_rubric_files, load_rubric_directory
-from judging.services import ServiceError, audit, backup, contests, demo, entries, organizations, publication
+from judging.services import ServiceError, audit, backup, contests, demo, entry_files, organizations, snapshots
 from judging.storage import LocalStorage
 
 rubric_cli = AppGroup("rubric", help="Rubric files.")
@@ -51,7 +51,7 @@ def init_command(with_demo: bool, edition: str | None) -> None:
         click.echo(exc.message, err=True)
         sys.exit(1)
     # Files of an upload whose process was killed while committing: kept or removed as the database says.
-    entries.clear_interrupted_uploads(session, LocalStorage(app.config["UPLOAD_FOLDER"]))
+    entry_files.clear_interrupted_uploads(session, LocalStorage(app.config["UPLOAD_FOLDER"]))
     click.echo(f"Database ready; {added} organisations added; {len(rubrics)} contests loaded.")
     if not with_demo:
         return
@@ -148,9 +148,9 @@ def results_export_command(slug: str, fmt: str, out: Path, document: str, number
         try:
             contest = contests.get_contest(db.session, slug)
             snapshot = (
-                publication.get_snapshot(db.session, contest, number)
+                snapshots.get_snapshot(db.session, contest, number)
                 if number is not None
-                else publication.current_snapshot(db.session, contest)
+                else snapshots.current_snapshot(db.session, contest)
             )
             if snapshot is None:
                 raise ServiceError(f"{slug}: no result has been frozen yet (freeze it on the publication page).")

@@ -24,7 +24,7 @@ transaction has ended (:meth:`LocalStorage.settle` after a commit, :meth:`LocalS
 rollback). A marker whose process is gone is the one state the storage cannot settle alone: its files
 are at their keys, and only the database knows whether their rows' changes were committed. The sweep
 leaves such markers; :meth:`LocalStorage.interrupted_publications` lists them for the service that asks
-the database (``entries.clear_interrupted_uploads``).
+the database (``entry_files.clear_interrupted_uploads``).
 
 Files are fsynced before they are published and the renames (and the marker) before the COMMIT, so
 that on disk too a committed row never points at a key whose file was lost.

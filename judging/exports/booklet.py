@@ -41,7 +41,7 @@ from judging.models import Entry, ResultSnapshot, SnapshotStatus
 from judging.rubric import EntryField, Rubric
 from judging.services import ServiceError
 from judging.services.contests import rubric_of
-from judging.services.publication import AwardRow, award_group_label, award_rows, payload_of
+from judging.services.snapshots import AwardRow, award_group_label, award_rows, payload_of
 from judging.storage import LocalStorage
 
 IMAGE_DPI = 200

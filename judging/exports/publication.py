@@ -23,8 +23,9 @@ from judging.links import absolute_url
 from judging.models import Certificate, ResultSnapshot, SnapshotStatus
 from judging.offline import write_workbook
 from judging.services import ServiceError
+from judging.services.certificates import certificates_of
 from judging.services.contests import ceremony_label
-from judging.services.publication import AwardRow, award_group_label, award_rows, certificates_of, payload_of
+from judging.services.snapshots import AwardRow, award_group_label, award_rows, payload_of
 from judging.storage import LocalStorage
 
 FORMATS = ("xlsx", "csv", "pdf")

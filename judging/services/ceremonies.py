@@ -3,7 +3,7 @@
 A contest's rubric names the ceremony where its awards are presented (``[contest] ceremony``, kept on
 :attr:`~judging.models.Contest.ceremony`). The programme of a ceremony is built from the award lists
 of that ceremony's contests, read from each contest's *current* result snapshot
-(:func:`judging.services.publication.current_snapshot`: the result on public notice if there is one,
+(:func:`judging.services.snapshots.current_snapshot`: the result on public notice if there is one,
 else the latest publication), never from the live tables: what is read out is what was frozen. A
 contest without such a result is not in the programme; it is listed as waiting. A programme built
 from a result still on notice says so (:attr:`ProgrammeContest.on_notice`), since the list may still
@@ -38,8 +38,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from judging.models import Contest, EntryFile, SnapshotStatus
-from judging.services import NotFound, publication
-from judging.services.publication import AwardRow
+from judging.services import NotFound, snapshots
+from judging.services.snapshots import AwardRow
 
 RUBRIC_ORDER = "rubric"
 ASCENDING_ORDER = "ascending"
@@ -152,8 +152,8 @@ def ceremonies_in_use(session: Session) -> list[CeremonySummary]:
         grouped.setdefault((contest.ceremony, contest.edition), []).append(contest)
     summaries = []
     for (ceremony, edition), members in grouped.items():
-        snapshots = [publication.current_snapshot(session, contest) for contest in members]
-        found = [snapshot for snapshot in snapshots if snapshot is not None]
+        current = [snapshots.current_snapshot(session, contest) for contest in members]
+        found = [snapshot for snapshot in current if snapshot is not None]
         summaries.append(
             CeremonySummary(
                 ceremony=ceremony,
@@ -161,7 +161,7 @@ def ceremonies_in_use(session: Session) -> list[CeremonySummary]:
                 contests=len(members),
                 with_results=len(found),
                 on_notice=sum(1 for snapshot in found if snapshot.status is SnapshotStatus.FROZEN),
-                awards=sum(len(publication.award_rows(publication.payload_of(snapshot))) for snapshot in found),
+                awards=sum(len(snapshots.award_rows(snapshots.payload_of(snapshot))) for snapshot in found),
             )
         )
     summaries.sort(key=lambda s: ceremony_sort_key(s.ceremony))
@@ -217,13 +217,13 @@ def programme(session: Session, ceremony: str, *, edition: str | None = None, or
     found = []
     waiting = []
     for contest in members:
-        snapshot = publication.current_snapshot(session, contest)
+        snapshot = snapshots.current_snapshot(session, contest)
         if snapshot is None:
             waiting.append(contest.title)
         else:
-            found.append((contest, snapshot, publication.payload_of(snapshot)))
+            found.append((contest, snapshot, snapshots.payload_of(snapshot)))
     entry_ids = {
-        row.entry_id for _c, _s, payload in found for row in publication.award_rows(payload) if row.entry_id is not None
+        row.entry_id for _c, _s, payload in found for row in snapshots.award_rows(payload) if row.entry_id is not None
     }
     thumbnails, images = _pictures(session, entry_ids)
 
@@ -231,7 +231,7 @@ def programme(session: Session, ceremony: str, *, edition: str | None = None, or
     listed = []
     for contest, snapshot, payload in found:
         head = payload["contest"]
-        rows = publication.award_rows(payload)
+        rows = snapshots.award_rows(payload)
         labels = {group["key"]: group["label"] for group in payload["groups"]}
         for row in rows:  # a group the payload does not list still comes last, not lost
             labels.setdefault(row.group, row.group_label)

@@ -18,7 +18,18 @@ from sqlalchemy.orm import Session
 
 from judging.media import generate_test_image, generate_test_video
 from judging.models import Contest, Contestant, Organization, OrganizationKind, PartScore, Phase, Role, User, utcnow
-from judging.services import accounts, contests, entries, judging, publication
+from judging.services import (
+    accounts,
+    contests,
+    entries,
+    entry_files,
+    objections,
+    panel,
+    progress,
+    publication,
+    sheets,
+    snapshots,
+)
 from judging.services.organizations import create_organization
 from judging.services.skills import create_task_entries
 from judging.storage import LocalStorage
@@ -136,7 +147,7 @@ def seed_demo(session: Session, storage: LocalStorage, seed: int = 2024) -> None
             video = Path(scratch) / f"{username}.mp4"
             generate_test_video(video, seconds, pattern=pattern)
             with video.open("rb") as stream:
-                entries.attach_work(session, entrant, entry, storage, stream, f"{title}.mp4", "video/mp4")
+                entry_files.attach_work(session, entrant, entry, storage, stream, f"{title}.mp4", "video/mp4")
             entries.submit_entry(
                 session, entrant, entry, declarations=list(contests.current_rubric(micro).entry.declarations)
             )
@@ -154,8 +165,8 @@ def seed_demo(session: Session, storage: LocalStorage, seed: int = 2024) -> None
             org = _organization(session, affiliation) if affiliation else None
             judge = _account(session, organizer, username, name, Role.JUDGE, org)
             judges.append(judge)
-            judging.add_to_panel(session, organizer, micro, judge)
-        judging.assign_every_judge(session, organizer, micro)
+            panel.add_to_panel(session, organizer, micro, judge)
+        panel.assign_every_judge(session, organizer, micro)
         _score_demo_sheets(session, micro, judges, rng)
 
         # Exemplary cases: open, grassroots units under districts have submitted cases.
@@ -199,7 +210,7 @@ def seed_demo(session: Session, storage: LocalStorage, seed: int = 2024) -> None
             image = Path(scratch) / f"case-{entry.code}.png"
             generate_test_image(image)
             with image.open("rb") as stream:
-                entries.attach_work(session, entrant, entry, storage, stream, f"{title}.png", "image/png")
+                entry_files.attach_work(session, entrant, entry, storage, stream, f"{title}.png", "image/png")
             entries.submit_entry(
                 session, entrant, entry, declarations=list(contests.current_rubric(cases).entry.declarations)
             )
@@ -215,8 +226,8 @@ def _put_skills_result_on_notice(session: Session, organizer: User, contest: Con
     now = utcnow()
     snapshot.frozen_at = now - timedelta(days=6)
     snapshot.publicity_ends_at = contest.publicity_ends_at = now - timedelta(days=1)
-    subjects = [code for code, _label in publication.objection_subjects(publication.payload_of(snapshot))]
-    answered = publication.file_objection(
+    subjects = [code for code, _label in snapshots.objection_subjects(snapshots.payload_of(snapshot))]
+    answered = objections.file_objection(
         session,
         snapshot,
         name="某科技公司",
@@ -225,10 +236,10 @@ def _put_skills_result_on_notice(session: Session, organizer: User, contest: Con
         reason="我单位选手实操用时记录有误，请核实平台日志。",
         now=now - timedelta(days=4),
     )
-    publication.answer_objection(
+    objections.answer_objection(
         session, organizer, answered, uphold=False, answer="经核对竞赛平台日志，用时记录无误，维持结果。"
     )
-    publication.file_objection(
+    objections.file_objection(
         session,
         snapshot,
         name="王五",
@@ -253,7 +264,7 @@ def _score_demo_sheets(
     rubric = contests.current_rubric(contest)
     quality = {}
     for judge_index, judge in enumerate(judges[:4]):
-        assignments = [a for a in judging.assignments_of_judge(session, judge) if a.entry.contest_id == contest.id]
+        assignments = [a for a in progress.assignments_of_judge(session, judge) if a.entry.contest_id == contest.id]
         if skip_last and (judge_index == 2 or (judge_index == 3 and not with_drafts)):
             assignments = assignments[:-skip_last]
         for assignment in assignments:
@@ -264,7 +275,7 @@ def _score_demo_sheets(
                 stepped = (raw / criterion.step).quantize(Decimal(1)) * criterion.step
                 scores[criterion.key] = min(max(stepped, Decimal(0)), criterion.max)
             checks = {check.key: True for check in rubric.checks}
-            judging.save_sheet(
+            sheets.save_sheet(
                 session,
                 judge,
                 assignment,
@@ -317,8 +328,8 @@ def _seed_contestants(
         return
     create_task_entries(session, organizer, contest)
     for judge in judges:
-        judging.add_to_panel(session, organizer, contest, judge)
-    judging.assign_judges(session, organizer, contest)
+        panel.add_to_panel(session, organizer, contest, judge)
+    panel.assign_judges(session, organizer, contest)
     _score_demo_sheets(
         session, contest, judges, rng, skip_last=2, comment="处置流程规范，报告较完整。", with_drafts=False
     )

@@ -53,7 +53,7 @@ from judging.scoring.skills import (
     rank_contestants,
     round_half_up,
 )
-from judging.services import ServiceError, audit, judging
+from judging.services import ServiceError, audit, panel
 from judging.services.contests import current_rubric, results_frozen
 from judging.services.entries import judgeable_statuses
 from judging.services.results import ContestResults, score_frames
@@ -522,7 +522,7 @@ def create_task_entries(session: Session, actor: User, contest: Contest) -> int:
     )
     already_assigned = session.scalar(select(Assignment.id).join(Entry).where(Entry.contest_id == contest.id).limit(1))
     if contest.panel and already_assigned is not None:
-        judging.assign_judges(session, actor, contest)
+        panel.assign_judges(session, actor, contest)
     return len(created)
 
 

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from judging.models import Assignment, AssignmentStatus, Entry, Role, User
-from judging.services.publication import is_published_winner
+from judging.services.certificates import is_published_winner
 
 
 def can_view_entry(session: Session, user: User | None, entry: Entry) -> bool:

@@ -13,7 +13,7 @@ from werkzeug.wrappers import Response
 
 from judging.extensions import db
 from judging.models import Contest, Entry, EntryFile, Role
-from judging.services import NotFound, ServiceError, entries
+from judging.services import NotFound, ServiceError, entries, entry_files, nomination
 from judging.services.contests import current_rubric, get_contest, list_contests
 from judging.storage import LocalStorage
 from judging.web.actions import attempt
@@ -168,10 +168,10 @@ def upload(entry_id: int):  # type: ignore[no-untyped-def]
         # Without JavaScript: the multipart parser has spooled the body to a temporary file.
         stream, name = request.files["file"].stream, request.files["file"].filename or ""
     try:
-        stored = entries.attach_file(db.session, current_user, found, _storage(), stream, name)
+        stored = entry_files.attach_file(db.session, current_user, found, _storage(), stream, name)
     except ServiceError as refusal:
         db.session.rollback()
-        status = 413 if isinstance(refusal, entries.FileTooLarge) else 400
+        status = 413 if isinstance(refusal, entry_files.FileTooLarge) else 400
         return _upload_answer(found, False, refusal.message, status)
     db.session.commit()
     return _upload_answer(
@@ -208,7 +208,8 @@ def delete_file(entry_id: int, file_id: int):  # type: ignore[no-untyped-def]
     if entry_file is None or entry_file.entry_id != found.id or not ConfirmForm().validate_on_submit():
         abort(404)
     attempt(
-        lambda: entries.remove_file(db.session, current_user, entry_file, _storage()), _("The file has been removed.")
+        lambda: entry_files.remove_file(db.session, current_user, entry_file, _storage()),
+        _("The file has been removed."),
     )
     return redirect(url_for("entrant.entry", entry_id=found.id))
 
@@ -248,7 +249,7 @@ def units(slug: str):  # type: ignore[no-untyped-def]
     rubric = current_rubric(contest)
     if rubric.nomination is None:
         abort(404)
-    listed = entries.units_entries(db.session, current_user, contest)
+    listed = nomination.units_entries(db.session, current_user, contest)
     nominated = sum(1 for e in listed if e.nominated_by_id == current_user.organization_id)
     return render_template(
         "entrant/units.html",
@@ -277,7 +278,7 @@ def comment(entry_id: int):  # type: ignore[no-untyped-def]
     form = CommentForm()
     if form.validate_on_submit():
         attempt(
-            lambda: entries.comment_on_entry(db.session, current_user, found, form.comment.data or ""),
+            lambda: nomination.comment_on_entry(db.session, current_user, found, form.comment.data or ""),
             _("The comment on %(code)s has been saved.", code=found.code),
         )
     return redirect(url_for("entrant.units", slug=found.contest.slug))
@@ -291,12 +292,12 @@ def nominate(entry_id: int):  # type: ignore[no-untyped-def]
     if ConfirmForm().validate_on_submit():
         if nominating:
             attempt(
-                lambda: entries.nominate_entry(db.session, current_user, found),
+                lambda: nomination.nominate_entry(db.session, current_user, found),
                 _("%(code)s is nominated to the city round.", code=found.code),
             )
         else:
             attempt(
-                lambda: entries.withdraw_nomination(db.session, current_user, found),
+                lambda: nomination.withdraw_nomination(db.session, current_user, found),
                 _("The nomination of %(code)s has been withdrawn.", code=found.code),
             )
     return redirect(url_for("entrant.units", slug=found.contest.slug))

@@ -10,18 +10,11 @@ from judging.extensions import db
 from judging.models import Assignment, AssignmentStatus, Role, SheetStatus
 from judging.rubric import format_points
 from judging.services import NotFound, ServiceError
+from judging.services.blind_view import entry_for_judge
 from judging.services.contests import current_rubric
-from judging.services.judging import (
-    StaleSheet,
-    active_assignment,
-    declare_conflict,
-    entry_for_judge,
-    open_for_conflicts,
-    open_for_scores,
-    progress_of_judge,
-    save_sheet,
-    sheet_values,
-)
+from judging.services.panel import declare_conflict
+from judging.services.progress import open_for_conflicts, open_for_scores, progress_of_judge
+from judging.services.sheets import StaleSheet, active_assignment, save_sheet, sheet_values
 from judging.web.permissions import role_required
 from judging.web.sheet_forms import ReasonForm, ScoreSheetForm, score_sheet_form
 

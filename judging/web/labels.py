@@ -14,7 +14,7 @@ from judging.models import (
     SheetStatus,
     SnapshotStatus,
 )
-from judging.services import contests, publication
+from judging.services import contests, snapshots
 
 
 def phase_label(phase: Phase) -> str:
@@ -117,4 +117,4 @@ def objection_status_label(status: ObjectionStatus) -> str:
     }[status]
 
 
-award_group_label = publication.award_group_label
+award_group_label = snapshots.award_group_label

@@ -11,7 +11,7 @@ from flask_login import current_user
 from judging.extensions import db
 from judging.models import Contest, Role
 from judging.rubric import format_points
-from judging.services import NotFound, accounts, contests, judging
+from judging.services import NotFound, accounts, contests, panel, progress, sheets
 from judging.web.actions import attempt
 from judging.web.forms import ConfirmForm
 from judging.web.permissions import role_required
@@ -44,27 +44,27 @@ def dashboard(slug: str):  # type: ignore[no-untyped-def]
         else current_app.config.get("DISAGREEMENT_SPREAD", DEFAULT_SPREAD)
     )
     add_form = AddJudgeForm()
-    add_form.judge_id.choices = [(j.id, j.display_name) for j in judging.judges_off_panel(db.session, contest)]
-    progress = judging.panel_progress(db.session, contest, Decimal(spread))
+    add_form.judge_id.choices = [(j.id, j.display_name) for j in panel.judges_off_panel(db.session, contest)]
+    matrix = progress.panel_progress(db.session, contest, Decimal(spread))
     return render_template(
         "organizer/judging.html",
         contest=contest,
         rubric=contests.current_rubric(contest),
-        progress=progress,
+        progress=matrix,
         spread=spread,
         spread_form=spread_form,
         add_form=add_form,
         confirm=ConfirmForm(),
-        reopen_form=_reopen_form(progress),
+        reopen_form=_reopen_form(matrix),
         number=format_points,
     )
 
 
-def _reopen_form(progress: judging.PanelProgress) -> ReopenForm:
+def _reopen_form(matrix: progress.PanelProgress) -> ReopenForm:
     form = ReopenForm()
     form.assignment_id.choices = [
         (cell.assignment.id, f"{cell.assignment.entry.code} · {row.judge.display_name}")
-        for row in progress.rows
+        for row in matrix.rows
         for cell in row.cells
         if cell.state == "done" and cell.assignment is not None
     ]
@@ -82,14 +82,14 @@ def _run(slug: str, action, success: str):  # type: ignore[no-untyped-def]
 def add_judge(slug: str):  # type: ignore[no-untyped-def]
     contest = _contest_or_404(slug)
     form = AddJudgeForm()
-    form.judge_id.choices = [(j.id, j.display_name) for j in judging.judges_off_panel(db.session, contest)]
+    form.judge_id.choices = [(j.id, j.display_name) for j in panel.judges_off_panel(db.session, contest)]
     if not form.validate_on_submit():
         flash(_("Please choose a judge who is not on the panel yet."), "danger")
         return _back(slug)
     judge = accounts.get_user(db.session, form.judge_id.data)
     return _run(
         slug,
-        lambda: judging.add_to_panel(db.session, current_user, contest, judge),
+        lambda: panel.add_to_panel(db.session, current_user, contest, judge),
         _("%(name)s has joined the panel.", name=judge.display_name),
     )
 
@@ -106,7 +106,7 @@ def remove_judge(slug: str, user_id: int):  # type: ignore[no-untyped-def]
         abort(404)
     return _run(
         slug,
-        lambda: judging.remove_from_panel(db.session, current_user, contest, judge),
+        lambda: panel.remove_from_panel(db.session, current_user, contest, judge),
         _("%(name)s has left the panel; sheets already written are kept.", name=judge.display_name),
     )
 
@@ -119,7 +119,7 @@ def assign(slug: str):  # type: ignore[no-untyped-def]
         abort(400)
     return _run(
         slug,
-        lambda: judging.assign_judges(db.session, current_user, contest),
+        lambda: panel.assign_judges(db.session, current_user, contest),
         _("The judges have been assigned."),
     )
 
@@ -127,7 +127,7 @@ def assign(slug: str):  # type: ignore[no-untyped-def]
 def _assignment_or_404(slug: str, assignment_id: int):  # type: ignore[no-untyped-def]
     contest = _contest_or_404(slug)
     try:
-        assignment = judging.get_assignment(db.session, assignment_id)
+        assignment = panel.get_assignment(db.session, assignment_id)
     except NotFound:
         abort(404)
     if assignment.entry.contest_id != contest.id:
@@ -140,14 +140,14 @@ def _assignment_or_404(slug: str, assignment_id: int):  # type: ignore[no-untype
 def reopen(slug: str):  # type: ignore[no-untyped-def]
     contest = _contest_or_404(slug)
     form = ReopenForm()
-    form.assignment_id.choices = [(a.id, "") for a in judging.submitted_assignments(db.session, contest)]
+    form.assignment_id.choices = [(a.id, "") for a in sheets.submitted_assignments(db.session, contest)]
     if not form.validate_on_submit():
         flash(_("Please choose a submitted sheet and give the reason for reopening it."), "danger")
         return _back(slug)
     assignment = _assignment_or_404(slug, form.assignment_id.data)
     return _run(
         slug,
-        lambda: judging.reopen_sheet(db.session, current_user, assignment, form.reason.data or ""),
+        lambda: sheets.reopen_sheet(db.session, current_user, assignment, form.reason.data or ""),
         _("The sheet has been reopened for the judge."),
     )
 
@@ -162,6 +162,6 @@ def override(slug: str, assignment_id: int):  # type: ignore[no-untyped-def]
         return _back(slug)
     return _run(
         slug,
-        lambda: judging.override_recusal(db.session, current_user, assignment, form.reason.data or ""),
+        lambda: panel.override_recusal(db.session, current_user, assignment, form.reason.data or ""),
         _("The judge is assigned to the entry again."),
     )

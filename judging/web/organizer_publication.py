@@ -10,7 +10,7 @@ from judging.exports import publication as documents
 from judging.exports.booklet import booklet_applies
 from judging.extensions import db
 from judging.models import Contest, ObjectionStatus, ResultSnapshot, Role, SnapshotStatus
-from judging.services import NotFound, contests, publication
+from judging.services import NotFound, contests, objections, publication, snapshots
 from judging.storage import LocalStorage
 from judging.web.actions import attempt
 from judging.web.forms import ConfirmForm
@@ -49,7 +49,7 @@ def _contest_or_404(slug: str) -> Contest:
 
 def _snapshot_or_404(contest: Contest, number: int) -> ResultSnapshot:
     try:
-        return publication.get_snapshot(db.session, contest, number)
+        return snapshots.get_snapshot(db.session, contest, number)
     except NotFound:
         abort(404)
 
@@ -62,22 +62,22 @@ def _back(slug: str):  # type: ignore[no-untyped-def]
 @organizer_only
 def desk(slug: str):  # type: ignore[no-untyped-def]
     contest = _contest_or_404(slug)
-    snapshots = publication.snapshots_of(db.session, contest)
-    on_notice = next((s for s in snapshots if s.status is SnapshotStatus.FROZEN), None)
+    history = snapshots.snapshots_of(db.session, contest)
+    on_notice = next((s for s in history if s.status is SnapshotStatus.FROZEN), None)
     freeze_form = FreezeForm(publicity_days=contest.publicity_days)
     return render_template(
         "organizer/publication.html",
         contest=contest,
-        snapshots=list(reversed(snapshots)),
+        snapshots=list(reversed(history)),
         on_notice=on_notice,
-        published=publication.latest_publication(db.session, contest),
+        published=snapshots.latest_publication(db.session, contest),
         freeze_form=freeze_form,
         answer_form=AnswerForm(),
         reason_form=ReasonForm(),
         confirm=ConfirmForm(),
-        award_rows=publication.award_rows,
-        payload_of=publication.payload_of,
-        intact=publication.snapshot_intact,
+        award_rows=snapshots.award_rows,
+        payload_of=snapshots.payload_of,
+        intact=snapshots.snapshot_intact,
         documents=document_labels(),
         has_booklet=booklet_applies(contests.current_rubric(contest)),
         pending=ObjectionStatus.PENDING,
@@ -148,7 +148,7 @@ def correction(slug: str):  # type: ignore[no-untyped-def]
 @organizer_only
 def answer(objection_id: int):  # type: ignore[no-untyped-def]
     try:
-        objection = publication.get_objection(db.session, objection_id)
+        objection = objections.get_objection(db.session, objection_id)
     except NotFound:
         abort(404)
     slug = objection.snapshot.contest.slug
@@ -157,7 +157,7 @@ def answer(objection_id: int):  # type: ignore[no-untyped-def]
         flash(_("Please choose a decision and write the answer."), "danger")
         return _back(slug)
     attempt(
-        lambda: publication.answer_objection(
+        lambda: objections.answer_objection(
             db.session, current_user, objection, uphold=form.decision.data == "uphold", answer=form.answer.data or ""
         ),
         _("The answer is recorded."),

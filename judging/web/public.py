@@ -7,7 +7,7 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from judging.extensions import db
 from judging.services import NotFound
 from judging.services.contests import current_rubric, get_contest, list_contests
-from judging.services.publication import current_snapshot
+from judging.services.snapshots import current_snapshot
 from judging.web.pages import safe_next
 from judging.web.permissions import public
 

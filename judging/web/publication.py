@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from judging.exports import publication as documents
 from judging.extensions import db, limiter
 from judging.models import Contest, Entry, ResultSnapshot, SnapshotStatus
-from judging.services import NotFound, contests, publication
+from judging.services import NotFound, certificates, contests, objections, snapshots
 from judging.web.actions import attempt
 from judging.web.permissions import public
 from judging.web.publication_forms import ObjectionForm, VerifyForm
@@ -30,7 +30,7 @@ def _contest_or_404(slug: str) -> Contest:
 
 def _snapshot_or_404(contest: Contest, number: int) -> ResultSnapshot:
     try:
-        return publication.get_snapshot(db.session, contest, number)
+        return snapshots.get_snapshot(db.session, contest, number)
     except NotFound:
         abort(404)
 
@@ -38,15 +38,15 @@ def _snapshot_or_404(contest: Contest, number: int) -> ResultSnapshot:
 @bp.get("/results")
 @public
 def index():  # type: ignore[no-untyped-def]
-    listed = publication.public_contests(db.session)
+    listed = snapshots.public_contests(db.session)
     editions: dict[str, list[tuple[Contest, ResultSnapshot]]] = {}
     for contest, snapshot in listed:
         editions.setdefault(contest.edition, []).append((contest, snapshot))
     return render_template(
         "publication/index.html",
         editions=editions,
-        open_for_objections=publication.open_for_objections,
-        has_gallery=publication.has_gallery,
+        open_for_objections=objections.open_for_objections,
+        has_gallery=snapshots.has_gallery,
     )
 
 
@@ -54,7 +54,7 @@ def index():  # type: ignore[no-untyped-def]
 @public
 def current(slug: str):  # type: ignore[no-untyped-def]
     contest = _contest_or_404(slug)
-    snapshot = publication.current_snapshot(db.session, contest)
+    snapshot = snapshots.current_snapshot(db.session, contest)
     if snapshot is None:
         abort(404)
     return _show(contest, snapshot)
@@ -68,17 +68,17 @@ def snapshot(slug: str, number: int):  # type: ignore[no-untyped-def]
 
 
 def _show(contest: Contest, snapshot: ResultSnapshot):  # type: ignore[no-untyped-def]
-    payload = publication.payload_of(snapshot)
+    payload = snapshots.payload_of(snapshot)
     return render_template(
         "publication/results.html",
         contest=contest,
         snapshot=snapshot,
         payload=payload,
-        rows=publication.award_rows(payload),
-        history=publication.snapshots_of(db.session, contest),
-        corrected_by=publication.correction_of(db.session, snapshot),
-        open_for_objections=publication.open_for_objections(snapshot),
-        has_gallery=publication.has_gallery(contest),
+        rows=snapshots.award_rows(payload),
+        history=snapshots.snapshots_of(db.session, contest),
+        corrected_by=snapshots.correction_of(db.session, snapshot),
+        open_for_objections=objections.open_for_objections(snapshot),
+        has_gallery=snapshots.has_gallery(contest),
         statuses=SnapshotStatus,
     )
 
@@ -101,15 +101,15 @@ def award_list_pdf(slug: str, number: int):  # type: ignore[no-untyped-def]
 def objection(slug: str, number: int):  # type: ignore[no-untyped-def]
     contest = _contest_or_404(slug)
     snapshot = _snapshot_or_404(contest, number)
-    if not publication.open_for_objections(snapshot):
+    if not objections.open_for_objections(snapshot):
         flash(_("Objections can be filed only while the result is on public notice."), "warning")
         return redirect(url_for("publication.snapshot", slug=slug, number=number))
     form = ObjectionForm()
-    form.subject.choices = [("", _("Choose…")), *publication.objection_subjects(publication.payload_of(snapshot))]
+    form.subject.choices = [("", _("Choose…")), *snapshots.objection_subjects(snapshots.payload_of(snapshot))]
     if request.method == "POST":
         if form.validate_on_submit():
             outcome = attempt(
-                lambda: publication.file_objection(
+                lambda: objections.file_objection(
                     db.session,
                     snapshot,
                     name=form.name.data or "",
@@ -131,10 +131,10 @@ def objection(slug: str, number: int):  # type: ignore[no-untyped-def]
 @public
 def gallery(slug: str):  # type: ignore[no-untyped-def]
     contest = _contest_or_404(slug)
-    snapshot = publication.latest_publication(db.session, contest)
-    if snapshot is None or not publication.has_gallery(contest):
+    snapshot = snapshots.latest_publication(db.session, contest)
+    if snapshot is None or not snapshots.has_gallery(contest):
         abort(404)
-    rows = publication.award_rows(publication.payload_of(snapshot))
+    rows = snapshots.award_rows(snapshots.payload_of(snapshot))
     ids = [row.entry_id for row in rows if row.entry_id]
     entries = {entry.id: entry for entry in db.session.scalars(db.select(Entry).where(Entry.id.in_(ids)))}
     return render_template("publication/gallery.html", contest=contest, snapshot=snapshot, rows=rows, entries=entries)
@@ -145,7 +145,7 @@ def gallery(slug: str):  # type: ignore[no-untyped-def]
 def verify():  # type: ignore[no-untyped-def]
     form = VerifyForm(request.args)
     if request.args.get("code") is not None and form.validate():
-        return redirect(url_for("publication.verify_code", code=publication.normalise_code(form.code.data or "")))
+        return redirect(url_for("publication.verify_code", code=certificates.normalise_code(form.code.data or "")))
     return render_template("publication/verify.html", form=form, certificate=None)
 
 
@@ -154,7 +154,7 @@ def verify():  # type: ignore[no-untyped-def]
 def verify_code(code: str):  # type: ignore[no-untyped-def]
     form = VerifyForm(code=code)
     try:
-        certificate = publication.verify_certificate(db.session, code)
+        certificate = certificates.verify_certificate(db.session, code)
     except NotFound as refusal:
         return render_template("publication/verify.html", form=form, certificate=None, refusal=refusal.message), 404
     snapshot = certificate.snapshot
@@ -164,7 +164,7 @@ def verify_code(code: str):  # type: ignore[no-untyped-def]
         certificate=certificate,
         snapshot=snapshot,
         contest=snapshot.contest,
-        payload=publication.payload_of(snapshot),
-        corrected_by=publication.correction_of(db.session, snapshot),
-        intact=publication.snapshot_intact(snapshot),
+        payload=snapshots.payload_of(snapshot),
+        corrected_by=snapshots.correction_of(db.session, snapshot),
+        intact=snapshots.snapshot_intact(snapshot),
     )

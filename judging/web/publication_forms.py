@@ -8,14 +8,8 @@ from wtforms import IntegerField, RadioField, SelectField, StringField, SubmitFi
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
-from judging.services.publication import (
-    CONTACT_MAX,
-    MAX_PUBLICITY_DAYS,
-    MIN_PUBLICITY_DAYS,
-    NAME_MAX,
-    REASON_MAX,
-    REASON_MIN,
-)
+from judging.services.objections import CONTACT_MAX, NAME_MAX, REASON_MAX, REASON_MIN
+from judging.services.publication import MAX_PUBLICITY_DAYS, MIN_PUBLICITY_DAYS
 
 
 class FreezeForm(FlaskForm):

@@ -2,7 +2,7 @@
 
 The score sheet has one field per rubric criterion (a number input carrying the criterion's max and
 step, so the browser helps) and one yes/no choice per check; the range and step are enforced on the
-server by :func:`judging.services.judging.parse_score`, whatever the browser sent.
+server by :func:`judging.services.sheets.parse_score`, whatever the browser sent.
 
 Every score sheet is posted through these forms, so they are built for speed (issue 8's load target):
 the form class of a rubric version is made once per process (the fields depend on the rubric's text

@@ -11,7 +11,7 @@ from playwright.sync_api import Page, expect
 
 from judging.extensions import db
 from judging.models import Contest, Phase, User
-from judging.services import contests, judging
+from judging.services import contests, panel
 from tests.conftest import PASSWORD, make_test_app, submitted_video_entry
 
 pytestmark = pytest.mark.e2e
@@ -26,8 +26,8 @@ def _assigned_entry(tmp_path: Path, video: Path) -> None:
         organizer = db.session.scalar(db.select(User).where(User.username == "organizer"))
         judge = db.session.scalar(db.select(User).where(User.username == "judge"))
         contests.change_phase(db.session, organizer, contest, Phase.REVIEW)
-        judging.add_to_panel(db.session, organizer, contest, judge)
-        judging.assign_judges(db.session, organizer, contest)
+        panel.add_to_panel(db.session, organizer, contest, judge)
+        panel.assign_judges(db.session, organizer, contest)
         db.session.commit()
         db.engine.dispose()
 

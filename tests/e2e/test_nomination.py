@@ -13,7 +13,7 @@ from sqlalchemy import select
 from judging.extensions import db
 from judging.media import generate_test_image
 from judging.models import Entry, EntryStatus, OrganizationKind, Role, User
-from judging.services import contests, entries, organizations
+from judging.services import contests, entries, entry_files, organizations
 from judging.storage import LocalStorage
 from tests.conftest import PASSWORD, create_user, open_contest_for_entries
 from tests.e2e.conftest import configured_app, served
@@ -49,7 +49,7 @@ def cases_server(tmp_path: Path) -> Iterator[tuple[str, object, list[str]]]:
                     fields={"unit": unit, "period": "2026-05-01"},
                 )
                 with image.open("rb") as stream:
-                    entries.attach_file(
+                    entry_files.attach_file(
                         db.session, account, entry, LocalStorage(app.config["UPLOAD_FOLDER"]), stream, "照片.png"
                     )
                 entries.submit_entry(db.session, account, entry, declarations)

@@ -18,9 +18,7 @@ from judging.models import Contest, Role, User
 from judging.services import publication
 from tests.conftest import PASSWORD, create_user
 from tests.e2e.conftest import configured_app, served
-from tests.integration.test_ceremonies import seed_skills_contest
-from tests.integration.test_publication import _recuse_expert5
-from tests.integration.test_results import seed_review_contest
+from tests.scenarios import recuse_expert5, seed_review_contest, seed_skills_contest
 
 pytestmark = pytest.mark.e2e
 
@@ -40,7 +38,7 @@ def ceremony_server(tmp_path: Path, short_video: Path) -> Iterator[tuple[str, di
         create_user("entrant-a", Role.ENTRANT, "浦东新区")
         create_user("entrant-b", Role.ENTRANT, "黄浦区")
         codes = seed_review_contest(app, short_video)
-        _recuse_expert5()
+        recuse_expert5()
         organizer = db.session.scalar(db.select(User).where(User.username == "organizer"))
         publication.freeze(db.session, organizer, seed_skills_contest(tmp_path))
         publication.freeze(

@@ -14,10 +14,10 @@ from sqlalchemy import select
 
 from judging.extensions import db
 from judging.models import Assignment, Certificate, ResultSnapshot, Role, User, utcnow
-from judging.services import judging
+from judging.services import panel
 from tests.conftest import PASSWORD, create_user
 from tests.e2e.conftest import configured_app, served
-from tests.integration.test_results import seed_review_contest
+from tests.scenarios import seed_review_contest
 
 pytestmark = pytest.mark.e2e
 
@@ -33,7 +33,7 @@ def review_server(tmp_path: Path, short_video: Path) -> Iterator[tuple[str, Flas
         codes = seed_review_contest(app, short_video)
         expert5 = db.session.scalar(select(User).where(User.username == "expert5"))
         for assignment in db.session.scalars(select(Assignment).where(Assignment.judge_id == expert5.id)):
-            judging.declare_conflict(db.session, expert5, assignment, "同单位")
+            panel.declare_conflict(db.session, expert5, assignment, "同单位")
         db.session.commit()
     with served(app) as base:
         yield base, app, codes

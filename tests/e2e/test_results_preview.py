@@ -11,7 +11,7 @@ from playwright.sync_api import Page, expect
 from judging.models import Role
 from tests.conftest import PASSWORD, create_user
 from tests.e2e.conftest import configured_app, served
-from tests.integration.test_results import seed_review_contest
+from tests.scenarios import seed_review_contest
 
 pytestmark = pytest.mark.e2e
 

@@ -11,22 +11,8 @@ from flask import Flask
 from judging.models import Role
 from judging.web.permissions import ACCESS_ATTRIBUTE, AUTHENTICATED, PUBLIC
 from tests.conftest import csrf_token
+from tests.scenarios import SAMPLE_ARGUMENTS
 
-# Sample values for URL parameters, so that every rule can be requested.
-SAMPLE_ARGUMENTS = {
-    "slug": "micro-video",
-    "code": "en",
-    "token": "not-a-real-token",
-    "user_id": 1,
-    "file_id": 1,
-    "entry_id": 1,
-    "entry_ref": "MV-001",
-    "assignment_id": 1,
-    "number": 1,
-    "objection_id": 1,
-    "document": "award-list.xlsx",
-    "ceremony": "opening",
-}
 EXEMPT_ENDPOINTS = {"static", "bootstrap.static"}
 ACCOUNT_OF_ROLE = {Role.ORGANIZER: "organizer", Role.JUDGE: "judge", Role.ENTRANT: "entrant-a"}
 

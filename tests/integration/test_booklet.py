@@ -37,12 +37,20 @@ from judging.models import (
     utcnow,
 )
 from judging.rubric import parse_rubric
-from judging.services import contests, entries, judging, organizations, publication
+from judging.services import (
+    contests,
+    entries,
+    entry_files,
+    nomination,
+    organizations,
+    panel,
+    publication,
+    sheets,
+    snapshots,
+)
 from judging.storage import LocalStorage
 from tests.conftest import ROOT, create_user, open_contest_for_entries, organization_named
-from tests.integration.test_pdf import embedded_fonts, page_texts
-from tests.integration.test_publication import _recuse_expert5
-from tests.integration.test_results import seed_review_contest
+from tests.scenarios import embedded_fonts, page_texts, recuse_expert5, seed_review_contest
 
 UNITS = {"浦东新区陆家嘴街道": "浦东新区", "浦东新区花木街道": "浦东新区", "黄浦区外滩街道": "黄浦区"}
 ACCOUNTS = {"浦东新区陆家嘴街道": "unit-lujiazui", "浦东新区花木街道": "unit-huamu", "黄浦区外滩街道": "unit-waitan"}
@@ -150,27 +158,27 @@ def seed_cases(app: Flask, users: dict[str, int], image_folder: Path, slug: str 
             if not image.exists():
                 generate_test_image(image, "800x450")
             with image.open("rb") as stream:
-                entries.attach_file(db.session, unit, entry, storage, stream, name)
+                entry_files.attach_file(db.session, unit, entry, storage, stream, name)
         entries.submit_entry(db.session, unit, entry, declarations)
         made[case.title] = entry
     for case in CASES:
         coordinator = db.session.get(User, users[COORDINATORS[UNITS[case.unit]]])
-        entries.nominate_entry(db.session, coordinator, made[case.title])
+        nomination.nominate_entry(db.session, coordinator, made[case.title])
     organizer = db.session.get(User, users["organizer"])
     contests.change_phase(db.session, organizer, contest, Phase.REVIEW)
     judges = [db.session.get(User, users["judge"])]
     for name in ("judge2", "judge3"):
         judges.append(db.session.scalar(select(User).where(User.username == name)) or create_user(name, Role.JUDGE))
     for judge in judges:
-        judging.add_to_panel(db.session, organizer, contest, judge)
-    judging.assign_judges(db.session, organizer, contest)
+        panel.add_to_panel(db.session, organizer, contest, judge)
+    panel.assign_judges(db.session, organizer, contest)
     db.session.commit()
     criteria = ("innovation", "effectiveness", "exemplary", "reach")
     for assignment in db.session.scalars(
         select(Assignment).join(Entry).where(Entry.contest_id == contest.id).order_by(Assignment.id)
     ):
         scores = dict(zip(criteria, _by_title(assignment.entry.title).scores, strict=True))
-        judging.save_sheet(db.session, assignment.judge, assignment, scores=scores, submit=True)
+        sheets.save_sheet(db.session, assignment.judge, assignment, scores=scores, submit=True)
     db.session.commit()
     return contest
 
@@ -198,7 +206,7 @@ def published(app: Flask, users: dict[str, int], tmp_path: Path) -> str:
         contest = seed_cases(app, users, tmp_path)
         snapshot = freeze_and_publish(contest, users["organizer"])
         assert snapshot.status is SnapshotStatus.PUBLISHED
-        assert [row.title for row in publication.award_rows(publication.payload_of(snapshot))] == AWARD_ORDER
+        assert [row.title for row in snapshots.award_rows(snapshots.payload_of(snapshot))] == AWARD_ORDER
         return snapshot.digest
 
 
@@ -289,7 +297,7 @@ def test_the_booklet_compiles_the_winning_cases_in_award_order(app: Flask, clien
 def test_a_video_contest_gets_no_booklet_but_the_reason(app: Flask, client_for, short_video: Path) -> None:  # type: ignore[no-untyped-def]
     with app.app_context():
         seed_review_contest(app, short_video)
-        _recuse_expert5()
+        recuse_expert5()
         contest = db.session.scalar(select(Contest).where(Contest.slug == "micro-video"))
         organizer = db.session.scalar(select(User).where(User.username == "organizer"))
         publication.freeze(db.session, organizer, contest)
@@ -313,8 +321,8 @@ def test_a_result_without_award_holders_gets_no_booklet(app: Flask, client_for, 
         db.session.commit()
         contest = seed_cases(app, users, tmp_path, slug="strict-cases")
         snapshot = freeze_and_publish(contest, users["organizer"])
-        payload = publication.payload_of(snapshot)
-        assert publication.award_rows(payload) == [] and len(payload["ranking"]) == len(CASES)
+        payload = snapshots.payload_of(snapshot)
+        assert snapshots.award_rows(payload) == [] and len(payload["ranking"]) == len(CASES)
     client = client_for("organizer")
     response = client.get("/organizer/contests/strict-cases/snapshots/1/booklet.pdf")
     assert response.status_code == 302

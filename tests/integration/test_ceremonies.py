@@ -33,7 +33,6 @@ import re
 from datetime import timedelta
 from pathlib import Path
 
-import pandas as pd
 import pytest
 from flask import Flask
 from sqlalchemy import select
@@ -41,66 +40,23 @@ from sqlalchemy import select
 from judging.extensions import db
 from judging.media import generate_test_image
 from judging.models import Assignment, Contest, Entry, OrganizationKind, Phase, Role, SnapshotStatus, User, utcnow
-from judging.rubric import parse_rubric
-from judging.services import NotFound, ceremonies, contests, entries, judging, organizations, publication, skills
+from judging.services import (
+    NotFound,
+    ceremonies,
+    contests,
+    entries,
+    entry_files,
+    nomination,
+    organizations,
+    panel,
+    publication,
+    sheets,
+    snapshots,
+)
 from judging.storage import LocalStorage
 from tests.conftest import create_user, open_contest_for_entries, organization_named
-from tests.integration.test_publication import _recuse_expert5
-from tests.integration.test_results import seed_review_contest
+from tests.scenarios import recuse_expert5, seed_review_contest, seed_skills_contest
 
-SKILLS_RUBRIC = """
-[contest]
-slug = "isg-skills"
-title = "ISG“观安杯”网络安全技能竞赛"
-kind = "skills"
-ceremony = "opening"
-code_prefix = "ISG"
-
-[[parts]]
-key = "theory"
-label = "理论知识"
-max = 100
-weight = 0.3
-
-[[parts]]
-key = "practical"
-label = "实操技能"
-max = 100
-weight = 0.7
-
-[ranking]
-tie_break = ["practical", "time"]
-decimals = 2
-
-[collectives]
-name = "优秀集体"
-rule = "best_k_sum"
-k = 2
-min_contestants = 2
-count = 2
-
-[[awards]]
-name = "一等奖"
-count = 1
-
-[[awards]]
-name = "二等奖"
-count = 2
-
-[[awards]]
-name = "三等奖"
-count = 2
-"""
-ROSTER = [
-    ("S01", "王一", "测试企业甲", 90, 95),
-    ("S02", "李二", "测试企业乙", 80, 90),
-    ("S03", "张三", "测试企业甲", 85, 80),
-    ("S04", "赵四", "测试企业丙", 70, 85),
-    ("S05", "钱五", "测试企业乙", 60, 80),
-    ("S06", "孙六", "测试企业丙", 75, 70),
-    ("S07", "周七", "测试企业丁", 50, 60),
-    ("S08", "吴八", "测试企业丁", 40, 50),
-]
 # The closing ceremony's exemplary cases: (unit, its district, category, title, the score each of three
 # judges gives for innovation, effectiveness, exemplary, reach). The final score is their sum.
 CASES = [
@@ -122,34 +78,6 @@ def _contest(slug: str) -> Contest:
 
 def _organizer() -> User:
     return db.session.scalar(select(User).where(User.username == "organizer"))
-
-
-def seed_skills_contest(folder: Path) -> Contest:
-    """The ISG contest in review with ROSTER imported through the skills services (app context)."""
-    organizations.seed_organizations(
-        db.session, [{"name": name, "kind": "company"} for name in sorted({row[2] for row in ROSTER})]
-    )
-    contest = contests.sync_rubric(db.session, None, parse_rubric(SKILLS_RUBRIC, "ceremony_isg.toml"))
-    db.session.commit()
-    roster = folder / "roster.csv"
-    pd.DataFrame([{"编号": n, "姓名": name, "单位": org} for n, name, org, _t, _p in ROSTER]).to_csv(
-        roster, index=False, encoding="utf-8-sig"
-    )
-    scores = folder / "scores.csv"
-    pd.DataFrame(
-        [
-            {"选手编号": n, "项目": part, "成绩": value, "用时": 1800}
-            for n, _name, _org, theory, practical in ROSTER
-            for part, value in (("theory", theory), ("practical", practical))
-        ]
-    ).to_csv(scores, index=False, encoding="utf-8-sig")
-    organizer = _organizer()
-    assert skills.import_roster(db.session, organizer, contest, roster, "roster.csv") == (8, 0)
-    skills.import_part_scores(db.session, organizer, contest, scores, "scores.csv")
-    contests.change_phase(db.session, organizer, contest, Phase.OPEN)
-    contests.change_phase(db.session, organizer, contest, Phase.REVIEW)
-    db.session.commit()
-    return contest
 
 
 def seed_cases(app: Flask, folder: Path) -> Contest:
@@ -182,21 +110,21 @@ def seed_cases(app: Flask, folder: Path) -> Contest:
         picture = folder / f"case{number}.png"
         generate_test_image(picture, "800x450")
         with picture.open("rb") as stream:
-            entries.attach_file(db.session, author, entry, storage, stream, picture.name)
+            entry_files.attach_file(db.session, author, entry, storage, stream, picture.name)
         entries.submit_entry(db.session, author, entry, declarations)
         coordinator = db.session.scalar(select(User).where(User.username == COORDINATORS[district]))
-        entries.nominate_entry(db.session, coordinator, entry)
+        nomination.nominate_entry(db.session, coordinator, entry)
     organizer = _organizer()
     contests.change_phase(db.session, organizer, contest, Phase.REVIEW)
     for name in ("case-judge1", "case-judge2", "case-judge3"):
-        judging.add_to_panel(db.session, organizer, contest, create_user(name, Role.JUDGE))
-    judging.assign_judges(db.session, organizer, contest)
+        panel.add_to_panel(db.session, organizer, contest, create_user(name, Role.JUDGE))
+    panel.assign_judges(db.session, organizer, contest)
     db.session.commit()
     marks = {case[3]: case[4] for case in CASES}
     criteria = ("innovation", "effectiveness", "exemplary", "reach")
     for assignment in db.session.scalars(select(Assignment).join(Entry).where(Entry.contest_id == contest.id)):
         scores = dict(zip(criteria, marks[assignment.entry.title], strict=True))
-        judging.save_sheet(db.session, assignment.judge, assignment, scores=scores, submit=True)
+        sheets.save_sheet(db.session, assignment.judge, assignment, scores=scores, submit=True)
     db.session.commit()
     return contest
 
@@ -206,7 +134,7 @@ def opening(app: Flask, users: dict[str, int], short_video: Path, tmp_path: Path
     """Both opening-ceremony contests frozen (on public notice); returns the micro-video entry codes."""
     with app.app_context():
         codes = seed_review_contest(app, short_video)
-        _recuse_expert5()
+        recuse_expert5()
         isg = seed_skills_contest(tmp_path)
         publication.freeze(db.session, _organizer(), isg)
         publication.freeze(db.session, _organizer(), _contest("micro-video"))
@@ -215,7 +143,7 @@ def opening(app: Flask, users: dict[str, int], short_video: Path, tmp_path: Path
 
 
 def _publish(slug: str) -> None:
-    snapshot = publication.current_snapshot(db.session, _contest(slug))
+    snapshot = snapshots.current_snapshot(db.session, _contest(slug))
     snapshot.publicity_ends_at = utcnow() - timedelta(minutes=1)
     publication.publish(db.session, _organizer(), snapshot)
     db.session.commit()

@@ -9,7 +9,7 @@ from flask import Flask
 
 from judging.extensions import db
 from judging.models import AuditEvent
-from tests.integration.test_access import SAMPLE_ARGUMENTS
+from tests.scenarios import SAMPLE_ARGUMENTS
 
 STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
 

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from judging.extensions import db
 from judging.media import generate_test_video
 from judging.models import Contest, Entry, EntryFile, EntryStatus, Phase, User
-from judging.services import ServiceError, contests, entries
+from judging.services import ServiceError, contests, entries, entry_files
 from judging.storage import LocalStorage
 
 
@@ -32,7 +32,7 @@ def _draft_with_video(app: Flask, user_id: int, video: Path, title: str) -> int:
     entrant = db.session.get(User, user_id)
     entry = entries.create_draft(db.session, entrant, contest, title=title, fields={"theme": "主题"})
     with video.open("rb") as stream:
-        entries.attach_work(
+        entry_files.attach_work(
             db.session, entrant, entry, LocalStorage(app.config["UPLOAD_FOLDER"]), stream, "作品.mp4", "video/mp4"
         )
     db.session.commit()
@@ -119,7 +119,7 @@ def test_video_over_the_limit_is_refused_with_its_measured_duration_and_leaves_n
         entry = entries.create_draft(db.session, entrant, contest, title="太长了")
         db.session.commit()
         with pytest.raises(ServiceError) as refusal, long_video.open("rb") as stream:
-            entries.attach_work(
+            entry_files.attach_work(
                 db.session, entrant, entry, LocalStorage(app.config["UPLOAD_FOLDER"]), stream, "long.mp4", "video/mp4"
             )
         db.session.rollback()
@@ -156,7 +156,7 @@ def test_a_text_file_named_mp4_is_not_a_video(open_contest: Flask, users: dict[s
         entry = entries.create_draft(db.session, entrant, contest, title="假视频")
         db.session.commit()
         with pytest.raises(ServiceError) as refusal, fake.open("rb") as stream:
-            entries.attach_work(
+            entry_files.attach_work(
                 db.session, entrant, entry, LocalStorage(app.config["UPLOAD_FOLDER"]), stream, "fake.mp4", "video/mp4"
             )
         db.session.rollback()
@@ -175,7 +175,7 @@ def test_replacing_the_work_deletes_the_old_file_only_after_commit(
         old_key, old_thumbnail = old.storage_key, old.thumbnail_key
         entrant = db.session.get(User, users["entrant-a"])
         with short_video.open("rb") as stream:
-            entries.attach_work(
+            entry_files.attach_work(
                 db.session, entrant, db.session.get(Entry, entry_id), storage, stream, "新.mp4", "video/mp4"
             )
         assert storage.exists(old_key)  # not yet committed: the old file must survive a rollback

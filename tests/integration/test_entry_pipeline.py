@@ -24,7 +24,7 @@ from judging.models import (
     Role,
     User,
 )
-from judging.services import ServiceError, contests, entries, organizations
+from judging.services import ServiceError, contests, entries, entry_files, nomination, organizations
 from judging.storage import LocalStorage
 from tests.conftest import create_user, csrf_token, open_contest_for_entries
 
@@ -44,7 +44,7 @@ def _video_draft(app: Flask, username: str, video: Path, title: str) -> int:
     entrant = _user(username)
     entry = entries.create_draft(db.session, entrant, contest, title=title, fields={"theme": "主题"})
     with video.open("rb") as stream:
-        entries.attach_work(db.session, entrant, entry, LocalStorage(app.config["UPLOAD_FOLDER"]), stream, "v.mp4")
+        entry_files.attach_work(db.session, entrant, entry, LocalStorage(app.config["UPLOAD_FOLDER"]), stream, "v.mp4")
     db.session.commit()
     return entry.id
 
@@ -113,7 +113,7 @@ def test_upload_broken_midway_leaves_no_file_and_no_row(app: Flask, users: dict[
         db.session.commit()
         storage = LocalStorage(app.config["UPLOAD_FOLDER"])
         with pytest.raises(ConnectionResetError):
-            entries.attach_work(db.session, entrant, entry, storage, BreaksMidway(3 * 1024 * 1024), "broken.mp4")
+            entry_files.attach_work(db.session, entrant, entry, storage, BreaksMidway(3 * 1024 * 1024), "broken.mp4")
         db.session.rollback()
         assert db.session.scalar(db.select(db.func.count(EntryFile.id))) == 0
     assert stored_files(app) == []
@@ -179,7 +179,7 @@ def _case(app: Flask, username: str, title: str, submit: bool = True) -> Entry:
     entry = entries.create_draft(
         db.session, entrant, contest, title=title, category="case", fields={"unit": "x", "period": "2026-05-01"}
     )
-    entries.attach_file(
+    entry_files.attach_file(
         db.session, entrant, entry, LocalStorage(app.config["UPLOAD_FOLDER"]), io.BytesIO(PDF), "案例.pdf"
     )
     if submit:
@@ -193,8 +193,8 @@ def test_case_over_the_rubric_size_limit_is_refused_with_the_limit(app: Flask, u
         _unit("陆家嘴街道", "浦东新区")
         create_user("unit-lujiazui", Role.ENTRANT, "陆家嘴街道")
         entry = _case(app, "unit-lujiazui", "太大的案例", submit=False)
-        with pytest.raises(entries.FileTooLarge) as refusal:
-            entries.attach_file(
+        with pytest.raises(entry_files.FileTooLarge) as refusal:
+            entry_files.attach_file(
                 db.session,
                 _user("unit-lujiazui"),
                 entry,
@@ -216,7 +216,7 @@ def test_case_images_are_added_beside_the_document(app: Flask, users: dict[str, 
         create_user("unit-lujiazui", Role.ENTRANT, "陆家嘴街道")
         entry = _case(app, "unit-lujiazui", "社区宣传", submit=False)
         with image.open("rb") as stream:
-            entries.attach_file(
+            entry_files.attach_file(
                 db.session,
                 _user("unit-lujiazui"),
                 entry,
@@ -244,21 +244,21 @@ def test_coordinator_nominates_units_cases_within_the_quota(app: Flask, users: d
         coordinator = _user("entrant-a")  # 浦东新区
         contest = db.session.scalar(db.select(Contest).where(Contest.slug == "exemplary-cases"))
 
-        listed = entries.units_entries(db.session, coordinator, contest)
+        listed = nomination.units_entries(db.session, coordinator, contest)
         assert sorted(e.id for e in listed) == sorted(c.id for c in cases)
         for case in cases[:5]:
-            entries.nominate_entry(db.session, coordinator, case)
+            nomination.nominate_entry(db.session, coordinator, case)
         db.session.commit()
         with pytest.raises(ServiceError) as refusal:
-            entries.nominate_entry(db.session, coordinator, cases[5])
+            nomination.nominate_entry(db.session, coordinator, cases[5])
         db.session.rollback()
         assert refusal.value.message == "本单位已推荐 5 件，已达上限。"
         with pytest.raises(ServiceError):
-            entries.nominate_entry(db.session, coordinator, foreign)
+            nomination.nominate_entry(db.session, coordinator, foreign)
         db.session.rollback()
 
-        entries.withdraw_nomination(db.session, coordinator, cases[0])
-        entries.nominate_entry(db.session, coordinator, cases[5])
+        nomination.withdraw_nomination(db.session, coordinator, cases[0])
+        nomination.nominate_entry(db.session, coordinator, cases[5])
         db.session.commit()
         states = {
             c.id: (db.session.get(Entry, c.id).status, db.session.get(Entry, c.id).nomination_slot) for c in cases

@@ -127,7 +127,7 @@ def test_files_reach_their_keys_only_with_their_commit(  # type: ignore[no-untyp
 
     from judging.extensions import db
     from judging.models import EntryFile, User
-    from judging.services import entries
+    from judging.services import entries, entry_files
     from tests.conftest import open_contest_for_entries
 
     uploads = Path(app.config["UPLOAD_FOLDER"])
@@ -141,7 +141,7 @@ def test_files_reach_their_keys_only_with_their_commit(  # type: ignore[no-untyp
         db.session.commit()
 
         with short_video.open("rb") as stream:
-            entries.attach_file(db.session, entrant, second, storage, stream, "作品.mp4")
+            entry_files.attach_file(db.session, entrant, second, storage, stream, "作品.mp4")
         waiting = _files_under(uploads)
         assert all(p.parent == uploads / SCRATCH_FOLDER for p in waiting)
         assert sorted(p.name.split("-")[0] for p in waiting) == [".owner", ".part", ".work"]  # video, thumbnail
@@ -152,13 +152,13 @@ def test_files_reach_their_keys_only_with_their_commit(  # type: ignore[no-untyp
         assert _files_under(uploads) == []
 
         with short_video.open("rb") as stream:
-            record = entries.attach_file(db.session, entrant, second, storage, stream, "作品.mp4")
-        entries.remove_file(db.session, entrant, record, storage)
+            record = entry_files.attach_file(db.session, entrant, second, storage, stream, "作品.mp4")
+        entry_files.remove_file(db.session, entrant, record, storage)
         db.session.commit()
         assert _files_under(uploads) == []
 
         with short_video.open("rb") as stream:
-            record = entries.attach_file(db.session, entrant, second, storage, stream, "作品.mp4")
+            record = entry_files.attach_file(db.session, entrant, second, storage, stream, "作品.mp4")
         db.session.commit()
         assert db.session.scalar(select(func.count()).select_from(EntryFile)) == 1
         assert _files_under(uploads) == sorted([storage.path(record.storage_key), storage.path(record.thumbnail_key)])
@@ -379,7 +379,7 @@ COMMITTER = textwrap.dedent(
     from bench.harness import app_for
     from judging.extensions import db
     from judging.models import Entry, User
-    from judging.services import entries
+    from judging.services import entries, entry_files
     from judging.storage import LocalStorage
 
     database, workdir, entry_id, video, moment = sys.argv[1:6]
@@ -396,7 +396,7 @@ COMMITTER = textwrap.dedent(
             event.listen(db.engine, "commit", die)
         storage = LocalStorage(app.config["UPLOAD_FOLDER"])
         with open(video, "rb") as stream:
-            entries.attach_file(db.session, entrant, entry, storage, stream, "作品.mp4")
+            entry_files.attach_file(db.session, entrant, entry, storage, stream, "作品.mp4")
         db.session.commit()
     """
 )
@@ -415,7 +415,7 @@ def test_process_killed_while_committing_a_replaced_work_leaves_the_files_of_the
 
     from judging.extensions import db
     from judging.models import Entry, EntryFile, User
-    from judging.services import entries
+    from judging.services import entry_files
 
     entry_id = _draft_entry(database, tmp_path)
     uploads = tmp_path / "uploads"
@@ -429,7 +429,7 @@ def test_process_killed_while_committing_a_replaced_work_leaves_the_files_of_the
 
     with app_for(database, tmp_path), short_video.open("rb") as stream:  # the previous work
         entrant = db.session.scalar(select(User).where(User.username == "entrant"))
-        entries.attach_file(db.session, entrant, db.session.get(Entry, entry_id), storage, stream, "旧.mp4")
+        entry_files.attach_file(db.session, entrant, db.session.get(Entry, entry_id), storage, stream, "旧.mp4")
         db.session.commit()
     [old] = named_by_rows()
 
@@ -453,18 +453,18 @@ def test_process_killed_while_committing_a_replaced_work_leaves_the_files_of_the
 
     with app_for(f"sqlite:///{tmp_path / 'another.sqlite3'}", tmp_path / "another"):
         # Where no row of another database names a key says nothing: that marker is not its to settle.
-        assert entries.clear_interrupted_uploads(db.session, storage) == [] and marker.exists()
+        assert entry_files.clear_interrupted_uploads(db.session, storage) == [] and marker.exists()
     with app_for(database, tmp_path):
-        assert listed["database"] == entries.database_label(db.engine)
+        assert listed["database"] == entry_files.database_label(db.engine)
         if db.engine.dialect.name == "postgresql":
             holder = create_engine(database)
             with holder.connect() as connection:
                 # Held as the dead transaction held it (this waits for its server process to end).
                 connection.execute(select(func.pg_advisory_lock(listed["ticket"])))
-                assert entries.clear_interrupted_uploads(db.session, storage) == []  # not decided yet
+                assert entry_files.clear_interrupted_uploads(db.session, storage) == []  # not decided yet
                 assert marker.exists() and all(path.is_file() for path in new + old)
             holder.dispose()  # the lock goes with its session, as the dead transaction's went with it
-        deleted = entries.clear_interrupted_uploads(db.session, storage)
+        deleted = entry_files.clear_interrupted_uploads(db.session, storage)
         assert sorted(storage.path(key) for key in deleted) == gone
         assert not marker.exists()
     stored, named = _stored_and_referenced(database, tmp_path)

@@ -9,7 +9,7 @@ from flask import Flask
 
 from judging.extensions import db
 from judging.models import Contest, EntryFile, Phase, User
-from judging.services import contests, judging
+from judging.services import contests, panel
 from tests.conftest import submitted_video_entry
 
 
@@ -31,8 +31,8 @@ def _assign_judge(app: Flask) -> None:
         organizer = db.session.scalar(db.select(User).where(User.username == "organizer"))
         judge = db.session.scalar(db.select(User).where(User.username == "judge"))
         contests.change_phase(db.session, organizer, contest, Phase.REVIEW)
-        judging.add_to_panel(db.session, organizer, contest, judge)
-        judging.assign_every_judge(db.session, organizer, contest)
+        panel.add_to_panel(db.session, organizer, contest, judge)
+        panel.assign_every_judge(db.session, organizer, contest)
         db.session.commit()
 
 

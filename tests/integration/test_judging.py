@@ -29,7 +29,7 @@ from judging.models import (
     utcnow,
 )
 from judging.rubric import parse_rubric
-from judging.services import contests, judging
+from judging.services import contests, panel, sheets
 from tests.conftest import ROOT, create_user, csrf_token, submitted_video_entry
 
 SCORES = {"score_content": "35.5", "score_form": "25", "score_influence": "20"}
@@ -51,8 +51,8 @@ def _start_review(app: Flask, judges: tuple[str, ...] = ("judge",)) -> None:
         organizer = _user("organizer")
         contests.change_phase(db.session, organizer, contest, Phase.REVIEW)
         for username in judges:
-            judging.add_to_panel(db.session, organizer, contest, _user(username))
-        judging.assign_judges(db.session, organizer, contest)
+            panel.add_to_panel(db.session, organizer, contest, _user(username))
+        panel.assign_judges(db.session, organizer, contest)
         db.session.commit()
 
 
@@ -249,25 +249,25 @@ def test_stale_version_is_refused_by_the_service(app: Flask, users, short_video:
     _start_review(app)
     with app.app_context():
         judge = _user("judge")
-        assignment = judging.active_assignment(db.session, judge, "MV-001")
-        sheet = judging.save_sheet(db.session, judge, assignment, scores={"content": "10"}, expected_version=0)
+        assignment = sheets.active_assignment(db.session, judge, "MV-001")
+        sheet = sheets.save_sheet(db.session, judge, assignment, scores={"content": "10"}, expected_version=0)
         db.session.commit()
         assert sheet.version == 1
         try:
-            judging.save_sheet(db.session, judge, assignment, scores={"content": "11"}, expected_version=0)
-        except judging.StaleSheet:
+            sheets.save_sheet(db.session, judge, assignment, scores={"content": "11"}, expected_version=0)
+        except sheets.StaleSheet:
             db.session.rollback()
         else:
             raise AssertionError("a stale version was accepted")
-        judging.save_sheet(db.session, judge, assignment, scores={"content": "11"}, expected_version=1)
+        sheets.save_sheet(db.session, judge, assignment, scores={"content": "11"}, expected_version=1)
         db.session.commit()
         assert assignment.sheet.version == 2 and assignment.sheet.scores[0].value == Decimal("11.00")
         # Only a score changes (same status and comment): the version still moves, so a tab on 1 is stale.
-        judging.save_sheet(db.session, judge, assignment, scores={"content": "12"}, expected_version=2)
+        sheets.save_sheet(db.session, judge, assignment, scores={"content": "12"}, expected_version=2)
         db.session.commit()
         try:
-            judging.save_sheet(db.session, judge, assignment, scores={"content": "13"}, expected_version=2)
-        except judging.StaleSheet:
+            sheets.save_sheet(db.session, judge, assignment, scores={"content": "13"}, expected_version=2)
+        except sheets.StaleSheet:
             db.session.rollback()
         else:
             raise AssertionError("a stale version was accepted")
@@ -389,8 +389,8 @@ def test_balanced_assignment_recomputed_on_recusal_and_join(app: Flask, users, s
         # A judge with a submitted sheet recuses from another entry: the sheet stays, a replacement is found.
         judge_name = sorted(panels["MV-002"])[0]
         judge = _user(judge_name)
-        first = judging.active_assignment(db.session, judge, "MV-002")
-        judging.save_sheet(
+        first = sheets.active_assignment(db.session, judge, "MV-002")
+        sheets.save_sheet(
             db.session,
             judge,
             first,
@@ -400,14 +400,14 @@ def test_balanced_assignment_recomputed_on_recusal_and_join(app: Flask, users, s
         )
         db.session.commit()
         other = next(code for code, judges in panels.items() if judge_name in judges and code != "MV-002")
-        judging.declare_conflict(db.session, judge, judging.active_assignment(db.session, judge, other), "亲属参与制作")
+        panel.declare_conflict(db.session, judge, sheets.active_assignment(db.session, judge, other), "亲属参与制作")
         db.session.commit()
         panels = active()
         assert len(panels[other]) == 3 and judge_name not in panels[other]
         assert judge_name in panels["MV-002"]
         # A judge joins: the assignment is computed again and keeps every sheet.
         newcomer = create_user("judge-5", Role.JUDGE)
-        judging.add_to_panel(db.session, _user("organizer"), _contest(), newcomer)
+        panel.add_to_panel(db.session, _user("organizer"), _contest(), newcomer)
         db.session.commit()
         panels = active()
         assert all(len(judges) == 3 for judges in panels.values())

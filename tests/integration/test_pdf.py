@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import io
 from datetime import date
 from pathlib import Path
 
 import pytest
-from pypdf import PdfReader
 
 from judging.exports.pdf import AwardListData, AwardListRow, CertificateData, award_list_pdf, certificate_pdf
 from tests.conftest import make_test_app
+from tests.scenarios import embedded_fonts, page_texts
 
 
 @pytest.fixture
@@ -18,25 +17,6 @@ def app_context(tmp_path: Path):  # type: ignore[no-untyped-def]
     app = make_test_app(f"sqlite:///{tmp_path / 'pdf.sqlite3'}", tmp_path)
     with app.app_context():
         yield app
-
-
-def embedded_fonts(pdf: bytes) -> set[str]:
-    """The base names of the fonts embedded in every page (a subset font is named ``ABCDEF+Name``)."""
-    names = set()
-    for page in PdfReader(io.BytesIO(pdf)).pages:
-        for font in page["/Resources"]["/Font"].values():
-            font = font.get_object()
-            descendants = font.get("/DescendantFonts")
-            descriptor = (descendants[0].get_object() if descendants else font).get("/FontDescriptor")
-            if descriptor is not None and any(
-                k in descriptor.get_object() for k in ("/FontFile", "/FontFile2", "/FontFile3")
-            ):
-                names.add(str(font["/BaseFont"]))
-    return names
-
-
-def page_texts(pdf: bytes) -> list[str]:
-    return [page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages]
 
 
 def test_certificates_are_one_page_each_with_chinese_in_an_embedded_cjk_font(app_context) -> None:  # type: ignore[no-untyped-def]

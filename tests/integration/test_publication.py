@@ -39,10 +39,9 @@ from judging.models import (
     utcnow,
 )
 from judging.rubric import load_rubric_directory
-from judging.services import audit, contests, entries, judging, organizations, publication
+from judging.services import audit, contests, entries, objections, organizations, publication, snapshots
 from tests.conftest import ROOT, create_user, csrf_token, make_test_app
-from tests.integration.test_pdf import embedded_fonts, page_texts
-from tests.integration.test_results import seed_review_contest
+from tests.scenarios import embedded_fonts, page_texts, recuse_expert5, seed_review_contest
 
 DESK = "/organizer/contests/micro-video/publication"
 ARTIFACTS = ROOT / "build" / "documents"
@@ -50,13 +49,6 @@ ARTIFACTS = ROOT / "build" / "documents"
 
 def _contest() -> Contest:
     return db.session.scalar(select(Contest).where(Contest.slug == "micro-video"))
-
-
-def _recuse_expert5() -> None:
-    judge = db.session.scalar(select(User).where(User.username == "expert5"))
-    for assignment in db.session.scalars(select(Assignment).where(Assignment.judge_id == judge.id)):
-        judging.declare_conflict(db.session, judge, assignment, "同单位")
-    db.session.commit()
 
 
 @pytest.fixture
@@ -71,7 +63,7 @@ def codes(app: Flask, users: dict[str, int], short_video: Path) -> dict[str, str
 @pytest.fixture
 def ready(app: Flask, codes: dict[str, str]) -> dict[str, str]:
     with app.app_context():
-        _recuse_expert5()
+        recuse_expert5()
     return codes
 
 
@@ -117,12 +109,12 @@ def test_freezing_records_every_sheet_the_ranking_and_a_stable_digest(app: Flask
         assert snapshot.status is SnapshotStatus.FROZEN and snapshot.number == 1
         assert snapshot.rubric_sha256 == contest.current_rubric.sha256
         assert timedelta(days=7) - (snapshot.publicity_ends_at - snapshot.frozen_at) < timedelta(seconds=1)
-        payload = publication.payload_of(snapshot)
+        payload = snapshots.payload_of(snapshot)
         # 4 judges × 5 entries × 3 criteria; expert5's recused draft is not among them.
         assert len(payload["sheets"]) == 60
         assert {sheet["judge"] for sheet in payload["sheets"]} == {"expert1", "expert2", "expert3", "expert4"}
         assert payload["rubric"]["sha256"] == contest.current_rubric.sha256
-        awarded = [(row.subject, row.rank, row.final_score, row.award) for row in publication.award_rows(payload)]
+        awarded = [(row.subject, row.rank, row.final_score, row.award) for row in snapshots.award_rows(payload)]
         assert awarded == [
             (ready["B"], 1, "84.50", "一等奖"),
             (ready["A"], 2, "84.00", "二等奖"),
@@ -130,13 +122,13 @@ def test_freezing_records_every_sheet_the_ranking_and_a_stable_digest(app: Flask
             (ready["D"], 4, "61.75", "二等奖"),
         ]
         # Stable: computing the same results again gives the same bytes and digest.
-        assert publication.digest_of(publication.snapshot_payload(db.session, contest)) == snapshot.digest
-        assert publication.snapshot_intact(snapshot)
+        assert snapshots.digest_of(snapshots.snapshot_payload(db.session, contest)) == snapshot.digest
+        assert snapshots.snapshot_intact(snapshot)
         # Any sheet changed (here out of band, by half a point) gives another digest.
         score = db.session.scalar(select(Score).order_by(Score.id).limit(1))
         score.value += Decimal("0.5")
         db.session.flush()
-        assert publication.digest_of(publication.snapshot_payload(db.session, contest)) != snapshot.digest
+        assert snapshots.digest_of(snapshots.snapshot_payload(db.session, contest)) != snapshot.digest
         db.session.rollback()
         event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "results.freeze"))
         assert event.data["digest"] == snapshot.digest
@@ -251,7 +243,7 @@ def test_an_objection_is_stored_acknowledged_and_an_upheld_one_reopens_review(ap
         assert reference in snapshot.withdrawn_reason
         assert _contest().phase is Phase.REVIEW
         assert db.session.scalar(select(Objection)).answer == "经核实素材未授权，重新评审。"
-        assert publication.snapshot_intact(snapshot)
+        assert snapshots.snapshot_intact(snapshot)
         assert audit.verify_chain(db.session) is None
     assert "已撤回" in _text(public, "/results/micro-video/1")
 
@@ -261,7 +253,7 @@ def test_a_rejected_objection_keeps_the_answer_and_the_result(app: Flask, client
     _freeze(organizer)
     with app.app_context():
         snapshot = db.session.scalar(select(ResultSnapshot))
-        objection = publication.file_objection(
+        objection = objections.file_objection(
             db.session,
             snapshot,
             name="李四",
@@ -356,7 +348,7 @@ def test_a_correction_is_a_new_publication_linked_to_the_old(app: Flask, client_
         assert (old.status, new.status) == (SnapshotStatus.SUPERSEDED, SnapshotStatus.PUBLISHED)
         assert new.corrects_id == old.id and new.correction_reason == "作品D 查实抄袭"
         assert (old.digest, old.payload) == (old_digest, old_payload)
-        assert [row.subject for row in publication.award_rows(publication.payload_of(new))] == [
+        assert [row.subject for row in snapshots.award_rows(snapshots.payload_of(new))] == [
             ready["B"],
             ready["A"],
             ready["C"],
@@ -425,7 +417,7 @@ def test_objections_are_rate_limited(tmp_path: Path, short_video: Path) -> None:
         create_user("entrant-a", Role.ENTRANT, "浦东新区")
         create_user("entrant-b", Role.ENTRANT, "黄浦区")
         seed_review_contest(app, short_video)
-        _recuse_expert5()
+        recuse_expert5()
         organizer = db.session.scalar(select(User).where(User.username == "organizer"))
         publication.freeze(db.session, organizer, _contest())
         db.session.commit()
@@ -485,12 +477,12 @@ def test_backup_and_restore_keep_the_published_digests(app: Flask, client_for, r
     restored = target.test_cli_runner().invoke(args=["restore", str(archive)])
     assert restored.exit_code == 0, restored.output
     with target.app_context():
-        snapshots = db.session.scalars(select(ResultSnapshot)).all()
-        assert [(s.number, s.digest, s.payload) for s in snapshots] == original
-        assert all(publication.snapshot_intact(s) for s in snapshots)
+        restored_snapshots = db.session.scalars(select(ResultSnapshot)).all()
+        assert [(s.number, s.digest, s.payload) for s in restored_snapshots] == original
+        assert all(snapshots.snapshot_intact(s) for s in restored_snapshots)
         # The restored sheets recompute to the very same digest.
         contest = db.session.scalar(select(Contest).where(Contest.slug == "micro-video"))
-        assert publication.digest_of(publication.snapshot_payload(db.session, contest)) == original[0][1]
+        assert snapshots.digest_of(snapshots.snapshot_payload(db.session, contest)) == original[0][1]
     assert "证书真实有效" in target.test_client().get(f"/verify/{code}").get_data(as_text=True)
     with target.app_context():
         db.engine.dispose()

@@ -34,7 +34,7 @@ from judging.models import (
     utcnow,
 )
 from judging.rubric import parse_rubric
-from judging.services import ServiceError, contests, organizations, publication, skills
+from judging.services import ServiceError, contests, organizations, publication, skills, snapshots
 from tests.conftest import log_in
 
 RUBRIC = """
@@ -120,14 +120,14 @@ def test_a_skills_result_is_frozen_published_and_certified(app: Flask, users: di
         organizer = db.session.get(User, users["organizer"])
         snapshot = publication.freeze(db.session, organizer, contest)
         db.session.commit()
-        payload = publication.payload_of(snapshot)
-        rows = publication.award_rows(payload)
+        payload = snapshots.payload_of(snapshot)
+        rows = snapshots.award_rows(payload)
         assert [(r.group, r.rank, r.holder, r.organization, r.final_score, r.award) for r in rows] == [
             ("collective", 1, "甲公司", "甲公司", "153.00", "优秀集体"),
             ("individual", 1, "选手一", "甲公司", "83.00", "一等奖"),
             ("individual", 2, "选手三", "乙公司", "72.00", "二等奖"),
         ]
-        assert [(row["subject"], row["level_label"]) for row in publication.level_rows(payload)] == [
+        assert [(row["subject"], row["level_label"]) for row in snapshots.level_rows(payload)] == [
             ("P1", "三级/高级工"),
             ("P2", "四级/中级工"),
         ]
@@ -144,7 +144,7 @@ def test_a_skills_result_is_frozen_published_and_certified(app: Flask, users: di
         page = organizer_client.get("/organizer/contests/isg-skills/contestants").get_data(as_text=True)
         assert "data-frozen" in page and "本评选的结果已冻结；如需修改成绩" in page
         assert "/contestants/roster" not in page and "/scores/preview" not in page and "/contestants/tasks" not in page
-        assert publication.digest_of(publication.snapshot_payload(db.session, contest)) == snapshot.digest
+        assert snapshots.digest_of(snapshots.snapshot_payload(db.session, contest)) == snapshot.digest
         snapshot.publicity_ends_at = utcnow() - timedelta(seconds=1)
         certificates = publication.publish(db.session, organizer, snapshot)
         db.session.commit()

@@ -30,78 +30,11 @@ import pytest
 from flask import Flask
 
 from judging.extensions import db
-from judging.models import Assignment, Contest, Entry, Phase, Role
-from judging.services import contests, judging
+from judging.models import Contest
 from judging.services.results import compute_results
-from tests.conftest import create_user, submitted_video_entry
+from tests.scenarios import seed_review_contest
 
 URL = "/organizer/contests/micro-video/results"
-YES = {"ip_characters": True, "duration": True}
-
-# entry letter → entrant account and organisation; sheets: judge → (content, form, influence)
-ENTRANTS = {
-    "A": ("entrant-a", None),
-    "B": ("entrant-b", None),
-    "C": ("entrant-c", "徐汇区"),
-    "D": ("entrant-d", "闵行区"),
-    "E": ("entrant-e", "嘉定区"),
-}
-SHEETS = {
-    "A": {"expert1": (38, 27, 25), "expert2": (36, 27, 25), "expert3": (34, 24, 22), "expert4": (30, 20, 20)},
-    "B": {"expert1": (36, 25, 25), "expert2": (35, 24, 24), "expert3": (33, 25, 25), "expert4": (39, 28, 28)},
-    "C": {"expert1": (30, 22, 23), "expert2": (31, 22, 23), "expert3": (31, 23, 23), "expert4": (32, 23, 23)},
-    "D": {"expert1": (25, 18, 17), "expert2": (26, 18.5, 18), "expert3": (25, 18, 18), "expert4": (26, 19, 19)},
-    "E": {"expert1": (20, 15, 15), "expert2": (20, 15, 15), "expert3": (20, 15, 15), "expert4": (20, 15, 15)},
-}
-
-
-def seed_review_contest(app: Flask, video: Path, *, with_entrants: bool = True) -> dict[str, str]:
-    """The micro-video contest in review with the entries and sheets of the module docstring.
-
-    Returns entry letter → entry code. Needs an app context; ``with_entrants`` creates the entrant
-    accounts other than entrant-a and entrant-b (which the ``users`` fixture makes).
-    """
-    for username, organization in ENTRANTS.values():
-        if organization and with_entrants:
-            create_user(username, Role.ENTRANT, organization)
-    codes = {}
-    for letter, (username, _organization) in ENTRANTS.items():
-        codes[letter] = submitted_video_entry(app, username, video, title=f"作品{letter}").code
-    contest = db.session.scalar(db.select(Contest).where(Contest.slug == "micro-video"))
-    contests.change_phase(db.session, None, contest, Phase.REVIEW)  # type: ignore[arg-type]
-    judges = {name: create_user(name, Role.JUDGE) for name in ("expert1", "expert2", "expert3", "expert4", "expert5")}
-    entries = {letter: db.session.scalar(db.select(Entry).where(Entry.code == code)) for letter, code in codes.items()}
-    for judge in judges.values():
-        for entry in entries.values():
-            db.session.add(Assignment(entry=entry, judge=judge))
-    db.session.commit()
-
-    def assignment(letter: str, judge: str) -> Assignment:
-        return db.session.scalar(
-            db.select(Assignment).where(Assignment.entry == entries[letter], Assignment.judge == judges[judge])
-        )
-
-    for letter, sheets in SHEETS.items():
-        for judge, (content, form, influence) in sheets.items():
-            checks = {"ip_characters": True, "duration": not (letter == "E" and judge == "expert2")}
-            judging.save_sheet(
-                db.session,
-                judges[judge],
-                assignment(letter, judge),
-                scores={"content": content, "form": form, "influence": influence},
-                checks=checks,
-                submit=True,
-            )
-    judging.save_sheet(
-        db.session,
-        judges["expert5"],
-        assignment("A", "expert5"),
-        scores={"content": 40, "form": 30, "influence": 30},
-        checks=YES,
-        submit=False,
-    )
-    db.session.commit()
-    return codes
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from judging.models import Contestant, PartScore
 from judging.rubric import parse_rubric
 from judging.services import contests, organizations
 from tests.conftest import ROOT, csrf_token
+from tests.scenarios import imported_parts_only
 
 COMPANIES = [f"测试企业{i:02d}" for i in range(24)]
 
@@ -24,12 +25,6 @@ def _add_companies(app: Flask) -> None:
     with app.app_context():
         organizations.seed_organizations(db.session, [{"name": name, "kind": "company"} for name in COMPANIES])
         db.session.commit()
-
-
-def imported_parts_only(text: str) -> str:
-    """The shipped ISG rubric without its judged part: theory 30 % + practical 70 %, both imported."""
-    start = text.index('[[parts]]\nkey = "operations"')
-    return text[:start].replace("weight = 0.4", "weight = 0.7") + text[text.index("[ranking]") :]
 
 
 def _only_imported_parts(app: Flask) -> None:

@@ -38,10 +38,11 @@ from judging.models import (
     User,
 )
 from judging.rubric import parse_rubric
-from judging.services import contests, judging, organizations, skills
+from judging.services import contests, organizations, panel, skills
+from judging.services.sheets import save_sheet
 from judging.web.permissions import ACCESS_ATTRIBUTE
 from tests.conftest import ROOT, create_user, csrf_token
-from tests.integration.test_skills import imported_parts_only
+from tests.scenarios import imported_parts_only
 
 SLUG = "isg-skills"
 PAGE = f"/organizer/contests/{SLUG}/contestants"
@@ -133,8 +134,8 @@ def _panel(judges: list[tuple[str, str | None]]) -> list[User]:
     made = [create_user(username, Role.JUDGE, org) for username, org in judges]
     organizer = db.session.scalar(db.select(User).where(User.username == "organizer"))
     for judge in made:
-        judging.add_to_panel(db.session, organizer, _contest(), judge)
-    judging.assign_judges(db.session, organizer, _contest())
+        panel.add_to_panel(db.session, organizer, _contest(), judge)
+    panel.assign_judges(db.session, organizer, _contest())
     db.session.commit()
     return made
 
@@ -154,7 +155,7 @@ def _assignment(judge: str, entry: Entry) -> Assignment:
 
 def _submit(judge: str, number: str, marks: tuple[str, str, str], submit: bool = True) -> None:
     assignment = _assignment(judge, _task(number))
-    judging.save_sheet(
+    save_sheet(
         db.session,
         assignment.judge,
         assignment,
@@ -546,7 +547,7 @@ def test_a_realistic_competition_ranks_hundreds_with_the_panels_scores(
                 Decimal(rng.randrange(40, 101)) / 2,
                 Decimal(rng.randrange(10, 41)) / 2,
             )
-            judging.save_sheet(
+            save_sheet(
                 db.session,
                 assignment.judge,
                 assignment,

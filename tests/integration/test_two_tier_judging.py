@@ -10,7 +10,7 @@ from flask import Flask
 from judging.extensions import db
 from judging.media import generate_test_image
 from judging.models import Assignment, Contest, Entry, OrganizationKind, Phase, Role, User
-from judging.services import contests, entries, judging, organizations, results
+from judging.services import contests, entries, entry_files, nomination, organizations, panel, results
 from judging.storage import LocalStorage
 from tests.conftest import create_user, open_contest_for_entries
 
@@ -42,20 +42,20 @@ def test_only_nominated_cases_are_assigned_and_ranked(app: Flask, users: dict[st
                 fields={"unit": "浦东新区测试街道", "period": "2026-05-01"},
             )
             with image.open("rb") as stream:
-                entries.attach_file(
+                entry_files.attach_file(
                     db.session, unit_account, entry, LocalStorage(app.config["UPLOAD_FOLDER"]), stream, "案例.png"
                 )
             entries.submit_entry(db.session, unit_account, entry, declarations)
             codes.append(entry.code)
         coordinator = db.session.get(User, users["entrant-a"])  # an entrant account of the parent district
         nominated = db.session.scalar(db.select(Entry).where(Entry.code == codes[0], Entry.contest_id == contest.id))
-        entries.nominate_entry(db.session, coordinator, nominated)
+        nomination.nominate_entry(db.session, coordinator, nominated)
         organizer = db.session.get(User, users["organizer"])
         contests.change_phase(db.session, organizer, contest, Phase.REVIEW)
         for name in ("judge", "judge2", "judge3"):
             judge = db.session.scalar(db.select(User).where(User.username == name)) or create_user(name, Role.JUDGE)
-            judging.add_to_panel(db.session, organizer, contest, judge)
-        judging.assign_judges(db.session, organizer, contest)
+            panel.add_to_panel(db.session, organizer, contest, judge)
+        panel.assign_judges(db.session, organizer, contest)
         db.session.commit()
 
         assigned = db.session.scalars(

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from judging.rubric import Rubric, load_rubric, parse_rubric
+from judging.rubric import load_rubric
 from judging.scoring.aggregate import (
     TABLE_COLUMNS,
     SheetGroups,
@@ -23,82 +23,12 @@ from judging.scoring.aggregate import (
     trimmed_mean,
 )
 from judging.scoring.score_table import ScoreTableError
-
-
-def work_rubric(
-    *,
-    criteria: str = '[[criteria]]\nkey = "score"\nlabel = "得分"\nmax = 100\nweight = 1\nstep = 0.5\n',
-    across_judges: str = "mean",
-    level: str = "sheet",
-    trim: int = 0,
-    min_judges: int = 1,
-    tie_break: tuple[str, ...] = (),
-    decimals: int = 2,
-    extra: str = "",
-) -> Rubric:
-    """A minimal work rubric; ``extra`` adds [[checks]], [[categories]] or [[awards]] tables."""
-    tie = ", ".join(f'"{key}"' for key in tie_break)
-    return parse_rubric(
-        f"""
-[contest]
-slug = "test"
-title = "测试"
-kind = "work"
-ceremony = "opening"
-
-[entry]
-media = "document"
-quota_per_organization = 1
-allowed_extensions = ["pdf"]
-max_file_mb = 10
-
-{criteria}
-[assignment]
-judges_per_entry = "all"
-blind = true
-conflict = "none"
-
-[aggregation]
-level = "{level}"
-across_judges = "{across_judges}"
-trim = {trim}
-min_judges = {min_judges}
-tie_break = [{tie}]
-decimals = {decimals}
-
-{extra}
-""",
-        "test.toml",
-    )
-
+from tests.scenarios import CHECK, scores, table_rows, work_rubric
 
 TWO_CRITERIA = (
     '[[criteria]]\nkey = "content"\nlabel = "内容"\nmax = 50\nweight = 1\nstep = 0.5\n'
     '[[criteria]]\nkey = "form"\nlabel = "形式"\nmax = 50\nweight = 1\nstep = 0.5\n'
 )
-
-
-def scores(
-    sheets: dict[str, dict[str, tuple | float]], criteria: tuple[str, ...] = ("score",), **category
-) -> pd.DataFrame:
-    """Long format from ``{entry: {judge: scores}}`` (a number for one criterion, a tuple for several)."""
-    rows = []
-    for entry, by_judge in sheets.items():
-        for judge, values in by_judge.items():
-            values = values if isinstance(values, tuple) else (values,)
-            for key, value in zip(criteria, values, strict=True):
-                row = {"entry": entry, "judge": judge, "criterion": key, "score": str(value)}
-                if category:
-                    row["category"] = category["category"][entry]
-                rows.append(row)
-    return pd.DataFrame(rows)
-
-
-def table_rows(result) -> list[tuple]:
-    return [
-        (row.rank, row.entry, str(row.final_score), row.award)
-        for row in result.table[["rank", "entry", "final_score", "award"]].itertuples(index=False)
-    ]
 
 
 # --- exact arithmetic, rounded half up once -------------------------------------------------------
@@ -279,9 +209,6 @@ def test_incomplete_sheet_is_dropped_and_named():
         ("form",),
         None,
     )
-
-
-CHECK = '[[checks]]\nkey = "ip"\nlabel = "包含“玉兰”“沪宝”"\nrule = "{rule}"\n'
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ import pytest
 from judging.rubric import Award
 from judging.scoring.aggregate import competition_ranks, rank_entries
 from judging.scoring.awards import allocate_awards, min_score_threshold, places_for_share
-from tests.unit.test_aggregate import work_rubric
+from tests.scenarios import work_rubric
 
 
 def allocate(finals: list[str], awards: list[Award], categories: list[str] | None = None, decimals: int = 2):

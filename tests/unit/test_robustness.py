@@ -11,7 +11,7 @@ import pandas as pd
 from judging.scoring.aggregate import rank_entries
 from judging.scoring.robustness import AwardChange, leave_one_judge_out, table_without_judge
 from judging.scoring.score_table import parse_score_frame
-from tests.unit.test_aggregate import CHECK, scores, table_rows, work_rubric
+from tests.scenarios import CHECK, scores, table_rows, work_rubric
 
 TWO_AWARDS = '[[awards]]\nname = "一等奖"\ncount = 1\n[[awards]]\nname = "二等奖"\ncount = 1\n'
 

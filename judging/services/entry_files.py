@@ -1,0 +1,359 @@
+"""The files of an entry and their transactions.
+
+Owns attaching a work or an image to a draft (checked by content, measured, thumbnailed, stripped of
+metadata), removing a file, and keeping storage in step with the database: an upload stays staged until
+its transaction commits, and files of a transaction that was rolled back or killed are withdrawn.
+"""
+
+from __future__ import annotations
+
+import secrets
+import subprocess
+from decimal import Decimal
+from pathlib import Path
+from typing import BinaryIO
+
+from flask_babel import gettext as _
+from sqlalchemy import Engine, event, func, inspect, select
+from sqlalchemy.orm import Session, SessionTransaction, scoped_session
+
+from judging import file_types
+from judging.media import NotAVideo, VideoInfo, make_thumbnail, probe_video, strip_metadata
+from judging.models import Entry, EntryFile, User
+from judging.rubric import Rubric
+from judging.services import ServiceError, audit
+from judging.services.contests import current_rubric
+from judging.services.entries import refuse_when_closed, require_own_draft
+from judging.storage import LocalStorage, Publication, StagedFile, TooLarge
+
+DURATION_TOLERANCE_SECONDS = Decimal("0.5")
+
+
+"""Containers round a clip encoded to exactly the limit up by a few hundredths (DESIGN.md §8)."""
+
+
+MAX_IMAGES = 20
+
+
+"""Images an entry (an exemplary case) may carry beside its document."""
+
+
+class FileTooLarge(ServiceError):
+    """The upload is over the rubric's ``max_file_mb``."""
+
+
+def attach_file(
+    session: Session,
+    actor: User,
+    entry: Entry,
+    storage: LocalStorage,
+    stream: BinaryIO,
+    original_name: str,
+) -> EntryFile:
+    """Store a file of a draft entry: streamed, hashed, its type checked by content, probed (videos).
+
+    The kind is read from the file's first bytes (:mod:`judging.file_types`), never from its name or
+    the browser's content type. A video (or a case's document) is the entry's ``work`` and replaces
+    the previous one; a case's JPEG or PNG is added as an ``image``. A video is stored without its
+    container metadata (a blind judge must not find the entrant's name in its tags), given a
+    thumbnail and refused past ``max_duration_seconds`` with its measured duration.
+
+    The files (the upload or its copy without metadata, and the thumbnail) stay in the storage's
+    ``tmp/`` while they are checked and worked on, and reach their keys only when the transaction
+    commits (:func:`files_follow_transaction`). Anything refused leaves no file and no row behind: the
+    staged files are deleted before the refusal is raised, and the caller rolls back.
+    """
+    rubric = current_rubric(entry.contest)
+    assert rubric.entry is not None
+    require_own_draft(actor, entry)
+    refuse_when_closed(entry.contest)
+    clear_interrupted_uploads(session, storage)
+    limit = rubric.entry.max_file_mb * 1024 * 1024
+    try:
+        uploaded = storage.stage(stream, limit=limit)
+    except TooLarge:
+        raise FileTooLarge(
+            _("The file is larger than %(mb)d MB, the limit of this contest.", mb=rubric.entry.max_file_mb)
+        ) from None
+    staged = [uploaded]
+    try:
+        if uploaded.size == 0:
+            raise ServiceError(_("The file is empty."))
+        kind = file_types.detect_kind(uploaded.path)
+        if not file_types.is_accepted(kind, rubric.entry.allowed_extensions):
+            if rubric.entry.media == "video":
+                raise ServiceError(_("This file is not a video that can be played."))
+            raise ServiceError(
+                _(
+                    "The content of this file is not one of the accepted types: %(allowed)s.",
+                    allowed=", ".join(rubric.entry.allowed_extensions),
+                )
+            )
+        assert kind is not None
+        purpose = "image" if rubric.entry.media == "document" and kind in file_types.IMAGE_KINDS else "work"
+        record = EntryFile(
+            purpose=purpose,
+            storage_key=uploaded.key,
+            original_name=file_types.safe_file_name(original_name, kind),
+            content_type=file_types.MEDIA_TYPES[kind],
+            size_bytes=uploaded.size,
+            sha256=uploaded.sha256,
+        )
+        if rubric.entry.media == "video":
+            info = _probe_into(record, uploaded, storage, rubric, staged)
+            if info.identifying_tags:  # copying every frame of a 1 GiB file only when a tag could name someone
+                _store_without_metadata(record, uploaded, storage, kind, staged)
+        if purpose == "image" and sum(1 for f in entry.files if f.purpose == "image") >= MAX_IMAGES:
+            raise ServiceError(_("An entry can have at most %(n)d images.", n=MAX_IMAGES))
+        replaced = [f for f in entry.files if f.purpose == "work"] if purpose == "work" else []
+        for old in replaced:
+            entry.files.remove(old)
+            session.delete(old)
+        entry.files.append(record)
+        session.flush()
+    except BaseException:
+        storage.discard(staged)
+        raise
+    files_follow_transaction(
+        session,
+        storage,
+        record=record,
+        staged=staged,
+        retiring=[k for f in replaced for k in (f.storage_key, f.thumbnail_key) if k],
+    )
+    audit.record(
+        session,
+        actor,
+        "entry.file",
+        object_type="entry",
+        object_id=entry.id,
+        contest_id=entry.contest_id,
+        data={
+            "name": record.original_name,
+            "purpose": record.purpose,
+            "size": record.size_bytes,
+            "sha256": record.sha256,
+            "uploaded_sha256": uploaded.sha256,
+            "duration": str(record.duration_seconds) if record.duration_seconds is not None else None,
+        },
+    )
+    return record
+
+
+def attach_work(
+    session: Session,
+    actor: User,
+    entry: Entry,
+    storage: LocalStorage,
+    stream: BinaryIO,
+    original_name: str,
+    content_type: str = "",
+) -> EntryFile:
+    """Store the work of a draft entry (see :func:`attach_file`); ``content_type`` from the browser is
+    ignored: the stored type is the one read from the content.
+    """
+    return attach_file(session, actor, entry, storage, stream, original_name)
+
+
+def remove_file(session: Session, actor: User, entry_file: EntryFile, storage: LocalStorage) -> None:
+    """Remove a file from a draft entry; the stored file goes when the transaction commits."""
+    entry = entry_file.entry
+    require_own_draft(actor, entry)
+    refuse_when_closed(entry.contest)
+    keys = [k for k in (entry_file.storage_key, entry_file.thumbnail_key) if k]
+    entry.files.remove(entry_file)
+    session.delete(entry_file)
+    session.flush()
+    files_follow_transaction(session, storage, retiring=keys)
+    audit.record(
+        session,
+        actor,
+        "entry.file_remove",
+        object_type="entry",
+        object_id=entry.id,
+        contest_id=entry.contest_id,
+        data={"name": entry_file.original_name, "sha256": entry_file.sha256},
+    )
+
+
+def files_follow_transaction(
+    session: Session,
+    storage: LocalStorage,
+    *,
+    record: EntryFile | None = None,
+    staged: list[StagedFile] | None = None,
+    retiring: list[str] | None = None,
+) -> None:
+    """Tie stored files to the transaction: ``record``'s ``staged`` files reach their keys as it commits,
+    and the files of ``retiring`` (rows it deletes) go once it has; on a rollback the staged files go
+    and the retiring ones stay. Stored files and their rows appear and vanish together.
+
+    The files are published (:meth:`LocalStorage.publish`) from ``before_commit``, after the last flush,
+    so a refusal by the database during the flush (a unique index) comes with the files still in
+    ``tmp/``; a failed COMMIT (a lost connection) is undone by the rollback. Staged files whose row will
+    not be committed (deleted again in the same transaction, or in a savepoint rolled back) are not
+    published at all.
+
+    The window: a file is at its key without a committed row from its rename to the end of the COMMIT
+    (measured about 2 ms, at most 7: the folders' fsyncs and the COMMIT's round trip), and a retiring
+    file is at its key after its row's deletion is committed until it is deleted (microseconds). A
+    process killed there (or anywhere between writing the marker and settling it) leaves the marker,
+    which lists every key concerned; :func:`clear_interrupted_uploads` settles it from the database on
+    the next upload. On PostgreSQL the transaction holds an advisory lock on the marker's ticket from
+    before the marker exists until its COMMIT or rollback is done, so that the decision waits for a
+    COMMIT the server may still be working on.
+    """
+    staged, retiring = list(staged or ()), list(retiring or ())
+    state: dict[str, Publication | bool | None] = {"publication": None, "done": False}
+
+    def before_commit(session_: Session) -> None:
+        if state["done"] or session_.in_nested_transaction():  # not a savepoint's release
+            return
+        session_.flush()  # a database refusal now comes before any file moves
+        publishing = staged if record is not None and inspect(record).persistent else []
+        if not publishing and not retiring:
+            return  # its row goes (deleted again, or its savepoint rolled back): the end deletes the files
+        ticket = secrets.randbits(63)
+        engine = session_.get_bind().engine
+        if engine.dialect.name == "postgresql":
+            session_.execute(select(func.pg_advisory_xact_lock(ticket)))
+        state["publication"] = storage.publish(
+            publishing, retiring=retiring, database=database_label(engine), ticket=ticket
+        )
+
+    def after_commit(session_: Session) -> None:
+        if state["done"] or session_.in_nested_transaction():
+            return
+        state["done"] = True
+        storage.discard(staged)  # only those whose row was not committed after all are still in tmp/
+        for key in retiring:
+            storage.delete(key)
+        publication = state["publication"]
+        if isinstance(publication, Publication):
+            storage.settle(publication)
+
+    def after_transaction_end(_session: Session, transaction: SessionTransaction) -> None:
+        if state["done"] or transaction.parent is not None:
+            return
+        state["done"] = True  # rolled back, or closed without a commit
+        publication = state["publication"]
+        if isinstance(publication, Publication):
+            storage.withdraw(publication)
+        storage.discard(staged)
+
+    target = session() if isinstance(session, scoped_session) else session  # events bind to a real Session
+    event.listen(target, "before_commit", before_commit)  # one-shot by ``done``: listeners cannot be
+    event.listen(target, "after_commit", after_commit)  # removed while the event is being dispatched
+    event.listen(target, "after_transaction_end", after_transaction_end)
+
+
+def clear_interrupted_uploads(session: Session, storage: LocalStorage) -> list[str]:
+    """Settle the markers of processes killed while committing an upload or a removal; the keys deleted.
+
+    A dead process's marker lists the files it had moved to their keys just before its COMMIT, and
+    those of the rows its transaction deleted (a replaced work, a removed file). One rule for each: the
+    file stays if a committed :class:`EntryFile` names its key, else it goes (a new file whose row was
+    not committed; an old one whose row's deletion was). Then the marker goes. The keys are that
+    transaction's own (a key is made for one file and never reused), so no other row can name them;
+    the transaction is over: on SQLite a dead process's COMMIT is done or never happened; on PostgreSQL the
+    server may still be committing, so the publication is decided only once its advisory lock is free
+    (else it is left for the next call). The check uses a connection of its own, so that it reads
+    what is committed now, not a snapshot of the caller's transaction. Only publications to this
+    database are decided: where no row names a key says nothing about a row in another database (two
+    instances sharing an upload folder by mistake).
+    """
+    engine = session.get_bind().engine
+    database = database_label(engine)
+    publications = [p for p in storage.interrupted_publications() if p.database in (database, "")]
+    if not publications:
+        return []
+    deleted: list[str] = []
+    with engine.connect() as connection:
+        for publication in publications:
+            if publication.listed and connection.dialect.name == "postgresql":
+                locked = connection.scalar(select(func.pg_try_advisory_xact_lock(publication.ticket)))
+                if not locked:
+                    connection.rollback()
+                    continue  # its transaction is not over yet
+            named = set(
+                connection.scalars(
+                    select(EntryFile.storage_key).where(EntryFile.storage_key.in_(publication.listed))
+                ).all()
+            ) | set(
+                connection.scalars(
+                    select(EntryFile.thumbnail_key).where(EntryFile.thumbnail_key.in_(publication.listed))
+                ).all()
+            )
+            connection.rollback()  # releases the advisory lock
+            unnamed = [key for key in publication.listed if key not in named]
+            storage.withdraw(publication, unnamed)
+            deleted += unnamed
+    return deleted
+
+
+def database_label(engine: Engine) -> str:
+    """The database an engine reaches, as a publication's marker records it (no password; an SQLite
+    file by its absolute path)."""
+    url = engine.url.set(password=None)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        url = url.set(database=str(Path(url.database).resolve()))
+    return url.render_as_string(hide_password=False)
+
+
+def _probe_into(
+    record: EntryFile, uploaded: StagedFile, storage: LocalStorage, rubric: Rubric, staged: list[StagedFile]
+) -> VideoInfo:
+    assert rubric.entry is not None and rubric.entry.max_duration_seconds is not None
+    try:
+        info = probe_video(uploaded.path)
+    except NotAVideo:
+        raise ServiceError(_("This file is not a video that can be played.")) from None
+    limit = rubric.entry.max_duration_seconds
+    if info.duration_seconds > limit + DURATION_TOLERANCE_SECONDS:
+        raise ServiceError(
+            _(
+                "The video lasts %(measured)s seconds; at most %(limit)d seconds are allowed.",
+                measured=info.duration_seconds,
+                limit=limit,
+            )
+        )
+    record.duration_seconds = info.duration_seconds
+    record.codec = info.codec
+    record.width = info.width
+    record.height = info.height
+    frame = storage.temporary_path(".jpg")  # ffmpeg picks the image format from the suffix
+    try:
+        make_thumbnail(uploaded.path, frame)
+    except subprocess.SubprocessError:  # a container ffmpeg can measure but not decode
+        frame.unlink(missing_ok=True)
+        raise ServiceError(_("This file is not a video that can be played.")) from None
+    except BaseException:
+        frame.unlink(missing_ok=True)
+        raise
+    thumbnail = storage.stage_prepared(frame)
+    staged.append(thumbnail)
+    record.thumbnail_key = thumbnail.key
+    return info
+
+
+def _store_without_metadata(
+    record: EntryFile, uploaded: StagedFile, storage: LocalStorage, kind: str, staged: list[StagedFile]
+) -> None:
+    """Replace the staged upload by a copy without container metadata; the record then describes the copy
+    (its size and sha256 are those of what judges receive)."""
+    scratch = storage.temporary_path(".mov" if kind == "mov" else ".mp4")
+    try:
+        strip_metadata(uploaded.path, scratch, container="mov" if kind == "mov" else "mp4")
+        cleaned = storage.stage_prepared(scratch)
+    except subprocess.SubprocessError:
+        scratch.unlink(missing_ok=True)
+        raise ServiceError(_("This file is not a video that can be played.")) from None
+    except BaseException:
+        scratch.unlink(missing_ok=True)
+        raise
+    staged.append(cleaned)
+    staged.remove(uploaded)
+    storage.discard([uploaded])
+    record.storage_key = cleaned.key
+    record.size_bytes = cleaned.size
+    record.sha256 = cleaned.sha256
