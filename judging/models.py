@@ -566,6 +566,10 @@ class Objection(Base):
     """The code of the entry (or contestant number) the objection concerns."""
     reason: Mapped[str] = mapped_column(Text)
     filed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    client: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    """The address it was filed from: a client may file only a few objections against one result."""
+    repeats: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """How often the same objection (same award, same reason) was filed again and folded into this one."""
     status: Mapped[ObjectionStatus] = mapped_column(
         _enum(ObjectionStatus, "objection_status"), default=ObjectionStatus.PENDING
     )
