@@ -4,6 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 5000
 export FLASK_APP := app.py
+# Links (invitations, certificates) are built from this address, never from a request's Host header;
+# the app refuses to start in production without it. For `make run` it is this machine.
+export PUBLIC_BASE_URL ?= http://127.0.0.1:$(PORT)
 
 CATALOGS := $(wildcard judging/translations/*/LC_MESSAGES/messages.po)
 COMPILED := $(CATALOGS:.po=.mo)

@@ -74,6 +74,7 @@ def app_config(database_url: str, workdir: Path) -> dict[str, object]:
         "SECRET_KEY": "load-harness",
         "RATELIMIT_ENABLED": False,
         "PASSWORD_HASH_METHOD": CHEAP_PASSWORD_HASH,
+        "PUBLIC_BASE_URL": "http://127.0.0.1",  # a production-mode app needs one; the harness prints no links
     }
 
 
@@ -206,6 +207,7 @@ class GunicornServer:
         self.listener.set_inheritable(True)
         self.port = self.listener.getsockname()[1]
         self.base_url = f"http://127.0.0.1:{self.port}"
+        self.env.setdefault("PUBLIC_BASE_URL", self.base_url)  # production mode refuses to start without it
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 60) -> None:

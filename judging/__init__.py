@@ -11,8 +11,10 @@ from babel import Locale
 from flask import Flask, current_app, has_request_context, request, session
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from judging.config import PROJECT_ROOT, settings_from_environment
+from judging.links import check_public_base_url
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -29,6 +31,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(settings_from_environment(Path(app.instance_path)))
     if config:
         app.config.update(config)
+    check_public_base_url(app)
+    _trust_proxies(app)
+    _warn_when_limits_are_per_process(app)
     Path(app.config["UPLOAD_FOLDER"]).mkdir(parents=True, exist_ok=True)
     from judging.storage import LocalStorage
 
@@ -49,6 +54,26 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     for language in app.config["LANGUAGES"]:
         _locale(language)  # Babel's locale data is read here, not on some user's first request to each worker
     return app
+
+
+def _trust_proxies(app: Flask) -> None:
+    """Behind ``TRUSTED_PROXIES`` proxies, the client's address and scheme are the ones they forward.
+
+    Without it, X-Forwarded-* headers are ignored: anyone could send them, and the login throttles and
+    rate limits would count whatever address a client claims. With it, only the last that many hops of
+    X-Forwarded-For are believed (those our own proxies appended).
+    """
+    hops = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if hops > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
+
+
+def _warn_when_limits_are_per_process(app: Flask) -> None:
+    if not (app.debug or app.testing) and app.config.get("RATELIMIT_STORAGE_URI", "").startswith("memory://"):
+        app.logger.warning(
+            "RATELIMIT_STORAGE_URI is memory://: each worker counts on its own, so the limits are multiplied by "
+            "the number of workers. Set it to redis://HOST:PORT/0 in production."
+        )
 
 
 def _select_locale() -> Locale:
@@ -116,6 +141,9 @@ def _configure_sqlite(engine: Engine) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from judging.web import url_converters
+
+    url_converters.init_app(app)  # before any rule is added: rules compile their converters when added
     from judging.web import (
         api,
         auth,

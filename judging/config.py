@@ -56,11 +56,16 @@ def settings_from_environment(instance_path: Path) -> dict[str, object]:
         "BABEL_DEFAULT_LOCALE": env.get("DEFAULT_LOCALE") or "zh_CN",
         "BABEL_DEFAULT_TIMEZONE": env.get("DISPLAY_TIMEZONE") or "Asia/Shanghai",
         "SITE_NAME": env.get("SITE_NAME") or "",
-        # The site's public address (e.g. https://awards.example.org), printed on certificates made from
-        # the command line; pages build links from the request instead.
+        # The site's public address (e.g. https://awards.example.org): every absolute link (invitations,
+        # certificates' verification URLs) is built from it, never from the request's Host header.
+        # Required in production (see judging.links).
         "PUBLIC_BASE_URL": env.get("PUBLIC_BASE_URL") or "",
+        # How many reverse proxies in front of the app set X-Forwarded-For/-Proto (1 behind deploy/nginx.conf).
+        # 0: those headers are ignored, the client is the connection's peer.
+        "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES") or 0),
         "INVITATION_DAYS": int(env.get("INVITATION_DAYS") or 7),
         "MAX_CONTENT_LENGTH": int(env.get("MAX_UPLOAD_MB") or 1100) * 1024 * 1024,
+        # memory:// counts per process: with several workers or hosts use redis://HOST:PORT/0 so all share one count.
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI") or "memory://",
         "RATELIMIT_ENABLED": _bool(env.get("RATELIMIT_ENABLED"), True),
         "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT") or "10 per minute",

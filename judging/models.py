@@ -163,9 +163,9 @@ class User(Base):
     """Part of the login session's identity: changing it (password change) signs out other sessions."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    """Consecutive failed logins since the last success (see ``accounts.authenticate``)."""
-    locked_until: Mapped[datetime | None]
+    usual_client: Mapped[str | None] = mapped_column(String(64))
+    """The client address of the last successful login: login throttling of the account as a whole
+    spares it, so an attacker elsewhere cannot lock the owner out (see ``services.login_throttle``)."""
 
     organization: Mapped[Organization | None] = relationship(back_populates="users")
 
@@ -187,6 +187,25 @@ class User(Base):
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.username!r} {self.role}>"
+
+
+class LoginThrottle(Base):
+    """Failed logins counted in one scope, and how long further attempts in it must wait.
+
+    Scopes: an (account, client) pair, a client on its own, and an account tried from clients other than
+    its usual one. ``username`` is what was typed, whether or not such an account exists.
+    """
+
+    __tablename__ = "login_throttle"
+    __table_args__ = (UniqueConstraint("scope", "username", "client"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope: Mapped[str] = mapped_column(String(16))
+    username: Mapped[str] = mapped_column(String(80), default="")
+    client: Mapped[str] = mapped_column(String(64), default="")
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[datetime]
+    blocked_until: Mapped[datetime | None]
 
 
 class Invitation(Base):
@@ -529,6 +548,10 @@ class Objection(Base):
     """The code of the entry (or contestant number) the objection concerns."""
     reason: Mapped[str] = mapped_column(Text)
     filed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    client: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    """The address it was filed from: a client may file only a few objections against one result."""
+    repeats: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """How often the same objection (same award, same reason) was filed again and folded into this one."""
     status: Mapped[ObjectionStatus] = mapped_column(
         _enum(ObjectionStatus, "objection_status"), default=ObjectionStatus.PENDING
     )

@@ -1,8 +1,9 @@
 #!/bin/sh
 # System packages the app and its tests need: a CJK font and HarfBuzz subsetting for PDFs,
-# poppler for checking PDFs, Chromium for the browser tests. Installs them as root on
-# Debian/Ubuntu; elsewhere says what is missing. Idempotent and quiet when all is present.
-PACKAGES="libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk poppler-utils chromium"
+# poppler for checking PDFs, Chromium for the browser tests, redis-server (shared rate limits) and
+# nginx (the front proxy), which the tests start on their own sockets and ports. Installs them as root
+# on Debian/Ubuntu; elsewhere says what is missing. Idempotent and quiet when all is present.
+PACKAGES="libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk poppler-utils chromium redis-server nginx"
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
   echo "Not a Debian-like system: please install the equivalents of: $PACKAGES" >&2
@@ -20,5 +21,5 @@ if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
     || { echo "apt-get could not install:$missing" >&2; exit 1; }
 else
   echo "Missing system packages (install them as root):$missing" >&2
-  echo "Without them PDF exports lack Chinese fonts and the browser tests cannot run." >&2
+  echo "Without them PDF exports lack Chinese fonts and the browser, Redis and nginx tests cannot run." >&2
 fi

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import socket
+import subprocess
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import redis
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
@@ -59,6 +63,41 @@ def postgres_url() -> Iterator[str]:
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A private ``redis-server`` on a unix socket for this test session (never the machine's port 6379).
+
+    Debian's ``redis-server`` (scripts/system-packages.sh installs it); skipped where it is missing,
+    except in CI, where that is a failure.
+    """
+    binary = shutil.which("redis-server") or "/usr/bin/redis-server"
+    if not Path(binary).exists():
+        if IN_CI:
+            pytest.fail("redis-server is not installed (scripts/system-packages.sh), and CI must test with it")
+        pytest.skip("redis-server is not installed: run `make install` as root")
+    folder = tmp_path_factory.mktemp("redis")
+    socket_path = folder / "redis.sock"
+    command = [binary, "--port", "0", "--unixsocket", str(socket_path), "--unixsocketperm", "700"]
+    command += ["--save", "", "--appendonly", "no", "--dir", str(folder), "--logfile", str(folder / "redis.log")]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    client = redis.Redis(unix_socket_path=str(socket_path))
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                client.ping()
+                break
+            except (redis.ConnectionError, FileNotFoundError):
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"redis-server did not start; see {folder / 'redis.log'}") from None
+                time.sleep(0.05)
+        yield f"redis+unix://{socket_path}"
+    finally:
+        client.close()
+        process.terminate()
+        process.wait(timeout=10)
 
 
 def make_test_app(database_url: str, tmp_path: Path, **overrides: object) -> Flask:

@@ -214,6 +214,7 @@ SAMPLE_ARGUMENTS = {
     "assignment_id": 1,
     "number": 1,
     "objection_id": 1,
+    "throttle_id": 1,
     "document": "award-list.xlsx",
     "ceremony": "opening",
 }

@@ -12,13 +12,13 @@ from datetime import date
 from decimal import Decimal
 
 import pandas as pd
-from flask import url_for
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from judging.exports.booklet import booklet_pdf
 from judging.exports.pdf import AwardListData, AwardListRow, CertificateData, award_list_pdf, certificate_pdf
 from judging.exports.workbook import excel_csv, frame_sheet, xlsx_bytes
+from judging.links import absolute_url
 from judging.models import Certificate, ResultSnapshot, SnapshotStatus
 from judging.services import ServiceError
 from judging.services.certificates import certificates_of
@@ -136,7 +136,7 @@ def certificate_data(certificate: Certificate, payload: dict) -> CertificateData
     return CertificateData(
         serial=certificate.serial,
         verification_code=certificate.code,
-        verification_url=url_for("publication.verify_code", code=certificate.code, _external=True),
+        verification_url=absolute_url("publication.verify_code", code=certificate.code),
         holder=certificate.holder,
         award=certificate.award,
         contest_title=payload["contest"]["title"],

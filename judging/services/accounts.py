@@ -13,11 +13,13 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
+from zxcvbn import zxcvbn
 
 from judging.models import Invitation, Organization, OrganizationKind, Role, User, utcnow
-from judging.services import NotFound, ServiceError, audit
+from judging.services import NotFound, ServiceError, audit, login_throttle
 
 MIN_PASSWORD_LENGTH = 10
+MIN_PASSWORD_SCORE = 3
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{2,39}$")
 # A fixed hash to compare against when the user does not exist, so both paths take the same time.
 _DUMMY_HASH = generate_password_hash("not a real password", method="scrypt")
@@ -28,14 +30,27 @@ def hash_password(password: str) -> str:
     return generate_password_hash(password, method=current_app.config.get("PASSWORD_HASH_METHOD", "scrypt"))
 
 
-def password_problem(password: str, username: str = "") -> str | None:
-    """The policy: at least 10 characters, not only digits, and not containing the username."""
+def password_problem(password: str, username: str = "", display_name: str = "") -> str | None:
+    """The policy: at least 10 characters, not only digits, not containing the username, and not easy to guess.
+
+    "Easy to guess" is zxcvbn's estimate (Dropbox's password strength estimator, kept up as the ``zxcvbn``
+    package): below score 3, i.e. fewer than 10^8 guesses, against its lists of the most common leaked
+    passwords, names and words, and patterns (repeats, sequences, keyboard rows, dates, l33t). A shipped
+    list of common passwords alone would pass ``aaaaaaaaaa`` and ``1q2w3e4r5t``-style variants.
+    """
     if len(password) < MIN_PASSWORD_LENGTH:
         return _("The password must have at least %(n)d characters.", n=MIN_PASSWORD_LENGTH)
     if password.isdigit():
         return _("The password must not consist of digits only.")
     if username and username.lower() in password.lower():
         return _("The password must not contain the username.")
+    hints = [hint for hint in (username, display_name) if hint]
+    # zxcvbn's time grows with the length; 72 characters are plenty to judge a password by.
+    if zxcvbn(password[:72], user_inputs=hints)["score"] < MIN_PASSWORD_SCORE:
+        return _(
+            "This password is too easy to guess. Avoid common passwords, single words and names, "
+            "repeated characters and keyboard or number sequences; a few unrelated words work well."
+        )
     return None
 
 
@@ -140,87 +155,62 @@ def accept_invitation(session: Session, token: str, password: str) -> User:
     """Set the password of the invited account and use up the link."""
     invitation = find_invitation(session, token)
     user = invitation.user
-    problem = password_problem(password, user.username)
+    problem = password_problem(password, user.username, user.display_name)
     if problem:
         raise ServiceError(problem)
     user.password_hash = hash_password(password)
-    user.session_token = secrets.token_hex(16)
-    _unlock(user)
+    end_sessions(user)
+    login_throttle.forget_account(session, user.username)
     invitation.used_at = utcnow()
     audit.record(session, user, "account.accept_invitation", object_type="user", object_id=user.id)
     return user
 
 
-LOCKOUT_AFTER_FAILURES = 5
-LOCKOUT_MINUTES = 15
-
-
-class AccountLocked(ServiceError):
-    """The right password for an account that is locked after repeated failed logins."""
-
-
-def authenticate(session: Session, username: str, password: str) -> User | None:
+def authenticate(session: Session, username: str, password: str, client: str = "") -> User | None:
     """The active user with these credentials, or None. The caller commits either way: failures count.
 
-    Takes the same time whether or not the user exists. After ``LOCKOUT_AFTER_FAILURES`` consecutive
-    failures an account is locked for ``LOCKOUT_MINUTES``, even against the right password (per-address
-    throttling alone does not stop guessing from many addresses). Only someone who presents the right
-    password learns that the account is locked, so the lock reveals nothing about which accounts exist.
-    A new invitation link or a reactivation by an organiser unlocks it.
+    ``client`` is the address the attempt comes from. Before any password is checked, the attempt must
+    pass :mod:`judging.services.login_throttle` (which raises ``LoginThrottled``); a failure is counted
+    there, a success clears the (account, client) pair and makes ``client`` the account's usual one.
+    Takes the same time whether or not the user exists.
     """
-    user = session.scalar(select(User).where(User.username == username.strip()))
+    username = username.strip()
+    user = session.scalar(select(User).where(User.username == username))
+    usual_client = user.usual_client if user is not None else None
+    login_throttle.check(session, username, client, usual_client)
     if user is None or user.password_hash is None:
         check_password_hash(_DUMMY_HASH, password)
+        login_throttle.record_failure(session, username, client, usual_client)
         return None
-    correct = check_password_hash(user.password_hash, password)
-    now = utcnow()
-    if user.locked_until is not None and user.locked_until > now:
-        if correct and user.active:
-            minutes = max(1, -(-int((user.locked_until - now).total_seconds()) // 60))
-            raise AccountLocked(
-                _(
-                    "This account is locked for %(minutes)d more minutes after repeated failed logins. "
-                    "Try again then, or ask the organisers for a new link.",
-                    minutes=minutes,
-                )
-            )
+    if not check_password_hash(user.password_hash, password) or not user.active:
+        login_throttle.record_failure(session, username, client, usual_client)
         return None
-    if not correct or not user.active:
-        user.failed_logins = (user.failed_logins or 0) + 1
-        if user.failed_logins >= LOCKOUT_AFTER_FAILURES:
-            user.failed_logins = 0
-            user.locked_until = now + timedelta(minutes=LOCKOUT_MINUTES)
-            audit.record(
-                session,
-                None,
-                "account.locked",
-                object_type="user",
-                object_id=user.id,
-                data={"until": user.locked_until.isoformat()},
-            )
-        return None
-    user.failed_logins = 0
-    user.locked_until = None
-    user.last_login_at = now
+    login_throttle.record_success(session, user, client)
     return user
 
 
-def _unlock(user: User) -> None:
-    user.failed_logins = 0
-    user.locked_until = None
+def end_sessions(user: User) -> None:
+    """Every copy of the user's login session stops working: the loader compares this token on each request."""
+    user.session_token = secrets.token_hex(16)
+
+
+def log_out(session: Session, user: User) -> None:
+    """Logging out ends every copy of the session, including a cookie copied before."""
+    end_sessions(user)
+    session.flush()
 
 
 def change_password(session: Session, user: User, current: str, new: str) -> None:
     """Change a password after checking the current one; other sessions of the user are signed out."""
     if user.password_hash is None or not check_password_hash(user.password_hash, current):
         raise ServiceError(_("The current password is not correct."))
-    problem = password_problem(new, user.username)
+    problem = password_problem(new, user.username, user.display_name)
     if problem:
         raise ServiceError(problem)
     if check_password_hash(user.password_hash, new):
         raise ServiceError(_("The new password must differ from the current one."))
     user.password_hash = hash_password(new)
-    user.session_token = secrets.token_hex(16)
+    end_sessions(user)
     audit.record(session, user, "account.change_password", object_type="user", object_id=user.id)
 
 
@@ -228,9 +218,9 @@ def set_active(session: Session, actor: User, user: User, active: bool) -> None:
     if user.id == actor.id and not active:
         raise ServiceError(_("You cannot deactivate your own account."))
     user.active = active
-    user.session_token = secrets.token_hex(16)
+    end_sessions(user)
     if active:
-        _unlock(user)
+        login_throttle.forget_account(session, user.username)
     audit.record(
         session, actor, "account.activate" if active else "account.deactivate", object_type="user", object_id=user.id
     )

@@ -64,6 +64,21 @@ def may_enter(rubric: Rubric, organization: Organization) -> bool:
     return not kinds or organization.kind.value in kinds
 
 
+DRAFT_MARGIN = 2
+"""Drafts an organisation may keep open in a contest beyond its quota (a spare while one is reworked)."""
+
+
+def draft_allowance(rubric: Rubric) -> int:
+    """Open drafts an organisation may have in a contest: its quota plus :data:`DRAFT_MARGIN`."""
+    assert rubric.entry is not None
+    return rubric.entry.quota_per_organization + DRAFT_MARGIN
+
+
+def entry_label(entry: Entry) -> str:
+    """How a refusal names an entry to its own organisation: code and title."""
+    return f"{entry.code} 《{entry.title}》"
+
+
 def create_draft(
     session: Session,
     actor: User,
@@ -82,6 +97,27 @@ def create_draft(
     refuse_when_closed(contest)
     if category is not None and category not in {c.key for c in rubric.categories}:
         raise ServiceError(_("Unknown category."))
+    drafts = session.scalars(
+        select(Entry)
+        .where(
+            Entry.contest_id == contest.id,
+            Entry.organization_id == organization.id,
+            Entry.status == EntryStatus.DRAFT,
+        )
+        .order_by(Entry.id)
+    ).all()
+    if len(drafts) >= draft_allowance(rubric):
+        raise ServiceError(
+            _(
+                "Your organisation already has %(n)d drafts in this contest, the most it may keep (its quota of "
+                "%(quota)d plus %(margin)d). Withdraw a draft it will not submit before starting another: "
+                "%(drafts)s.",
+                n=len(drafts),
+                quota=rubric.entry.quota_per_organization,  # type: ignore[union-attr]
+                margin=DRAFT_MARGIN,
+                drafts="; ".join(entry_label(draft) for draft in drafts),
+            )
+        )
     entry = Entry(
         contest=contest,
         organization=organization,

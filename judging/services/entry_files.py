@@ -13,17 +13,18 @@ from decimal import Decimal
 from pathlib import Path
 from typing import BinaryIO
 
+from flask_babel import format_decimal
 from flask_babel import gettext as _
 from sqlalchemy import Engine, event, func, inspect, select
 from sqlalchemy.orm import Session, SessionTransaction, scoped_session
 
 from judging import file_types
 from judging.media import NotAVideo, VideoInfo, make_thumbnail, probe_video, strip_metadata
-from judging.models import Entry, EntryFile, User
+from judging.models import Entry, EntryFile, EntryStatus, User
 from judging.rubric import Rubric
 from judging.services import ServiceError, audit
 from judging.services.contests import current_rubric
-from judging.services.entries import refuse_when_closed, require_own_draft
+from judging.services.entries import draft_allowance, entry_label, refuse_when_closed, require_own_draft, withdraw_entry
 from judging.storage import LocalStorage, Publication, StagedFile, TooLarge
 
 DURATION_TOLERANCE_SECONDS = Decimal("0.5")
@@ -91,6 +92,8 @@ def attach_file(
             )
         assert kind is not None
         purpose = "image" if rubric.entry.media == "document" and kind in file_types.IMAGE_KINDS else "work"
+        replacing = sum(f.size_bytes for f in entry.files if f.purpose == "work") if purpose == "work" else 0
+        _refuse_beyond_storage_budget(session, entry, rubric, uploaded.size - replacing)
         record = EntryFile(
             purpose=purpose,
             storage_key=uploaded.key,
@@ -138,6 +141,66 @@ def attach_file(
         },
     )
     return record
+
+
+def storage_budget(rubric: Rubric) -> int:
+    """Bytes an organisation's files may take in one contest: a full-size file for each draft it may keep
+    (quota plus margin, :func:`entries.draft_allowance`)."""
+    assert rubric.entry is not None
+    return draft_allowance(rubric) * rubric.entry.max_file_mb * 1024 * 1024
+
+
+def stored_bytes(session: Session, contest_id: int, organization_id: int) -> int:
+    """What the files of an organisation's entries in a contest take, whatever the entries' status."""
+    total = session.scalar(
+        select(func.coalesce(func.sum(EntryFile.size_bytes), 0))
+        .join(Entry, EntryFile.entry_id == Entry.id)
+        .where(Entry.contest_id == contest_id, Entry.organization_id == organization_id)
+    )
+    return int(total or 0)
+
+
+def _megabytes(size: int) -> str:
+    return f"{format_decimal(size / 1024 / 1024, format='#,##0.0')} MB"
+
+
+def _refuse_beyond_storage_budget(session: Session, entry: Entry, rubric: Rubric, adding: int) -> None:
+    """Refuse a file that would take the organisation's files past :func:`storage_budget`, naming the drafts
+    whose files it can delete, largest first."""
+    budget = storage_budget(rubric)
+    used = stored_bytes(session, entry.contest_id, entry.organization_id)
+    if used + adding <= budget:
+        return
+    drafts = session.scalars(
+        select(Entry).where(
+            Entry.contest_id == entry.contest_id,
+            Entry.organization_id == entry.organization_id,
+            Entry.status == EntryStatus.DRAFT,
+        )
+    ).all()
+    holding = sorted(
+        ((sum(f.size_bytes for f in draft.files), draft) for draft in drafts if draft.files),
+        key=lambda pair: (-pair[0], pair[1].id),
+    )
+    where = "; ".join(f"{entry_label(draft)} {_megabytes(size)}" for size, draft in holding)
+    raise ServiceError(
+        _(
+            "This file does not fit: your organisation's files in this contest take %(used)s of the %(budget)s "
+            "it may store. Delete files you no longer need, or withdraw drafts you will not submit: %(drafts)s.",
+            used=_megabytes(used),
+            budget=_megabytes(budget),
+            drafts=where or _("no draft holds a file; please ask the organisers"),
+        )
+    )
+
+
+def withdraw(session: Session, actor: User, entry: Entry, storage: LocalStorage) -> None:
+    """Withdraw an entry (:func:`entries.withdraw_entry`). A draft's files go with it: never submitted, no
+    one will judge them, and they would count against the organisation's storage budget for good."""
+    if entry.status is EntryStatus.DRAFT:
+        for entry_file in list(entry.files):
+            remove_file(session, actor, entry_file, storage)
+    withdraw_entry(session, actor, entry)
 
 
 def attach_work(

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_babel import gettext as _
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from judging.models import (
@@ -37,6 +38,10 @@ REASON_MIN = 10
 REASON_MAX = 4000
 
 
+OBJECTIONS_PER_CLIENT = 3
+"""Objections one client address may file against one result: each blocks publication until answered."""
+
+
 def open_for_objections(snapshot: ResultSnapshot, now: datetime | None = None) -> bool:
     """Whether the public can still object: the result is frozen and its notice period has not ended."""
     return allowed(Action.FILE_OBJECTIONS, snapshot.contest, snapshot, now)
@@ -50,9 +55,16 @@ def file_objection(
     contact: str,
     subject: str,
     reason: str,
+    client: str = "",
     now: datetime | None = None,
 ) -> Objection:
-    """Store an objection from anyone against a result on notice; returns it with its reference number."""
+    """Store an objection from anyone against a result on notice; returns it with its reference number.
+
+    The same objection (same award, same reason once spaces and case are set aside) while an earlier one
+    is still pending is folded into it: the earlier one is returned, its ``repeats`` counted, so the
+    organisers answer it once. A ``client`` address may file at most :data:`OBJECTIONS_PER_CLIENT`
+    objections against one result: each blocks publication until answered.
+    """
     require(Action.FILE_OBJECTIONS, snapshot.contest, snapshot, now)
     name, contact, subject, reason = name.strip(), contact.strip(), subject.strip(), reason.strip()
     problems = []
@@ -69,6 +81,23 @@ def file_objection(
         problems.append(_("Please state the reason in %(min)d to %(max)d characters.", min=REASON_MIN, max=REASON_MAX))
     if problems:
         raise ServiceError(" ".join(problems))
+    earlier = _same_pending_objection(session, snapshot, subject, reason)
+    if earlier is not None:
+        earlier.repeats += 1
+        session.flush()
+        return earlier
+    filed_here = session.scalar(
+        select(func.count(Objection.id)).where(Objection.snapshot_id == snapshot.id, Objection.client == client)
+    )
+    if (filed_here or 0) >= OBJECTIONS_PER_CLIENT:
+        raise ServiceError(
+            _(
+                "%(n)d objections against this result have already been filed from your address, the most one "
+                "address may file. The organisers answer each of them; please contact them with a reference "
+                "number to add to an objection.",
+                n=OBJECTIONS_PER_CLIENT,
+            )
+        )
     prefix = rubric_of(snapshot.rubric_version).contest.entry_code_prefix
     objection = Objection(
         snapshot=snapshot,
@@ -78,6 +107,7 @@ def file_objection(
         subject=subject,
         reason=reason,
         filed_at=now,
+        client=client[:64],
     )
     session.add(objection)
     session.flush()
@@ -93,11 +123,48 @@ def file_objection(
     return objection
 
 
+def _folded(reason: str) -> str:
+    return " ".join(reason.split()).casefold()
+
+
+def _same_pending_objection(session: Session, snapshot: ResultSnapshot, subject: str, reason: str) -> Objection | None:
+    pending = session.scalars(
+        select(Objection).where(
+            Objection.snapshot_id == snapshot.id,
+            Objection.subject == subject,
+            Objection.status == ObjectionStatus.PENDING,
+        )
+    )
+    folded = _folded(reason)
+    return next((objection for objection in pending if _folded(objection.reason) == folded), None)
+
+
 def get_objection(session: Session, objection_id: int) -> Objection:
     objection = session.get(Objection, objection_id)
     if objection is None:
         raise NotFound(_("No such objection."))
     return objection
+
+
+def answer_objections(
+    session: Session, actor: User, snapshot: ResultSnapshot, objection_ids: list[int], *, uphold: bool, answer: str
+) -> list[Objection]:
+    """Give several pending objections against one result the same answer (e.g. the same complaint filed
+    by several people); upholding reopens review once. All or none: one that is not pending refuses all."""
+    if not objection_ids:
+        raise ServiceError(_("Please tick the objections to answer."))
+    chosen = list(
+        session.scalars(
+            select(Objection)
+            .where(Objection.snapshot_id == snapshot.id, Objection.id.in_(objection_ids))
+            .order_by(Objection.id)
+        )
+    )
+    if len(chosen) != len(set(objection_ids)):
+        raise NotFound(_("No such objection."))
+    for objection in chosen:
+        answer_objection(session, actor, objection, uphold=uphold, answer=answer)
+    return chosen
 
 
 def answer_objection(session: Session, actor: User, objection: Objection, *, uphold: bool, answer: str) -> None:
@@ -106,7 +173,9 @@ def answer_objection(session: Session, actor: User, objection: Objection, *, uph
     if not answer:
         raise ServiceError(_("Please write the answer to the objection; it is kept on record."))
     if objection.status is not ObjectionStatus.PENDING:
-        raise ServiceError(_("This objection has already been answered."))
+        raise ServiceError(
+            _("Objection %(reference)s has already been answered.", reference=objection.reference)
+        )
     objection.status = ObjectionStatus.UPHELD if uphold else ObjectionStatus.REJECTED
     objection.answer = answer
     objection.answered_at = utcnow()

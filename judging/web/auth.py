@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
 from judging.extensions import db, limiter
-from judging.services import NotFound, ServiceError, accounts
+from judging.services import NotFound, ServiceError, accounts, login_throttle
 from judging.web.forms import ChangePasswordForm, ConfirmForm, LoginForm, SetPasswordForm
 from judging.web.pages import safe_next
 from judging.web.permissions import home_endpoint, login_required, public
@@ -28,13 +28,16 @@ def login():  # type: ignore[no-untyped-def]
     form = LoginForm(next=request.args.get("next", ""))
     if form.validate_on_submit():
         try:
-            user = accounts.authenticate(db.session, form.username.data or "", form.password.data or "")
-        except accounts.AccountLocked as refusal:
+            user = accounts.authenticate(
+                db.session, form.username.data or "", form.password.data or "", request.remote_addr or ""
+            )
+        except login_throttle.LoginThrottled as refusal:
             db.session.rollback()
             flash(refusal.message, "danger")
-            return render_template("auth/login.html", form=form)
+            seconds = max(1, int(refusal.wait.total_seconds() + 0.999))
+            return render_template("auth/login.html", form=form), 429, {"Retry-After": str(seconds)}
         if user is None:
-            db.session.commit()  # the failure counts towards the account's lockout
+            db.session.commit()  # the failure counts towards the throttles
             flash(_("Wrong username or password."), "danger")
         else:
             db.session.commit()
@@ -53,6 +56,8 @@ def logout():  # type: ignore[no-untyped-def]
     form = ConfirmForm()
     if not form.validate_on_submit():
         abort(400)
+    accounts.log_out(db.session, current_user._get_current_object())
+    db.session.commit()
     locale = session.get("locale")
     logout_user()
     session.clear()

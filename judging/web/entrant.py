@@ -236,7 +236,7 @@ def withdraw(entry_id: int):  # type: ignore[no-untyped-def]
     found = _own_entry_or_404(entry_id)
     if ConfirmForm().validate_on_submit():
         attempt(
-            lambda: entries.withdraw_entry(db.session, current_user, found),
+            lambda: entry_files.withdraw(db.session, current_user, found, _storage()),
             _("The entry has been withdrawn; your organisation may submit another."),
         )
     return redirect(url_for("entrant.entry", entry_id=found.id))

@@ -25,6 +25,7 @@ from wtforms.validators import URL, DataRequired, InputRequired, Length, NumberR
 
 from judging.models import Entry
 from judging.rubric import EntryField, Rubric
+from judging.web.forms import WithinYears
 
 FIELD_PREFIX = "field_"
 
@@ -47,7 +48,7 @@ def _rubric_field(spec: EntryField) -> Field:
             ],
         )
     if spec.type == "date":
-        return DateField(spec.label, validators=presence)
+        return DateField(spec.label, validators=[*presence, WithinYears(150, 10)])
     return StringField(spec.label, validators=[*presence, Length(max=500)])
 
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
+
+from flask_babel import format_date
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateTimeLocalField, HiddenField, PasswordField, SelectField, StringField, SubmitField
-from wtforms.validators import DataRequired, EqualTo, Length, Optional
+from wtforms import DateTimeLocalField, Field, HiddenField, PasswordField, SelectField, StringField, SubmitField
+from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
 
 from judging.models import OrganizationKind, Phase, Role
 from judging.web.labels import organization_kind_label, phase_label, role_label
@@ -67,15 +71,46 @@ class PhaseForm(FlaskForm):
     phase = SelectField(_l("Move to phase"), choices=[])  # posted by the button of the chosen move
 
 
+class WithinYears:
+    """A date (or date and time) no more than ``back`` years before today and ``ahead`` years after it.
+
+    A year such as 0001 or 9999 is a typing slip, and converting it to UTC or to the display time zone
+    overflows; counted from today, so that no year is written into the code.
+    """
+
+    def __init__(self, back: int, ahead: int) -> None:
+        self.back = back
+        self.ahead = ahead
+
+    def __call__(self, form: FlaskForm, field: Field) -> None:
+        value = field.data
+        if value is None:
+            return
+        today = date.today()
+        earliest = today.replace(year=today.year - self.back, day=min(today.day, 28))
+        latest = today.replace(year=today.year + self.ahead, day=min(today.day, 28))
+        day = value.date() if isinstance(value, datetime) else value
+        if not earliest <= day <= latest:
+            raise ValidationError(
+                _(
+                    "Please enter a date between %(earliest)s and %(latest)s.",
+                    earliest=format_date(earliest, "medium"),
+                    latest=format_date(latest, "medium"),
+                )
+            )
+
+
 # Deadlines are typed and shown to the minute; a browser that sends seconds is understood too.
 DEADLINE_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
 
 
 class DeadlinesForm(FlaskForm):
     submission_deadline = DateTimeLocalField(
-        _l("Submission deadline"), format=DEADLINE_FORMATS, validators=[Optional()]
+        _l("Submission deadline"), format=DEADLINE_FORMATS, validators=[Optional(), WithinYears(10, 10)]
     )
-    review_deadline = DateTimeLocalField(_l("Review deadline"), format=DEADLINE_FORMATS, validators=[Optional()])
+    review_deadline = DateTimeLocalField(
+        _l("Review deadline"), format=DEADLINE_FORMATS, validators=[Optional(), WithinYears(10, 10)]
+    )
     submit = SubmitField(_l("Save deadlines"))
 
 

@@ -20,8 +20,9 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from judging.extensions import db
-from judging.models import OrganizationKind, Phase, Role
-from judging.services import NotFound, accounts, audit, contests, organizations, overview
+from judging.links import absolute_url
+from judging.models import OrganizationKind, Phase, Role, utcnow
+from judging.services import NotFound, accounts, audit, contests, login_throttle, organizations, overview
 from judging.web.actions import attempt
 from judging.web.forms import (
     AuditFilterForm,
@@ -39,6 +40,7 @@ from judging.web.permissions import role_required
 
 bp = Blueprint("organizer", __name__, url_prefix="/organizer")
 organizer_only = role_required(Role.ORGANIZER)
+MAX_AUDIT_PAGE = 1_000_000
 
 
 def _contest_or_404(slug: str):  # type: ignore[no-untyped-def]
@@ -115,7 +117,9 @@ def set_deadlines(slug: str):  # type: ignore[no-untyped-def]
             _("The deadlines have been saved."),
         )
     else:
-        flash(_("Please enter the deadlines as date and time."), "danger")
+        fields = (form.submission_deadline, form.review_deadline)
+        out_of_range = [field.errors[0] for field in fields if field.errors and field.data is not None]
+        flash(out_of_range[0] if out_of_range else _("Please enter the deadlines as date and time."), "danger")
     return redirect(url_for("organizer.contest", slug=slug))
 
 
@@ -176,7 +180,7 @@ def _user_form() -> NewUserForm:
 
 
 def _invitation_url(token: str) -> str:
-    return url_for("auth.accept_invitation", token=token, _external=True)
+    return absolute_url("auth.accept_invitation", token=token)
 
 
 @bp.get("/users")
@@ -251,6 +255,29 @@ def toggle_active(user_id: int):  # type: ignore[no-untyped-def]
     return redirect(url_for("organizer.user_list"))
 
 
+@bp.get("/users/throttles")
+@organizer_only
+def login_throttles():  # type: ignore[no-untyped-def]
+    """Who has been failing to log in, from where, and how long they must wait."""
+    return render_template(
+        "organizer/login_throttles.html",
+        throttles=login_throttle.current_throttles(db.session),
+        now=utcnow(),
+        confirm=ConfirmForm(),
+    )
+
+
+@bp.post("/users/throttles/<int:throttle_id>/clear")
+@organizer_only
+def clear_login_throttle(throttle_id: int):  # type: ignore[no-untyped-def]
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    outcome = attempt(lambda: login_throttle.clear_throttle(db.session, current_user, throttle_id))
+    if outcome.ok:
+        flash(_("The throttle has been cleared: attempts from there count from zero again."), "success")
+    return redirect(url_for("organizer.login_throttles"))
+
+
 @bp.get("/audit.csv")
 @organizer_only
 def audit_export():  # type: ignore[no-untyped-def]
@@ -267,6 +294,8 @@ def audit_export():  # type: ignore[no-untyped-def]
 @organizer_only
 def audit_log():  # type: ignore[no-untyped-def]
     page = max(request.args.get("page", 1, type=int) or 1, 1)
+    if page > MAX_AUDIT_PAGE:
+        abort(404)  # an offset beyond what the database can count
     actions, actors = overview.audit_actions_and_actors(db.session)
     form = AuditFilterForm(request.args)
     form.action.choices = [("", _("All actions"))] + [(a, a) for a in actions]

@@ -15,10 +15,11 @@ from judging.storage import LocalStorage
 from judging.web.actions import attempt
 from judging.web.forms import ConfirmForm
 from judging.web.permissions import role_required
-from judging.web.publication_forms import AnswerForm, FreezeForm
+from judging.web.publication_forms import AnswerForm, BulkAnswerForm, FreezeForm
 from judging.web.sheet_forms import ReasonForm
 
 bp = Blueprint("organizer_publication", __name__, url_prefix="/organizer")
+BULK_PREFIX = "bulk"  # the page also holds one answer form per objection, with the same field names
 organizer_only = role_required(Role.ORGANIZER)
 
 DOCUMENTS = {
@@ -73,6 +74,7 @@ def desk(slug: str):  # type: ignore[no-untyped-def]
         published=snapshots.latest_publication(db.session, contest),
         freeze_form=freeze_form,
         answer_form=AnswerForm(),
+        bulk_form=BulkAnswerForm(prefix=BULK_PREFIX),
         reason_form=ReasonForm(),
         confirm=ConfirmForm(),
         award_rows=snapshots.award_rows,
@@ -162,6 +164,31 @@ def answer(objection_id: int):  # type: ignore[no-untyped-def]
         ),
         _("The answer is recorded."),
     )
+    return _back(slug)
+
+
+@bp.post("/contests/<slug>/snapshots/<int:number>/answers")
+@organizer_only
+def answer_several(slug: str, number: int):  # type: ignore[no-untyped-def]
+    contest = _contest_or_404(slug)
+    snapshot = _snapshot_or_404(contest, number)
+    form = BulkAnswerForm(prefix=BULK_PREFIX)
+    form.objection_ids.choices = [(objection.id, objection.reference) for objection in snapshot.objections]
+    if not form.validate_on_submit():
+        flash(_("Please tick the objections, choose a decision and write the answer."), "danger")
+        return _back(slug)
+    outcome = attempt(
+        lambda: objections.answer_objections(
+            db.session,
+            current_user,
+            snapshot,
+            form.objection_ids.data or [],
+            uphold=form.decision.data == "uphold",
+            answer=form.answer.data or "",
+        )
+    )
+    if outcome.ok and outcome.value is not None:
+        flash(_("The answer is recorded for %(n)d objections.", n=len(outcome.value)), "success")
     return _back(slug)
 
 

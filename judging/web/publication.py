@@ -116,6 +116,7 @@ def objection(slug: str, number: int):  # type: ignore[no-untyped-def]
                     contact=form.contact.data or "",
                     subject=form.subject.data or "",
                     reason=form.reason.data or "",
+                    client=request.remote_addr or "",
                 )
             )
             if outcome.ok:

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, RadioField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import (
+    IntegerField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
@@ -32,6 +40,13 @@ class AnswerForm(FlaskForm):
     )
     answer = TextAreaField(_l("Answer (kept on record)"), validators=[DataRequired(), Length(max=4000)])
     submit = SubmitField(_l("Record the answer"))
+
+
+class BulkAnswerForm(AnswerForm):
+    """One answer for several ticked objections against the result on notice."""
+
+    objection_ids = SelectMultipleField(_l("Objections"), coerce=int, choices=[])
+    submit = SubmitField(_l("Answer the ticked objections"))
 
 
 class ObjectionForm(FlaskForm):

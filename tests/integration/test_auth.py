@@ -9,7 +9,7 @@ from pathlib import Path
 from flask import Flask
 
 from judging.extensions import db
-from judging.models import AuditEvent, Invitation, Role, User
+from judging.models import AuditEvent, Invitation, LoginThrottle, Role, User
 from tests.conftest import PASSWORD, create_user, csrf_token, log_in, make_test_app
 
 
@@ -251,38 +251,130 @@ def test_passwords_are_hashed_with_scrypt_by_default(database_url: str, tmp_path
         db.engine.dispose()
 
 
-def test_five_failed_logins_lock_the_account_even_against_the_right_password(app: Flask, users: dict[str, int]) -> None:
-    for _ in range(5):
-        assert "用户名或密码错误。" in log_in(app.test_client(), "judge", "not the password").get_data(as_text=True)
-    refused = log_in(app.test_client(), "judge", PASSWORD)
-    assert refused.status_code == 200
-    assert "该账号因多次登录失败已锁定，请 15 分钟后再试，或联系组织方获取新链接。" in refused.get_data(as_text=True)
-    wrong = log_in(app.test_client(), "judge", "still wrong").get_data(as_text=True)
-    assert "用户名或密码错误。" in wrong and "锁定" not in wrong  # the lock shows only to the right password
-    with app.app_context():
-        judge = db.session.get(User, users["judge"])
-        assert judge.locked_until is not None
-        assert (
-            db.session.scalar(db.select(db.func.count(AuditEvent.id)).where(AuditEvent.action == "account.locked")) == 1
+def _attempt(app: Flask, username: str, password: str, client: str):  # type: ignore[no-untyped-def]
+    """A login from a fresh browser at ``client`` (the address the app sees)."""
+    browser = app.test_client()
+    browser.environ_base["REMOTE_ADDR"] = client
+    return log_in(browser, username, password)
+
+
+def _throttle(scope: str, username: str, client: str) -> LoginThrottle:
+    row = db.session.scalar(
+        db.select(LoginThrottle).where(
+            LoginThrottle.scope == scope, LoginThrottle.username == username, LoginThrottle.client == client
         )
-        judge.locked_until = judge.locked_until - timedelta(minutes=15)  # the lock has run out
-        db.session.commit()
-    assert log_in(app.test_client(), "judge", PASSWORD).headers["Location"] == "/judge/"
+    )
+    assert row is not None
+    return row
+
+
+def _let_waits_run_out() -> None:
+    for row in db.session.scalars(db.select(LoginThrottle)):
+        if row.blocked_until is not None:
+            row.blocked_until = row.blocked_until - timedelta(hours=1)
+    db.session.commit()
+
+
+def test_failures_from_one_client_make_it_wait_longer_each_time(app: Flask, users: dict[str, int]) -> None:
+    attacker = "203.0.113.9"
+    for _ in range(5):
+        assert "用户名或密码错误。" in _attempt(app, "judge", "not the password", attacker).get_data(as_text=True)
+    refused = _attempt(app, "judge", PASSWORD, attacker)  # even the right password waits: nothing is checked
+    assert refused.status_code == 429
+    assert refused.headers["Retry-After"] == "30"
+    assert "登录失败次数过多，请等待 30秒钟 后再试。" in refused.get_data(as_text=True)
     with app.app_context():
-        judge = db.session.get(User, users["judge"])
-        assert (judge.failed_logins, judge.locked_until) == (0, None)
+        row = _throttle("account_client", "judge", attacker)
+        assert row.failures == 5
+        _let_waits_run_out()
+    assert _attempt(app, "judge", "wrong again", attacker).status_code == 200
+    second = _attempt(app, "judge", PASSWORD, attacker)
+    assert second.status_code == 429 and second.headers["Retry-After"] == "60"  # twice as long as before
+    with app.app_context():
+        assert _throttle("account_client", "judge", attacker).failures == 6
+        assert db.session.get(User, users["judge"]).last_login_at is None  # never got in
 
 
-def test_a_successful_login_resets_the_failure_count(app: Flask, users: dict[str, int]) -> None:
+def test_owner_logs_in_from_the_usual_client_while_an_attacker_hammers_the_account(
+    app: Flask, users: dict[str, int]
+) -> None:
+    owner = "198.51.100.7"
+    assert _attempt(app, "judge", PASSWORD, owner).status_code == 302  # the client the owner usually uses
+    for _ in range(25):  # one address, far beyond every allowance
+        _attempt(app, "judge", "guess", "203.0.113.9")
+    for number in range(12):  # and many addresses, one guess each
+        _attempt(app, "judge", "guess", f"192.0.2.{number + 1}")
+    assert _attempt(app, "judge", PASSWORD, "203.0.113.9").status_code == 429
+    assert _attempt(app, "judge", PASSWORD, "192.0.2.200").status_code == 429  # an unfamiliar address waits
+    owner_login = _attempt(app, "judge", PASSWORD, owner)
+    assert owner_login.status_code == 302 and owner_login.headers["Location"] == "/judge/"
+    with app.app_context():
+        # attempts refused while waiting are not counted: each scope stopped at its allowance
+        assert _throttle("account", "judge", "").failures == 10
+        assert _throttle("client", "", "203.0.113.9").failures == 5
+        assert db.session.get(User, users["judge"]).usual_client == owner
+
+
+def test_a_wait_looks_the_same_for_an_account_that_does_not_exist(app: Flask, users: dict[str, int]) -> None:
+    for username in ("judge", "no-such-judge"):
+        for _ in range(5):
+            _attempt(app, username, "not the password", "203.0.113.9")
+        refused = _attempt(app, username, PASSWORD, "203.0.113.9")
+        assert refused.status_code == 429
+        assert "登录失败次数过多，请等待 30秒钟 后再试。" in refused.get_data(as_text=True)
+
+
+def test_many_accounts_from_one_client_make_the_client_wait(app: Flask, users: dict[str, int]) -> None:
+    for number in range(20):
+        _attempt(app, f"user{number}", "guess", "203.0.113.50")
+    assert _attempt(app, "entrant-a", PASSWORD, "203.0.113.50").status_code == 429
+    assert _attempt(app, "entrant-a", PASSWORD, "203.0.113.51").status_code == 302  # other addresses are not
+
+
+def test_a_successful_login_resets_the_count_of_its_client(app: Flask, users: dict[str, int]) -> None:
     for _ in range(4):
-        log_in(app.test_client(), "judge", "not the password")
-    assert log_in(app.test_client(), "judge", PASSWORD).status_code == 302
+        _attempt(app, "judge", "not the password", "198.51.100.7")
+    assert _attempt(app, "judge", PASSWORD, "198.51.100.7").status_code == 302
     for _ in range(4):
-        log_in(app.test_client(), "judge", "not the password")
-    assert log_in(app.test_client(), "judge", PASSWORD).status_code == 302  # 4 + 4 failures never made 5 in a row
+        _attempt(app, "judge", "not the password", "198.51.100.7")
+    assert _attempt(app, "judge", PASSWORD, "198.51.100.7").status_code == 302  # 4 + 4 never made 5 in a row
 
 
-def test_a_new_invitation_unlocks_a_locked_account(app: Flask, client_for, users: dict[str, int]) -> None:  # type: ignore[no-untyped-def]
+def test_organizer_sees_and_clears_a_throttle(app: Flask, client_for, users: dict[str, int]) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(5):
+        _attempt(app, "entrant-b", "not the password", "203.0.113.77")
+    assert _attempt(app, "entrant-b", PASSWORD, "203.0.113.77").status_code == 429
+    organizer = client_for("organizer")
+    assert "/organizer/users/throttles" in organizer.get("/organizer/users").get_data(as_text=True)
+    page = organizer.get("/organizer/users/throttles").get_data(as_text=True)
+    assert "登录失败与限制" in page
+    with app.app_context():
+        row_id = _throttle("account_client", "entrant-b", "203.0.113.77").id
+    row = page[page.index(f'data-throttle="{row_id}"') :]
+    row = row[: row.index("</tr>")]
+    assert "entrant-b" in row and "203.0.113.77" in row and "<td>5</td>" in row and "该账号从此地址" in row
+    assert judge_cannot_clear(app, row_id)
+    token = csrf_token(organizer, "/organizer/users/throttles")
+    cleared = organizer.post(f"/organizer/users/throttles/{row_id}/clear", data={"csrf_token": token})
+    assert cleared.status_code == 302
+    assert organizer.post(f"/organizer/users/throttles/{row_id}/clear", data={"csrf_token": token}).status_code == 404
+    assert _attempt(app, "entrant-b", PASSWORD, "203.0.113.77").status_code == 302
+    with app.app_context():
+        event = db.session.scalar(db.select(AuditEvent).where(AuditEvent.action == "login_throttle.clear"))
+        assert event.data["username"] == "entrant-b" and event.data["failures"] == 5
+
+
+def judge_cannot_clear(app: Flask, row_id: int) -> bool:
+    judge = app.test_client()
+    log_in(judge, "judge")
+    token = csrf_token(judge, "/judge/")
+    refused = judge.post(f"/organizer/users/throttles/{row_id}/clear", data={"csrf_token": token})
+    with app.app_context():
+        still_there = db.session.get(LoginThrottle, row_id) is not None
+    return refused.status_code == 403 and still_there
+
+
+def test_a_new_invitation_clears_the_throttles_of_the_account(app: Flask, client_for, users: dict[str, int]) -> None:  # type: ignore[no-untyped-def]
     for _ in range(5):
         log_in(app.test_client(), "entrant-b", "not the password")
     organizer = client_for("organizer")
@@ -297,3 +389,59 @@ def test_a_new_invitation_unlocks_a_locked_account(app: Flask, client_for, users
         data={"password": "fresh-river-2231", "confirm": "fresh-river-2231", "csrf_token": csrf_token(invitee, path)},
     )
     assert log_in(app.test_client(), "entrant-b", "fresh-river-2231").headers["Location"] == "/entrant/"
+
+
+def test_a_session_cookie_copied_before_logout_stops_working(app: Flask, client_for) -> None:  # type: ignore[no-untyped-def]
+    judge = client_for("judge")
+    stolen = app.test_client()
+    cookie = judge.get_cookie("session", domain="judging.test")
+    stolen.set_cookie("session", cookie.value, domain="judging.test")
+    assert stolen.get("/judge/").status_code == 200  # the copy works while the owner is logged in
+    judge.post("/logout", data={"csrf_token": csrf_token(judge, "/judge/")})
+    assert stolen.get("/judge/").status_code == 302
+    assert stolen.get("/judge/").headers["Location"].startswith("/login")
+
+
+def test_a_cookie_copied_before_deactivation_stops_working(app: Flask, client_for, users: dict[str, int]) -> None:  # type: ignore[no-untyped-def]
+    entrant = client_for("entrant-a")
+    stolen = app.test_client()
+    stolen.set_cookie("session", entrant.get_cookie("session", domain="judging.test").value, domain="judging.test")
+    organizer = client_for("organizer")
+    organizer.post(
+        f"/organizer/users/{users['entrant-a']}/active", data={"csrf_token": csrf_token(organizer, "/organizer/users")}
+    )
+    assert stolen.get("/entrant/").status_code == 302
+    assert entrant.get("/entrant/").status_code == 302
+
+
+def test_easily_guessed_passwords_are_refused_with_a_message(app: Flask, client_for, users: dict[str, int]) -> None:  # type: ignore[no-untyped-def]
+    organizer = client_for("organizer")
+    page = organizer.post(
+        f"/organizer/users/{users['entrant-b']}/invitation",
+        data={"csrf_token": csrf_token(organizer, "/organizer/users")},
+    ).get_data(as_text=True)
+    path = re.search(r'id="invitation-link">([^<]+)<', page).group(1).split("judging.test", 1)[1]
+    invitee = app.test_client()
+    token = csrf_token(invitee, path)
+    with app.app_context():
+        before = _user("entrant-b").password_hash
+    for weak in ("aaaaaaaaaa", "password123", "qwertyuiop", "1q2w3e4r5t", "iloveyou12", "zhang123456"):
+        answer = invitee.post(path, data={"password": weak, "confirm": weak, "csrf_token": token})
+        assert answer.status_code == 200
+        assert "该密码太容易被猜到。" in answer.get_data(as_text=True), weak
+    english = invitee.post(
+        path + "?lang=en", data={"password": "aaaaaaaaaa", "confirm": "aaaaaaaaaa", "csrf_token": token}
+    )
+    assert "This password is too easy to guess." in english.get_data(as_text=True)
+    with app.app_context():
+        assert _user("entrant-b").password_hash == before  # nothing stored
+    assert invitee.get(path).status_code == 200  # the link still works for a good password
+
+    judge = client_for("judge")
+    token = csrf_token(judge, "/account/password")
+    refused = judge.post(
+        "/account/password",
+        data={"current": PASSWORD, "password": "abcdefghij", "confirm": "abcdefghij", "csrf_token": token},
+    )
+    assert "该密码太容易被猜到。" in refused.get_data(as_text=True)
+    assert log_in(app.test_client(), "judge", PASSWORD).status_code == 302  # the old password still works
