@@ -239,15 +239,13 @@ class HeadFileError(Exception):
     """The head file exists but is not one this instance's key sealed."""
 
 
-def read_head(seal: AuditSeal) -> ChainHead | None:
-    """The head recorded in the head file, or None when there is no file; HeadFileError when it is not
-    sealed with this key (edited, or another instance's)."""
+HEAD_RECORD_SIZE = 256
+"""The head file holds one record padded to this size, rewritten in place with a single write."""
+
+
+def _parse_head(raw: bytes, seal: AuditSeal) -> ChainHead:
     try:
-        raw = seal.head_file.read_text(encoding="ascii")
-    except FileNotFoundError:
-        return None
-    try:
-        stored = json.loads(raw)
+        stored = json.loads(raw.decode("ascii"))
         head = ChainHead(int(stored["count"]), str(stored["hash"]))
         mac = str(stored["mac"])
     except (ValueError, KeyError, TypeError):
@@ -257,30 +255,42 @@ def read_head(seal: AuditSeal) -> ChainHead | None:
     return head
 
 
+def read_head(seal: AuditSeal) -> ChainHead | None:
+    """The head recorded in the head file, or None when there is no file; HeadFileError when it is not
+    sealed with this key (edited, or another instance's)."""
+    try:
+        with open(seal.head_file, "rb") as handle:
+            fcntl.flock(handle, fcntl.LOCK_SH)
+            raw = handle.read()
+    except FileNotFoundError:
+        return None
+    return _parse_head(raw, seal)
+
+
 def write_head(seal: AuditSeal, head: ChainHead, *, replace: bool = False) -> None:
-    """Record ``head`` in the head file, keyed, atomically, under an exclusive lock.
+    """Record ``head`` in the head file, keyed, under an exclusive lock.
 
     The file only moves forward: a head older than the one recorded is ignored (two processes that
     committed one after the other may write in the other order), unless ``replace`` (a restore, which
-    starts a new chain history in this instance).
+    starts a new chain history in this instance). The record is rewritten in place by one write of a
+    fixed size: renaming a new file over the old one made the filesystem flush on every commit (9 ms
+    measured, as long as a whole sheet submission).
     """
     seal.head_file.parent.mkdir(parents=True, exist_ok=True)
-    lock_path = seal.head_file.with_name(seal.head_file.name + ".lock")
-    with open(lock_path, "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    fd = os.open(seal.head_file, os.O_RDWR | os.O_CREAT, 0o600)
+    with os.fdopen(fd, "r+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
         if not replace:
             try:
-                recorded = read_head(seal)
+                recorded: ChainHead | None = _parse_head(handle.read(), seal)
             except HeadFileError:
                 recorded = None
             if recorded is not None and recorded.count >= head.count:
                 return
-        partial = seal.head_file.with_name(seal.head_file.name + f".{os.getpid()}.part")
-        partial.write_text(
-            json.dumps({"count": head.count, "hash": head.hash, "mac": _head_mac(seal.key, head)}) + "\n",
-            encoding="ascii",
-        )
-        os.replace(partial, seal.head_file)
+        record = json.dumps({"count": head.count, "hash": head.hash, "mac": _head_mac(seal.key, head)})
+        os.pwrite(fd, record.encode("ascii").ljust(HEAD_RECORD_SIZE - 1) + b"\n", 0)
+        if os.fstat(fd).st_size != HEAD_RECORD_SIZE:
+            os.ftruncate(fd, HEAD_RECORD_SIZE)
 
 
 @orm_event.listens_for(Session, "after_commit")
