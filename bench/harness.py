@@ -65,6 +65,12 @@ def throwaway_postgres(admin_url: str = PG_ADMIN_URL, prefix: str = "judging_loa
         admin.dispose()
 
 
+def audit_settings(workdir: Path) -> dict[str, str]:
+    """The audit key and head file of the instance under ``workdir``: the harness's app and its servers
+    are one deployment, so they key the log alike and keep one head (not in the project's instance/)."""
+    return {"AUDIT_KEY": "load-harness-audit-key", "AUDIT_HEAD_FILE": str(workdir / "instance" / "audit_head")}
+
+
 def app_config(database_url: str, workdir: Path) -> dict[str, object]:
     """The configuration the harness's own app (set-up and checks) uses for an instance under ``workdir``."""
     return {
@@ -72,6 +78,7 @@ def app_config(database_url: str, workdir: Path) -> dict[str, object]:
         "INSTANCE_PATH": str(workdir / "instance"),
         "UPLOAD_FOLDER": str(workdir / "uploads"),
         "SECRET_KEY": "load-harness",
+        **audit_settings(workdir),
         "RATELIMIT_ENABLED": False,
         "PASSWORD_HASH_METHOD": CHEAP_PASSWORD_HASH,
         "PUBLIC_BASE_URL": "http://127.0.0.1",  # a production-mode app needs one; the harness prints no links
@@ -296,6 +303,7 @@ def server_env(database_url: str, workdir: Path, **extra: str) -> dict[str, str]
     return {
         "DATABASE_URL": database_url,
         "SECRET_KEY": "load-harness",  # the same key as the harness's own app: one deployment
+        **audit_settings(workdir),
         "UPLOAD_FOLDER": str(workdir / "uploads"),
         "LOGIN_RATE_LIMIT": "10000 per minute",
         **extra,

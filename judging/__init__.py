@@ -99,6 +99,9 @@ def _init_extensions(app: Flask) -> None:
     from judging.extensions import babel, bootstrap, csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
+    from judging.services import audit
+
+    audit.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     babel.init_app(

@@ -13,9 +13,9 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
-def _instance_secret_key(instance_path: Path) -> str:
-    """The SECRET_KEY kept under ``instance/``, generated once on first start."""
-    key_file = instance_path / "secret_key"
+def _instance_secret_key(instance_path: Path, name: str = "secret_key") -> str:
+    """A key kept in ``instance/<name>`` (the SECRET_KEY, the AUDIT_KEY), generated once on first start."""
+    key_file = instance_path / name
     if key_file.exists():
         return key_file.read_text(encoding="ascii").strip()
     instance_path.mkdir(parents=True, exist_ok=True)
@@ -45,8 +45,15 @@ def settings_from_environment(instance_path: Path) -> dict[str, object]:
     elif database_url.startswith("postgresql://"):
         database_url = "postgresql+psycopg://" + database_url.removeprefix("postgresql://")
     secret_key = env.get("SECRET_KEY") or _instance_secret_key(instance_path)
+    # The audit log's HMAC key: outside the database, so that whoever can write the database but not read
+    # this key cannot re-chain the log after an edit (see judging.services.audit).
+    audit_key = env.get("AUDIT_KEY") or _instance_secret_key(instance_path, "audit_key")
     return {
         "SECRET_KEY": secret_key,
+        "AUDIT_KEY": audit_key,
+        # The chain's head (count, hash, keyed), rewritten after each commit that appended events: deleting
+        # the newest events shows. Several hosts: put it on storage they share.
+        "AUDIT_HEAD_FILE": env.get("AUDIT_HEAD_FILE") or str(instance_path / "audit_head"),
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "UPLOAD_FOLDER": env.get("UPLOAD_FOLDER") or str(instance_path / "uploads"),

@@ -493,6 +493,8 @@ class AuditEvent(Base):
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+    hash_version: Mapped[int] = mapped_column(Integer, server_default="1")
+    """1: sha256, the events written before the log was keyed; 2: HMAC-SHA256 with the instance's audit key."""
 
 
 class ResultSnapshot(Base):
@@ -526,6 +528,9 @@ class ResultSnapshot(Base):
     corrects_id: Mapped[int | None] = mapped_column(ForeignKey("result_snapshot.id", ondelete="RESTRICT"))
     """The publication this one corrects (published results never change; a correction replaces them)."""
     correction_reason: Mapped[str] = mapped_column(Text, default="")
+    published_chain_count: Mapped[int | None]
+    published_chain_hash: Mapped[str | None] = mapped_column(String(64))
+    """The audit chain's head when the result was published (the payload holds the head at freezing)."""
 
     contest: Mapped[Contest] = relationship()
     rubric_version: Mapped[RubricVersion] = relationship()

@@ -104,6 +104,7 @@ def make_test_app(database_url: str, tmp_path: Path, **overrides: object) -> Fla
     config = {
         "TESTING": True,
         "SECRET_KEY": "test-secret-key",
+        "AUDIT_KEY": "test-audit-key-0123456789",  # the same in every test app: a restore target must share it
         "INSTANCE_PATH": str(tmp_path / "instance"),
         "SQLALCHEMY_DATABASE_URI": database_url,
         "UPLOAD_FOLDER": str(tmp_path / "uploads"),

@@ -41,6 +41,8 @@ class CertificateData:
     """The holder's organisation, when the holder is a person."""
     digest: str = ""
     """sha256 of the published result the certificate was issued with."""
+    audit_log: str = ""
+    """The audit chain's heads that result recorded (when frozen, when published)."""
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,8 @@ class AwardListData:
     rows: Sequence[AwardListRow]
     status: str
     """What the list is: e.g. 公示名单 (public notice) or 获奖名单 (final)."""
+    audit_log: str = ""
+    """The audit chain's heads the result recorded (when frozen, when published), printed after the list."""
 
     @property
     def groups(self) -> list[tuple[str, list[AwardListRow]]]:

@@ -23,7 +23,7 @@ from judging.models import Certificate, ResultSnapshot, SnapshotStatus
 from judging.services import ServiceError
 from judging.services.certificates import certificates_of
 from judging.services.contests import ceremony_label
-from judging.services.snapshots import AwardRow, award_group_label, award_rows, payload_of
+from judging.services.snapshots import AwardRow, award_group_label, award_rows, payload_of, recorded_heads
 from judging.storage import LocalStorage
 
 FORMATS = ("xlsx", "csv", "pdf")
@@ -35,6 +35,20 @@ def _status_title(snapshot: ResultSnapshot) -> str:
     if snapshot.status is SnapshotStatus.WITHDRAWN:
         return _("Award list withdrawn from public notice")
     return _("Award list")
+
+
+def audit_log_heads(snapshot: ResultSnapshot) -> str:
+    """The audit chain's heads the result recorded, printed so that whoever keeps a copy can later tell
+    whether the log was cut short or rewritten: e.g. "when frozen: 57 events, last hash 3fa4…"."""
+    return "; ".join(
+        _(
+            "%(when)s: %(n)d events, last hash %(hash)s",
+            when=_("when frozen") if head.moment == "frozen" else _("when published"),
+            n=head.count,
+            hash=head.hash,
+        )
+        for head in recorded_heads(snapshot)
+    )
 
 
 def _columns(rows: Sequence[AwardRow], payload: dict) -> dict[str, list[object]]:
@@ -79,6 +93,7 @@ def award_list_xlsx(snapshot: ResultSnapshot) -> bytes:
             (_("Status"), _status_title(snapshot)),
             (_("Result number"), snapshot.number),
             (_("Rubric sha256"), snapshot.rubric_sha256),
+            (_("Audit log"), audit_log_heads(snapshot)),
             (_("Digest (sha256)"), snapshot.digest),
         ],
         columns=[_("Item"), _("Value")],
@@ -93,8 +108,11 @@ def award_list_csv(snapshot: ResultSnapshot) -> bytes:
     frames = award_list_frames(snapshot)
     if not frames:
         raise ServiceError(_("This result has no award holders."))
-    headers = [_("Group"), *frames[0][1].columns, _("Digest (sha256)")]
-    rows = [[title, *values, snapshot.digest] for title, frame in frames for values in frame.itertuples(index=False)]
+    heads = audit_log_heads(snapshot)
+    headers = [_("Group"), *frames[0][1].columns, _("Digest (sha256)"), _("Audit log")]
+    rows = [
+        [title, *values, snapshot.digest, heads] for title, frame in frames for values in frame.itertuples(index=False)
+    ]
     return excel_csv(headers, rows)
 
 
@@ -125,6 +143,7 @@ def award_list_document(snapshot: ResultSnapshot) -> bytes:
             ceremony=ceremony_label(payload["contest"]["ceremony"]),
             issuer=payload["contest"].get("issuer", ""),
             digest=snapshot.digest,
+            audit_log=audit_log_heads(snapshot),
             rows=rows,
             status=_status_title(snapshot),
         )
@@ -147,6 +166,7 @@ def certificate_data(certificate: Certificate, payload: dict) -> CertificateData
         kind=certificate.kind,
         organization=certificate.organization if certificate.organization != certificate.holder else "",
         digest=certificate.snapshot.digest,
+        audit_log=audit_log_heads(certificate.snapshot),
     )
 
 

@@ -3,12 +3,16 @@
 The archive is database-neutral (rows as JSON lines, one file per table), so a backup taken on
 SQLite restores into PostgreSQL and back. It holds:
 
-- ``manifest.json``: format, schema revision (Alembic), creation time, row count per table, files;
+- ``manifest.json``: format, schema revision (Alembic), creation time, row count per table, files, and
+  the audit chain's head (count and hash), so that a backup kept elsewhere shows how long the log was;
 - ``tables/<table>.jsonl``: the rows, in primary-key order;
 - ``files/<key path>``: the stored uploads, under their storage keys.
 
 A restore goes only into an empty database of the same schema revision and an empty upload folder,
-and checks every count and every file's size before it commits: it never half-restores.
+and checks every count, every file's size and the audit chain's head before it commits: it never
+half-restores. The audit log is keyed with the instance's ``AUDIT_KEY``, which the archive does not
+hold: the target must be given the same key, or the restored chain does not verify and the restore is
+refused.
 """
 
 from __future__ import annotations
@@ -27,8 +31,8 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Enum, MetaData, Numeric, Table, func, select
 from sqlalchemy.orm import Session
 
-from judging.models import Base, UTCDateTime, utcnow
-from judging.services import ServiceError
+from judging.models import AuditEvent, Base, UTCDateTime, utcnow
+from judging.services import ServiceError, audit
 
 FORMAT = "judging-backup/1"
 FILE_MEMBER = re.compile(r"^files/([0-9a-f]{2}/[0-9a-f]{32})$")
@@ -77,10 +81,16 @@ def table_lines(session: Session, table: Table) -> Iterator[str]:
         yield json.dumps({key: _plain(value) for key, value in row.items()}, ensure_ascii=False)
 
 
+def _head_of(event_lines: list[str]) -> audit.ChainHead:
+    last = max((json.loads(line) for line in event_lines), key=lambda row: row["seq"], default=None)
+    return audit.ChainHead(last["seq"], last["hash"]) if last else audit.ChainHead(0, audit.GENESIS_HASH)
+
+
 def write_backup(session: Session, upload_folder: Path, out: Path) -> dict[str, Any]:
     """Write the archive (to a temporary name, renamed when complete); return its manifest."""
     metadata: MetaData = Base.metadata
     counts: dict[str, int] = {}
+    head = audit.ChainHead(0, audit.GENESIS_HASH)
     files = sorted(
         path
         for path in upload_folder.rglob("*")
@@ -92,6 +102,8 @@ def write_backup(session: Session, upload_folder: Path, out: Path) -> dict[str, 
             for table in metadata.sorted_tables:
                 lines = list(table_lines(session, table))
                 counts[table.name] = len(lines)
+                if table.name == AuditEvent.__tablename__:  # the head of the events written, not of a later read
+                    head = _head_of(lines)
                 _add_bytes(archive, f"tables/{table.name}.jsonl", ("\n".join(lines) + "\n" if lines else "").encode())
             for path in files:
                 archive.add(path, arcname="files/" + path.relative_to(upload_folder).as_posix(), recursive=False)
@@ -101,6 +113,7 @@ def write_backup(session: Session, upload_folder: Path, out: Path) -> dict[str, 
                 "created_at": utcnow().isoformat(),
                 "tables": counts,
                 "files": {"files/" + p.relative_to(upload_folder).as_posix(): p.stat().st_size for p in files},
+                "audit_head": head.as_dict(),
             }
             _add_bytes(archive, "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=1).encode())
         partial.replace(out)
@@ -173,6 +186,19 @@ def restore_backup(session: Session, upload_folder: Path, archive_path: Path) ->
             for start in range(0, len(ordered), 500):
                 session.execute(table.insert(), [_typed(table, row) for row in ordered[start : start + 500]])
         session.flush()
+        recorded = manifest.get("audit_head")
+        head = audit.chain_head(session)
+        if recorded is not None and (recorded.get("count"), recorded.get("hash")) != (head.count, head.hash):
+            raise ServiceError(
+                f"{archive_path}: the restored audit chain ends at event {head.count}, the backup recorded "
+                f"event {recorded.get('count')} as its head"
+            )
+        broken = audit.verify_chain(session)
+        if broken:
+            raise ServiceError(
+                f"{archive_path}: the restored audit chain is broken at event {broken.seq}: {broken.reason} "
+                f"(was this instance given the AUDIT_KEY of the instance the backup was made on?)"
+            )
         if session.get_bind().dialect.name == "postgresql":  # let new rows continue after the restored ids
             for table in metadata.sorted_tables:
                 if "id" in table.columns:

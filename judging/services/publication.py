@@ -52,7 +52,8 @@ def freeze(session: Session, actor: User, contest: Contest, publicity_days: int 
                 max=MAX_PUBLICITY_DAYS,
             )
         )
-    payload = snapshot_payload(session, contest)
+    # The chain's head is part of what the digest covers: a copy of the list shows how long the log was.
+    payload = snapshot_payload(session, contest) | {"audit_head": audit.chain_head(session).as_dict()}
     number = (
         session.scalar(select(func.max(ResultSnapshot.number)).where(ResultSnapshot.contest_id == contest.id)) or 0
     ) + 1
@@ -93,6 +94,7 @@ def freeze(session: Session, actor: User, contest: Contest, publicity_days: int 
             "rubric_sha256": version.sha256,
             "publicity_ends_at": snapshot.publicity_ends_at.isoformat(),
             "corrects": published.number if published else None,
+            "audit_head": payload["audit_head"],
         },
     )
     return snapshot
@@ -149,6 +151,8 @@ def publish(
     if snapshot.corrects is not None and snapshot.corrects.status is superseded.source:
         snapshot.corrects.status = superseded.target
     contest.phase = move_of(Action.PUBLISH_RESULTS).target
+    head = audit.chain_head(session)
+    snapshot.published_chain_count, snapshot.published_chain_hash = head.count, head.hash
     session.flush()
     certificates = issue_certificates(session, snapshot)
     audit.record(
@@ -163,6 +167,7 @@ def publish(
             "digest": snapshot.digest,
             "certificates": len(certificates),
             "corrects": snapshot.corrects.number if snapshot.corrects else None,
+            "audit_head": head.as_dict(),
         },
     )
     return certificates

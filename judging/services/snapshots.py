@@ -358,8 +358,33 @@ def payload_of(snapshot: ResultSnapshot) -> dict[str, Any]:
 
 
 def snapshot_intact(snapshot: ResultSnapshot) -> bool:
-    """Whether the stored payload still hashes to the stored digest."""
-    return digest_of(payload_of(snapshot)) == snapshot.digest
+    """Whether the stored payload still hashes to the stored digest (and is JSON at all)."""
+    try:
+        return digest_of(payload_of(snapshot)) == snapshot.digest
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True)
+class RecordedHead:
+    """The audit chain's head a snapshot recorded: ``count`` events, the last with ``hash``."""
+
+    moment: str
+    """``frozen`` (in the payload, covered by the digest) or ``published`` (recorded at publication)."""
+    count: int
+    hash: str
+
+
+def recorded_heads(snapshot: ResultSnapshot) -> list[RecordedHead]:
+    """The chain heads a snapshot recorded when it was frozen and, if so, published (older snapshots,
+    frozen before heads were recorded, have none)."""
+    heads = []
+    frozen = payload_of(snapshot).get("audit_head")
+    if isinstance(frozen, dict):
+        heads.append(RecordedHead("frozen", int(frozen["count"]), str(frozen["hash"])))
+    if snapshot.published_chain_count is not None and snapshot.published_chain_hash:
+        heads.append(RecordedHead("published", snapshot.published_chain_count, snapshot.published_chain_hash))
+    return heads
 
 
 def award_rows(payload: dict[str, Any]) -> list[AwardRow]:

@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from judging.exports import publication as documents
 from judging.extensions import db, limiter
 from judging.models import Contest, Entry, ResultSnapshot, SnapshotStatus
-from judging.services import NotFound, certificates, contests, objections, snapshots
+from judging.services import NotFound, audit, certificates, contests, integrity, objections, snapshots
 from judging.web.actions import attempt
 from judging.web.permissions import public
 from judging.web.publication_forms import ObjectionForm, VerifyForm
@@ -67,7 +67,18 @@ def snapshot(slug: str, number: int):  # type: ignore[no-untyped-def]
     return _show(contest, _snapshot_or_404(contest, number))
 
 
+def _vouched(snapshot: ResultSnapshot) -> bool:
+    return integrity.snapshot_vouched(db.session, snapshot, audit.current_seal().key)
+
+
+def _refuse_unvouched(contest: Contest, snapshot: ResultSnapshot):  # type: ignore[no-untyped-def]
+    """A result whose payload is not what was frozen: nothing of it is shown, and the page says why."""
+    return render_template("publication/unverified.html", contest=contest, snapshot=snapshot), 409
+
+
 def _show(contest: Contest, snapshot: ResultSnapshot):  # type: ignore[no-untyped-def]
+    if not _vouched(snapshot):
+        return _refuse_unvouched(contest, snapshot)
     payload = snapshots.payload_of(snapshot)
     return render_template(
         "publication/results.html",
@@ -80,6 +91,7 @@ def _show(contest: Contest, snapshot: ResultSnapshot):  # type: ignore[no-untype
         open_for_objections=objections.open_for_objections(snapshot),
         has_gallery=snapshots.has_gallery(contest),
         statuses=SnapshotStatus,
+        heads=snapshots.recorded_heads(snapshot),
     )
 
 
@@ -88,6 +100,8 @@ def _show(contest: Contest, snapshot: ResultSnapshot):  # type: ignore[no-untype
 def award_list_pdf(slug: str, number: int):  # type: ignore[no-untyped-def]
     contest = _contest_or_404(slug)
     snapshot = _snapshot_or_404(contest, number)
+    if not _vouched(snapshot):
+        return _refuse_unvouched(contest, snapshot)
     return Response(
         documents.award_list_document(snapshot),
         mimetype="application/pdf",
@@ -135,6 +149,8 @@ def gallery(slug: str):  # type: ignore[no-untyped-def]
     snapshot = snapshots.latest_publication(db.session, contest)
     if snapshot is None or not snapshots.has_gallery(contest):
         abort(404)
+    if not _vouched(snapshot):
+        return _refuse_unvouched(contest, snapshot)
     rows = snapshots.award_rows(snapshots.payload_of(snapshot))
     ids = [row.entry_id for row in rows if row.entry_id]
     entries = {entry.id: entry for entry in db.session.scalars(db.select(Entry).where(Entry.id.in_(ids)))}
@@ -159,13 +175,14 @@ def verify_code(code: str):  # type: ignore[no-untyped-def]
     except NotFound as refusal:
         return render_template("publication/verify.html", form=form, certificate=None, refusal=refusal.message), 404
     snapshot = certificate.snapshot
+    # Vouched for only when the result is what was frozen and the certificate is one of its awards.
+    payload = snapshots.payload_of(snapshot) if _vouched(snapshot) else None
     return render_template(
         "publication/verify.html",
         form=form,
         certificate=certificate,
         snapshot=snapshot,
         contest=snapshot.contest,
-        payload=snapshots.payload_of(snapshot),
         corrected_by=snapshots.correction_of(db.session, snapshot),
-        intact=snapshots.snapshot_intact(snapshot),
+        intact=payload is not None and integrity.certificate_in_payload(certificate, payload),
     )

@@ -121,14 +121,16 @@ def test_freezing_records_every_sheet_the_ranking_and_a_stable_digest(app: Flask
             (ready["C"], 3, "76.50", "二等奖"),
             (ready["D"], 4, "61.75", "二等奖"),
         ]
-        # Stable: computing the same results again gives the same bytes and digest.
-        assert snapshots.digest_of(snapshots.snapshot_payload(db.session, contest)) == snapshot.digest
+        # Stable: computing the same results again gives the same bytes and digest (with the chain head
+        # recorded at freezing, which the digest covers too).
+        head = {"audit_head": payload["audit_head"]}
+        assert snapshots.digest_of(snapshots.snapshot_payload(db.session, contest) | head) == snapshot.digest
         assert snapshots.snapshot_intact(snapshot)
         # Any sheet changed (here out of band, by half a point) gives another digest.
         score = db.session.scalar(select(Score).order_by(Score.id).limit(1))
         score.value += Decimal("0.5")
         db.session.flush()
-        assert snapshots.digest_of(snapshots.snapshot_payload(db.session, contest)) != snapshot.digest
+        assert snapshots.digest_of(snapshots.snapshot_payload(db.session, contest) | head) != snapshot.digest
         db.session.rollback()
         event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "results.freeze"))
         assert event.data["digest"] == snapshot.digest
@@ -482,7 +484,8 @@ def test_backup_and_restore_keep_the_published_digests(app: Flask, client_for, r
         assert all(snapshots.snapshot_intact(s) for s in restored_snapshots)
         # The restored sheets recompute to the very same digest.
         contest = db.session.scalar(select(Contest).where(Contest.slug == "micro-video"))
-        assert snapshots.digest_of(snapshots.snapshot_payload(db.session, contest)) == original[0][1]
+        head = {"audit_head": snapshots.payload_of(restored_snapshots[0])["audit_head"]}
+        assert snapshots.digest_of(snapshots.snapshot_payload(db.session, contest) | head) == original[0][1]
     assert "证书真实有效" in target.test_client().get(f"/verify/{code}").get_data(as_text=True)
     with target.app_context():
         db.engine.dispose()

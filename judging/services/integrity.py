@@ -1,0 +1,218 @@
+"""Whether the instance is what its audit log says: the check behind ``flask audit verify``, and whether
+a published result may be vouched for on the public pages.
+
+The audit log is keyed and its head is kept outside the database (:mod:`audit`), so the log is the
+reference an insider with database access cannot rewrite. :func:`verify_instance` checks it and then
+holds the live tables against it:
+
+- the chain itself (the first broken link) and the head recorded outside the database;
+- the score sheets: replaying every ``sheet.save``/``sheet.submit``/``sheet.reopen`` event (each carries
+  the sheet's full new values) gives each sheet's status, scores, check answers and comment, which must be
+  what the ``score_sheet``, ``score`` and ``check_answer`` tables hold;
+- the result snapshots: each payload must hash to its digest, the digest must be the one its
+  ``results.freeze`` event recorded, and each chain head it recorded must be an event of the chain;
+- the certificates: each must be an award (or skill level) of its snapshot's payload.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from judging.models import Assignment, AuditEvent, Certificate, Contest, Entry, ResultSnapshot, ScoreSheet, User
+from judging.services import audit
+from judging.services.snapshots import award_rows, digest_of, level_rows, payload_of, recorded_heads
+
+SHEET_ACTIONS = ("sheet.save", "sheet.submit", "sheet.reopen")
+
+
+@dataclass
+class Verification:
+    """What :func:`verify_instance` found: one line per disagreement (none: intact), and what it checked."""
+
+    findings: list[str] = field(default_factory=list)
+    events: int = 0
+    sheets: int = 0
+    snapshots: int = 0
+    certificates: int = 0
+
+
+def verify_instance(session: Session, seal: audit.AuditSeal) -> Verification:
+    """Check the audit chain, its head outside the database, and the sheets, snapshots and certificates
+    against it; every disagreement is named, one line each."""
+    result = Verification()
+    broken = audit.verify_chain(session, seal.key)
+    if broken:
+        result.findings.append(f"audit chain broken at event {broken.seq}: {broken.reason}")
+    result.findings += audit.head_findings(session, seal)
+    result.events = audit.chain_head(session).count
+    result.sheets = _check_sheets(session, result.findings)
+    result.snapshots = _check_snapshots(session, seal, result.findings)
+    result.certificates = _check_certificates(session, result.findings)
+    return result
+
+
+# --- Score sheets --------------------------------------------------------------------------------------
+
+
+def _logged_sheets(session: Session) -> dict[int, dict[str, Any]]:
+    """Each sheet's values after the last event that wrote it, by sheet id."""
+    final: dict[int, dict[str, Any]] = {}
+    events = select(AuditEvent.object_id, AuditEvent.data).where(AuditEvent.action.in_(SHEET_ACTIONS))
+    for object_id, data in session.execute(events.order_by(AuditEvent.seq)).yield_per(1000):
+        if object_id.isdigit() and isinstance(data, dict) and isinstance(data.get("new"), dict):
+            final[int(object_id)] = data["new"]
+    return final
+
+
+def _live_values(sheet: ScoreSheet) -> dict[str, Any]:
+    return {
+        "status": sheet.status.value,
+        "scores": {score.criterion: str(score.value) for score in sheet.scores},
+        "checks": {answer.check_key: answer.passed for answer in sheet.check_answers},
+        "comment": sheet.comment or "",
+    }
+
+
+def _check_sheets(session: Session, findings: list[str]) -> int:
+    logged = _logged_sheets(session)
+    rows = session.execute(
+        select(ScoreSheet, Entry.code, User.username)
+        .join(Assignment, ScoreSheet.assignment_id == Assignment.id)
+        .join(Entry, Assignment.entry_id == Entry.id)
+        .join(User, Assignment.judge_id == User.id)
+        .order_by(ScoreSheet.id)
+    ).all()
+    for sheet, code, judge in rows:
+        name = f"score sheet {sheet.id} ({code}, {judge})"
+        expected = logged.pop(sheet.id, None)
+        if expected is None:
+            findings.append(f"{name}: no audit event wrote it")
+            continue
+        live = _live_values(sheet)
+        findings += _sheet_differences(name, live, expected)
+    for sheet_id in sorted(logged):
+        findings.append(f"score sheet {sheet_id}: in the audit log but not in the database (deleted)")
+    return len(rows)
+
+
+def _sheet_differences(name: str, live: dict[str, Any], logged: dict[str, Any]) -> list[str]:
+    found = []
+    if live["status"] != logged.get("status"):
+        found.append(f"{name}: status is {live['status']}, the audit log says {logged.get('status')}")
+    logged_scores = logged.get("scores") or {}
+    for criterion in sorted(set(live["scores"]) | set(logged_scores)):
+        have, said = live["scores"].get(criterion), logged_scores.get(criterion)
+        if have != said:
+            found.append(
+                f"{name}: score {criterion} is {have or 'missing'} in the score table, "
+                f"the audit log says {said or 'none'}"
+            )
+    logged_checks = logged.get("checks") or {}
+    for key in sorted(set(live["checks"]) | set(logged_checks)):
+        have, said = live["checks"].get(key), logged_checks.get(key)
+        if have != said:
+            found.append(f"{name}: check {key} is {have} in the database, the audit log says {said}")
+    if live["comment"] != (logged.get("comment") or ""):
+        found.append(f"{name}: its comment is not the one in the audit log")
+    return found
+
+
+# --- Result snapshots and certificates -----------------------------------------------------------------
+
+
+def _label(contest: Contest, snapshot: ResultSnapshot) -> str:
+    return f"result {contest.slug} No. {snapshot.number}"
+
+
+def _freeze_event(session: Session, snapshot: ResultSnapshot) -> AuditEvent | None:
+    return session.scalar(
+        select(AuditEvent)
+        .where(AuditEvent.action == "results.freeze", AuditEvent.object_id == str(snapshot.id))
+        .order_by(AuditEvent.seq)
+        .limit(1)
+    )
+
+
+def _check_snapshots(session: Session, seal: audit.AuditSeal, findings: list[str]) -> int:
+    rows = session.execute(
+        select(ResultSnapshot, Contest).join(Contest).order_by(Contest.id, ResultSnapshot.number)
+    ).all()
+    for snapshot, contest in rows:
+        label = _label(contest, snapshot)
+        try:
+            payload = payload_of(snapshot)
+        except ValueError:
+            findings.append(f"{label}: its payload is not JSON")
+            continue
+        if digest_of(payload) != snapshot.digest:
+            findings.append(f"{label}: its payload does not match its digest")
+        event = _freeze_event(session, snapshot)
+        if event is None:
+            findings.append(f"{label}: no results.freeze audit event records it")
+        elif event.data.get("digest") != snapshot.digest:
+            findings.append(
+                f"{label}: its digest {snapshot.digest[:16]}… is not the one recorded when it was frozen "
+                f"(audit event {event.seq}: {str(event.data.get('digest'))[:16]}…)"
+            )
+        try:
+            heads = recorded_heads(snapshot)
+        except (KeyError, TypeError, ValueError):
+            findings.append(f"{label}: its recorded chain head is not readable")
+            continue
+        for head in heads:
+            if audit.hash_at(session, head.count) != head.hash:
+                findings.append(
+                    f"{label}: the chain head recorded when it was {head.moment} (event {head.count}, "
+                    f"{head.hash[:16]}…) is not in the audit chain"
+                )
+    return len(rows)
+
+
+def certificate_in_payload(certificate: Certificate, payload: dict[str, Any]) -> bool:
+    """Whether the certificate's holder, organisation, award and subject are those of an award (or a
+    skill level) of the result it was issued with: a certificate edited in the database is not."""
+    shown = (certificate.holder, certificate.organization, certificate.award, certificate.subject)
+    if certificate.kind == "level":
+        return any(
+            (row["holder"], row["organization"], row["level_label"], row["subject"]) == shown
+            for row in level_rows(payload)
+        )
+    return any((row.holder, row.organization, row.award, row.subject) == shown for row in award_rows(payload))
+
+
+def _check_certificates(session: Session, findings: list[str]) -> int:
+    count = 0
+    payloads: dict[int, dict[str, Any] | None] = {}
+    for certificate in session.scalars(select(Certificate).order_by(Certificate.id)):
+        count += 1
+        if certificate.snapshot_id not in payloads:
+            try:
+                payloads[certificate.snapshot_id] = json.loads(certificate.snapshot.payload)
+            except ValueError:
+                payloads[certificate.snapshot_id] = None
+        payload = payloads[certificate.snapshot_id]
+        if payload is None or not certificate_in_payload(certificate, payload):
+            findings.append(
+                f"certificate {certificate.serial}: {certificate.holder} · {certificate.award} is not an award "
+                f"of the result it was issued with"
+            )
+    return count
+
+
+def snapshot_vouched(session: Session, snapshot: ResultSnapshot, key: bytes) -> bool:
+    """Whether the public pages may vouch for a snapshot: its payload hashes to its digest, and that digest
+    is the one its ``results.freeze`` event recorded, an event whose keyed hash holds (whoever rewrites a
+    payload together with its digest cannot rewrite that event without the audit key)."""
+    try:
+        payload = payload_of(snapshot)
+    except ValueError:
+        return False
+    if digest_of(payload) != snapshot.digest:
+        return False
+    event = _freeze_event(session, snapshot)
+    return event is not None and event.data.get("digest") == snapshot.digest and audit.event_sealed(event, key)
