@@ -9,14 +9,16 @@ from flask_login import current_user
 from judging.extensions import db
 from judging.models import Assignment, AssignmentStatus, Role, SheetStatus
 from judging.rubric import format_points
-from judging.services import NotFound, ServiceError
+from judging.services import NotFound, ServiceError, exclusions, organizations
 from judging.services.blind_view import entry_for_judge
 from judging.services.contests import current_rubric
-from judging.services.panel import declare_conflict
+from judging.services.panel import declare_conflict, declare_relation
 from judging.services.progress import open_for_conflicts, open_for_scores, progress_of_judge
 from judging.services.sheets import StaleSheet, active_assignment, save_sheet, sheet_values
+from judging.web.actions import attempt
+from judging.web.forms import ConfirmForm
 from judging.web.permissions import role_required
-from judging.web.sheet_forms import ReasonForm, ScoreSheetForm, score_sheet_form
+from judging.web.sheet_forms import ReasonForm, RelationForm, ScoreSheetForm, score_sheet_form
 
 bp = Blueprint("judge", __name__, url_prefix="/judge")
 judge_only = role_required(Role.JUDGE)
@@ -27,7 +29,47 @@ judge_only = role_required(Role.JUDGE)
 def dashboard():  # type: ignore[no-untyped-def]
     groups = progress_of_judge(db.session, current_user)
     shown = {a.id: entry_for_judge(db.session, a.entry) for group in groups for a in group.assignments}
-    return render_template("judge/dashboard.html", groups=groups, shown=shown)
+    return render_template(
+        "judge/dashboard.html",
+        groups=groups,
+        shown=shown,
+        relations=exclusions.relations_of(db.session, current_user),
+        relation_form=_relation_form(),
+        confirm=ConfirmForm(),
+    )
+
+
+def _relation_form() -> RelationForm:
+    form = RelationForm()
+    form.organization_id.choices = [(o.id, o.name) for o in organizations.list_organizations(db.session)]
+    return form
+
+
+@bp.post("/relations")
+@judge_only
+def add_relation():  # type: ignore[no-untyped-def]
+    form = _relation_form()
+    if not form.validate_on_submit():
+        flash(_("Please choose an organisation."), "danger")
+        return redirect(url_for("judge.dashboard"))
+    organization = organizations.get_organization(db.session, form.organization_id.data)
+    attempt(
+        lambda: declare_relation(db.session, current_user, current_user, organization, form.note.data or ""),
+        _("Your relation with %(name)s is recorded: its entries will not be assigned to you.", name=organization.name),
+    )
+    return redirect(url_for("judge.dashboard"))
+
+
+@bp.post("/relations/<int:relation_id>/remove")
+@judge_only
+def remove_relation(relation_id: int):  # type: ignore[no-untyped-def]
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    attempt(
+        lambda: exclusions.remove_relation(db.session, current_user, exclusions.get_relation(db.session, relation_id)),
+        _("The relation has been withdrawn."),
+    )
+    return redirect(url_for("judge.dashboard"))
 
 
 def _assignment_or_404(entry_ref: str) -> Assignment:
