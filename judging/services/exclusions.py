@@ -42,7 +42,7 @@ class ExcludedPair:
 
 
 def organization_tree(session: Session) -> OrganizationTree:
-    return OrganizationTree(dict(session.execute(select(Organization.id, Organization.parent_id)).tuples().all()))
+    return OrganizationTree(dict(session.execute(select(Organization.id, Organization.parent_id)).all()))
 
 
 def declared_organizations(session: Session, judge_ids: Iterable[int]) -> dict[int, set[int]]:
@@ -118,7 +118,7 @@ def conflict_of(session: Session, contest: Contest, rubric: Rubric, judge: User,
 def _names(session: Session, ids: set[int]) -> dict[int, str]:
     if not ids:
         return {}
-    return dict(session.execute(select(Organization.id, Organization.name).where(Organization.id.in_(ids))).tuples())
+    return dict(session.execute(select(Organization.id, Organization.name).where(Organization.id.in_(ids))).all())
 
 
 def relations_of(session: Session, judge: User) -> list[JudgeRelation]:

@@ -18,7 +18,7 @@ from judging.services.sheets import StaleSheet, active_assignment, save_sheet, s
 from judging.web.actions import attempt
 from judging.web.forms import ConfirmForm
 from judging.web.permissions import role_required
-from judging.web.sheet_forms import ReasonForm, RelationForm, ScoreSheetForm, score_sheet_form
+from judging.web.sheet_forms import OwnRelationForm, ReasonForm, ScoreSheetForm, score_sheet_form
 
 bp = Blueprint("judge", __name__, url_prefix="/judge")
 judge_only = role_required(Role.JUDGE)
@@ -29,35 +29,37 @@ judge_only = role_required(Role.JUDGE)
 def dashboard():  # type: ignore[no-untyped-def]
     groups = progress_of_judge(db.session, current_user)
     shown = {a.id: entry_for_judge(db.session, a.entry) for group in groups for a in group.assignments}
+    return render_template("judge/dashboard.html", groups=groups, shown=shown)
+
+
+@bp.get("/relations")
+@judge_only
+def relations():  # type: ignore[no-untyped-def]
     return render_template(
-        "judge/dashboard.html",
-        groups=groups,
-        shown=shown,
+        "judge/relations.html",
         relations=exclusions.relations_of(db.session, current_user),
-        relation_form=_relation_form(),
+        form=OwnRelationForm(),
         confirm=ConfirmForm(),
     )
-
-
-def _relation_form() -> RelationForm:
-    form = RelationForm()
-    form.organization_id.choices = [(o.id, o.name) for o in organizations.list_organizations(db.session)]
-    return form
 
 
 @bp.post("/relations")
 @judge_only
 def add_relation():  # type: ignore[no-untyped-def]
-    form = _relation_form()
+    form = OwnRelationForm()
     if not form.validate_on_submit():
-        flash(_("Please choose an organisation."), "danger")
-        return redirect(url_for("judge.dashboard"))
-    organization = organizations.get_organization(db.session, form.organization_id.data)
+        flash(_("Please type the full name of the organisation."), "danger")
+        return redirect(url_for("judge.relations"))
+    name = (form.organization.data or "").strip()
+    organization = organizations.find_organization(db.session, name)
+    if organization is None:
+        flash(_("There is no organisation named “%(name)s”.", name=name), "danger")
+        return redirect(url_for("judge.relations"))
     attempt(
         lambda: declare_relation(db.session, current_user, current_user, organization, form.note.data or ""),
         _("Your relation with %(name)s is recorded: its entries will not be assigned to you.", name=organization.name),
     )
-    return redirect(url_for("judge.dashboard"))
+    return redirect(url_for("judge.relations"))
 
 
 @bp.post("/relations/<int:relation_id>/remove")
@@ -69,7 +71,7 @@ def remove_relation(relation_id: int):  # type: ignore[no-untyped-def]
         lambda: exclusions.remove_relation(db.session, current_user, exclusions.get_relation(db.session, relation_id)),
         _("The relation has been withdrawn."),
     )
-    return redirect(url_for("judge.dashboard"))
+    return redirect(url_for("judge.relations"))
 
 
 def _assignment_or_404(entry_ref: str) -> Assignment:

@@ -173,6 +173,15 @@ class RelationForm(JudgingForm):
     submit = SubmitField(_l("Declare the relation"))
 
 
+class OwnRelationForm(JudgingForm):
+    """A judge's own declaration: the organisation is typed, so that no list of organisations is shown to
+    a blind judge."""
+
+    organization = StringField(_l("Organisation (its full name)"), validators=[DataRequired(), Length(max=200)])
+    note = StringField(_l("Note"), validators=[Optional(), Length(max=500)])
+    submit = SubmitField(_l("Declare the relation"))
+
+
 class AddJudgeForm(JudgingForm):
     judge_id = SelectField(_l("Judge"), coerce=int, choices=[])
     submit = SubmitField(_l("Add to the panel"))
