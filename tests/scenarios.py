@@ -213,6 +213,7 @@ SAMPLE_ARGUMENTS = {
     "entry_id": 1,
     "entry_ref": "MV-001",
     "assignment_id": 1,
+    "relation_id": 1,
     "number": 1,
     "objection_id": 1,
     "document": "award-list.xlsx",
