@@ -38,8 +38,16 @@ results_cli = AppGroup("results", help="Frozen and published results.")
 @with_appcontext
 @click.option("--demo", "with_demo", is_flag=True, help="Add demo accounts, entries with videos, and scores.")
 @click.option("--edition", default=None, help="Edition label of new contests (default: the current year).")
-def init_command(with_demo: bool, edition: str | None) -> None:
-    """Create or upgrade the database, load rubrics/ and seed the organisations (idempotent)."""
+@click.option(
+    "--migrate-rubrics",
+    is_flag=True,
+    help="Accept changed rubrics of contests that have score sheets: their submitted sheets are reopened.",
+)
+def init_command(with_demo: bool, edition: str | None, migrate_rubrics: bool) -> None:
+    """Create or upgrade the database, load rubrics/ and seed the organisations (idempotent).
+
+    A changed rubric of a contest that already has score sheets is refused (exit 1, every difference
+    named, nothing written) unless --migrate-rubrics."""
     app = current_app
     upgrade(directory=str(Path(app.root_path).parent / "migrations"))
     session = db.session
@@ -48,8 +56,14 @@ def init_command(with_demo: bool, edition: str | None) -> None:
         added = organizations.seed_organizations(session, rows)
         rubrics = load_rubric_directory(app.config["RUBRICS_FOLDER"])
         label = edition or str(datetime.now(ZoneInfo(app.config["DISPLAY_TIMEZONE"])).year)
+        refused: list[str] = []
         for rubric in rubrics:
-            contests.sync_rubric(session, None, rubric, edition=label)
+            try:
+                contests.sync_rubric(session, None, rubric, edition=label, migrate=migrate_rubrics)
+            except contests.RubricInUse as in_use:
+                refused.extend(in_use.problems)
+        if refused:
+            raise RubricError(refused)
         audit.anchor_unkeyed_events(session)  # a log written before it was keyed: key it from here on
         session.commit()
     except RubricError as exc:
@@ -87,6 +101,37 @@ def rubric_check_command(paths: tuple[Path, ...]) -> None:
     if errors:
         sys.exit(1)
     click.echo(f"{len(paths)} rubric file(s) valid.")
+
+
+@rubric_cli.command("migrate")
+@with_appcontext
+@click.option("--contest", "slug", required=True, help="The contest's slug, e.g. micro-video.")
+def rubric_migrate_command(slug: str) -> None:
+    """Load the contest's changed rubric from the rubric folder although it has score sheets: the
+    submitted sheets are reopened for the judges to submit again under the new version (audited)."""
+    session = db.session
+    try:
+        rubrics = [r for r in load_rubric_directory(current_app.config["RUBRICS_FOLDER"]) if r.slug == slug]
+        if not rubrics:
+            raise ServiceError(f"{slug}: no rubric file in {current_app.config['RUBRICS_FOLDER']} has this slug.")
+        contest = contests.get_contest(session, slug)
+        before = contest.current_rubric.version
+        contests.sync_rubric(session, None, rubrics[0], migrate=True)
+        session.commit()
+    except RubricError as exc:
+        session.rollback()
+        for line in exc.errors:
+            click.echo(line, err=True)
+        sys.exit(1)
+    except ServiceError as exc:
+        session.rollback()
+        click.echo(exc.message, err=True)
+        sys.exit(1)
+    after = contest.current_rubric.version
+    if after == before:
+        click.echo(f"{slug}: the rubric is unchanged (version {before}).")
+    else:
+        click.echo(f"{slug}: rubric version {before} → {after}; submitted sheets reopened for the judges.")
 
 
 @click.command("backup")

@@ -362,6 +362,45 @@ class PanelMember(Base):
     judge: Mapped[User] = relationship()
 
 
+class PanelRemoval(Base):
+    """A judge taken off a contest's panel: whether the organiser kept the judge's sheets in the result, and why.
+
+    Off the panel a judge sees nothing of the contest; the judge's sheets stay stored and count only when
+    ``sheets_kept`` (one row per judge and contest, updated when the judge is removed again).
+    """
+
+    __tablename__ = "panel_removal"
+    __table_args__ = (UniqueConstraint("contest_id", "judge_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contest_id: Mapped[int] = mapped_column(ForeignKey("contest.id", ondelete="CASCADE"))
+    judge_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="RESTRICT"), index=True)
+    removed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    removed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    sheets_kept: Mapped[bool] = mapped_column(Boolean, default=False)
+    reason: Mapped[str] = mapped_column(Text, default="")
+
+    judge: Mapped[User] = relationship(foreign_keys=[judge_id])
+
+
+class JudgeRelation(Base):
+    """An organisation a judge declared being related to: its entries (and those of the organisations
+    above or under it, or nominated by it) are never assigned to the judge."""
+
+    __tablename__ = "judge_relation"
+    __table_args__ = (UniqueConstraint("judge_id", "organization_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    judge_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organization.id", ondelete="RESTRICT"))
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+
+    judge: Mapped[User] = relationship(foreign_keys=[judge_id])
+    organization: Mapped[Organization] = relationship()
+
+
 class Assignment(Base):
     """One judge asked to score one entry; recusal keeps the row with its reason."""
 

@@ -20,6 +20,7 @@ import re
 import tomllib
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -252,6 +253,82 @@ class Rubric(_Spec):
             if criterion.key == key:
                 return criterion
         raise KeyError(key)
+
+
+# --- differences between two versions ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Difference:
+    """One setting that differs between two rubric versions: ``path`` names it the way rubric errors do
+    (``criteria[innovation].max``, ``aggregation.across_judges``, ``awards[一等奖]``); ``old`` is None
+    for an addition, ``new`` None for a removal."""
+
+    path: str
+    old: str | None
+    new: str | None
+
+
+def rubric_differences(old: Rubric, new: Rubric) -> list[Difference]:
+    """Every setting that differs between two rubrics, in the order of the file's sections.
+
+    Tables in an array (criteria, checks, categories, awards, parts, levels, entry fields) are matched by
+    their ``key`` (awards by name and category), so that a reordering is not a change; arrays of plain
+    values (tie-breaks, extensions) are compared whole. Comments and layout are not settings: two texts
+    that differ only there have no differences.
+    """
+    differences: list[Difference] = []
+    _diff(old.model_dump(mode="json"), new.model_dump(mode="json"), "", differences)
+    return differences
+
+
+def _item_name(item: dict[str, Any]) -> str | None:
+    if "key" in item:
+        return str(item["key"])
+    if "name" in item:
+        return str(item["name"]) + (f"@{item['category']}" if item.get("category") else "")
+    return None
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{k} = {_shown(v)}" for k, v in value.items() if v not in (None, "", [], ()))
+    if isinstance(value, list):
+        return "[" + ", ".join(_shown(v) for v in value) + "]"
+    return str(value)
+
+
+def _diff(old: Any, new: Any, path: str, out: list[Difference]) -> None:
+    if old == new:
+        return
+    if isinstance(old, dict) and isinstance(new, dict):
+        for key in list(old) + [k for k in new if k not in old]:
+            child = f"{path}.{key}" if path else key
+            before, after = old.get(key), new.get(key)
+            if isinstance(before, dict) and after is None:  # a whole section removed, e.g. [nomination]
+                out.append(Difference(child, _shown(before), None))
+            elif before is None and isinstance(after, dict):
+                out.append(Difference(child, None, _shown(after)))
+            else:
+                _diff(before, after, child, out)
+        return
+    if (
+        isinstance(old, list)
+        and isinstance(new, list)
+        and all(isinstance(item, dict) and _item_name(item) for item in old + new)
+    ):
+        before = {_item_name(item): item for item in old}
+        after = {_item_name(item): item for item in new}
+        for name in list(before) + [n for n in after if n not in before]:
+            child = f"{path}[{name}]"
+            if name not in after:
+                out.append(Difference(child, _shown(before[name]), None))
+            elif name not in before:
+                out.append(Difference(child, None, _shown(after[name])))
+            else:
+                _diff(before[name], after[name], child, out)
+        return
+    out.append(Difference(path, _shown(old), _shown(new)))
 
 
 # --- meaning -------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from judging.models import (
     Assignment,
     Contest,
     Entry,
+    PanelMember,
     Phase,
     Role,
     User,
@@ -212,6 +213,7 @@ SAMPLE_ARGUMENTS = {
     "entry_id": 1,
     "entry_ref": "MV-001",
     "assignment_id": 1,
+    "relation_id": 1,
     "number": 1,
     "objection_id": 1,
     "throttle_id": 1,
@@ -284,6 +286,7 @@ def seed_review_contest(app: Flask, video: Path, *, with_entrants: bool = True) 
     judges = {name: create_user(name, Role.JUDGE) for name in ("expert1", "expert2", "expert3", "expert4", "expert5")}
     entries = {letter: db.session.scalar(db.select(Entry).where(Entry.code == code)) for letter, code in codes.items()}
     for judge in judges.values():
+        db.session.add(PanelMember(contest=contest, judge=judge))  # panel membership is access
         for entry in entries.values():
             db.session.add(Assignment(entry=entry, judge=judge))
     db.session.commit()

@@ -8,12 +8,23 @@ from functools import lru_cache
 
 from flask_babel import format_datetime
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from judging import workflow
-from judging.models import Contest, Phase, ResultSnapshot, RubricVersion, User, utcnow
-from judging.rubric import Rubric, parse_rubric
+from judging.models import (
+    Assignment,
+    Contest,
+    Entry,
+    Phase,
+    ResultSnapshot,
+    RubricVersion,
+    ScoreSheet,
+    SheetStatus,
+    User,
+    utcnow,
+)
+from judging.rubric import Difference, Rubric, parse_rubric, rubric_differences
 from judging.services import NotFound, ServiceError, audit
 from judging.workflow import Action, ContestState, Refusal
 
@@ -155,11 +166,50 @@ def current_rubric(contest: Contest) -> Rubric:
     return rubric_of(contest.current_rubric)
 
 
-def sync_rubric(session: Session, actor: User | None, rubric: Rubric, edition: str = "") -> Contest:
+class RubricInUse(ServiceError):
+    """A changed rubric for a contest that already has score sheets: refused unless migrated explicitly.
+
+    ``problems`` is the refusal followed by one line per difference.
+    """
+
+    def __init__(self, message: str, differences: list[str]):
+        super().__init__("\n".join([message, *differences]))
+        self.problems = [message, *differences]
+
+
+def difference_line(difference: Difference) -> str:
+    """One difference between rubric versions, in the user's language."""
+    if difference.old is None:
+        return _("%(path)s: added (%(new)s)", path=difference.path, new=difference.new)
+    if difference.new is None:
+        return _("%(path)s: removed (was %(old)s)", path=difference.path, old=difference.old)
+    return _("%(path)s: %(old)s → %(new)s", path=difference.path, old=difference.old, new=difference.new)
+
+
+def _sheet_count(session: Session, contest: Contest) -> int:
+    return int(
+        session.scalar(
+            select(func.count(ScoreSheet.id))
+            .join(Assignment, ScoreSheet.assignment_id == Assignment.id)
+            .join(Entry, Assignment.entry_id == Entry.id)
+            .where(Entry.contest_id == contest.id)
+        )
+        or 0
+    )
+
+
+def sync_rubric(
+    session: Session, actor: User | None, rubric: Rubric, edition: str = "", *, migrate: bool = False
+) -> Contest:
     """Create the contest of a rubric, or give it a new rubric version when the text changed.
 
     A version is never edited: a changed rubric becomes version n+1, so that every score and result
-    keeps pointing at the exact text (and hash) it was made with.
+    keeps pointing at the exact text (and hash) it was made with. Versions are frozen in use: once the
+    contest has score sheets, a changed rubric is refused (:class:`RubricInUse`, naming every
+    difference) unless ``migrate``, which is refused while the result is frozen and otherwise reopens
+    the submitted sheets (back to draft: the judges submit them again under the new version; results
+    count only sheets of the current version). A change of comments or layout only carries the sheets
+    over to the new version as they are. Audited (``rubric.migrate``).
     """
     contest = session.scalar(select(Contest).where(Contest.slug == rubric.slug))
     if contest is None:
@@ -186,6 +236,30 @@ def sync_rubric(session: Session, actor: User | None, rubric: Rubric, edition: s
                     new=rubric.contest.kind,
                 )
             )
+        sheets = _sheet_count(session, contest)
+        differences = (
+            [difference_line(d) for d in rubric_differences(current_rubric(contest), rubric)] if sheets else []
+        )
+        if sheets and not migrate:
+            raise RubricInUse(
+                _(
+                    "%(source)s: contest %(slug)s already has %(n)d score sheets made with rubric version "
+                    "%(version)d, so its rubric cannot change. Differences (migrate explicitly with "
+                    "`flask rubric migrate --contest %(slug)s`, which reopens the submitted sheets):",
+                    source=rubric.source,
+                    slug=contest.slug,
+                    n=sheets,
+                    version=contest.current_rubric.version,
+                ),
+                differences or [_("only comments or layout changed")],
+            )
+        if sheets and results_frozen(contest):
+            raise ServiceError(
+                _(
+                    "%(slug)s: the result is frozen; reopen review before migrating the rubric.",
+                    slug=contest.slug,
+                )
+            )
         contest.title = rubric.contest.title
         contest.ceremony = rubric.contest.ceremony
         action = "contest.rubric_version"
@@ -195,6 +269,8 @@ def sync_rubric(session: Session, actor: User | None, rubric: Rubric, edition: s
     )
     session.add(version)
     session.flush()
+    if action == "contest.rubric_version" and migrate and sheets:
+        _migrate_sheets(session, actor, contest, version, differences)
     audit.record(
         session,
         actor,
@@ -280,3 +356,45 @@ def freeze_rubric_version(version: RubricVersion) -> None:
     """Mark a rubric version as in use by scores: from now on a changed rubric is a new version."""
     if version.frozen_at is None:
         version.frozen_at = utcnow()
+
+
+def _migrate_sheets(
+    session: Session, actor: User | None, contest: Contest, version: RubricVersion, differences: list[str]
+) -> None:
+    """Move a contest's sheets to a new rubric version: with differences, every submitted sheet goes back
+    to draft (it keeps its earlier version until the judge saves it again); without, each sheet simply
+    carries over. Audited with the differences and the sheets reopened."""
+    sheets = list(
+        session.scalars(
+            select(ScoreSheet)
+            .join(Assignment, ScoreSheet.assignment_id == Assignment.id)
+            .join(Entry, Assignment.entry_id == Entry.id)
+            .where(Entry.contest_id == contest.id)
+            .order_by(ScoreSheet.id)
+        )
+    )
+    reopened = []
+    for sheet in sheets:
+        if not differences:
+            sheet.rubric_version = version
+        elif sheet.status is SheetStatus.SUBMITTED:
+            sheet.status = SheetStatus.DRAFT
+            sheet.submitted_at = None
+            sheet.updated_at = utcnow()
+            reopened.append(sheet.id)
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "rubric.migrate",
+        object_type="contest",
+        object_id=contest.id,
+        contest_id=contest.id,
+        data={
+            "slug": contest.slug,
+            "rubric_version": version.version,
+            "differences": differences,
+            "sheets": len(sheets),
+            "sheets_reopened": reopened,
+        },
+    )

@@ -49,12 +49,28 @@ def _require_coordinator(session: Session, coordinator: User, entry: Entry) -> R
     return rubric
 
 
+def nominating_organization(entry: Entry) -> Organization:
+    """Who nominates an entry (``nomination.by = "parent"``): the parent of the entry's organisation; an
+    organisation with no parent (a district entering its own case) is at the top of collection and
+    sends its cases itself."""
+    return entry.organization.parent or entry.organization
+
+
 def nominate_entry(session: Session, coordinator: User, entry: Entry) -> None:
     """Nominate a unit's submitted case to the city round, within ``nomination.quota`` per coordinating
-    organisation. The quota is held by the database: a nominated entry takes the lowest free slot
-    ``1..quota`` and ``(contest, nominating organisation, slot)`` is unique."""
+    organisation. Only the organisation the rubric names (:func:`nominating_organization`) may: a unit
+    nominating its own case is refused. The quota is held by the database: a nominated entry takes the
+    lowest free slot ``1..quota`` and ``(contest, nominating organisation, slot)`` is unique."""
     rubric = _require_coordinator(session, coordinator, entry)
     assert rubric.nomination is not None
+    nominator = nominating_organization(entry)
+    if coordinator.organization_id != nominator.id:
+        raise ServiceError(
+            _(
+                "Only %(organization)s may nominate this case: the organisation above the entrant nominates.",
+                organization=nominator.name,
+            )
+        )
     refuse_when_closed(entry.contest)
     if entry.status is not EntryStatus.SUBMITTED:
         raise ServiceError(_("Only a submitted entry can be nominated."))

@@ -84,6 +84,11 @@ def list_organizations(session: Session) -> list[Organization]:
     return list(session.scalars(select(Organization).order_by(Organization.kind, Organization.id)))
 
 
+def find_organization(session: Session, name: str) -> Organization | None:
+    """The organisation with exactly this name (surrounding spaces ignored), or None."""
+    return session.scalar(select(Organization).where(Organization.name == name.strip()))
+
+
 def get_organization(session: Session, organization_id: int) -> Organization:
     org = session.get(Organization, organization_id)
     if org is None:

@@ -1,29 +1,36 @@
 """The panel of a contest and who judges what.
 
 Owns panel membership, the assignment of entries to judges (every judge, or a balanced k per entry),
-conflicts of interest that exclude a judge from an entry, and recusals (declared by a judge,
-overridden by an organiser).
+and recusals (declared by a judge, overridden by an organiser). Which pairs are excluded, and why, is
+:mod:`judging.services.exclusions`' business (the rule: :mod:`judging.conflicts`).
+
+Panel membership is access: a judge taken off the panel sees nothing of the contest any more (see
+:mod:`judging.services.visibility`), and the judge's sheets leave the result unless the organiser keeps
+them, with a reason (:class:`~judging.models.PanelRemoval`).
 """
 
 from __future__ import annotations
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from judging.assignment import assign_balanced
+from judging.conflicts import ConflictReason
 from judging.models import (
     Assignment,
     AssignmentStatus,
     Contest,
     Entry,
+    Organization,
     PanelMember,
+    PanelRemoval,
     Role,
+    ScoreSheet,
     User,
     utcnow,
 )
-from judging.rubric import Rubric
-from judging.services import NotFound, ServiceError, audit
+from judging.services import NotFound, ServiceError, audit, exclusions
 from judging.services.contests import current_rubric, require
 from judging.services.entries import judgeable_entries
 from judging.services.progress import open_for_conflicts
@@ -54,10 +61,14 @@ def add_to_panel(session: Session, actor: User, contest: Contest, judge: User) -
     return member
 
 
-def remove_from_panel(session: Session, actor: User, contest: Contest, judge: User) -> None:
-    """Take a judge off the panel: assignments without a sheet go, sheets (and their assignments) stay.
+def remove_from_panel(
+    session: Session, actor: User, contest: Contest, judge: User, *, keep_sheets: bool = False, reason: str = ""
+) -> None:
+    """Take a judge off the panel: the judge loses access to the contest's entries and files at once.
 
-    With ``judges_per_entry = k`` the freed entries are given to the remaining judges.
+    Assignments without a sheet go; sheets (and their assignments) stay stored, but leave the result
+    unless ``keep_sheets``, which needs a reason (recorded, audited and shown with the results). With
+    ``judges_per_entry = k`` the freed entries are given to the remaining judges.
     """
     require(Action.CHANGE_PANEL, contest)
     member = session.scalar(
@@ -65,13 +76,32 @@ def remove_from_panel(session: Session, actor: User, contest: Contest, judge: Us
     )
     if member is None:
         raise NotFound(_("This judge is not on the panel."))
+    reason = reason.strip()
+    if keep_sheets and not reason:
+        raise ServiceError(_("Please give the reason for keeping the judge's sheets in the result."))
     removed = 0
     for assignment in _assignments_of(session, contest):
         if assignment.judge_id == judge.id and assignment.sheet is None:
             session.delete(assignment)
             removed += 1
     session.delete(member)
+    removal = session.scalar(
+        select(PanelRemoval).where(PanelRemoval.contest_id == contest.id, PanelRemoval.judge_id == judge.id)
+    )
+    if removal is None:
+        removal = PanelRemoval(contest_id=contest.id, judge=judge)
+        session.add(removal)
+    removal.removed_at = utcnow()
+    removal.removed_by_id = actor.id
+    removal.sheets_kept = keep_sheets
+    removal.reason = reason if keep_sheets else ""
     session.flush()
+    sheets = session.scalar(
+        select(func.count(ScoreSheet.id))
+        .join(Assignment, ScoreSheet.assignment_id == Assignment.id)
+        .join(Entry, Assignment.entry_id == Entry.id)
+        .where(Entry.contest_id == contest.id, Assignment.judge_id == judge.id)
+    )
     audit.record(
         session,
         actor,
@@ -79,7 +109,13 @@ def remove_from_panel(session: Session, actor: User, contest: Contest, judge: Us
         object_type="user",
         object_id=judge.id,
         contest_id=contest.id,
-        data={"judge": judge.username, "assignments_removed": removed},
+        data={
+            "judge": judge.username,
+            "assignments_removed": removed,
+            "sheets": int(sheets or 0),
+            "sheets_kept": keep_sheets,
+            "reason": removal.reason,
+        },
     )
     if _judges_per_entry(contest) != "all" and _has_assignments(session, contest):
         assign_judges(session, actor, contest)
@@ -131,7 +167,8 @@ def assign_balanced_judges(session: Session, actor: User, contest: Contest, k: i
     judges = [member.judge for member in sorted(contest.panel, key=lambda m: (m.joined_at, m.judge_id))]
     entries = judgeable_entries(session, contest)
     existing = {(a.entry_id, a.judge_id): a for a in _assignments_of(session, contest)}
-    conflicts = {(e.id, j.id) for e in entries for j in judges if has_conflict(rubric, j, e)}
+    excluded = exclusions.excluded_pairs(session, contest, rubric, judges, entries)
+    conflicts = {(pair.entry.id, pair.judge.id) for pair in excluded}
     conflicts |= {pair for pair, a in existing.items() if a.status is AssignmentStatus.RECUSED}
     keep = {pair for pair, a in existing.items() if a.status is AssignmentStatus.ASSIGNED and a.sheet is not None}
     target = assign_balanced([e.id for e in entries], [j.id for j in judges], k, conflicts=conflicts, keep=keep)
@@ -151,16 +188,20 @@ def assign_balanced_judges(session: Session, actor: User, contest: Contest, k: i
         actor,
         "assignment.balanced",
         contest_id=contest.id,
-        data={"k": k, "created": created, "removed": removed, "kept_with_sheets": len(keep)},
+        data={
+            "k": k,
+            "created": created,
+            "removed": removed,
+            "kept_with_sheets": len(keep),
+            "excluded": _excluded_record(excluded),
+        },
     )
     return created
 
 
-def has_conflict(rubric: Rubric, judge: User, entry: Entry) -> bool:
-    """``conflict = "same_organization"``: a judge never scores an entry of the judge's own organisation."""
-    if rubric.assignment is None or rubric.assignment.conflict != "same_organization":
-        return False
-    return judge.organization_id is not None and judge.organization_id == entry.organization_id
+def _excluded_record(excluded: list[exclusions.ExcludedPair]) -> list[list[str]]:
+    """The excluded pairs as the audit log keeps them: entry code, judge's username, reason."""
+    return [[pair.entry.code, pair.judge.username, pair.reason.value] for pair in excluded]
 
 
 def assign_every_judge(session: Session, actor: User, contest: Contest) -> int:
@@ -173,15 +214,23 @@ def assign_every_judge(session: Session, actor: User, contest: Contest) -> int:
         (a.entry_id, a.judge_id)
         for a in session.scalars(select(Assignment).join(Entry).where(Entry.contest_id == contest.id))
     }
+    excluded = exclusions.excluded_pairs(session, contest, rubric, judges, entries)
+    conflicts = {(pair.entry.id, pair.judge.id) for pair in excluded}
     created = 0
     for entry in entries:
         for judge in judges:
-            if (entry.id, judge.id) in existing or has_conflict(rubric, judge, entry):
+            if (entry.id, judge.id) in existing or (entry.id, judge.id) in conflicts:
                 continue
             session.add(Assignment(entry=entry, judge=judge))
             created += 1
     session.flush()
-    audit.record(session, actor, "assignment.all", contest_id=contest.id, data={"created": created})
+    audit.record(
+        session,
+        actor,
+        "assignment.all",
+        contest_id=contest.id,
+        data={"created": created, "excluded": _excluded_record(excluded)},
+    )
     return created
 
 
@@ -226,8 +275,13 @@ def override_recusal(session: Session, actor: User, assignment: Assignment, reas
     if not reason:
         raise ServiceError(_("Please give the reason for the override."))
     contest = assignment.entry.contest
-    if has_conflict(current_rubric(contest), assignment.judge, assignment.entry):
-        raise ServiceError(_("The judge belongs to the entrant's organisation: this conflict cannot be overridden."))
+    if exclusions.conflict_of(session, contest, current_rubric(contest), assignment.judge, assignment.entry):
+        raise ServiceError(
+            _(
+                "The judge is related to the entrant's or the nominating organisation: "
+                "this conflict cannot be overridden."
+            )
+        )
     old = {"status": assignment.status.value, "reason": assignment.recusal_reason}
     assignment.status = AssignmentStatus.ASSIGNED
     assignment.recused_at = None
@@ -254,3 +308,48 @@ def get_assignment(session: Session, assignment_id: int) -> Assignment:
     if assignment is None:
         raise NotFound(_("No such assignment."))
     return assignment
+
+
+def declare_relation(session: Session, actor: User, judge: User, organization: Organization, note: str) -> int:
+    """A judge (or an organiser for the judge) declares being related to an organisation.
+
+    The relation is recorded (:func:`judging.services.exclusions.add_relation`); the judge's current
+    assignments it now conflicts with, in contests still open for conflicts, are recused at once with
+    the relation as the reason, and with ``judges_per_entry = k`` another judge takes each over.
+    Returns the number of assignments recused.
+    """
+    exclusions.add_relation(session, actor, judge, organization, note)
+    recused = 0
+    reassign: dict[int, Contest] = {}
+    for assignment in session.scalars(
+        select(Assignment).where(Assignment.judge_id == judge.id, Assignment.status == AssignmentStatus.ASSIGNED)
+    ):
+        contest = assignment.entry.contest
+        if not open_for_conflicts(contest):
+            continue
+        reason = exclusions.conflict_of(session, contest, current_rubric(contest), judge, assignment.entry)
+        if reason is not ConflictReason.DECLARED:
+            continue
+        assignment.status = AssignmentStatus.RECUSED
+        assignment.recusal_reason = _("Declared relation: %(name)s", name=organization.name)
+        assignment.recused_at = utcnow()
+        recused += 1
+        session.flush()
+        audit.record(
+            session,
+            actor,
+            "assignment.recuse",
+            object_type="assignment",
+            object_id=assignment.id,
+            contest_id=contest.id,
+            data={
+                "entry": assignment.entry.code,
+                "old": {"status": "assigned", "reason": ""},
+                "new": {"status": "recused", "reason": assignment.recusal_reason},
+            },
+        )
+        if _judges_per_entry(contest) != "all" and contest.panel:
+            reassign[contest.id] = contest
+    for contest in reassign.values():
+        assign_judges(session, actor, contest)
+    return recused

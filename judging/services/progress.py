@@ -21,14 +21,19 @@ from judging.models import (
 )
 from judging.services.contests import allowed, current_rubric
 from judging.services.entries import judgeable_entries
+from judging.services.membership import on_panel
 from judging.services.sheets import sheet_total
 from judging.workflow import Action
 
 
 def assignments_of_judge(session: Session, judge: User) -> list[Assignment]:
+    """The judge's assignments in the contests whose panel the judge sits on."""
     return list(
         session.scalars(
-            select(Assignment).where(Assignment.judge_id == judge.id).join(Entry).order_by(Entry.contest_id, Entry.code)
+            select(Assignment)
+            .join(Entry)
+            .where(Assignment.judge_id == judge.id, on_panel(judge.id, Entry.contest_id))
+            .order_by(Entry.contest_id, Entry.code)
         )
     )
 
@@ -162,7 +167,7 @@ def panel_progress(session: Session, contest: Contest, allowed_spread: Decimal) 
     }
     for assignment in assignments.values():
         if assignment.judge not in judges:
-            judges.append(assignment.judge)  # off the panel, but their sheets still count
+            judges.append(assignment.judge)  # off the panel: their sheets count only if the organiser kept them
     totals: dict[int, list[Decimal]] = {entry.id: [] for entry in entries}
     raw_rows = []
     for judge in judges:

@@ -5,9 +5,12 @@ count, runs the engine (:func:`~judging.scoring.ranking.rank_entries`), the reli
 the sheet totals and the leave-one-judge-out robustness check, and returns one
 :class:`ContestResults` for the organiser's page and the xlsx download (:func:`results_workbook`).
 
-What counts (the rule of this module): only **submitted** sheets of **active** (not recused)
-assignments of **judgeable** entries (``entries.judgeable_statuses``), with their check answers. Drafts,
-recused judges' sheets and withdrawn or disqualified entries are left out. The entry label is its
+What counts (the rule of this module): only **submitted** sheets made with the contest's **current
+rubric version**, of **active** (not recused) assignments of **judgeable** entries
+(``entries.judgeable_statuses``), by judges **on the panel** (or removed with their sheets kept, see
+:mod:`judging.services.membership`), with their check answers. Drafts, sheets of an earlier rubric
+version (a migration reopened them), recused or removed judges' sheets and withdrawn or disqualified
+entries are left out: a result never mixes rubric versions. The entry label is its
 blind code, the judge label the judge's username; the organiser may see both names beside them.
 """
 
@@ -32,6 +35,7 @@ from judging.models import (
     Contest,
     Entry,
     Organization,
+    PanelRemoval,
     Score,
     ScoreSheet,
     SheetStatus,
@@ -55,6 +59,7 @@ from judging.scoring.score_table import ScoreTableError, parse_score_frame
 from judging.services import ServiceError
 from judging.services.contests import current_rubric
 from judging.services.entries import judgeable_statuses
+from judging.services.membership import sheets_count
 
 
 @dataclass(frozen=True)
@@ -66,6 +71,16 @@ class EntryLine:
     title: str
     organization: str
     category: str
+
+
+@dataclass(frozen=True)
+class RemovedJudge:
+    """A judge taken off the panel, and what became of the judge's sheets."""
+
+    name: str
+    sheets: int
+    kept: bool
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -92,6 +107,10 @@ class ContestResults:
     """Why the engine could not rank the table (one line per problem), if it could not."""
     unscored: tuple[str, ...] = field(default=())
     """Judgeable entries with no submitted sheet yet: not in the engine's table at all."""
+    removed_judges: tuple[RemovedJudge, ...] = field(default=())
+    """Judges taken off the panel: whether their sheets were kept in the result, and why."""
+    sheets_of_earlier_rubric: int = 0
+    """Submitted sheets made with an earlier rubric version: left out until their judges submit them again."""
 
     def judge_name(self, username: str) -> str:
         return self.judges.get(username, username)
@@ -119,6 +138,13 @@ class ContestResults:
 def _panel_sheets(contest: Contest, rubric: Rubric, status: SheetStatus, query: Select) -> Select:
     """``query`` restricted to the sheets in ``status`` of active assignments of the entries that go
     before the panel: the sheets a result counts (submitted) or is still waiting for (draft)."""
+    return _active_sheets(contest, rubric, status, query).where(
+        ScoreSheet.rubric_version_id == contest.current_rubric.id,
+        sheets_count(Assignment.judge_id, contest.id),
+    )
+
+
+def _active_sheets(contest: Contest, rubric: Rubric, status: SheetStatus, query: Select) -> Select:
     return (
         query.join(Assignment, ScoreSheet.assignment_id == Assignment.id)
         .join(Entry, Assignment.entry_id == Entry.id)
@@ -129,6 +155,26 @@ def _panel_sheets(contest: Contest, rubric: Rubric, status: SheetStatus, query: 
             ScoreSheet.status == status,
         )
     )
+
+
+def removed_judges(session: Session, contest: Contest, rubric: Rubric) -> tuple[RemovedJudge, ...]:
+    """The judges taken off the contest's panel (and not back on it), with their submitted sheets and
+    whether the organiser kept them in the result."""
+    on_panel = {member.judge_id for member in contest.panel}
+    removals = session.scalars(
+        select(PanelRemoval).where(PanelRemoval.contest_id == contest.id).order_by(PanelRemoval.removed_at)
+    ).all()
+    lines = []
+    for removal in removals:
+        if removal.judge_id in on_panel:
+            continue
+        sheets = session.scalar(
+            _active_sheets(contest, rubric, SheetStatus.SUBMITTED, select(func.count(ScoreSheet.id))).where(
+                Assignment.judge_id == removal.judge_id
+            )
+        )
+        lines.append(RemovedJudge(removal.judge.display_name, int(sheets or 0), removal.sheets_kept, removal.reason))
+    return tuple(lines)
 
 
 def score_frames(session: Session, contest: Contest, rubric: Rubric) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -215,6 +261,15 @@ def compute_results(session: Session, contest: Contest) -> ContestResults:
         "sheets_counted": int(scores[["entry", "judge"]].drop_duplicates().shape[0]),
         "sheets_not_counted": int(drafts or 0),
         "unscored": tuple(code for code in entries if code not in scored),
+        "removed_judges": removed_judges(session, contest, rubric),
+        "sheets_of_earlier_rubric": int(
+            session.scalar(
+                _active_sheets(contest, rubric, SheetStatus.SUBMITTED, select(func.count(ScoreSheet.id))).where(
+                    ScoreSheet.rubric_version_id != contest.current_rubric.id
+                )
+            )
+            or 0
+        ),
     }
     if scores.empty:
         return ContestResults(**base)

@@ -31,6 +31,7 @@ from judging.models import (
 from judging.rubric import Criterion, Rubric, format_points
 from judging.services import NotFound, ServiceError, audit
 from judging.services.contests import current_rubric, freeze_rubric_version, require
+from judging.services.membership import on_panel
 from judging.workflow import Action
 
 
@@ -97,6 +98,8 @@ def save_sheet(
     contest = entry.contest
     if assignment.judge_id != judge.id or assignment.status is not AssignmentStatus.ASSIGNED:
         raise ServiceError(_("This entry is not assigned to you."))
+    if not session.scalar(select(on_panel(judge.id, contest.id))):
+        raise NotFound(_("No such entry among your assignments."))
     require(Action.SAVE_SHEETS, contest)
     sheet = assignment.sheet
     if expected_version is not None and expected_version != (sheet.version if sheet else 0):
@@ -121,6 +124,8 @@ def save_sheet(
         session.add(sheet)
     else:
         old = sheet_values(sheet)
+        # A sheet reopened by a rubric migration is remade with the version now in force.
+        sheet.rubric_version = contest.current_rubric
     new_scores = _update_scores(sheet, parsed)
     new_answers = _update_check_answers(sheet, check_values)
     sheet.comment = comment.strip()
@@ -279,6 +284,7 @@ def _active_assignment_query(entry_key: Any) -> Any:
             Assignment.judge_id == bindparam("judge_id"),
             Assignment.status == AssignmentStatus.ASSIGNED,
             entry_key == bindparam("ref"),
+            on_panel(Assignment.judge_id, Entry.contest_id),
         )
         .options(
             contains_eager(Assignment.entry).joinedload(Entry.contest).joinedload(Contest.rubric_versions),
@@ -298,7 +304,8 @@ _ASSIGNMENT_BY_ENTRY_CODE = _active_assignment_query(Entry.code)
 
 
 def active_assignment(session: Session, judge: User, ref: str) -> Assignment:
-    """The judge's active (not recused) assignment to the entry with this code (or id); else NotFound.
+    """The judge's active (not recused) assignment to the entry with this code (or id), while the judge is
+    on the contest's panel; else NotFound.
 
     One query, where lazy loads of the entry, contest, rubric versions and sheet took five.
     """

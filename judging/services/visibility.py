@@ -3,7 +3,8 @@
 - organisers see every entry;
 - an entrant sees the entries of its own organisation, and a coordinating organisation (a district,
   authority or company) those of the units under it;
-- a judge sees an entry only through an active (not recused) assignment to it;
+- a judge sees an entry only through an active (not recused) assignment to it, and only while on the
+  contest's panel (:mod:`judging.services.membership`);
 - everyone, signed in or not, sees the award-winning entries of a published result (the winners' gallery).
 """
 
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from judging.models import Assignment, AssignmentStatus, Entry, Role, User
 from judging.services.certificates import is_published_winner
+from judging.services.membership import on_panel
 
 
 def can_view_entry(session: Session, user: User | None, entry: Entry) -> bool:
@@ -40,6 +42,7 @@ def _may_see_unpublished(session: Session, user: User | None, entry: Entry) -> b
                     Assignment.entry_id == entry.id,
                     Assignment.judge_id == user.id,
                     Assignment.status == AssignmentStatus.ASSIGNED,
+                    on_panel(user.id, entry.contest_id),
                 )
             )
             is not None

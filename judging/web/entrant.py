@@ -257,6 +257,7 @@ def units(slug: str):  # type: ignore[no-untyped-def]
         rubric=rubric,
         entries=listed,
         nominated=nominated,
+        may_nominate={e.id for e in listed if nomination.nominating_organization(e).id == current_user.organization_id},
         confirm_form=ConfirmForm(),
         comment_form=CommentForm(),
         is_open=entries.is_open_for_entries(contest),

@@ -9,14 +9,16 @@ from flask_login import current_user
 from judging.extensions import db
 from judging.models import Assignment, AssignmentStatus, Role, SheetStatus
 from judging.rubric import format_points
-from judging.services import NotFound, ServiceError
+from judging.services import NotFound, ServiceError, exclusions, organizations
 from judging.services.blind_view import entry_for_judge
 from judging.services.contests import current_rubric
-from judging.services.panel import declare_conflict
+from judging.services.panel import declare_conflict, declare_relation
 from judging.services.progress import open_for_conflicts, open_for_scores, progress_of_judge
 from judging.services.sheets import StaleSheet, active_assignment, save_sheet, sheet_values
+from judging.web.actions import attempt
+from judging.web.forms import ConfirmForm
 from judging.web.permissions import role_required
-from judging.web.sheet_forms import ReasonForm, ScoreSheetForm, score_sheet_form
+from judging.web.sheet_forms import OwnRelationForm, ReasonForm, ScoreSheetForm, score_sheet_form
 
 bp = Blueprint("judge", __name__, url_prefix="/judge")
 judge_only = role_required(Role.JUDGE)
@@ -28,6 +30,48 @@ def dashboard():  # type: ignore[no-untyped-def]
     groups = progress_of_judge(db.session, current_user)
     shown = {a.id: entry_for_judge(db.session, a.entry) for group in groups for a in group.assignments}
     return render_template("judge/dashboard.html", groups=groups, shown=shown)
+
+
+@bp.get("/relations")
+@judge_only
+def relations():  # type: ignore[no-untyped-def]
+    return render_template(
+        "judge/relations.html",
+        relations=exclusions.relations_of(db.session, current_user),
+        form=OwnRelationForm(),
+        confirm=ConfirmForm(),
+    )
+
+
+@bp.post("/relations")
+@judge_only
+def add_relation():  # type: ignore[no-untyped-def]
+    form = OwnRelationForm()
+    if not form.validate_on_submit():
+        flash(_("Please type the full name of the organisation."), "danger")
+        return redirect(url_for("judge.relations"))
+    name = (form.organization.data or "").strip()
+    organization = organizations.find_organization(db.session, name)
+    if organization is None:
+        flash(_("There is no organisation named “%(name)s”.", name=name), "danger")
+        return redirect(url_for("judge.relations"))
+    attempt(
+        lambda: declare_relation(db.session, current_user, current_user, organization, form.note.data or ""),
+        _("Your relation with %(name)s is recorded: its entries will not be assigned to you.", name=organization.name),
+    )
+    return redirect(url_for("judge.relations"))
+
+
+@bp.post("/relations/<int:relation_id>/remove")
+@judge_only
+def remove_relation(relation_id: int):  # type: ignore[no-untyped-def]
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    attempt(
+        lambda: exclusions.remove_relation(db.session, current_user, exclusions.get_relation(db.session, relation_id)),
+        _("The relation has been withdrawn."),
+    )
+    return redirect(url_for("judge.relations"))
 
 
 def _assignment_or_404(entry_ref: str) -> Assignment:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from flask_babel import gettext as _
 
 from judging import result_words, workflow
+from judging.conflicts import ConflictReason
 from judging.models import (
     AssignmentStatus,
     EntryStatus,
@@ -92,6 +93,18 @@ def sheet_status_label(status: SheetStatus | None) -> str:
 
 def assignment_status_label(status: AssignmentStatus) -> str:
     return {AssignmentStatus.ASSIGNED: _("Assigned"), AssignmentStatus.RECUSED: _("Recused")}[status]
+
+
+def conflict_reason_label(reason: ConflictReason) -> str:
+    """Why a judge is kept from an entry (:mod:`judging.conflicts`), as the assignment page says it."""
+    return {
+        ConflictReason.SAME_ORGANIZATION: _("Same organisation as the entrant"),
+        ConflictReason.ENTRANT_ABOVE: _("The entrant is above the judge's organisation"),
+        ConflictReason.ENTRANT_BELOW: _("The entrant is a unit under the judge's organisation"),
+        ConflictReason.NOMINATED: _("Nominated by the judge's organisation (or one above or under it)"),
+        ConflictReason.DECLARED: _("Declared relation"),
+        ConflictReason.RECUSED: _("Recused by the judge"),
+    }[reason]
 
 
 ceremony_label = contests.ceremony_label

@@ -11,11 +11,18 @@ from flask_login import current_user
 from judging.extensions import db
 from judging.models import Contest, Role
 from judging.rubric import format_points
-from judging.services import NotFound, accounts, contests, panel, progress, sheets
+from judging.services import NotFound, accounts, contests, exclusions, organizations, panel, progress, sheets
 from judging.web.actions import attempt
 from judging.web.forms import ConfirmForm
 from judging.web.permissions import role_required
-from judging.web.sheet_forms import AddJudgeForm, ReasonForm, ReopenForm, SpreadForm
+from judging.web.sheet_forms import (
+    AddJudgeForm,
+    ReasonForm,
+    RelationForm,
+    RemoveJudgeForm,
+    ReopenForm,
+    SpreadForm,
+)
 
 bp = Blueprint("organizer_judging", __name__, url_prefix="/organizer")
 organizer_only = role_required(Role.ORGANIZER)
@@ -46,11 +53,17 @@ def dashboard(slug: str):  # type: ignore[no-untyped-def]
     add_form = AddJudgeForm()
     add_form.judge_id.choices = [(j.id, j.display_name) for j in panel.judges_off_panel(db.session, contest)]
     matrix = progress.panel_progress(db.session, contest, Decimal(spread))
+    rubric = contests.current_rubric(contest)
+    judges = [member.judge for member in contest.panel]
     return render_template(
         "organizer/judging.html",
         contest=contest,
-        rubric=contests.current_rubric(contest),
+        rubric=rubric,
         progress=matrix,
+        excluded=exclusions.excluded_pairs(db.session, contest, rubric, judges, matrix.entries),
+        relations={judge.id: exclusions.relations_of(db.session, judge) for judge in judges},
+        relation_form=_relation_form(),
+        remove_form=RemoveJudgeForm(),
         spread=spread,
         spread_form=spread_form,
         add_form=add_form,
@@ -58,6 +71,12 @@ def dashboard(slug: str):  # type: ignore[no-untyped-def]
         reopen_form=_reopen_form(matrix),
         number=format_points,
     )
+
+
+def _relation_form() -> RelationForm:
+    form = RelationForm()
+    form.organization_id.choices = [(o.id, o.name) for o in organizations.list_organizations(db.session)]
+    return form
 
 
 def _reopen_form(matrix: progress.PanelProgress) -> ReopenForm:
@@ -98,16 +117,61 @@ def add_judge(slug: str):  # type: ignore[no-untyped-def]
 @organizer_only
 def remove_judge(slug: str, user_id: int):  # type: ignore[no-untyped-def]
     contest = _contest_or_404(slug)
-    if not ConfirmForm().validate_on_submit():
+    form = RemoveJudgeForm()
+    if not form.validate_on_submit():
         abort(400)
     try:
         judge = accounts.get_user(db.session, user_id)
     except NotFound:
         abort(404)
+    keep = bool(form.keep_sheets.data)
     return _run(
         slug,
-        lambda: panel.remove_from_panel(db.session, current_user, contest, judge),
-        _("%(name)s has left the panel; sheets already written are kept.", name=judge.display_name),
+        lambda: panel.remove_from_panel(
+            db.session, current_user, contest, judge, keep_sheets=keep, reason=form.reason.data or ""
+        ),
+        _(
+            "%(name)s has left the panel and no longer sees the contest's entries; the sheets stay in the result.",
+            name=judge.display_name,
+        )
+        if keep
+        else _(
+            "%(name)s has left the panel and no longer sees the contest's entries; "
+            "the sheets are left out of the result.",
+            name=judge.display_name,
+        ),
+    )
+
+
+@bp.post("/contests/<slug>/judging/panel/<int:user_id>/relations")
+@organizer_only
+def add_relation(slug: str, user_id: int):  # type: ignore[no-untyped-def]
+    contest = _contest_or_404(slug)
+    member = next((m for m in contest.panel if m.judge_id == user_id), None)
+    if member is None:
+        abort(404)
+    form = _relation_form()
+    if not form.validate_on_submit():
+        flash(_("Please choose an organisation."), "danger")
+        return _back(slug)
+    organization = organizations.get_organization(db.session, form.organization_id.data)
+    return _run(
+        slug,
+        lambda: panel.declare_relation(db.session, current_user, member.judge, organization, form.note.data or ""),
+        _("%(judge)s's relation with %(name)s is recorded.", judge=member.judge.display_name, name=organization.name),
+    )
+
+
+@bp.post("/contests/<slug>/judging/relations/<int:relation_id>/remove")
+@organizer_only
+def remove_relation(slug: str, relation_id: int):  # type: ignore[no-untyped-def]
+    _contest_or_404(slug)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    return _run(
+        slug,
+        lambda: exclusions.remove_relation(db.session, current_user, exclusions.get_relation(db.session, relation_id)),
+        _("The relation has been withdrawn."),
     )
 
 

@@ -80,6 +80,7 @@ def init_app(app: Flask) -> None:
         entry_status_label=labels.entry_status_label,
         sheet_status_label=labels.sheet_status_label,
         assignment_status_label=labels.assignment_status_label,
+        conflict_reason_label=labels.conflict_reason_label,
         ceremony_label=labels.ceremony_label,
         contest_kind_label=labels.contest_kind_label,
         snapshot_status_label=labels.snapshot_status_label,

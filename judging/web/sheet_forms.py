@@ -20,7 +20,16 @@ from flask import current_app
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, IntegerField, RadioField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.i18n import messages_path
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
@@ -146,6 +155,31 @@ class ReasonForm(JudgingForm):
 class ReopenForm(ReasonForm):
     assignment_id = SelectField(_l("Sheet"), coerce=int, choices=[])
     submit = SubmitField(_l("Reopen for the judge"))
+
+
+class RemoveJudgeForm(JudgingForm):
+    """Taking a judge off the panel: the judge's sheets leave the result unless kept, with a reason."""
+
+    keep_sheets = BooleanField(_l("Keep this judge's submitted sheets in the result"))
+    reason = StringField(_l("Reason for keeping them"), validators=[Optional(), Length(max=1000)])
+    submit = SubmitField(_l("Remove"))
+
+
+class RelationForm(JudgingForm):
+    """An organisation a judge is related to (declared by the judge, or by an organiser for the judge)."""
+
+    organization_id = SelectField(_l("Organisation"), coerce=int, choices=[])
+    note = StringField(_l("Note"), validators=[Optional(), Length(max=500)])
+    submit = SubmitField(_l("Declare the relation"))
+
+
+class OwnRelationForm(JudgingForm):
+    """A judge's own declaration: the organisation is typed, so that no list of organisations is shown to
+    a blind judge."""
+
+    organization = StringField(_l("Organisation (its full name)"), validators=[DataRequired(), Length(max=200)])
+    note = StringField(_l("Note"), validators=[Optional(), Length(max=500)])
+    submit = SubmitField(_l("Declare the relation"))
 
 
 class AddJudgeForm(JudgingForm):

@@ -21,12 +21,15 @@ from judging.models import (
     OrganizationKind,
     Phase,
     ResultSnapshot,
+    Role,
+    ScoreSheet,
     User,
     utcnow,
 )
-from judging.services import demo
+from judging.services import demo, results, sheets
 from judging.storage import LocalStorage
-from tests.conftest import ROOT, log_in, make_test_app
+from tests.conftest import ROOT, create_user, log_in, make_test_app
+from tests.scenarios import seed_review_contest
 
 
 def _drop_everything(app: Flask) -> None:
@@ -110,6 +113,83 @@ def test_changed_rubric_becomes_a_new_version(empty_app: Flask, tmp_path: Path) 
         assert [v.version for v in contest.rubric_versions] == [1, 2]
         assert "count = 4" in contest.current_rubric.text
         assert contest.current_rubric.sha256 == hashlib.sha256(contest.current_rubric.text.encode()).hexdigest()
+
+
+def test_init_refuses_a_changed_rubric_during_review_and_migrate_reopens_the_sheets(
+    empty_app: Flask, tmp_path: Path, short_video: Path
+) -> None:
+    folder = tmp_path / "rubrics"
+    folder.mkdir()
+    source = (ROOT / "rubrics" / "micro_video.toml").read_text(encoding="utf-8")
+    (folder / "micro_video.toml").write_text(source, encoding="utf-8")
+    empty_app.config["RUBRICS_FOLDER"] = str(folder)
+    runner = empty_app.test_cli_runner()
+    assert runner.invoke(args=["init"]).exit_code == 0
+    with empty_app.app_context():
+        create_user("entrant-a", Role.ENTRANT, "浦东新区")
+        create_user("entrant-b", Role.ENTRANT, "黄浦区")
+        codes = seed_review_contest(empty_app, short_video)
+    changed = (
+        source.replace("max = 30", "max = 35", 1)
+        .replace('across_judges = "trimmed_mean"\ntrim = 1', 'across_judges = "median"')
+        .replace("count = 3", "count = 4")
+        + '\n[[criteria]]\nkey = "novelty"\nlabel = "新颖性"\nmax = 10\nweight = 1.0\n'
+    )
+    assert changed.count("novelty") == 1 and 'across_judges = "median"' in changed
+    (folder / "micro_video.toml").write_text(changed, encoding="utf-8")
+
+    refused = runner.invoke(args=["init"])
+    assert refused.exit_code == 1
+    for line in (
+        "赛事 micro-video 已有 21 份按第 1 版评分细则填写的评分表，评分细则不能更改",
+        "criteria[form].max：30 → 35",
+        "criteria[novelty]：新增（key = novelty, label = 新颖性, max = 10, weight = 1.0, step = 1）",
+        "aggregation.across_judges：trimmed_mean → median",
+        "aggregation.trim：1 → 0",
+        "awards[二等奖].count：3 → 4",
+    ):
+        assert line in refused.output, line
+
+    def state() -> tuple[list[int], list[str]]:
+        contest = db.session.scalar(db.select(Contest).where(Contest.slug == "micro-video"))
+        statuses = db.session.scalars(db.select(ScoreSheet.status).order_by(ScoreSheet.id)).all()
+        return [v.version for v in contest.rubric_versions], [s.value for s in statuses]
+
+    with empty_app.app_context():
+        versions, statuses = state()
+        assert versions == [1] and statuses.count("submitted") == 20 and statuses.count("draft") == 1
+        assert results.compute_results(db.session, _contest("micro-video")).sheets_counted == 20
+
+    migrated = runner.invoke(args=["rubric", "migrate", "--contest", "micro-video"])
+    assert migrated.exit_code == 0, migrated.output
+    assert "micro-video: rubric version 1 → 2" in migrated.output
+    with empty_app.app_context():
+        versions, statuses = state()
+        assert versions == [1, 2] and statuses == ["draft"] * 21
+        event = db.session.scalar(db.select(AuditEvent).where(AuditEvent.action == "rubric.migrate"))
+        assert len(event.data["sheets_reopened"]) == 20 and "criteria[form].max：30 → 35" in event.data["differences"]
+        preview = results.compute_results(db.session, _contest("micro-video"))
+        assert (preview.sheets_counted, preview.sheets_not_counted) == (0, 0)  # no sheet of version 2 yet
+
+        judge = db.session.scalar(db.select(User).where(User.username == "expert1"))
+        assignment = sheets.active_assignment(db.session, judge, codes["A"])
+        sheets.save_sheet(
+            db.session,
+            judge,
+            assignment,
+            scores={"content": 38, "form": 33, "influence": 25, "novelty": 8},
+            checks={"ip_characters": True, "duration": True},
+            submit=True,
+        )
+        db.session.commit()
+        assert assignment.sheet.rubric_version.version == 2
+        preview = results.compute_results(db.session, _contest("micro-video"))
+        assert preview.sheets_counted == 1 and set(preview.scores["judge"]) == {"expert1"}
+    assert runner.invoke(args=["init"]).exit_code == 0  # the file now matches version 2
+
+
+def _contest(slug: str) -> Contest:
+    return db.session.scalar(db.select(Contest).where(Contest.slug == slug))
 
 
 def test_init_refuses_an_invalid_rubric_and_writes_nothing(empty_app: Flask, tmp_path: Path) -> None:
