@@ -28,7 +28,7 @@ from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
 from judging.extensions import db
 from judging.media import probe_video, run_ffmpeg
 from judging.models import Entry, EntryFile, OrganizationKind, Phase, Role, User
-from judging.services import accounts, contests, entries, entry_files, nomination, organizations, panel
+from judging.services import ServiceError, accounts, contests, entries, entry_files, nomination, organizations, panel
 from judging.storage import LocalStorage
 from tests.conftest import create_user, log_in, open_contest_for_entries, organization_named
 
@@ -79,7 +79,7 @@ def tagged_video(folder: Path) -> Path:
     return video
 
 
-def pdf_with_metadata(folder: Path, text: str = "Safety at home") -> Path:
+def pdf_with_metadata(folder: Path, text: str = "Safety at home", name: str = "case.pdf") -> Path:
     writer = PdfWriter()
     page = writer.add_blank_page(300, 200)
     font = DictionaryObject(
@@ -98,7 +98,7 @@ def pdf_with_metadata(folder: Path, text: str = "Safety at home") -> Path:
     xmp[NameObject("/Type")] = NameObject("/Metadata")
     xmp[NameObject("/Subtype")] = NameObject("/XML")
     writer.root_object[NameObject("/Metadata")] = writer._add_object(xmp)
-    path = folder / "case.pdf"
+    path = folder / name
     with path.open("wb") as out:
         writer.write(out)
     return path
@@ -345,3 +345,118 @@ def test_blind_judge_finds_no_name_in_any_byte_of_any_file_kind(  # type: ignore
         assert "社区反诈宣传" in archive.read("word/document.xml").decode()
         assert archive.read("docProps/core.xml").decode().endswith('xmlns:dc="http://purl.org/dc/elements/1.1/"/>')
         assert archive.comment == b""
+
+
+def test_blind_check_lists_entries_whose_text_or_documents_name_an_organisation(  # type: ignore[no-untyped-def]
+    app: Flask, users: dict[str, int], client_for, tmp_path: Path
+) -> None:
+    with app.app_context():
+        storage = LocalStorage(app.config["UPLOAD_FOLDER"])
+        organizations.create_organization(
+            db.session, None, name=UNIT, kind=OrganizationKind.GRASSROOTS, parent=organization_named(DISTRICT)
+        )  # type: ignore[arg-type]
+        db.session.commit()
+        office = _account(*DISTRICT_USER, DISTRICT)
+        unit = _account(*UNIT_USER, UNIT)
+        contest = open_contest_for_entries("exemplary-cases")
+        declarations = list(contests.current_rubric(contest).entry.declarations)
+        made = []
+        for title, upload, name in (
+            ("社区反诈宣传", docx_with_creator(tmp_path, body="长宁 区新华路街道开展了反诈宣传"), "a.docx"),
+            ("校园网络安全", pdf_with_metadata(tmp_path, text="Made by the CHANG NING office"), "b.pdf"),
+            ("长\u200b宁区老年人防诈", pdf_with_metadata(tmp_path, name="c.pdf"), "c.pdf"),
+            ("家庭网络安全", pdf_with_metadata(tmp_path, name="d.pdf"), "d.pdf"),
+        ):
+            entry = entries.create_draft(
+                db.session, unit, contest, title=title, category="case", fields={"unit": UNIT, "period": "2026-05-01"}
+            )
+            with upload.open("rb") as stream:
+                entry_files.attach_file(db.session, unit, entry, storage, stream, name)
+            if len(made) < 3:
+                entries.submit_entry(db.session, unit, entry, declarations)
+                nomination.nominate_entry(db.session, office, entry)
+            made.append(entry.code)
+        db.session.commit()
+
+    page = client_for("organizer").get("/organizer/contests/exemplary-cases/blind-check")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    rows = re.findall(r'<tr data-entry="([^"]+)">(.*?)</tr>', html, re.S)
+    found = sorted((code, re.search(r"<td data-name>([^<]*)</td>", row).group(1)) for code, row in rows)  # type: ignore[union-attr]
+    # the document's text (the district, across runs and a space), the PDF's page text (the English alias),
+    # the disguised title; never the identifying field (unit), never the entry that is not before the panel
+    assert found == sorted([(made[0], DISTRICT), (made[0], UNIT), (made[1], "Changning"), (made[2], DISTRICT)])
+    assert "【长 区新华路街道】" not in html and "【长宁 区】" in html and "【CHANG NING】" in html
+    assert "文档 a.docx" in html and "标题" in html
+    assert "盲审检查" in client_for("organizer").get("/organizer/contests/exemplary-cases/entries").get_data(
+        as_text=True
+    )
+    assert client_for("judge").get("/organizer/contests/exemplary-cases/blind-check").status_code == 403
+    assert client_for("entrant-a").get("/organizer/contests/exemplary-cases/blind-check").status_code == 403
+    assert client_for("organizer").get("/organizer/contests/no-such-contest/blind-check").status_code == 404
+
+
+@pytest.mark.parametrize(("size", "kind"), [((8000, 5001), "png"), ((12000, 12000), "png"), ((6400, 6400), "jpg")])
+def test_image_over_the_pixel_limit_is_refused_and_nothing_is_stored(  # type: ignore[no-untyped-def]
+    app: Flask, users: dict[str, int], size: tuple[int, int], kind: str
+) -> None:
+    image = io.BytesIO()
+    Image.new("L", size).save(image, format="PNG" if kind == "png" else "JPEG")
+    image.seek(0)
+    with app.app_context():
+        entrant = db.session.scalar(db.select(User).where(User.username == "entrant-a"))
+        contest = open_contest_for_entries("exemplary-cases")
+        entry = entries.create_draft(
+            db.session, entrant, contest, title="大图", category="case", fields={"unit": "x", "period": "2026-05-01"}
+        )
+        db.session.commit()
+        with pytest.raises(ServiceError) as refusal:
+            entry_files.attach_file(
+                db.session, entrant, entry, LocalStorage(app.config["UPLOAD_FOLDER"]), image, f"big.{kind}"
+            )
+        db.session.rollback()
+        pixels = f"{size[0]} × {size[1]} 像素" if size != (12000, 12000) else "超出上限"
+        assert refusal.value.message == f"图片过大（{pixels}）：最多接受 40 百万像素。"
+        assert db.session.get(Entry, entry.id).files == []
+    assert [p for p in Path(app.config["UPLOAD_FOLDER"]).rglob("*") if p.is_file() and "tmp" not in p.parts] == []
+
+
+def test_a_large_image_is_accepted_and_its_blind_copy_scaled_down(  # type: ignore[no-untyped-def]
+    app: Flask, users: dict[str, int]
+) -> None:
+    image = io.BytesIO()
+    Image.new("RGB", (6000, 3000), (10, 200, 10)).save(image, format="PNG")
+    with app.app_context():
+        entrant = db.session.scalar(db.select(User).where(User.username == "entrant-a"))
+        contest = open_contest_for_entries("exemplary-cases")
+        entry = entries.create_draft(
+            db.session, entrant, contest, title="宽图", category="case", fields={"unit": "x", "period": "2026-05-01"}
+        )
+        image.seek(0)
+        record = entry_files.attach_file(
+            db.session, entrant, entry, LocalStorage(app.config["UPLOAD_FOLDER"]), image, "wide.png"
+        )
+        db.session.commit()
+        with Image.open(LocalStorage(app.config["UPLOAD_FOLDER"]).path(record.blind_key)) as copy:
+            assert copy.size == (4096, 2048)
+        with Image.open(LocalStorage(app.config["UPLOAD_FOLDER"]).path(record.storage_key)) as original:
+            assert original.size == (6000, 3000)
+
+
+def test_organisation_file_declares_aliases_that_seeding_keeps_up_to_date(app: Flask, tmp_path: Path) -> None:
+    with app.app_context():
+        assert organization_named(DISTRICT).aliases == ["长宁", "Changning"]  # from data/organizations.toml
+        listing = tmp_path / "organizations.toml"
+        listing.write_text(
+            '[[organizations]]\nname = "长宁区"\nkind = "district"\naliases = ["长宁", "Changning", "長寧區"]\n'
+            '[[organizations]]\nname = "测试区"\nkind = "district"\naliases = ["Ceshi"]\n',
+            encoding="utf-8",
+        )
+        assert organizations.seed_organizations(db.session, organizations.read_organization_file(listing)) == 1
+        db.session.commit()
+        assert organization_named(DISTRICT).aliases == ["长宁", "Changning", "長寧區"]
+        assert organization_named("测试区").aliases == ["Ceshi"]
+        listing.write_text('[[organizations]]\nname = "甲区"\nkind = "district"\naliases = "甲"\n', encoding="utf-8")
+        with pytest.raises(ServiceError) as refusal:
+            organizations.read_organization_file(listing)
+        assert refusal.value.message == f"{listing}: organizations[0].aliases: must be a list of names"
