@@ -166,6 +166,54 @@ def attach_work(
     return attach_file(session, actor, entry, storage, stream, original_name)
 
 
+def make_missing_blind_copies(session: Session, storage: LocalStorage) -> int:
+    """Make the blind copy of every stored file of a blind contest that has none (uploaded before the
+    contest was made blind, or before blind copies existed); return how many were made. Until it has
+    one, a judge gets no file at all (the original is never served in its place).
+
+    Each copy is made from the stored upload and reaches its key with the caller's commit, like an
+    upload's. A file that cannot be cleaned is left without a copy and named in the audit log.
+    """
+    made = 0
+    rows = session.scalars(select(EntryFile).where(EntryFile.blind_key.is_(None)).order_by(EntryFile.id)).all()
+    for record in rows:
+        contest = record.entry.contest
+        rubric = current_rubric(contest)
+        if not (rubric.assignment and rubric.assignment.blind) or not storage.exists(record.storage_key):
+            continue
+        kind = file_types.kind_of_media_type(record.content_type)
+        if kind is None:
+            continue
+        staged: list[StagedFile] = []
+        original = StagedFile(record.storage_key, storage.path(record.storage_key), record.size_bytes, record.sha256)
+        try:
+            _make_blind_copy(record, original, storage, kind, staged, codec=record.codec)
+        except ServiceError as refusal:
+            audit.record(
+                session,
+                None,
+                "entry.blind_copy_failed",
+                object_type="entry",
+                object_id=record.entry_id,
+                contest_id=contest.id,
+                data={"file": record.id, "reason": refusal.message},
+            )
+            continue
+        session.flush()
+        files_follow_transaction(session, storage, record=record, staged=staged)
+        audit.record(
+            session,
+            None,
+            "entry.blind_copy",
+            object_type="entry",
+            object_id=record.entry_id,
+            contest_id=contest.id,
+            data={"file": record.id, "blind_sha256": record.blind_sha256},
+        )
+        made += 1
+    return made
+
+
 def remove_file(session: Session, actor: User, entry_file: EntryFile, storage: LocalStorage) -> None:
     """Remove a file from a draft entry; the stored file goes when the transaction commits."""
     entry = entry_file.entry

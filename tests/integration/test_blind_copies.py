@@ -28,9 +28,17 @@ from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
 from judging.extensions import db
 from judging.media import probe_video, run_ffmpeg
 from judging.models import Entry, EntryFile, OrganizationKind, Phase, Role, User
+from judging.rubric import parse_rubric
 from judging.services import ServiceError, accounts, contests, entries, entry_files, nomination, organizations, panel
 from judging.storage import LocalStorage
-from tests.conftest import create_user, log_in, open_contest_for_entries, organization_named
+from tests.conftest import (
+    ROOT,
+    create_user,
+    log_in,
+    open_contest_for_entries,
+    organization_named,
+    submitted_video_entry,
+)
 
 DISTRICT = "长宁区"
 UNIT = "新华路街道"
@@ -460,3 +468,37 @@ def test_organisation_file_declares_aliases_that_seeding_keeps_up_to_date(app: F
         with pytest.raises(ServiceError) as refusal:
             organizations.read_organization_file(listing)
         assert refusal.value.message == f"{listing}: organizations[0].aliases: must be a list of names"
+
+
+def test_files_uploaded_before_the_contest_was_blind_get_their_copy_and_judges_nothing_before(  # type: ignore[no-untyped-def]
+    app: Flask, users: dict[str, int], client_for, tmp_path: Path
+) -> None:
+    text = (ROOT / "rubrics" / "micro_video.toml").read_text(encoding="utf-8")
+    with app.app_context():
+        contests.sync_rubric(db.session, None, parse_rubric(text.replace("blind = true", "blind = false")))
+        db.session.commit()
+        entry = submitted_video_entry(app, "entrant-a", tagged_video(tmp_path))
+        record = entry.files[0]
+        assert record.blind_key is None  # not blind: judges see who made it anyway
+        file_id = record.id
+        contests.sync_rubric(db.session, None, parse_rubric(text + "\n# made blind again\n"))
+        organizer = db.session.scalar(db.select(User).where(User.username == "organizer"))
+        contest = entry.contest
+        contests.change_phase(db.session, organizer, contest, Phase.REVIEW)
+        panel.add_to_panel(db.session, organizer, contest, db.session.get(User, users["judge"]))
+        panel.assign_judges(db.session, organizer, contest)
+        db.session.commit()
+    judge = client_for("judge")
+    assert judge.get(f"/files/{file_id}").status_code == 404  # never the original in place of a copy
+    with app.app_context():
+        storage = LocalStorage(app.config["UPLOAD_FOLDER"])
+        assert entry_files.make_missing_blind_copies(db.session, storage) == 1
+        db.session.commit()
+        assert entry_files.make_missing_blind_copies(db.session, storage) == 0
+        record = db.session.get(EntryFile, file_id)
+        assert storage.path(record.blind_key).is_file()
+    with judge.get(f"/files/{file_id}") as response:
+        assert response.status_code == 200
+        assert (
+            leaks(response.get_data()) == [] and hashlib.sha256(response.get_data()).hexdigest() == record.blind_sha256
+        )
