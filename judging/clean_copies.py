@@ -65,7 +65,7 @@ _EMPTY_PROPERTIES = {
     ),
 }
 _PERSON_ATTRIBUTE = re.compile(
-    r"""(\s(?:[\w.-]+:)?(?:author|initials|userId|providerId|lastModifiedBy|name)\s*=\s*)("[^"]*"|'[^']*')"""
+    r"""(\s(?:[\w.-]+:)?(?:author|initials|userId|providerId|lastModifiedBy|displayName|name)\s*=\s*)("[^"]*"|'[^']*')"""
 )
 _PERSON_ELEMENT = re.compile(r"<((?:[\w.-]+:)?(?:author|creator|lastModifiedBy))(\s[^>]*)?>[^<]*</\1>")
 _PERSON_NAME_ELEMENTS = re.compile(r"<(?:[\w.-]+:)?(?:person|cmAuthor|author)\b")
