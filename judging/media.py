@@ -150,8 +150,9 @@ def strip_metadata(
     ``encoder``, XMP ``uuid`` boxes, creation times), chapters, cover art, subtitle, data and timecode
     tracks, every video track but the first, every audio track but the first; in the video bitstream
     the SEI units (user data); the audio is encoded afresh (AAC, 192 kb/s, without the encoder's
-    signature), since an audio bitstream can carry data elements of any content. The muxer writes in
-    bit-exact mode (no version strings, no times).
+    signature), since an AAC bitstream carries data elements of any content (ffmpeg writes its version
+    there). The muxer writes in bit-exact mode (no version strings, no times). The audio encoding is the
+    cost: a 170-s clip took 5 s on a loaded 2-core machine (the remux itself 0.3 s), with the fast coder.
 
     The video stream is copied, not re-encoded, when its codec is H.264, HEVC or AV1 (the pictures are
     bit for bit those uploaded). Another codec is re-encoded to H.264, whose bitstream holds only what
@@ -168,7 +169,7 @@ def strip_metadata(
     run_ffmpeg(
         "-i", str(source), "-map", "0:V:0", "-map", "0:a:0?",
         "-map_metadata", "-1", "-map_metadata:s", "-1", "-map_chapters", "-1",
-        *video, "-c:a", "aac", "-b:a", "192k",
+        *video, "-c:a", "aac", "-aac_coder", "fast", "-b:a", "192k",
         "-fflags", "+bitexact", "-flags:v", "+bitexact", "-flags:a", "+bitexact",
         "-f", container, str(target),
         timeout=timeout,
