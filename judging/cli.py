@@ -76,8 +76,14 @@ def init_command(with_demo: bool, edition: str | None, migrate_rubrics: bool) ->
         click.echo(exc.message, err=True)
         sys.exit(1)
     # Files of an upload whose process was killed while committing: kept or removed as the database says.
-    entry_files.clear_interrupted_uploads(session, LocalStorage(app.config["UPLOAD_FOLDER"]))
+    storage = LocalStorage(app.config["UPLOAD_FOLDER"])
+    entry_files.clear_interrupted_uploads(session, storage)
+    # A contest made blind after its uploads: judges get no file until its clean copy exists.
+    copies = entry_files.make_missing_blind_copies(session, storage)
+    session.commit()
     click.echo(f"Database ready; {added} organisations added; {len(rubrics)} contests loaded.")
+    if copies:
+        click.echo(f"{copies} blind copies made of files uploaded before their contest was blind.")
     if not with_demo:
         return
     if demo.demo_present(session):

@@ -5,7 +5,8 @@ the rubric's ``entry.allowed_extensions`` so that a rubric can say which it acce
 
 - ``mp4`` / ``mov``: an ISO base media file (``ftyp`` box at offset 4); the brand ``qt`` means QuickTime;
 - ``pdf``: starts with ``%PDF-``;
-- ``docx``: a zip archive holding ``[Content_Types].xml`` and a ``word/`` part;
+- ``docx`` / ``xlsx`` / ``pptx``: a zip archive holding ``[Content_Types].xml`` and a ``word/``, ``xl/`` or
+  ``ppt/`` part;
 - ``jpg``: starts with ``FF D8 FF``; ``png``: starts with the eight-byte PNG signature.
 """
 
@@ -19,11 +20,15 @@ MEDIA_TYPES = {
     "mov": "video/quicktime",
     "pdf": "application/pdf",
     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
     "jpg": "image/jpeg",
     "png": "image/png",
 }
 IMAGE_KINDS = frozenset({"jpg", "png"})
 VIDEO_KINDS = frozenset({"mp4", "mov"})
+OFFICE_KINDS = frozenset({"docx", "xlsx", "pptx"})
+_OFFICE_FOLDERS = {"word/": "docx", "xl/": "xlsx", "ppt/": "pptx"}
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _ZIP_SIGNATURE = b"PK\x03\x04"
@@ -41,8 +46,8 @@ def detect_kind(path: str | Path) -> str | None:
         return "jpg"
     if head.startswith(_PNG_SIGNATURE):
         return "png"
-    if head.startswith(_ZIP_SIGNATURE) and _is_word_document(path):
-        return "docx"
+    if head.startswith(_ZIP_SIGNATURE):
+        return _office_kind(path)
     return None
 
 
@@ -73,10 +78,20 @@ def safe_file_name(name: str, kind: str | None) -> str:
     return cleaned[-255:]
 
 
-def _is_word_document(path: str | Path) -> bool:
+def kind_of_media_type(content_type: str) -> str | None:
+    """The kind whose media type this is (the extension a download is named with)."""
+    return next((kind for kind, media_type in MEDIA_TYPES.items() if media_type == content_type), None)
+
+
+def _office_kind(path: str | Path) -> str | None:
     try:
         with zipfile.ZipFile(path) as archive:
             names = archive.namelist()
     except (zipfile.BadZipFile, OSError):
-        return False
-    return "[Content_Types].xml" in names and any(name.startswith("word/") for name in names)
+        return None
+    if "[Content_Types].xml" not in names:
+        return None
+    for folder, kind in _OFFICE_FOLDERS.items():
+        if any(name.startswith(folder) for name in names):
+            return kind
+    return None

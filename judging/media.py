@@ -34,28 +34,6 @@ class VideoInfo:
     tags: tuple[tuple[str, str], ...] = ()
     """The container's and streams' metadata tags, as ffmpeg lists them: (key, value)."""
 
-    @property
-    def identifying_tags(self) -> tuple[tuple[str, str], ...]:
-        """Tags that may name the entrant (title, artist, comment, …): everything but format bookkeeping."""
-        return tuple((key, value) for key, value in self.tags if key.lower() not in FORMAT_TAGS)
-
-
-FORMAT_TAGS = frozenset(
-    {
-        "major_brand",
-        "minor_version",
-        "compatible_brands",
-        "encoder",
-        "handler_name",
-        "vendor_id",
-        "language",
-        "creation_time",
-        "timecode",
-        "duration",
-    }
-)
-"""Tags that muxers and encoders write by themselves and that say nothing about who made the video."""
-
 
 def metadata_tags(ffmpeg_output: str) -> tuple[tuple[str, str], ...]:
     """The (key, value) lines of every ``Metadata:`` block in ffmpeg's description of its input."""
@@ -113,7 +91,8 @@ def run_ffmpeg(*arguments: str, timeout: float = 60) -> None:
 
 
 def make_thumbnail(video: str | Path, target: str | Path, at_seconds: float = 1.0, width: int = 320) -> None:
-    """Write a JPEG frame of the video (at ``at_seconds``, or the first frame of a shorter clip).
+    """Write a JPEG frame of the video (at ``at_seconds``, or the first frame of a shorter clip), with no
+    metadata (no tags of the video, no encoder signature): judges see the thumbnail too.
 
     Raises CalledProcessError when ffmpeg can take no frame at all. Seeking past the end of a clip is
     an error for ffmpeg or an empty output, depending on the container: either way the first frame is
@@ -122,7 +101,10 @@ def make_thumbnail(video: str | Path, target: str | Path, at_seconds: float = 1.
     starts = (str(at_seconds), "0")
     for number, start in enumerate(starts, start=1):
         try:
-            run_ffmpeg("-ss", start, "-i", str(video), "-frames:v", "1", "-vf", f"scale={width}:-2", str(target))
+            run_ffmpeg(
+                "-ss", start, "-i", str(video), "-frames:v", "1", "-vf", f"scale={width}:-2",
+                "-map_metadata", "-1", "-fflags", "+bitexact", "-flags:v", "+bitexact", str(target),
+            )  # fmt: skip
         except subprocess.CalledProcessError:
             if number == len(starts):
                 raise
@@ -153,16 +135,42 @@ def generate_test_image(target: str | Path, size: str = "640x360") -> None:
     run_ffmpeg("-f", "lavfi", "-i", f"testsrc2=size={size}:rate=1", "-frames:v", "1", str(target))
 
 
-def strip_metadata(source: str | Path, target: str | Path, container: str = "mp4", timeout: float = 600) -> None:
-    """Copy a video's streams into a new file without its container metadata (title, author, comments,
-    creation tool, chapters), so that a blind judge never receives the entrant's name hidden in tags.
+SEI_UNIT_TYPES = {"h264": "6", "hevc": "39|40", "av1": "5"}
+"""The bitstream units that carry free-form data (H.264/HEVC SEI, whose user-data messages carry any
+text an encoder is given; AV1 metadata OBUs), by codec: removed from a blind copy by ``filter_units``."""
 
-    The streams are copied, not re-encoded: the pictures and sound are bit-for-bit those uploaded.
-    No ``+faststart``: moving the index to the front costs another pass over a 1 GiB file, and
-    players seek through the range requests that the file route answers anyway.
+
+def strip_metadata(
+    source: str | Path, target: str | Path, container: str = "mp4", codec: str = "h264", timeout: float = 600
+) -> None:
+    """Write a copy of a video that carries nothing but its pictures and sound, so that a blind judge
+    never finds the entrant's name hidden in it.
+
+    Dropped: the container's and the streams' metadata (title, artist, comment, ``handler_name``,
+    ``encoder``, XMP ``uuid`` boxes, creation times), chapters, cover art, subtitle, data and timecode
+    tracks, every video track but the first, every audio track but the first; in the video bitstream
+    the SEI units (user data); the audio is encoded afresh (AAC, 192 kb/s, without the encoder's
+    signature), since an AAC bitstream carries data elements of any content (ffmpeg writes its version
+    there). The muxer writes in bit-exact mode (no version strings, no times). The audio encoding is the
+    cost: a 170-s clip took 5 s on a loaded 2-core machine (the remux itself 0.3 s), with the fast coder.
+
+    The video stream is copied, not re-encoded, when its codec is H.264, HEVC or AV1 (the pictures are
+    bit for bit those uploaded). Another codec is re-encoded to H.264, whose bitstream holds only what
+    the encoder writes. No ``+faststart``: moving the index to the front costs another pass over a 1 GiB
+    file, and players seek through the range requests that the file route answers anyway.
     """
+    if codec in SEI_UNIT_TYPES:
+        video = ["-c:v", "copy", "-bsf:v", f"filter_units=remove_types={SEI_UNIT_TYPES[codec]}"]
+    else:
+        video = [
+            "-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-pix_fmt", "yuv420p",
+            "-bsf:v", f"filter_units=remove_types={SEI_UNIT_TYPES['h264']}",
+        ]  # fmt: skip
     run_ffmpeg(
-        "-i", str(source), "-map", "0", "-map_metadata", "-1", "-map_chapters", "-1",
-        "-c", "copy", "-fflags", "+bitexact", "-f", container, str(target),
+        "-i", str(source), "-map", "0:V:0", "-map", "0:a:0?",
+        "-map_metadata", "-1", "-map_metadata:s", "-1", "-map_chapters", "-1",
+        *video, "-c:a", "aac", "-aac_coder", "fast", "-b:a", "192k",
+        "-fflags", "+bitexact", "-flags:v", "+bitexact", "-flags:a", "+bitexact",
+        "-f", container, str(target),
         timeout=timeout,
     )  # fmt: skip

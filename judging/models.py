@@ -137,6 +137,8 @@ class Organization(Base):
     name: Mapped[str] = mapped_column(String(200), unique=True)
     kind: Mapped[OrganizationKind] = mapped_column(_enum(OrganizationKind, "organization_kind"))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("organization.id", ondelete="RESTRICT"), index=True)
+    aliases: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
+    """Other names the organisation goes by (short name, English name): masked from blind judges like its name."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     parent: Mapped[Organization | None] = relationship(remote_side=[id], back_populates="children")
@@ -342,9 +344,21 @@ class EntryFile(Base):
     height: Mapped[int | None]
     codec: Mapped[str | None] = mapped_column(String(40))
     thumbnail_key: Mapped[str | None] = mapped_column(String(100))
+    blind_key: Mapped[str | None] = mapped_column(String(100), unique=True)
+    """The cleaned copy made at upload for a blind contest (no container, document or image metadata):
+    what judges receive instead of the stored original."""
+    blind_size_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    blind_sha256: Mapped[str | None] = mapped_column(String(64))
+    document_text: Mapped[str | None] = mapped_column(Text)
+    """The text of a document (PDF, Office), extracted at upload for the organiser's blind check."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     entry: Mapped[Entry] = relationship(back_populates="files")
+
+    @property
+    def stored_keys(self) -> tuple[str, ...]:
+        """Every stored file of this row: the upload, its thumbnail and its blind copy."""
+        return tuple(key for key in (self.storage_key, self.thumbnail_key, self.blind_key) if key)
 
 
 class PanelMember(Base):

@@ -103,6 +103,8 @@ class EntryField(_Spec):
     label: Label
     type: Literal["text", "int", "url", "date"]
     required: StrictBool = False
+    identifying: StrictBool = False
+    """The field names who made the entry (the implementing unit): blind judges never see it."""
 
 
 class EntrySpec(_Spec):

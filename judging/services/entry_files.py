@@ -18,7 +18,8 @@ from flask_babel import gettext as _
 from sqlalchemy import Engine, event, func, inspect, select
 from sqlalchemy.orm import Session, SessionTransaction, scoped_session
 
-from judging import file_types
+from judging import clean_copies, file_types
+from judging.document_text import document_text
 from judging.media import NotAVideo, VideoInfo, make_thumbnail, probe_video, strip_metadata
 from judging.models import Entry, EntryFile, EntryStatus, User
 from judging.rubric import Rubric
@@ -55,11 +56,16 @@ def attach_file(
 
     The kind is read from the file's first bytes (:mod:`judging.file_types`), never from its name or
     the browser's content type. A video (or a case's document) is the entry's ``work`` and replaces
-    the previous one; a case's JPEG or PNG is added as an ``image``. A video is stored without its
-    container metadata (a blind judge must not find the entrant's name in its tags), given a
-    thumbnail and refused past ``max_duration_seconds`` with its measured duration.
+    the previous one; a case's JPEG or PNG is added as an ``image``. A video is given a thumbnail and
+    refused past ``max_duration_seconds`` with its measured duration; an image past
+    :data:`judging.clean_copies.MAX_IMAGE_PIXELS`. A document's text is kept for the blind check.
 
-    The files (the upload or its copy without metadata, and the thumbnail) stay in the storage's
+    The upload is stored as it was sent (the entrant gets it back byte for byte). When the contest is
+    blind, a copy without any metadata is made beside it (:func:`_make_blind_copy`), and that copy is
+    all that judges receive (a blind judge must not find the entrant's name in a tag, a property or a
+    picture's EXIF).
+
+    The files (the upload, its blind copy and the thumbnail) stay in the storage's
     ``tmp/`` while they are checked and worked on, and reach their keys only when the transaction
     commits (:func:`files_follow_transaction`). Anything refused leaves no file and no row behind: the
     staged files are deleted before the refusal is raised, and the caller rolls back.
@@ -102,10 +108,14 @@ def attach_file(
             size_bytes=uploaded.size,
             sha256=uploaded.sha256,
         )
+        if kind in file_types.IMAGE_KINDS:
+            _check_image(uploaded)
         if rubric.entry.media == "video":
-            info = _probe_into(record, uploaded, storage, rubric, staged)
-            if info.identifying_tags:  # copying every frame of a 1 GiB file only when a tag could name someone
-                _store_without_metadata(record, uploaded, storage, kind, staged)
+            _probe_into(record, uploaded, storage, rubric, staged)
+        if kind in file_types.OFFICE_KINDS or kind == "pdf":
+            record.document_text = document_text(kind, uploaded.path)
+        if rubric.assignment is not None and rubric.assignment.blind:
+            _make_blind_copy(record, uploaded, storage, kind, staged, codec=record.codec)
         if purpose == "image" and sum(1 for f in entry.files if f.purpose == "image") >= MAX_IMAGES:
             raise ServiceError(_("An entry can have at most %(n)d images.", n=MAX_IMAGES))
         replaced = [f for f in entry.files if f.purpose == "work"] if purpose == "work" else []
@@ -122,7 +132,7 @@ def attach_file(
         storage,
         record=record,
         staged=staged,
-        retiring=[k for f in replaced for k in (f.storage_key, f.thumbnail_key) if k],
+        retiring=[k for f in replaced for k in f.stored_keys],
     )
     audit.record(
         session,
@@ -137,6 +147,7 @@ def attach_file(
             "size": record.size_bytes,
             "sha256": record.sha256,
             "uploaded_sha256": uploaded.sha256,
+            "blind_sha256": record.blind_sha256,
             "duration": str(record.duration_seconds) if record.duration_seconds is not None else None,
         },
     )
@@ -218,12 +229,60 @@ def attach_work(
     return attach_file(session, actor, entry, storage, stream, original_name)
 
 
+def make_missing_blind_copies(session: Session, storage: LocalStorage) -> int:
+    """Make the blind copy of every stored file of a blind contest that has none (uploaded before the
+    contest was made blind, or before blind copies existed); return how many were made. Until it has
+    one, a judge gets no file at all (the original is never served in its place).
+
+    Each copy is made from the stored upload and reaches its key with the caller's commit, like an
+    upload's. A file that cannot be cleaned is left without a copy and named in the audit log.
+    """
+    made = 0
+    rows = session.scalars(select(EntryFile).where(EntryFile.blind_key.is_(None)).order_by(EntryFile.id)).all()
+    for record in rows:
+        contest = record.entry.contest
+        rubric = current_rubric(contest)
+        if not (rubric.assignment and rubric.assignment.blind) or not storage.exists(record.storage_key):
+            continue
+        kind = file_types.kind_of_media_type(record.content_type)
+        if kind is None:
+            continue
+        staged: list[StagedFile] = []
+        original = StagedFile(record.storage_key, storage.path(record.storage_key), record.size_bytes, record.sha256)
+        try:
+            _make_blind_copy(record, original, storage, kind, staged, codec=record.codec)
+        except ServiceError as refusal:
+            audit.record(
+                session,
+                None,
+                "entry.blind_copy_failed",
+                object_type="entry",
+                object_id=record.entry_id,
+                contest_id=contest.id,
+                data={"file": record.id, "reason": refusal.message},
+            )
+            continue
+        session.flush()
+        files_follow_transaction(session, storage, record=record, staged=staged)
+        audit.record(
+            session,
+            None,
+            "entry.blind_copy",
+            object_type="entry",
+            object_id=record.entry_id,
+            contest_id=contest.id,
+            data={"file": record.id, "blind_sha256": record.blind_sha256},
+        )
+        made += 1
+    return made
+
+
 def remove_file(session: Session, actor: User, entry_file: EntryFile, storage: LocalStorage) -> None:
     """Remove a file from a draft entry; the stored file goes when the transaction commits."""
     entry = entry_file.entry
     require_own_draft(actor, entry)
     refuse_when_closed(entry.contest)
-    keys = [k for k in (entry_file.storage_key, entry_file.thumbnail_key) if k]
+    keys = list(entry_file.stored_keys)
     entry.files.remove(entry_file)
     session.delete(entry_file)
     session.flush()
@@ -338,14 +397,22 @@ def clear_interrupted_uploads(session: Session, storage: LocalStorage) -> list[s
                 if not locked:
                     connection.rollback()
                     continue  # its transaction is not over yet
-            named = set(
-                connection.scalars(
-                    select(EntryFile.storage_key).where(EntryFile.storage_key.in_(publication.listed))
-                ).all()
-            ) | set(
-                connection.scalars(
-                    select(EntryFile.thumbnail_key).where(EntryFile.thumbnail_key.in_(publication.listed))
-                ).all()
+            named = (
+                set(
+                    connection.scalars(
+                        select(EntryFile.storage_key).where(EntryFile.storage_key.in_(publication.listed))
+                    ).all()
+                )
+                | set(
+                    connection.scalars(
+                        select(EntryFile.thumbnail_key).where(EntryFile.thumbnail_key.in_(publication.listed))
+                    ).all()
+                )
+                | set(
+                    connection.scalars(
+                        select(EntryFile.blind_key).where(EntryFile.blind_key.in_(publication.listed))
+                    ).all()
+                )
             )
             connection.rollback()  # releases the advisory lock
             unnamed = [key for key in publication.listed if key not in named]
@@ -399,24 +466,54 @@ def _probe_into(
     return info
 
 
-def _store_without_metadata(
-    record: EntryFile, uploaded: StagedFile, storage: LocalStorage, kind: str, staged: list[StagedFile]
-) -> None:
-    """Replace the staged upload by a copy without container metadata; the record then describes the copy
-    (its size and sha256 are those of what judges receive)."""
-    scratch = storage.temporary_path(".mov" if kind == "mov" else ".mp4")
+def _check_image(uploaded: StagedFile) -> None:
     try:
-        strip_metadata(uploaded.path, scratch, container="mov" if kind == "mov" else "mp4")
+        clean_copies.check_image(uploaded.path)
+    except clean_copies.ImageTooLarge as refusal:
+        size = _("%(width)d × %(height)d pixels", width=refusal.width, height=refusal.height) if refusal.width else ""
+        raise ServiceError(
+            _(
+                "This image is too large (%(size)s): at most %(megapixels)d megapixels are accepted.",
+                size=size or _("over the limit"),
+                megapixels=clean_copies.MAX_IMAGE_PIXELS // 1_000_000,
+            )
+        ) from None
+    except clean_copies.CannotClean:
+        raise ServiceError(_("This image cannot be read.")) from None
+
+
+def _make_blind_copy(
+    record: EntryFile,
+    uploaded: StagedFile,
+    storage: LocalStorage,
+    kind: str,
+    staged: list[StagedFile],
+    codec: str | None = None,
+) -> None:
+    """Stage the copy a blind judge receives (no metadata: :mod:`judging.clean_copies`, and
+    :func:`judging.media.strip_metadata` for videos) beside the upload, which stays as it was sent.
+
+    A file that cannot be cleaned is refused: a blind contest never serves a judge what it could not clean.
+    """
+    scratch = storage.temporary_path(f".{kind}")
+    try:
+        if kind in file_types.VIDEO_KINDS:
+            strip_metadata(uploaded.path, scratch, container=kind, codec=codec or "")
+        else:
+            clean_copies.write_clean_copy(kind, uploaded.path, scratch)
         cleaned = storage.stage_prepared(scratch)
     except subprocess.SubprocessError:
         scratch.unlink(missing_ok=True)
         raise ServiceError(_("This file is not a video that can be played.")) from None
+    except clean_copies.CannotClean:
+        scratch.unlink(missing_ok=True)
+        raise ServiceError(
+            _("This file cannot be read well enough to remove its metadata for blind review; please save it again.")
+        ) from None
     except BaseException:
         scratch.unlink(missing_ok=True)
         raise
     staged.append(cleaned)
-    staged.remove(uploaded)
-    storage.discard([uploaded])
-    record.storage_key = cleaned.key
-    record.size_bytes = cleaned.size
-    record.sha256 = cleaned.sha256
+    record.blind_key = cleaned.key
+    record.blind_size_bytes = cleaned.size
+    record.blind_sha256 = cleaned.sha256

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
+from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -13,8 +14,8 @@ from judging.models import Organization, OrganizationKind, User
 from judging.services import NotFound, ServiceError, audit
 
 
-def read_organization_file(path: str | Path) -> list[dict[str, str]]:
-    """Read ``[[organizations]]`` rows (name, kind, optional parent) from a TOML file."""
+def read_organization_file(path: str | Path) -> list[dict[str, Any]]:
+    """Read ``[[organizations]]`` rows (name, kind, optional parent, optional aliases) from a TOML file."""
     path = Path(path)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -23,27 +24,46 @@ def read_organization_file(path: str | Path) -> list[dict[str, str]]:
     rows = data.get("organizations", [])
     kinds = {kind.value for kind in OrganizationKind}
     for index, row in enumerate(rows):
-        unknown = set(row) - {"name", "kind", "parent"}
+        unknown = set(row) - {"name", "kind", "parent", "aliases"}
         if unknown:
             raise ServiceError(f"{path}: organizations[{index}]: unknown key {sorted(unknown)[0]!r}")
         if not isinstance(row.get("name"), str) or not row["name"].strip():
             raise ServiceError(f"{path}: organizations[{index}].name: required")
         if row.get("kind") not in kinds:
             raise ServiceError(f"{path}: organizations[{index}].kind: must be one of {', '.join(sorted(kinds))}")
+        aliases = row.get("aliases", [])
+        if not isinstance(aliases, list) or not all(isinstance(a, str) and a.strip() for a in aliases):
+            raise ServiceError(f"{path}: organizations[{index}].aliases: must be a list of names")
     return rows
 
 
-def seed_organizations(session: Session, rows: list[dict[str, str]]) -> int:
-    """Create the organisations that do not exist yet (by name); return how many were added."""
+def seed_organizations(session: Session, rows: list[dict[str, Any]]) -> int:
+    """Create the organisations that do not exist yet (by name); return how many were added.
+
+    The aliases a row declares replace those of an existing organisation of that name, so that a name
+    added to the file is masked from blind judges after the next ``flask init``.
+    """
     existing = {org.name: org for org in session.scalars(select(Organization))}
     added = 0
     for row in rows:
+        aliases = [alias.strip() for alias in row.get("aliases", [])]
         if row["name"] in existing:
+            org = existing[row["name"]]
+            if "aliases" in row and list(org.aliases or []) != aliases:
+                audit.record(
+                    session,
+                    None,
+                    "organization.aliases",
+                    object_type="organization",
+                    object_id=org.id,
+                    data={"name": org.name, "before": list(org.aliases or []), "after": aliases},
+                )
+                org.aliases = aliases
             continue
         parent = existing.get(row["parent"]) if row.get("parent") else None
         if row.get("parent") and parent is None:
             raise ServiceError(f"organizations: {row['name']}: unknown parent {row['parent']!r}")
-        org = Organization(name=row["name"], kind=OrganizationKind(row["kind"]), parent=parent)
+        org = Organization(name=row["name"], kind=OrganizationKind(row["kind"]), parent=parent, aliases=aliases)
         session.add(org)
         existing[org.name] = org
         added += 1

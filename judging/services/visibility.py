@@ -50,6 +50,15 @@ def _may_see_unpublished(session: Session, user: User | None, entry: Entry) -> b
     return False
 
 
+def is_own_entry(user: User | None, entry: Entry) -> bool:
+    """Whether the user is on the entrant's side: an entrant of its organisation or of the coordinating
+    organisation above it (who see the files as they were uploaded, under the names they gave them)."""
+    if user is None or not user.is_authenticated or user.role is not Role.ENTRANT or user.organization_id is None:
+        return False
+    return entry.contestant_id is None and user.organization_id in (entry.organization.id, entry.organization.parent_id)
+
+
 def is_blind_for(entry: Entry, user: User | None, blind: bool) -> bool:
-    """Whether the entrant's identity must be hidden from this user (judges of a blind contest)."""
+    """Whether the entrant's identity must be hidden from this user (judges of a blind contest): such a
+    user receives only the blind copies of the entry's files."""
     return blind and user is not None and user.is_authenticated and user.role is Role.JUDGE

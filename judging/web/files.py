@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import PurePath
-
 from flask import Blueprint, abort, current_app, send_file
 from flask_login import current_user
 
+from judging import file_types
 from judging.extensions import db
 from judging.models import EntryFile
 from judging.services.contests import current_rubric
-from judging.services.visibility import can_view_entry, is_blind_for
+from judging.services.visibility import can_view_entry, is_blind_for, is_own_entry
 from judging.storage import LocalStorage
 from judging.web.permissions import public
 
@@ -25,10 +24,14 @@ def _visible_file(file_id: int) -> EntryFile:
     return entry_file
 
 
-def download_name(entry_file: EntryFile, blind: bool) -> str:
-    """The name a download is saved under: the entry code while blind (never the uploader's file name)."""
-    suffix = PurePath(entry_file.original_name).suffix.lower()
-    return f"{entry_file.entry.code}{suffix}" if blind else entry_file.original_name
+def download_name(entry_file: EntryFile, own: bool) -> str:
+    """The name a download is saved under: the uploader's own name for the entrant's side; for anyone
+    else the entry code and the extension of the type detected from the content, nothing the uploader
+    wrote (a name like ``MV-007.长宁区网信办`` or ``x.html`` would say who made it, or open as a page)."""
+    if own:
+        return entry_file.original_name
+    kind = file_types.kind_of_media_type(entry_file.content_type) or "bin"
+    return f"{entry_file.entry.code}.{kind}"
 
 
 @bp.get("/<int:file_id>")
@@ -37,14 +40,19 @@ def serve(file_id: int):  # type: ignore[no-untyped-def]
     entry_file = _visible_file(file_id)
     rubric = current_rubric(entry_file.entry.contest)
     blind = is_blind_for(entry_file.entry, current_user, bool(rubric.assignment and rubric.assignment.blind))
+    key, sha256 = entry_file.storage_key, entry_file.sha256
+    if blind:  # a judge receives only the copy made without metadata, never the upload itself
+        if not entry_file.blind_key:  # uploaded before the contest was made blind: nothing clean to give
+            abort(404)
+        key, sha256 = entry_file.blind_key, entry_file.blind_sha256
     storage = LocalStorage(current_app.config["UPLOAD_FOLDER"])
     response = send_file(
-        storage.path(entry_file.storage_key),
+        storage.path(key),
         mimetype=entry_file.content_type,
         as_attachment=False,
-        download_name=download_name(entry_file, blind),
+        download_name=download_name(entry_file, is_own_entry(current_user, entry_file.entry)),
         conditional=True,  # Range and If-None-Match: videos seek, re-requests are cheap
-        etag=entry_file.sha256,
+        etag=sha256,
         max_age=0,
     )
     response.headers["Cache-Control"] = "private, no-store"

@@ -10,7 +10,7 @@ from judging.extensions import db
 from judging.models import Assignment, AssignmentStatus, Role, SheetStatus
 from judging.rubric import format_points
 from judging.services import NotFound, ServiceError, exclusions, organizations
-from judging.services.blind_view import entry_for_judge
+from judging.services.blind_view import entry_for_judge, organization_names
 from judging.services.contests import current_rubric
 from judging.services.panel import declare_conflict, declare_relation
 from judging.services.progress import open_for_conflicts, open_for_scores, progress_of_judge
@@ -28,7 +28,8 @@ judge_only = role_required(Role.JUDGE)
 @judge_only
 def dashboard():  # type: ignore[no-untyped-def]
     groups = progress_of_judge(db.session, current_user)
-    shown = {a.id: entry_for_judge(db.session, a.entry) for group in groups for a in group.assignments}
+    names = organization_names(db.session)
+    shown = {a.id: entry_for_judge(db.session, a.entry, names) for group in groups for a in group.assignments}
     return render_template("judge/dashboard.html", groups=groups, shown=shown)
 
 

@@ -1,4 +1,5 @@
-"""The organisers' list of a contest's entries: filters, file details, disqualify or reinstate, xlsx export."""
+"""The organisers' list of a contest's entries: filters, file details, disqualify or reinstate, xlsx export,
+and the blind check of what judges would read."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from judging.exports.entry_list import entry_list_xlsx
 from judging.extensions import db
 from judging.models import Entry, EntryStatus, Role
 from judging.services import NotFound, contests, entries, organizations
+from judging.services.blind_check import blind_check as check_names
+from judging.services.blind_view import is_blind
 from judging.web.actions import attempt
 from judging.web.labels import entry_status_label
 from judging.web.permissions import role_required
@@ -82,6 +85,21 @@ def entry_list(slug: str):  # type: ignore[no-untyped-def]
         entries=listed,
         status_form=EntryStatusForm(),
         frozen=not contests.allowed(Action.DISQUALIFY_ENTRIES, contest),
+    )
+
+
+@bp.get("/contests/<slug>/blind-check")
+@organizer_only
+def blind_check(slug: str):  # type: ignore[no-untyped-def]
+    try:
+        contest = contests.get_contest(db.session, slug)
+    except NotFound:
+        abort(404)
+    return render_template(
+        "organizer/blind_check.html",
+        contest=contest,
+        findings=check_names(db.session, contest),
+        blind=is_blind(contest),
     )
 
 

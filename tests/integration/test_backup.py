@@ -37,7 +37,7 @@ def test_backup_restores_every_row_and_file_into_a_fresh_sqlite(
     archive = tmp_path / "backup.tar.gz"
     result = app.test_cli_runner().invoke(args=["backup", "--out", str(archive)])
     assert result.exit_code == 0, result.output
-    assert " 2 files, schema " in result.output  # the video and its thumbnail
+    assert " 3 files, schema " in result.output  # the video, its thumbnail and its blind copy
 
     target = make_test_app(f"sqlite:///{tmp_path / 'restored.sqlite3'}", tmp_path / "target")
     restored = target.test_cli_runner().invoke(args=["restore", str(archive)])

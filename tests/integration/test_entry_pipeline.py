@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
+from pypdf import PdfWriter
 
 from judging.extensions import db
 from judging.media import generate_test_image
@@ -28,7 +29,17 @@ from judging.services import ServiceError, contests, entries, entry_files, nomin
 from judging.storage import LocalStorage
 from tests.conftest import create_user, csrf_token, open_contest_for_entries
 
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+def _blank_pdf() -> bytes:
+    """A real one-page PDF: a blind contest refuses a document it cannot read to clean."""
+    out = io.BytesIO()
+    writer = PdfWriter()
+    writer.add_blank_page(200, 200)
+    writer.write(out)
+    return out.getvalue()
+
+
+PDF = _blank_pdf()
 
 
 def stored_files(app: Flask) -> list[Path]:
@@ -205,7 +216,7 @@ def test_case_over_the_rubric_size_limit_is_refused_with_the_limit(app: Flask, u
         db.session.rollback()
         assert refusal.value.message == "文件超过 50 MB，超出本评选的上限。"
         assert [f.original_name for f in db.session.get(Entry, entry.id).files] == ["案例.pdf"]
-    assert len(stored_files(app)) == 1
+    assert len(stored_files(app)) == 2  # the first document and its blind copy
 
 
 def test_case_images_are_added_beside_the_document(app: Flask, users: dict[str, int], tmp_path: Path) -> None:

@@ -144,7 +144,8 @@ def test_files_reach_their_keys_only_with_their_commit(  # type: ignore[no-untyp
             entry_files.attach_file(db.session, entrant, second, storage, stream, "作品.mp4")
         waiting = _files_under(uploads)
         assert all(p.parent == uploads / SCRATCH_FOLDER for p in waiting)
-        assert sorted(p.name.split("-")[0] for p in waiting) == [".owner", ".part", ".work"]  # video, thumbnail
+        # the upload; its thumbnail and blind copy
+        assert sorted(p.name.split("-")[0] for p in waiting) == [".owner", ".part", ".work", ".work"]
         second.quota_slot = 1  # the unique index refuses this at the commit's flush
         with pytest.raises(IntegrityError):
             db.session.commit()
@@ -161,7 +162,7 @@ def test_files_reach_their_keys_only_with_their_commit(  # type: ignore[no-untyp
             record = entry_files.attach_file(db.session, entrant, second, storage, stream, "作品.mp4")
         db.session.commit()
         assert db.session.scalar(select(func.count()).select_from(EntryFile)) == 1
-        assert _files_under(uploads) == sorted([storage.path(record.storage_key), storage.path(record.thumbnail_key)])
+        assert _files_under(uploads) == sorted(storage.path(key) for key in record.stored_keys)
 
 
 # --- SIGKILL during an upload ----------------------------------------------------------------------------
@@ -261,7 +262,7 @@ def test_server_killed_during_an_upload_leaves_no_file_and_no_row(
         with app_for(database, tmp_path) as app:
             stored = db.session.scalars(select(EntryFile)).all()
             storage = LocalStorage(app.config["UPLOAD_FOLDER"])
-            keys = [storage.path(key) for f in stored for key in (f.storage_key, f.thumbnail_key)]
+            keys = [storage.path(key) for f in stored for key in f.stored_keys]
         assert len(stored) == 1
         assert _files_under(uploads) == sorted(keys)  # nothing in scratch: a finished upload gives its claim up
     finally:
@@ -284,12 +285,7 @@ def _stored_and_referenced(database_url: str, workdir: Path) -> tuple[list[Path]
 
     with app_for(database_url, workdir) as app:
         storage = LocalStorage(app.config["UPLOAD_FOLDER"])
-        named = [
-            storage.path(key)
-            for row in db.session.scalars(select(EntryFile))
-            for key in (row.storage_key, row.thumbnail_key)
-            if key
-        ]
+        named = [storage.path(key) for row in db.session.scalars(select(EntryFile)) for key in row.stored_keys]
     return _files_under(workdir / "uploads"), sorted(named)
 
 
@@ -350,8 +346,8 @@ def test_server_killed_while_a_video_is_checked_leaves_no_file_and_no_row(
         server.start()
         assert _stored_and_referenced(database, tmp_path) == ([], [])
 
-        # Uploaded again, with a tag that could name the entrant: the copy without it and the thumbnail
-        # are all that is stored, at the keys the row names; tmp/ is empty.
+        # Uploaded again, with a tag that could name the entrant: the upload, its blind copy without the
+        # tag and the thumbnail are all that is stored, at the keys the row names; tmp/ is empty.
         tagged = tmp_path / "tagged.mp4"
         run_ffmpeg("-i", str(slow_video), "-c", "copy", "-metadata", "artist=张三", str(tagged))
         browser = Browser(server.base_url)
@@ -364,8 +360,9 @@ def test_server_killed_while_a_video_is_checked_leaves_no_file_and_no_row(
         )
         assert answer.status == 200, answer.text
         stored, named = _stored_and_referenced(database, tmp_path)
-        assert len(named) == 2 and stored == named
-        assert "张三".encode() not in max(named, key=lambda p: p.stat().st_size).read_bytes()
+        assert len(named) == 3 and stored == named
+        # the upload as sent names 张三; neither its blind copy nor its thumbnail does
+        assert sum("张三".encode() in path.read_bytes() for path in named) == 1
     finally:
         server.close()
 
@@ -425,7 +422,7 @@ def test_process_killed_while_committing_a_replaced_work_leaves_the_files_of_the
     def named_by_rows() -> list[list[Path]]:
         with app_for(database, tmp_path):
             rows = db.session.scalars(select(EntryFile)).all()
-            return [sorted(storage.path(k) for k in (r.storage_key, r.thumbnail_key)) for r in rows]
+            return [sorted(storage.path(k) for k in r.stored_keys) for r in rows]
 
     with app_for(database, tmp_path), short_video.open("rb") as stream:  # the previous work
         entrant = db.session.scalar(select(User).where(User.username == "entrant"))
@@ -444,9 +441,9 @@ def test_process_killed_while_committing_a_replaced_work_leaves_the_files_of_the
 
     marker = next(scratch.glob(".publish-*"))
     listed = json.loads(marker.read_text())
-    new = sorted(storage.path(key) for key in listed["keys"])  # the upload and its thumbnail
+    new = sorted(storage.path(key) for key in listed["keys"])  # the upload, its thumbnail and blind copy
     assert sorted(storage.path(key) for key in listed["retiring"]) == old
-    assert len(new) == 2 and all(path.is_file() for path in new + old)
+    assert len(new) == 3 and all(path.is_file() for path in new + old)
     assert _files_under(uploads) == sorted([*new, *old, marker, *scratch.glob(".owner-*")])
     assert named_by_rows() == ([new] if moment == "after-commit" else [old])
     kept, gone = (new, old) if moment == "after-commit" else (old, new)

@@ -1,5 +1,5 @@
 """The browser's uploader sends the file itself as the request body: streamed straight into storage,
-CSRF-checked through its header, and copied without metadata only when a tag could name the entrant."""
+CSRF-checked through its header, kept as sent, and copied without metadata for blind judges."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from judging.extensions import db
 from judging.media import run_ffmpeg
 from judging.models import Entry, EntryFile, User
 from judging.services import entries
+from judging.storage import LocalStorage
 from tests.conftest import csrf_token, open_contest_for_entries
 
 
@@ -67,7 +68,7 @@ def test_raw_body_upload_stores_an_untagged_video_byte_for_byte(  # type: ignore
         assert stored.thumbnail_key is not None
 
 
-def test_raw_body_upload_strips_tags_that_could_name_the_entrant(  # type: ignore[no-untyped-def]
+def test_raw_body_upload_keeps_the_original_and_a_blind_copy_without_tags(  # type: ignore[no-untyped-def]
     app: Flask, client_for, short_video: Path, tmp_path: Path
 ) -> None:
     tagged = tmp_path / "tagged.mp4"
@@ -80,10 +81,12 @@ def test_raw_body_upload_strips_tags_that_could_name_the_entrant(  # type: ignor
     assert response.get_json()["ok"] is True
     with app.app_context():
         stored = db.session.scalar(db.select(EntryFile).where(EntryFile.entry_id == entry_id))
-        path = Path(app.config["UPLOAD_FOLDER"]) / stored.storage_key[:2] / stored.storage_key
-        data = path.read_bytes()
-    assert stored.sha256 == hashlib.sha256(data).hexdigest() != hashlib.sha256(tagged.read_bytes()).hexdigest()
-    assert "浦东新区".encode() not in data and "张三".encode() not in data
+        storage = LocalStorage(app.config["UPLOAD_FOLDER"])
+        original = storage.path(stored.storage_key).read_bytes()
+        copy = storage.path(stored.blind_key).read_bytes()
+    assert original == tagged.read_bytes()  # the entrant's upload, as sent
+    assert stored.blind_sha256 == hashlib.sha256(copy).hexdigest() != stored.sha256
+    assert "浦东新区".encode() not in copy and "张三".encode() not in copy
 
 
 def test_raw_body_upload_without_csrf_token_is_refused_and_stores_nothing(  # type: ignore[no-untyped-def]

@@ -44,7 +44,7 @@ def test_docx_is_a_zip_with_content_types_and_a_word_part(tmp_path: Path) -> Non
     with zipfile.ZipFile(tmp_path / "other.docx", "w") as archive:
         archive.writestr("[Content_Types].xml", "<Types/>")
         archive.writestr("xl/workbook.xml", "<workbook/>")
-    assert detect_kind(tmp_path / "other.docx") is None  # a spreadsheet is not a Word document
+    assert detect_kind(tmp_path / "other.docx") == "xlsx"  # a spreadsheet is not a Word document
 
 
 def test_accepted_kinds_follow_the_rubric_and_treat_mp4_and_mov_as_one_family() -> None:

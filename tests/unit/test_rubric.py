@@ -88,6 +88,13 @@ def test_exemplary_cases_rubric_has_categories_and_nomination_quota() -> None:
     assert rubric.nomination is not None and rubric.nomination.quota == 5
     assert rubric.contest.ceremony == "closing"
     assert {award.category for award in rubric.awards} == {"case", "collective", "individual"}
+    assert [field.key for field in rubric.entry.fields if field.identifying] == ["unit"]  # hidden while blind
+
+
+def test_identifying_must_be_true_or_false() -> None:
+    text = (ROOT / "rubrics" / "exemplary_cases.toml").read_text(encoding="utf-8")
+    text = text.replace("identifying = true", 'identifying = "yes"')
+    assert errors_of(text) == ["rubrics/demo.toml: entry.fields[0].identifying: must be true or false"]
 
 
 def test_skills_rubric_has_weighted_parts_levels_and_collectives() -> None:
