@@ -11,7 +11,7 @@ import secrets
 import subprocess
 from decimal import Decimal
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO
 
 from flask_babel import gettext as _
 from sqlalchemy import Engine, event, func, inspect, select
@@ -24,7 +24,7 @@ from judging.rubric import Rubric
 from judging.services import ServiceError, audit
 from judging.services.contests import current_rubric
 from judging.services.entries import refuse_when_closed, require_own_draft
-from judging.storage import LocalStorage, Publication, StagedFile, TooLarge
+from judging.storage import Publication, StagedFile, Storage, TooLarge
 
 DURATION_TOLERANCE_SECONDS = Decimal("0.5")
 
@@ -46,8 +46,8 @@ def attach_file(
     session: Session,
     actor: User,
     entry: Entry,
-    storage: LocalStorage,
-    stream: BinaryIO,
+    storage: Storage,
+    stream: IO[bytes],
     original_name: str,
 ) -> EntryFile:
     """Store a file of a draft entry: streamed, hashed, its type checked by content, probed (videos).
@@ -144,8 +144,8 @@ def attach_work(
     session: Session,
     actor: User,
     entry: Entry,
-    storage: LocalStorage,
-    stream: BinaryIO,
+    storage: Storage,
+    stream: IO[bytes],
     original_name: str,
     content_type: str = "",
 ) -> EntryFile:
@@ -155,7 +155,7 @@ def attach_work(
     return attach_file(session, actor, entry, storage, stream, original_name)
 
 
-def remove_file(session: Session, actor: User, entry_file: EntryFile, storage: LocalStorage) -> None:
+def remove_file(session: Session, actor: User, entry_file: EntryFile, storage: Storage) -> None:
     """Remove a file from a draft entry; the stored file goes when the transaction commits."""
     entry = entry_file.entry
     require_own_draft(actor, entry)
@@ -178,7 +178,7 @@ def remove_file(session: Session, actor: User, entry_file: EntryFile, storage: L
 
 def files_follow_transaction(
     session: Session,
-    storage: LocalStorage,
+    storage: Storage,
     *,
     record: EntryFile | None = None,
     staged: list[StagedFile] | None = None,
@@ -247,7 +247,7 @@ def files_follow_transaction(
     event.listen(target, "after_transaction_end", after_transaction_end)
 
 
-def clear_interrupted_uploads(session: Session, storage: LocalStorage) -> list[str]:
+def clear_interrupted_uploads(session: Session, storage: Storage) -> list[str]:
     """Settle the markers of processes killed while committing an upload or a removal; the keys deleted.
 
     A dead process's marker lists the files it had moved to their keys just before its COMMIT, and
@@ -301,7 +301,7 @@ def database_label(engine: Engine) -> str:
 
 
 def _probe_into(
-    record: EntryFile, uploaded: StagedFile, storage: LocalStorage, rubric: Rubric, staged: list[StagedFile]
+    record: EntryFile, uploaded: StagedFile, storage: Storage, rubric: Rubric, staged: list[StagedFile]
 ) -> VideoInfo:
     assert rubric.entry is not None and rubric.entry.max_duration_seconds is not None
     try:
@@ -337,7 +337,7 @@ def _probe_into(
 
 
 def _store_without_metadata(
-    record: EntryFile, uploaded: StagedFile, storage: LocalStorage, kind: str, staged: list[StagedFile]
+    record: EntryFile, uploaded: StagedFile, storage: Storage, kind: str, staged: list[StagedFile]
 ) -> None:
     """Replace the staged upload by a copy without container metadata; the record then describes the copy
     (its size and sha256 are those of what judges receive)."""
