@@ -16,12 +16,14 @@ from flask import (
     stream_with_context,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from judging.extensions import db
 from judging.models import OrganizationKind, Phase, Role
-from judging.services import NotFound, accounts, audit, contests, organizations, overview
+from judging.services import accounts, audit, contests, organizations, overview
+from judging.web import lookups
 from judging.web.actions import attempt
 from judging.web.forms import (
     AuditFilterForm,
@@ -41,23 +43,16 @@ bp = Blueprint("organizer", __name__, url_prefix="/organizer")
 organizer_only = role_required(Role.ORGANIZER)
 
 
-def _contest_or_404(slug: str):  # type: ignore[no-untyped-def]
-    try:
-        return contests.get_contest(db.session, slug)
-    except NotFound:
-        abort(404)
-
-
 @bp.get("/")
 @organizer_only
-def dashboard():  # type: ignore[no-untyped-def]
+def dashboard() -> ResponseReturnValue:
     return render_template("organizer/dashboard.html", rows=overview.contest_overview(db.session))
 
 
 @bp.get("/contests/<slug>")
 @organizer_only
-def contest(slug: str):  # type: ignore[no-untyped-def]
-    found = _contest_or_404(slug)
+def contest(slug: str) -> ResponseReturnValue:
+    found = lookups.contest_for_organizer(slug)
     phase_form = PhaseForm()
     phase_form.phase.choices = phase_choices(contests.PHASE_MOVES[found.phase])
     tz = display_zone()
@@ -79,8 +74,8 @@ def contest(slug: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/contests/<slug>/phase")
 @organizer_only
-def change_phase(slug: str):  # type: ignore[no-untyped-def]
-    found = _contest_or_404(slug)
+def change_phase(slug: str) -> ResponseReturnValue:
+    found = lookups.contest_for_organizer(slug)
     form = PhaseForm()
     form.phase.choices = phase_choices(contests.PHASE_MOVES[found.phase])
     if form.validate_on_submit():
@@ -100,8 +95,8 @@ def _aware(value: datetime | None) -> datetime | None:
 
 @bp.post("/contests/<slug>/deadlines")
 @organizer_only
-def set_deadlines(slug: str):  # type: ignore[no-untyped-def]
-    found = _contest_or_404(slug)
+def set_deadlines(slug: str) -> ResponseReturnValue:
+    found = lookups.contest_for_organizer(slug)
     form = DeadlinesForm()
     if form.validate_on_submit():
         attempt(
@@ -121,7 +116,7 @@ def set_deadlines(slug: str):  # type: ignore[no-untyped-def]
 
 @bp.get("/organizations")
 @organizer_only
-def organization_list():  # type: ignore[no-untyped-def]
+def organization_list() -> ResponseReturnValue:
     form = _organization_form()
     return render_template(
         "organizer/organizations.html", organizations=organizations.list_organizations(db.session), form=form
@@ -142,7 +137,7 @@ def _organization_form() -> NewOrganizationForm:
 
 @bp.post("/organizations")
 @organizer_only
-def create_organization():  # type: ignore[no-untyped-def]
+def create_organization() -> ResponseReturnValue:
     form = _organization_form()
     if form.validate_on_submit():
         parent_id = form.parent_id.data
@@ -181,7 +176,7 @@ def _invitation_url(token: str) -> str:
 
 @bp.get("/users")
 @organizer_only
-def user_list():  # type: ignore[no-untyped-def]
+def user_list() -> ResponseReturnValue:
     return render_template(
         "organizer/users.html", users=overview.users_with_status(db.session), form=_user_form(), confirm=ConfirmForm()
     )
@@ -189,7 +184,7 @@ def user_list():  # type: ignore[no-untyped-def]
 
 @bp.post("/users")
 @organizer_only
-def create_user():  # type: ignore[no-untyped-def]
+def create_user() -> ResponseReturnValue:
     form = _user_form()
     if form.validate_on_submit():
         organization_id = form.organization_id.data
@@ -221,29 +216,29 @@ def create_user():  # type: ignore[no-untyped-def]
 
 @bp.post("/users/<int:user_id>/invitation")
 @organizer_only
-def reissue_invitation(user_id: int):  # type: ignore[no-untyped-def]
+def reissue_invitation(user_id: int) -> ResponseReturnValue:
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    try:
-        user = accounts.get_user(db.session, user_id)
-    except NotFound:
-        abort(404)
-    token = accounts.reissue_invitation(db.session, current_user, user, current_app.config["INVITATION_DAYS"])
-    db.session.commit()
+    user = lookups.user_for_organizer(user_id)
+    outcome = attempt(
+        lambda: accounts.reissue_invitation(db.session, current_user, user, current_app.config["INVITATION_DAYS"])
+    )
+    if not outcome.ok or outcome.value is None:
+        return redirect(url_for("organizer.user_list"))
     return render_template(
-        "organizer/invitation.html", user=user, link=_invitation_url(token), days=current_app.config["INVITATION_DAYS"]
+        "organizer/invitation.html",
+        user=user,
+        link=_invitation_url(outcome.value),
+        days=current_app.config["INVITATION_DAYS"],
     )
 
 
 @bp.post("/users/<int:user_id>/active")
 @organizer_only
-def toggle_active(user_id: int):  # type: ignore[no-untyped-def]
+def toggle_active(user_id: int) -> ResponseReturnValue:
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    try:
-        user = accounts.get_user(db.session, user_id)
-    except NotFound:
-        abort(404)
+    user = lookups.user_for_organizer(user_id)
     attempt(
         lambda: accounts.set_active(db.session, current_user, user, active=not user.active),
         _("The account of %(name)s has been updated.", name=user.display_name),
@@ -253,7 +248,7 @@ def toggle_active(user_id: int):  # type: ignore[no-untyped-def]
 
 @bp.get("/audit.csv")
 @organizer_only
-def audit_export():  # type: ignore[no-untyped-def]
+def audit_export() -> ResponseReturnValue:
     """The whole audit log as CSV, streamed (it grows with every change)."""
     lines = stream_with_context(audit.audit_csv_lines(db.session))
     return Response(
@@ -265,7 +260,7 @@ def audit_export():  # type: ignore[no-untyped-def]
 
 @bp.get("/audit")
 @organizer_only
-def audit_log():  # type: ignore[no-untyped-def]
+def audit_log() -> ResponseReturnValue:
     page = max(request.args.get("page", 1, type=int) or 1, 1)
     actions, actors = overview.audit_actions_and_actors(db.session)
     form = AuditFilterForm(request.args)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -13,8 +14,9 @@ from wtforms.validators import DataRequired, Length
 
 from judging.exports.entry_list import entry_list_xlsx
 from judging.extensions import db
-from judging.models import Entry, EntryStatus, Role
-from judging.services import NotFound, contests, entries, organizations
+from judging.models import Contest, Entry, EntryStatus, Role
+from judging.services import contests, entries, organizations
+from judging.web import lookups
 from judging.web.actions import attempt
 from judging.web.labels import entry_status_label
 from judging.web.permissions import role_required
@@ -54,11 +56,8 @@ def _filter_form() -> EntryFilterForm:
     return form
 
 
-def _filtered(slug: str):  # type: ignore[no-untyped-def]
-    try:
-        contest = contests.get_contest(db.session, slug)
-    except NotFound:
-        abort(404)
+def _filtered(slug: str) -> tuple[Contest, EntryFilterForm, list[Entry]]:
+    contest = lookups.contest_for_organizer(slug)
     form = _filter_form()
     organization_id = form.organization.data if form.organization.data and form.validate() else None
     status = EntryStatus(form.status.data) if form.status.data in {s.value for s in EntryStatus} else None
@@ -71,7 +70,7 @@ def _filtered(slug: str):  # type: ignore[no-untyped-def]
 
 @bp.get("/contests/<slug>/entries")
 @organizer_only
-def entry_list(slug: str):  # type: ignore[no-untyped-def]
+def entry_list(slug: str) -> ResponseReturnValue:
     contest, form, listed = _filtered(slug)
     return render_template(
         "organizer/entries.html",
@@ -96,15 +95,13 @@ def entry_list_export(slug: str) -> Response:
 
 @bp.post("/entries/<int:entry_id>/status")
 @organizer_only
-def change_status(entry_id: int):  # type: ignore[no-untyped-def]
-    entry = db.session.get(Entry, entry_id)
-    if entry is None:
-        abort(404)
+def change_status(entry_id: int) -> ResponseReturnValue:
+    entry = lookups.entry_for_organizer(entry_id)
     form = EntryStatusForm()
     if form.validate_on_submit() and form.action.data in ("disqualify", "reinstate"):
         change = entries.disqualify_entry if form.action.data == "disqualify" else entries.reinstate_entry
         attempt(
-            lambda: change(db.session, current_user, entry, form.reason.data),
+            lambda: change(db.session, current_user, entry, form.reason.data or ""),
             _("The status of %(code)s has been changed.", code=entry.code),
         )
     else:
