@@ -20,6 +20,7 @@ from typing import IO, NoReturn
 import click
 import pandas as pd
 from openpyxl import Workbook
+from openpyxl.worksheet.worksheet import Worksheet
 
 from judging.rubric import Rubric, RubricError, load_rubric
 from judging.scoring.aggregate import RankingResult, rank_entries
@@ -58,7 +59,8 @@ def rank(rubric_path: str, scores_path: str, out_path: str | None, requested_for
     sheet. A bad rubric or table exits with status 1 and its problems on standard error, one per line.
     """
     fmt = output_format(out_path, requested_format)
-    if fmt == "xlsx" and not out_path:
+    xlsx_path = Path(out_path) if out_path else None
+    if fmt == "xlsx" and xlsx_path is None:
         _fail(["--format xlsx needs --out FILE"])
     try:
         rubric = load_rubric(rubric_path)
@@ -75,8 +77,8 @@ def rank(rubric_path: str, scores_path: str, out_path: str | None, requested_for
         _fail([str(exc)])
 
     try:
-        if fmt == "xlsx":
-            write_xlsx(result, Path(out_path))  # type: ignore[arg-type]
+        if fmt == "xlsx" and xlsx_path is not None:
+            write_xlsx(result, xlsx_path)
         elif fmt == "json":
             text = json.dumps(result.to_json_dict(), ensure_ascii=False, indent=2) + "\n"
             _write_text(text, out_path, bom=False)
@@ -112,13 +114,14 @@ def write_workbook(sheets: Sequence[tuple[str, pd.DataFrame, str]], target: Path
     header row, then one row per frame row; ``Decimal`` cells become numbers shown in the sheet's
     number format (so "84.10" stays 84.10 in Excel), and blanks (None, "", NaN) empty cells."""
     workbook = Workbook()
-    workbook.remove(workbook.active)
+    for blank in list(workbook.worksheets):  # the default empty sheet
+        workbook.remove(blank)
     for title, frame, number_format in sheets:
         _append_frame(workbook.create_sheet(title), frame, number_format)
     workbook.save(target)
 
 
-def _append_frame(sheet, frame: pd.DataFrame, number_format: str) -> None:
+def _append_frame(sheet: Worksheet, frame: pd.DataFrame, number_format: str) -> None:
     sheet.append(list(frame.columns))
     for row in frame.itertuples(index=False):
         sheet.append([None if _is_blank(value) else _xlsx_value(value) for value in row])
@@ -135,7 +138,7 @@ def _is_blank(value: object) -> bool:
 
 def _xlsx_value(value: object) -> object:
     if hasattr(value, "item"):  # numpy scalars
-        return value.item()  # type: ignore[union-attr]
+        return value.item()
     return value
 
 
@@ -220,7 +223,9 @@ def _plain_score_frame(path: Path) -> pd.DataFrame:
             [f"{path}: missing column(s) {', '.join(missing)} (expected entry, judge, criterion, score)"]
         )
     frame = pd.DataFrame({name: cells[columns[name]].map(cell_text) for name in ("entry", "judge", "criterion")})
-    problems, scores, seen = [], [], {}
+    problems: list[str] = []
+    scores: list[Decimal] = []
+    seen: dict[tuple[str, ...], int] = {}
     for row, raw, key in zip(rows, cells[columns["score"]], frame.itertuples(index=False, name=None), strict=True):
         text = cell_text(raw)
         try:

@@ -9,6 +9,7 @@ from flask_babel import format_datetime
 from flask_babel import gettext as _
 from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
 
 from judging.models import Entry, EntryStatus
 from judging.rubric import Rubric
@@ -35,6 +36,7 @@ def entry_list_xlsx(entries: Iterable[Entry], rubric: Rubric, status_label: Call
     ]
     book = Workbook()
     sheet = book.active
+    assert isinstance(sheet, Worksheet)  # a new workbook opens on its one worksheet
     sheet.title = _("Entry list")
     sheet.append(headers)
     for entry in entries:
