@@ -27,10 +27,12 @@ system-packages:
 
 translations: $(COMPILED)
 
-# Refresh the catalogs after changing user-facing strings, then translate the new entries.
+# Refresh the catalogs after changing user-facing strings, then translate the new entries. The catalog keeps
+# its header: without one Babel takes it as fuzzy, and a plain `pybabel compile` (the README's deploy) skips it.
 extract-messages: $(VENV)/.installed
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o judging/translations/messages.pot --no-location --sort-output --omit-header .
-	$(BIN)/pybabel update -i judging/translations/messages.pot -d judging/translations --no-fuzzy-matching --omit-header
+	$(BIN)/pybabel update -i judging/translations/messages.pot -d judging/translations --no-fuzzy-matching
+	sed -i '/^"POT-Creation-Date: /d; /^"PO-Revision-Date: /d; /^"Generated-By: /d' $(CATALOGS)
 
 run: install
 	@if [ -f instance/judging.sqlite3 ] || [ -n "$$DATABASE_URL" ]; then $(BIN)/flask init --demo; \

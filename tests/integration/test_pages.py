@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gettext
+import shutil
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -119,6 +121,23 @@ def test_every_message_has_a_chinese_translation() -> None:
     assert untranslated == []
     fuzzy = [message.id for message in catalog if message.id and message.fuzzy]
     assert fuzzy == []
+
+
+def test_the_deploy_steps_compile_the_chinese_catalog(tmp_path: Path) -> None:
+    """The README's `pybabel compile -d judging/translations` (no --use-fuzzy) must not skip the catalog,
+    as it does with one that has no header (Babel takes a headerless catalog as fuzzy)."""
+    assert _read_catalog(CATALOG).fuzzy is False
+    folder = tmp_path / "translations"
+    shutil.copytree(CATALOG.parents[2], folder)
+    (folder / "zh/LC_MESSAGES/messages.mo").unlink(missing_ok=True)
+    subprocess.run(
+        [str(Path(sys.executable).parent / "pybabel"), "-q", "compile", "-d", str(folder)],
+        check=True,
+        capture_output=True,
+    )
+    with (folder / "zh/LC_MESSAGES/messages.mo").open("rb") as handle:
+        compiled = gettext.GNUTranslations(handle)
+    assert compiled.gettext("Score sheet") != "Score sheet"
 
 
 def test_catalog_is_up_to_date_with_the_code(tmp_path: Path) -> None:
