@@ -45,6 +45,7 @@ run: install
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/bandit --quiet --recursive judging --severity-level medium
 
 test: install lint

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from babel import Locale
 from flask import Flask, current_app, has_request_context, request, session
@@ -15,6 +15,11 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from judging.config import PROJECT_ROOT, settings_from_environment
 from judging.links import check_public_base_url
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine.interfaces import DBAPIConnection
+
+    from judging.models import User
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -121,7 +126,7 @@ def _init_extensions(app: Flask) -> None:
     login_manager.login_message_category = "info"
 
     @login_manager.user_loader
-    def load_user(session_id: str):  # type: ignore[no-untyped-def]
+    def load_user(session_id: str) -> User | None:
         from judging.services.accounts import load_user_by_session_id
 
         return load_user_by_session_id(db.session, session_id)
@@ -135,7 +140,7 @@ def _configure_sqlite(engine: Engine) -> None:
     """WAL journal (readers never block the writer), enforced foreign keys, a busy timeout."""
 
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+    def _on_connect(dbapi_connection: DBAPIConnection, _record: object) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")

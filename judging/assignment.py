@@ -86,7 +86,15 @@ def _count_pairs(pairs: Counter[tuple[J, J]], panel: set[J], order: dict[J, int]
         pairs[(a, b)] += sign
 
 
-def _rebalance_loads(entries, eligible, chosen, movable, load, pairs, order) -> bool:  # type: ignore[no-untyped-def]
+def _rebalance_loads(
+    entries: Sequence[E],
+    eligible: dict[E, list[J]],
+    chosen: dict[E, set[J]],
+    movable: dict[E, set[J]],
+    load: Counter[J],
+    pairs: Counter[tuple[J, J]],
+    order: dict[J, int],
+) -> bool:
     """Move one entry from a judge to an eligible judge with a load at least two lower; True if moved."""
     for entry in entries:
         for heavy in sorted(movable[entry], key=lambda j: (-load[j], order[j])):
@@ -100,13 +108,20 @@ def _rebalance_loads(entries, eligible, chosen, movable, load, pairs, order) -> 
     return False
 
 
-def _spread_pairs(entries, eligible, chosen, movable, pairs, order) -> bool:  # type: ignore[no-untyped-def]
+def _spread_pairs(
+    entries: Sequence[E],
+    eligible: dict[E, list[J]],
+    chosen: dict[E, set[J]],
+    movable: dict[E, set[J]],
+    pairs: Counter[tuple[J, J]],
+    order: dict[J, int],
+) -> bool:
     """Exchange judges a and b between two entries (loads unchanged) when that evens out pair counts.
 
     Whether an exchange helps depends only on the two entries' panels (chosen, movable and eligible
     judges) and on the pair counts, so entries alike in all three are tried once, through the first of
     them: with a handful of judges there are few distinct panels however many entries there are."""
-    representatives: dict[tuple[frozenset, frozenset, frozenset], object] = {}
+    representatives: dict[tuple[frozenset[J], frozenset[J], frozenset[J]], E] = {}
     for entry in entries:
         signature = (frozenset(chosen[entry]), frozenset(movable[entry]), frozenset(eligible[entry]))
         representatives.setdefault(signature, entry)
@@ -132,7 +147,15 @@ def _pairs_within(panel: set[J], order: dict[J, int]) -> set[tuple[J, J]]:
     return set(combinations(sorted(panel, key=order.__getitem__), 2))
 
 
-def _replace(entry, old, new, chosen, movable, pairs, order) -> None:  # type: ignore[no-untyped-def]
+def _replace(
+    entry: E,
+    old: J,
+    new: J,
+    chosen: dict[E, set[J]],
+    movable: dict[E, set[J]],
+    pairs: Counter[tuple[J, J]],
+    order: dict[J, int],
+) -> None:
     _count_pairs(pairs, chosen[entry], order, -1)
     chosen[entry].discard(old)
     movable[entry].discard(old)

@@ -147,12 +147,14 @@ def _pixels_in_srgb(image: Image.Image) -> Image.Image:
     profile = upright.info.get("icc_profile")
     if profile and upright.mode in ("RGB", "RGBA", "CMYK"):
         try:
-            upright = ImageCms.profileToProfile(
+            converted = ImageCms.profileToProfile(
                 upright,
                 ImageCms.ImageCmsProfile(io.BytesIO(profile)),
                 ImageCms.createProfile("sRGB"),
                 outputMode="RGBA" if upright.mode == "RGBA" else "RGB",
             )
+            if converted is not None:
+                upright = converted
         except (ImageCms.PyCMSError, OSError, ValueError):
             pass  # an unreadable profile: the pixels as they are
     if upright.mode in ("L", "LA", "RGB", "RGBA"):

@@ -10,10 +10,23 @@ from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
+from sqlalchemy.orm import Session
 
 from judging.models import Base
 
-db = SQLAlchemy(model_class=Base)
+
+class Database(SQLAlchemy):
+    """Flask-SQLAlchemy, with ``session`` typed as what the services take.
+
+    ``db.session`` is a ``scoped_session``: a proxy that hands every call to the request's own
+    :class:`~sqlalchemy.orm.Session`. The services are annotated with ``Session`` (they run on any
+    session: a request's, the CLI's, a test's), so the checker is told what the proxy stands for.
+    """
+
+    session: Session  # type: ignore[assignment]  # the proxy forwards every Session method
+
+
+db = Database(model_class=Base)
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

@@ -8,12 +8,13 @@ without it, links fall back to the request's own address.
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask, current_app, url_for
 
 
-def absolute_url(endpoint: str, **values: object) -> str:
+def absolute_url(endpoint: str, **values: Any) -> str:
     """``PUBLIC_BASE_URL`` followed by the endpoint's path (the request's host only when it is unset)."""
     base = current_app.config.get("PUBLIC_BASE_URL") or ""
     if not base:

@@ -57,7 +57,8 @@ def rank(rubric_path: str, scores_path: str, out_path: str | None, requested_for
     sheet. A bad rubric or table exits with status 1 and its problems on standard error, one per line.
     """
     fmt = output_format(out_path, requested_format)
-    if fmt == "xlsx" and not out_path:
+    xlsx_path = Path(out_path) if out_path else None
+    if fmt == "xlsx" and xlsx_path is None:
         _fail(["--format xlsx needs --out FILE"])
     try:
         rubric = load_rubric(rubric_path)
@@ -74,8 +75,8 @@ def rank(rubric_path: str, scores_path: str, out_path: str | None, requested_for
         _fail([str(exc)])
 
     try:
-        if fmt == "xlsx":
-            ranking_xlsx(result, Path(out_path))  # type: ignore[arg-type]
+        if fmt == "xlsx" and xlsx_path is not None:
+            ranking_xlsx(result, xlsx_path)
         elif fmt == "json":
             _write_text(listing_json(result), out_path, bom=False)
         else:
@@ -168,7 +169,9 @@ def _plain_score_frame(path: Path) -> pd.DataFrame:
             [f"{path}: missing column(s) {', '.join(missing)} (expected entry, judge, criterion, score)"]
         )
     frame = pd.DataFrame({name: cells[columns[name]].map(cell_text) for name in ("entry", "judge", "criterion")})
-    problems, scores, seen = [], [], {}
+    problems: list[str] = []
+    scores: list[Decimal] = []
+    seen: dict[tuple[str, ...], int] = {}
     for row, raw, key in zip(rows, cells[columns["score"]], frame.itertuples(index=False, name=None), strict=True):
         text = cell_text(raw)
         try:

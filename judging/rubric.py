@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import re
 import tomllib
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -36,6 +36,7 @@ from pydantic import (
     StrictStr,
     ValidationError,
 )
+from pydantic_core import ErrorDetails
 
 VIDEO_EXTENSIONS = ("mp4", "mov", "m4v", "webm", "mkv")
 DOCUMENT_EXTENSIONS = ("pdf", "docx", "jpg", "jpeg", "png")
@@ -442,7 +443,7 @@ def _meaning_problems(rubric: Rubric) -> list[tuple[str, str]]:
                 problems.append((f"ranking.tie_break[{index}]", f'unknown part {key!r} (a part key or "time")'))
 
     category_keys = {c.key for c in rubric.categories}
-    shares: Counter[str | None] = Counter()
+    shares: defaultdict[str | None, Decimal] = defaultdict(Decimal)
     for index, award in enumerate(rubric.awards):
         path = f"awards[{index}]"
         given = [name for name in ("count", "share", "min_score") if getattr(award, name) is not None]
@@ -455,7 +456,7 @@ def _meaning_problems(rubric: Rubric) -> list[tuple[str, str]]:
                 (f"{path}.min_score", f"exceeds the highest possible total ({format_points(rubric.max_total)})")
             )
         if award.share is not None:
-            shares[award.category] += award.share  # type: ignore[assignment]
+            shares[award.category] += award.share
     for category, share in shares.items():
         if share > 1:
             where = f" in category {category!r}" if category else ""
@@ -486,7 +487,7 @@ def _key_path(loc: Sequence[str | int]) -> str:
     return path or "(top level)"
 
 
-def _shape_message(error: dict[str, Any]) -> str:
+def _shape_message(error: ErrorDetails) -> str:
     kind = error["type"]
     ctx = error.get("ctx") or {}
     messages = {

@@ -1,9 +1,9 @@
 """Where uploaded files live: random keys, outside any static folder, behind a small interface.
 
-:class:`LocalStorage` keeps files on local disk. A multi-host deployment plugs in an object store
-with the same four methods. Writes are streamed in chunks (memory stays flat for large videos),
-hashed on the way, written to a temporary name and renamed into place only when complete, so an
-interrupted upload leaves nothing under a real key.
+:class:`LocalStorage` keeps files on local disk. The services know a storage only as :class:`Storage`,
+the contract a multi-host deployment's object store fulfils too. Writes are streamed in chunks (memory
+stays flat for large videos), hashed on the way, written to a temporary name and renamed into place
+only when complete, so an interrupted upload leaves nothing under a real key.
 
 Files being written live in the root's ``tmp/`` folder, named after the process writing them. A
 process that is killed (SIGKILL, the out-of-memory killer, a power cut) runs no cleanup, so its files
@@ -44,7 +44,7 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import IO, Protocol
 
 CHUNK_SIZE = 1024 * 1024
 SCRATCH_FOLDER = "tmp"
@@ -100,10 +100,58 @@ class Publication:
 
 
 class Storage(Protocol):
-    def save(self, stream: BinaryIO, *, limit: int | None = None) -> StoredFile: ...
-    def path(self, key: str) -> Path: ...
-    def delete(self, key: str) -> None: ...
+    """What the services ask of a storage (:class:`LocalStorage` is the one on local disk): files under
+    random keys, and files staged for a transaction that reach their keys only as it commits."""
+
+    def path(self, key: str) -> Path:
+        """A local path to read the file of ``key`` from."""
+        ...
+
     def exists(self, key: str) -> bool: ...
+
+    def delete(self, key: str) -> None: ...
+
+    def save(self, stream: IO[bytes], *, limit: int | None = None) -> StoredFile:
+        """Store a stream under a new key at once."""
+        ...
+
+    def save_path(self, source: str | Path) -> StoredFile: ...
+
+    def stage(self, stream: IO[bytes], *, limit: int | None = None) -> StagedFile:
+        """Copy a stream aside (raise :class:`TooLarge` past ``limit`` bytes) until it is published."""
+        ...
+
+    def temporary_path(self, suffix: str = "") -> Path:
+        """A new empty local file for a file being prepared, to :meth:`stage_prepared` or delete."""
+        ...
+
+    def stage_prepared(self, path: Path) -> StagedFile: ...
+
+    def discard(self, files: Iterable[StagedFile]) -> None:
+        """Delete staged files that were not published."""
+        ...
+
+    def publish(
+        self, files: Iterable[StagedFile], *, retiring: Iterable[str] = (), database: str, ticket: int
+    ) -> Publication:
+        """Move staged files to their keys just before the COMMIT of the rows naming them."""
+        ...
+
+    def settle(self, publication: Publication) -> None:
+        """The transaction committed: forget the publication."""
+        ...
+
+    def withdraw(self, publication: Publication, keys: Iterable[str] | None = None) -> None:
+        """The transaction was rolled back: delete the published files (or those of ``keys``)."""
+        ...
+
+    def interrupted_publications(self) -> list[Publication]:
+        """Publications of processes that ended before settling them, for the database to decide."""
+        ...
+
+    def sweep_scratch(self) -> list[Path]:
+        """Delete the scratch files of processes that ended without cleaning up."""
+        ...
 
 
 class TooLarge(Exception):
@@ -198,7 +246,7 @@ class LocalStorage:
     def exists(self, key: str) -> bool:
         return self.path(key).is_file()
 
-    def save(self, stream: BinaryIO, *, limit: int | None = None) -> StoredFile:
+    def save(self, stream: IO[bytes], *, limit: int | None = None) -> StoredFile:
         """Copy a stream to a new key at once (no row waits for it); see :meth:`stage` for files that have one."""
         staged = self.stage(stream, limit=limit)
         try:
@@ -213,7 +261,7 @@ class LocalStorage:
         with open(source, "rb") as stream:
             return self.save(stream)
 
-    def stage(self, stream: BinaryIO, *, limit: int | None = None) -> StagedFile:
+    def stage(self, stream: IO[bytes], *, limit: int | None = None) -> StagedFile:
         """Copy a stream into ``tmp/`` in chunks, computing its sha256, and choose its key; raise TooLarge
         past ``limit`` bytes (nothing is kept). The file stays in ``tmp/`` until :meth:`publish`."""
         self.sweep_scratch()

@@ -42,7 +42,7 @@ from judging.rubric import EntryField, Rubric
 from judging.services import ServiceError
 from judging.services.contests import rubric_of
 from judging.services.snapshots import AwardRow, award_group_label, award_rows, payload_of
-from judging.storage import LocalStorage
+from judging.storage import Storage
 
 IMAGE_DPI = 200
 JPEG_QUALITY = 85
@@ -89,7 +89,7 @@ class Booklet:
     parts: list[BookletPart]
 
 
-def booklet_pdf(session: Session, snapshot: ResultSnapshot, storage: LocalStorage) -> bytes:
+def booklet_pdf(session: Session, snapshot: ResultSnapshot, storage: Storage) -> bytes:
     """The booklet of the snapshot's winning cases as PDF bytes; needs an application context.
 
     Refuses (ServiceError) a contest whose entries are not cases, and a result without award holders.
@@ -106,7 +106,7 @@ def booklet_applies(rubric: Rubric) -> bool:
 
 
 def compile_booklet(
-    session: Session, snapshot: ResultSnapshot, storage: LocalStorage
+    session: Session, snapshot: ResultSnapshot, storage: Storage
 ) -> tuple[Booklet, dict[str, tuple[Path, str]]]:
     """What the booklet says, and the stored files (URL → path, content type) it may embed."""
     rubric = rubric_of(snapshot.rubric_version)
@@ -130,11 +130,12 @@ def compile_booklet(
     files: dict[str, tuple[Path, str]] = {}
     parts: list[BookletPart] = []
     number = 0
+    fields = rubric.entry.fields if rubric.entry else ()
     for index, group in enumerate(payload["groups"], 1):
         cases = []
         for row in (row for row in rows if row.group == group["key"]):
             number += 1
-            cases.append(_case(number, row, entries.get(row.entry_id or 0), rubric.entry.fields, storage, files))
+            cases.append(_case(number, row, entries.get(row.entry_id or 0), fields, storage, files))
         if cases:
             label = award_group_label(group["key"], group["label"]) or _("Winning cases")
             parts.append(BookletPart(anchor=f"part-{index}", label=label, cases=cases))
@@ -158,7 +159,7 @@ def _case(
     row: AwardRow,
     entry: Entry | None,
     fields: tuple[EntryField, ...],
-    storage: LocalStorage,
+    storage: Storage,
     files: dict[str, tuple[Path, str]],
 ) -> BookletCase:
     facts: list[BookletFact] = []

@@ -13,12 +13,14 @@ import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 import matplotlib
 import numpy as np
 from matplotlib import font_manager
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
+from matplotlib.typing import RcKeyType
 
 matplotlib.use("Agg")
 
@@ -31,7 +33,7 @@ PANEL_COLOR = "#6c757d"
 JUDGE_COLOR = "#0d6efd"
 AWARD_COLORS = ("#c9a227", "#8e9aaf", "#b0703c", "#2a9d8f", "#6a4c93", "#e76f51", "#457b9d")
 NO_AWARD_COLOR = "#ced4da"
-_STYLE = {
+_STYLE: dict[RcKeyType, Any] = {
     "svg.fonttype": "none",
     "svg.hashsalt": "judging",
     "font.family": FONT_FAMILY,
@@ -107,7 +109,7 @@ def ranked_scores_svg(
                 axes.axhspan(start - 0.5, stop + 0.5, color=colors.get(award, NO_AWARD_COLOR), alpha=0.15, zorder=1)
             start = stop + 1
         for position, bar in zip(y, bars, strict=True):
-            axes.text(float(bar.score), position, f" {bar.score}", va="center", fontsize=8, zorder=3)
+            axes.text(float(bar.score), float(position), f" {bar.score}", va="center", fontsize=8, zorder=3)
         axes.set_yticks(y, [bar.label for bar in bars])
         axes.invert_yaxis()
         axes.set_xlim(0, max(scores, default=1.0) * 1.12 or 1.0)

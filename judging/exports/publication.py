@@ -24,7 +24,7 @@ from judging.services import ServiceError
 from judging.services.certificates import certificates_of
 from judging.services.contests import ceremony_label
 from judging.services.snapshots import AwardRow, award_group_label, award_rows, payload_of, recorded_heads
-from judging.storage import LocalStorage
+from judging.storage import Storage
 
 FORMATS = ("xlsx", "csv", "pdf")
 
@@ -178,7 +178,7 @@ def certificates_document(session: Session, snapshot: ResultSnapshot) -> bytes:
     return certificate_pdf([certificate_data(certificate, payload) for certificate in certificates])
 
 
-def render(session: Session, snapshot: ResultSnapshot, document: str, storage: LocalStorage) -> bytes:
+def render(session: Session, snapshot: ResultSnapshot, document: str, storage: Storage) -> bytes:
     """One document by its file name (``award-list.xlsx``, ``award-list.csv``, ``award-list.pdf``,
     ``certificates.pdf``, ``booklet.pdf``)."""
     if document == "award-list.xlsx":

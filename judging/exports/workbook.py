@@ -95,7 +95,7 @@ def csv_safe_text(text: str) -> str:
 
 def _unwrap(value: object) -> object:
     if hasattr(value, "item") and not isinstance(value, str | bytes):  # numpy scalars
-        return value.item()  # type: ignore[union-attr]
+        return value.item()
     return value
 
 
@@ -218,7 +218,8 @@ def _fill_sheet(sheet: Worksheet, spec: Sheet, zone: tzinfo | None) -> None:
 def write_xlsx(sheets: Iterable[Sheet], target: Path | IO[bytes], zone: tzinfo | None = None) -> None:
     """Write the sheets, in order, as one workbook to a path or a binary stream."""
     workbook = Workbook()
-    workbook.remove(workbook.active)
+    for blank in list(workbook.worksheets):  # the sheet a new workbook opens with
+        workbook.remove(blank)
     titles: list[str] = []
     for spec in sheets:
         title = safe_sheet_title(spec.title, titles)

@@ -108,7 +108,11 @@ def allocate_awards(
                 threshold = min_score_threshold(award.min_score, decimals)
                 stop = position + int(np.count_nonzero(finals[position:] >= threshold))
             else:
-                places = award.count if award.count is not None else places_for_share(award.share, len(ranks))
+                if award.count is not None:
+                    places = award.count
+                else:
+                    assert award.share is not None  # the rubric gives every award a count, a share or a minimum score
+                    places = places_for_share(award.share, len(ranks))
                 stop = min(position + places, len(ranks))
                 if position < stop < len(ranks) and ranks[stop] == ranks[stop - 1]:
                     stop = int(np.searchsorted(ranks, ranks[stop - 1], side="right"))

@@ -277,7 +277,7 @@ def rank_entries(
     n_sheets_all = len(sheet_entry)
     sheet_scores = np.full((n_sheets_all, n_criteria), -1, dtype=np.int64)
     sheet_scores[table.sheet_of_score, table.criterion_code] = table.hundredths
-    sheet_valid = (sheet_scores >= 0).all(axis=1)
+    sheet_valid: np.ndarray = np.asarray((sheet_scores >= 0).all(axis=1), dtype=bool)
 
     valid_index = np.flatnonzero(sheet_valid)
     valid_scores = sheet_scores[valid_index]

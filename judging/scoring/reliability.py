@@ -88,10 +88,10 @@ def complete_block(frame: pd.DataFrame) -> tuple[list[Hashable], list[Hashable]]
     by_count = np.argsort(-scored.sum(axis=0), kind="stable")  # stable: ties keep first appearance
     best: tuple[tuple[bool, int, int], np.ndarray, np.ndarray] | None = None
     for size in range(1, len(judges) + 1):
-        in_entries = scored[:, by_count[:size]].all(axis=1)
+        in_entries = np.asarray(scored[:, by_count[:size]].all(axis=1))
         if not in_entries.any():
             break  # longer prefixes only lose entries
-        in_judges = scored[in_entries].all(axis=0)
+        in_judges = np.asarray(scored[in_entries].all(axis=0))
         n_entries, n_judges = int(in_entries.sum()), int(in_judges.sum())
         key = (n_entries >= 2 and n_judges >= 2, n_entries * n_judges, n_judges)
         if best is None or key > best[0]:

@@ -230,8 +230,8 @@ def parse_score_frame(
     not_hundredths = known & (score_state == _NOT_HUNDREDTHS)
     beyond_range = np.zeros(len(frame), dtype=bool)
     for i in np.flatnonzero(not_hundredths):
-        value = Decimal(score_texts(i))
-        beyond_range[i] = value < 0 or value > rubric.criteria[code[i]].max
+        value = Decimal(score_texts(int(i)))
+        beyond_range[i] = value < 0 or value > rubric.criteria[int(code[i])].max
     out_of_range |= beyond_range
     off_step |= not_hundredths & ~beyond_range
 
@@ -355,7 +355,7 @@ class _RowProblems:
         bad = np.zeros(len(self.rows), dtype=bool)
         for mask, _ in self.kinds:
             bad |= mask
-        lines = []
+        lines: list[str] = []
         for i in np.flatnonzero(bad):
             for mask, message in self.kinds:
                 if mask[i] and len(lines) < MAX_REPORTED_PROBLEMS:

@@ -279,7 +279,7 @@ def rank_contestants(
             continue
         exact = weighted_final(scores[key], rubric)
         final = round_half_up(exact, decimals)
-        time_used = None if None in times[key] or not times[key] else sum(times[key])  # type: ignore[arg-type]
+        time_used = None if None in times[key] or not times[key] else sum(t or 0 for t in times[key])
         ranked.append((ranking_key(final, scores[key], time_used, tie_break), key, exact, final, time_used))
     ranked.sort(key=lambda item: (item[0], item[1]))
     keys = [item[0] for item in ranked]

@@ -155,7 +155,10 @@ def restore_backup(session: Session, upload_folder: Path, archive_path: Path) ->
         raise ServiceError(f"{archive_path}: not a backup archive ({exc})") from None
     with archive:
         try:
-            manifest = json.loads(archive.extractfile("manifest.json").read())  # type: ignore[union-attr]
+            manifest_file = archive.extractfile("manifest.json")
+            if manifest_file is None:  # a folder or a link by that name
+                raise KeyError("manifest.json")
+            manifest = json.loads(manifest_file.read())
         except (KeyError, AttributeError, ValueError):
             raise ServiceError(f"{archive_path}: not a backup archive (no manifest)") from None
         if manifest.get("format") != FORMAT:
@@ -175,8 +178,8 @@ def restore_backup(session: Session, upload_folder: Path, archive_path: Path) ->
             raise ServiceError(f"{upload_folder} is not empty; restore needs an empty upload folder")
 
         for table in metadata.sorted_tables:
-            member = archive.extractfile(f"tables/{table.name}.jsonl")
-            rows = [json.loads(line) for line in member.read().decode().splitlines() if line] if member else []
+            table_file = archive.extractfile(f"tables/{table.name}.jsonl")
+            rows = [json.loads(line) for line in table_file.read().decode().splitlines() if line] if table_file else []
             if len(rows) != manifest["tables"].get(table.name, 0):
                 raise ServiceError(
                     f"{archive_path}: table {table.name} has {len(rows)} rows, the manifest says "
@@ -213,7 +216,9 @@ def restore_backup(session: Session, upload_folder: Path, archive_path: Path) ->
                     continue
                 target = upload_folder / match.group(1)
                 target.parent.mkdir(parents=True, exist_ok=True)
-                with archive.extractfile(member) as source, open(target, "wb") as out:  # type: ignore[union-attr]
+                contents = archive.extractfile(member)
+                assert contents is not None  # a regular file's member (checked above)
+                with contents as source, open(target, "wb") as out:
                     while chunk_bytes := source.read(1024 * 1024):
                         out.write(chunk_bytes)
                 written.append(target)

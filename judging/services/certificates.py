@@ -59,8 +59,8 @@ def issue_certificates(session: Session, snapshot: ResultSnapshot) -> list[Certi
 
     for row in award_rows(payload):
         issue("award", row.holder, row.organization, row.award, row.subject, row.title)
-    for row in level_rows(payload):
-        issue("level", row["holder"], row["organization"], row["level_label"], row["subject"], "")
+    for level in level_rows(payload):
+        issue("level", level["holder"], level["organization"], level["level_label"], level["subject"], "")
     session.flush()
     return issued
 

@@ -32,7 +32,7 @@ from judging.services import (
 )
 from judging.services.organizations import create_organization
 from judging.services.skills import create_task_entries
-from judging.storage import LocalStorage
+from judging.storage import Storage
 
 DEMO_PASSWORD = "judging-demo"  # noqa: S105 - public on purpose: printed for newcomers, demo only
 
@@ -110,13 +110,19 @@ def demo_logins(session: Session) -> list[DemoLogin]:
     """The demo accounts present in the database, in the order a newcomer would try them."""
     users = {u.username: u for u in session.scalars(select(User).where(User.username.in_(DEMO_USERNAMES)))}
     return [
-        DemoLogin(name, users[name].role, users[name].organization.name if users[name].organization else "")
+        DemoLogin(name, user.role, user.organization.name if user.organization else "")
         for name in DEMO_USERNAMES
-        if name in users
+        if (user := users.get(name)) is not None
     ]
 
 
-def seed_demo(session: Session, storage: LocalStorage, seed: int = 2024) -> None:
+def _every_declaration(contest: Contest) -> list[str]:
+    """Every declaration on the contest's entry form: the demo entrants tick them all."""
+    spec = contests.current_rubric(contest).entry
+    return list(spec.declarations) if spec else []
+
+
+def seed_demo(session: Session, storage: Storage, seed: int = 2024) -> None:
     """Create the demo accounts, entries with real videos, panels, assignments and some scores."""
     rng = random.Random(seed)  # noqa: S311 - reproducible demo data, not security
     organizer_org = session.scalar(select(Organization).where(Organization.name == "市委网信办"))
@@ -148,9 +154,7 @@ def seed_demo(session: Session, storage: LocalStorage, seed: int = 2024) -> None
             generate_test_video(video, seconds, pattern=pattern)
             with video.open("rb") as stream:
                 entry_files.attach_work(session, entrant, entry, storage, stream, f"{title}.mp4", "video/mp4")
-            entries.submit_entry(
-                session, entrant, entry, declarations=list(contests.current_rubric(micro).entry.declarations)
-            )
+            entries.submit_entry(session, entrant, entry, declarations=_every_declaration(micro))
 
         contests.set_deadlines(
             session,
@@ -162,8 +166,8 @@ def seed_demo(session: Session, storage: LocalStorage, seed: int = 2024) -> None
         contests.change_phase(session, organizer, micro, Phase.REVIEW)
         judges = []
         for username, name, affiliation in _JUDGES:
-            org = _organization(session, affiliation) if affiliation else None
-            judge = _account(session, organizer, username, name, Role.JUDGE, org)
+            affiliated = _organization(session, affiliation) if affiliation else None
+            judge = _account(session, organizer, username, name, Role.JUDGE, affiliated)
             judges.append(judge)
             panel.add_to_panel(session, organizer, micro, judge)
         panel.assign_every_judge(session, organizer, micro)
@@ -211,9 +215,7 @@ def seed_demo(session: Session, storage: LocalStorage, seed: int = 2024) -> None
             generate_test_image(image)
             with image.open("rb") as stream:
                 entry_files.attach_work(session, entrant, entry, storage, stream, f"{title}.png", "image/png")
-            entries.submit_entry(
-                session, entrant, entry, declarations=list(contests.current_rubric(cases).entry.declarations)
-            )
+            entries.submit_entry(session, entrant, entry, declarations=_every_declaration(cases))
 
     _seed_contestants(session, organizer, skills, judges, rng)
     _put_skills_result_on_notice(session, organizer, skills)
@@ -262,7 +264,7 @@ def _score_demo_sheets(
     """Judges 1–3 have submitted every sheet (judge 3 but the last ``skip_last`` entries by code), judge 4
     has drafts, judge 5 has not started. Without drafts, judge 4 submits as judge 3 does."""
     rubric = contests.current_rubric(contest)
-    quality = {}
+    quality: dict[int, float] = {}
     for judge_index, judge in enumerate(judges[:4]):
         assignments = [a for a in progress.assignments_of_judge(session, judge) if a.entry.contest_id == contest.id]
         if skip_last and (judge_index == 2 or (judge_index == 3 and not with_drafts)):

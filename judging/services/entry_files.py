@@ -11,7 +11,7 @@ import secrets
 import subprocess
 from decimal import Decimal
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO
 
 from flask_babel import format_decimal
 from flask_babel import gettext as _
@@ -26,7 +26,7 @@ from judging.rubric import Rubric
 from judging.services import ServiceError, audit
 from judging.services.contests import current_rubric
 from judging.services.entries import draft_allowance, entry_label, refuse_when_closed, require_own_draft, withdraw_entry
-from judging.storage import LocalStorage, Publication, StagedFile, TooLarge
+from judging.storage import Publication, StagedFile, Storage, TooLarge
 
 DURATION_TOLERANCE_SECONDS = Decimal("0.5")
 
@@ -48,8 +48,8 @@ def attach_file(
     session: Session,
     actor: User,
     entry: Entry,
-    storage: LocalStorage,
-    stream: BinaryIO,
+    storage: Storage,
+    stream: IO[bytes],
     original_name: str,
 ) -> EntryFile:
     """Store a file of a draft entry: streamed, hashed, its type checked by content, probed (videos).
@@ -205,7 +205,7 @@ def _refuse_beyond_storage_budget(session: Session, entry: Entry, rubric: Rubric
     )
 
 
-def withdraw(session: Session, actor: User, entry: Entry, storage: LocalStorage) -> None:
+def withdraw(session: Session, actor: User, entry: Entry, storage: Storage) -> None:
     """Withdraw an entry (:func:`entries.withdraw_entry`). A draft's files go with it: never submitted, no
     one will judge them, and they would count against the organisation's storage budget for good."""
     if entry.status is EntryStatus.DRAFT:
@@ -218,8 +218,8 @@ def attach_work(
     session: Session,
     actor: User,
     entry: Entry,
-    storage: LocalStorage,
-    stream: BinaryIO,
+    storage: Storage,
+    stream: IO[bytes],
     original_name: str,
     content_type: str = "",
 ) -> EntryFile:
@@ -229,7 +229,7 @@ def attach_work(
     return attach_file(session, actor, entry, storage, stream, original_name)
 
 
-def make_missing_blind_copies(session: Session, storage: LocalStorage) -> int:
+def make_missing_blind_copies(session: Session, storage: Storage) -> int:
     """Make the blind copy of every stored file of a blind contest that has none (uploaded before the
     contest was made blind, or before blind copies existed); return how many were made. Until it has
     one, a judge gets no file at all (the original is never served in its place).
@@ -277,7 +277,7 @@ def make_missing_blind_copies(session: Session, storage: LocalStorage) -> int:
     return made
 
 
-def remove_file(session: Session, actor: User, entry_file: EntryFile, storage: LocalStorage) -> None:
+def remove_file(session: Session, actor: User, entry_file: EntryFile, storage: Storage) -> None:
     """Remove a file from a draft entry; the stored file goes when the transaction commits."""
     entry = entry_file.entry
     require_own_draft(actor, entry)
@@ -300,7 +300,7 @@ def remove_file(session: Session, actor: User, entry_file: EntryFile, storage: L
 
 def files_follow_transaction(
     session: Session,
-    storage: LocalStorage,
+    storage: Storage,
     *,
     record: EntryFile | None = None,
     staged: list[StagedFile] | None = None,
@@ -310,7 +310,7 @@ def files_follow_transaction(
     and the files of ``retiring`` (rows it deletes) go once it has; on a rollback the staged files go
     and the retiring ones stay. Stored files and their rows appear and vanish together.
 
-    The files are published (:meth:`LocalStorage.publish`) from ``before_commit``, after the last flush,
+    The files are published (:meth:`Storage.publish`) from ``before_commit``, after the last flush,
     so a refusal by the database during the flush (a unique index) comes with the files still in
     ``tmp/``; a failed COMMIT (a lost connection) is undone by the rollback. Staged files whose row will
     not be committed (deleted again in the same transaction, or in a savepoint rolled back) are not
@@ -369,7 +369,7 @@ def files_follow_transaction(
     event.listen(target, "after_transaction_end", after_transaction_end)
 
 
-def clear_interrupted_uploads(session: Session, storage: LocalStorage) -> list[str]:
+def clear_interrupted_uploads(session: Session, storage: Storage) -> list[str]:
     """Settle the markers of processes killed while committing an upload or a removal; the keys deleted.
 
     A dead process's marker lists the files it had moved to their keys just before its COMMIT, and
@@ -431,7 +431,7 @@ def database_label(engine: Engine) -> str:
 
 
 def _probe_into(
-    record: EntryFile, uploaded: StagedFile, storage: LocalStorage, rubric: Rubric, staged: list[StagedFile]
+    record: EntryFile, uploaded: StagedFile, storage: Storage, rubric: Rubric, staged: list[StagedFile]
 ) -> VideoInfo:
     assert rubric.entry is not None and rubric.entry.max_duration_seconds is not None
     try:
@@ -485,7 +485,7 @@ def _check_image(uploaded: StagedFile) -> None:
 def _make_blind_copy(
     record: EntryFile,
     uploaded: StagedFile,
-    storage: LocalStorage,
+    storage: Storage,
     kind: str,
     staged: list[StagedFile],
     codec: str | None = None,

@@ -85,8 +85,8 @@ def open_for_conflicts(contest: Contest) -> bool:
 def progress_of_judge(session: Session, judge: User) -> list[JudgeProgress]:
     """A judge's assignments per contest: the contests still open for scores first, then the closed ones."""
     progress = []
-    for contest, rows in groupby(assignments_of_judge(session, judge), key=lambda a: a.entry.contest):
-        rows = list(rows)
+    for contest, grouped in groupby(assignments_of_judge(session, judge), key=lambda a: a.entry.contest):
+        rows = list(grouped)
         active = [a for a in rows if a.status is AssignmentStatus.ASSIGNED]
         done = sum(1 for a in active if a.sheet is not None and a.sheet.status is SheetStatus.SUBMITTED)
         progress.append(JudgeProgress(contest, rows, done, len(active)))
@@ -115,10 +115,6 @@ class JudgeRow:
     def percent(self) -> int:
         return 100 * self.done // self.total if self.total else 0
 
-    @property
-    def open_for_scores(self) -> bool:
-        return open_for_scores(self.contest)
-
 
 @dataclass(frozen=True)
 class Disagreement:
@@ -135,6 +131,9 @@ class Disagreement:
 
 @dataclass(frozen=True)
 class PanelProgress:
+    """The organiser's view of one contest's judging: whether judges may still save sheets is the contest's."""
+
+    contest: Contest
     entries: list[Entry]
     rows: list[JudgeRow]
     done: int
@@ -165,9 +164,9 @@ def panel_progress(session: Session, contest: Contest, allowed_spread: Decimal) 
         (a.entry_id, a.judge_id): a
         for a in session.scalars(select(Assignment).join(Entry).where(Entry.contest_id == contest.id))
     }
-    for assignment in assignments.values():
-        if assignment.judge not in judges:
-            judges.append(assignment.judge)  # off the panel: their sheets count only if the organiser kept them
+    for listed in assignments.values():
+        if listed.judge not in judges:
+            judges.append(listed.judge)  # off the panel: their sheets count only if the organiser kept them
     totals: dict[int, list[Decimal]] = {entry.id: [] for entry in entries}
     raw_rows = []
     for judge in judges:
@@ -207,4 +206,4 @@ def panel_progress(session: Session, contest: Contest, allowed_spread: Decimal) 
     ]
     recusals = [a for a in assignments.values() if a.status is AssignmentStatus.RECUSED]
     recusals.sort(key=lambda a: a.recused_at or a.created_at, reverse=True)
-    return PanelProgress(entries, rows, all_done, all_total, disagreements, recusals)
+    return PanelProgress(contest, entries, rows, all_done, all_total, disagreements, recusals)

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, cast
 
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import Table, bindparam, insert, select
 from sqlalchemy.orm import Session, contains_eager, joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -261,12 +261,12 @@ def _insert_rows(
     """
     if scores:
         session.execute(
-            insert(Score.__table__),
+            insert(cast(Table, Score.__table__)),
             [{"sheet_id": sheet.id, "criterion": key, "value": value} for key, value in scores.items()],
         )
     if answers:
         session.execute(
-            insert(CheckAnswer.__table__),
+            insert(cast(Table, CheckAnswer.__table__)),
             [{"sheet_id": sheet.id, "check_key": key, "passed": passed} for key, passed in answers.items()],
         )
     if scores or answers:
@@ -309,6 +309,7 @@ def active_assignment(session: Session, judge: User, ref: str) -> Assignment:
 
     One query, where lazy loads of the entry, contest, rubric versions and sheet took five.
     """
+    key: int | str
     if ref.isdigit():
         query, key = _ASSIGNMENT_BY_ENTRY_ID, int(ref)
     else:

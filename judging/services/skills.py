@@ -179,8 +179,8 @@ def read_roster(session: Session, rubric: Rubric, path: Path, source: str) -> li
                 RosterRow(
                     number,
                     name,
-                    organizations.get(org_name),
-                    value("team"),  # type: ignore[arg-type]
+                    organizations[org_name],  # known: an unknown one is a problem above
+                    value("team"),
                     levels.get(level_text) if level_text else None,
                     id_number or None,
                 )
@@ -218,7 +218,8 @@ def import_roster(session: Session, actor: User, contest: Contest, path: Path, s
             contestant.id_number = row.id_number
     # A contestant's task entries belong to the contestant's organisation: that is whose judges recuse.
     for task in session.scalars(select(Entry).where(Entry.contestant_id.in_(moved))) if moved else ():
-        task.organization_id = moved[task.contestant_id]  # type: ignore[index]
+        if task.contestant_id in moved:  # always: the query asked for these
+            task.organization_id = moved[task.contestant_id]
     session.flush()
     audit.record(
         session,
@@ -519,7 +520,11 @@ def create_task_entries(session: Session, actor: User, contest: Contest) -> int:
 
 def task_codes(session: Session, contest: Contest) -> dict[tuple[int, str], str]:
     """(contestant id, part key) → the code of that contestant's task entry for that judged part."""
-    return {(entry.contestant_id, entry.category or ""): entry.code for entry in _task_entries(session, contest)}  # type: ignore[misc]
+    return {
+        (entry.contestant_id, entry.category or ""): entry.code
+        for entry in _task_entries(session, contest)
+        if entry.contestant_id is not None  # always: task entries are a contestant's
+    }
 
 
 @dataclass(frozen=True)
@@ -651,7 +656,7 @@ def judged_parts_report(session: Session, contest: Contest) -> JudgedParts:
                     _("%(part)s: %(reason)s", part=part.label, reason=" ".join(why)),
                 )
 
-    counts: dict[tuple[str, SheetStatus | None], int] = {}
+    counts: dict[tuple[str | None, SheetStatus | None], int] = {}
     for category, status, n in session.execute(
         select(Entry.category, ScoreSheet.status, func.count(Assignment.id))
         .select_from(Assignment)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint
+from flask.typing import ResponseReturnValue
 
 from judging.extensions import db
 from judging.services.contests import list_contests
@@ -13,7 +14,7 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 
 @bp.get("/contests")
 @public
-def contests():  # type: ignore[no-untyped-def]
+def contests() -> ResponseReturnValue:
     return {
         "contests": [
             {

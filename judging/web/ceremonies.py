@@ -8,12 +8,12 @@ query string so that the run sheet and the presentation links agree.
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, render_template, request
+from flask import Blueprint, flash, render_template, request
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from judging.extensions import db
 from judging.models import Role, SnapshotStatus
-from judging.services import NotFound
 from judging.services import ceremonies as service
 from judging.web.permissions import role_required
 
@@ -29,22 +29,20 @@ def order_label(order: str) -> str:
 
 
 def _programme(ceremony: str, *, warn: bool) -> service.Programme:
-    """The programme the query string asks for; an unknown order falls back to the award order."""
+    """The programme the query string asks for; an unknown order falls back to the award order. An
+    unknown ceremony or edition is not found (:class:`judging.services.NotFound`: the 404 page)."""
     order = request.args.get("order") or service.RUBRIC_ORDER
     if order not in service.ORDERS:
         if warn:
             flash(_("Unknown announcement order; the programme is shown in award order."), "warning")
         order = service.RUBRIC_ORDER
     edition = request.args.get("edition")
-    try:
-        return service.programme(db.session, ceremony, edition=edition, order=order)
-    except NotFound:
-        abort(404)
+    return service.programme(db.session, ceremony, edition=edition, order=order)
 
 
 @bp.get("/")
 @organizer_only
-def index():  # type: ignore[no-untyped-def]
+def index() -> ResponseReturnValue:
     return render_template(
         "ceremonies/index.html", summaries=service.ceremonies_in_use(db.session), on_notice_status=SnapshotStatus.FROZEN
     )
@@ -52,7 +50,7 @@ def index():  # type: ignore[no-untyped-def]
 
 @bp.get("/<ceremony>")
 @organizer_only
-def run_sheet(ceremony: str):  # type: ignore[no-untyped-def]
+def run_sheet(ceremony: str) -> ResponseReturnValue:
     programme = _programme(ceremony, warn=True)
     return render_template(
         "ceremonies/run_sheet.html",
@@ -65,6 +63,6 @@ def run_sheet(ceremony: str):  # type: ignore[no-untyped-def]
 
 @bp.get("/<ceremony>/present")
 @organizer_only
-def present(ceremony: str):  # type: ignore[no-untyped-def]
+def present(ceremony: str) -> ResponseReturnValue:
     programme = _programme(ceremony, warn=False)
     return render_template("ceremonies/present.html", programme=programme, on_notice_status=SnapshotStatus.FROZEN)

@@ -7,15 +7,17 @@ from __future__ import annotations
 from urllib.parse import unquote
 
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from judging.extensions import db
-from judging.models import Contest, Entry, EntryFile, Role
-from judging.services import NotFound, ServiceError, entries, entry_files, nomination
-from judging.services.contests import current_rubric, get_contest, list_contests
-from judging.storage import LocalStorage
+from judging.models import Entry, EntryFile, Role
+from judging.services import entries, entry_files, nomination
+from judging.services.contests import current_rubric, list_contests
+from judging.storage import LocalStorage, Storage
+from judging.web import lookups
 from judging.web.actions import attempt
 from judging.web.entry_forms import (
     CommentForm,
@@ -33,23 +35,8 @@ bp = Blueprint("entrant", __name__, url_prefix="/entrant")
 entrant_only = role_required(Role.ENTRANT)
 
 
-def _storage() -> LocalStorage:
+def _storage() -> Storage:
     return LocalStorage(current_app.config["UPLOAD_FOLDER"])
-
-
-def _contest_or_404(slug: str) -> Contest:
-    try:
-        return get_contest(db.session, slug)
-    except NotFound:
-        abort(404)
-
-
-def _own_entry_or_404(entry_id: int) -> Entry:
-    # 404, not 403: another organisation's entry must not be known to exist.
-    try:
-        return entries.get_own_entry(db.session, current_user, entry_id)
-    except NotFound:
-        abort(404)
 
 
 def _wants_json() -> bool:
@@ -58,7 +45,7 @@ def _wants_json() -> bool:
 
 @bp.get("/")
 @entrant_only
-def dashboard():  # type: ignore[no-untyped-def]
+def dashboard() -> ResponseReturnValue:
     organization = current_user.organization
     contests = [
         (contest, rubric)
@@ -83,11 +70,8 @@ def dashboard():  # type: ignore[no-untyped-def]
 
 @bp.route("/contests/<slug>/entries/new", methods=["GET", "POST"])
 @entrant_only
-def new_entry(slug: str):  # type: ignore[no-untyped-def]
-    contest = _contest_or_404(slug)
-    rubric = current_rubric(contest)
-    if rubric.entry is None:
-        abort(404)
+def new_entry(slug: str) -> ResponseReturnValue:
+    contest, rubric = lookups.contest_for_entrant(slug)
     form = entry_form_class(rubric)()
     if form.validate_on_submit():
         outcome = attempt(
@@ -109,8 +93,8 @@ def new_entry(slug: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/entries/<int:entry_id>/edit", methods=["GET", "POST"])
 @entrant_only
-def edit_entry(entry_id: int):  # type: ignore[no-untyped-def]
-    entry = _own_entry_or_404(entry_id)
+def edit_entry(entry_id: int) -> ResponseReturnValue:
+    entry = lookups.entry_for_entrant(entry_id)
     rubric = current_rubric(entry.contest)
     form_class = entry_form_class(rubric)
     form = form_class() if request.method == "POST" else form_class(data=form_data_of(entry, rubric))
@@ -134,8 +118,8 @@ def edit_entry(entry_id: int):  # type: ignore[no-untyped-def]
 
 @bp.get("/entries/<int:entry_id>")
 @entrant_only
-def entry(entry_id: int):  # type: ignore[no-untyped-def]
-    found = _own_entry_or_404(entry_id)
+def entry(entry_id: int) -> ResponseReturnValue:
+    found = lookups.entry_for_entrant(entry_id)
     rubric = current_rubric(found.contest)
     return render_template(
         "entrant/entry.html",
@@ -154,8 +138,8 @@ RAW_UPLOAD_TYPE = "application/octet-stream"
 
 @bp.post("/entries/<int:entry_id>/upload")
 @entrant_only
-def upload(entry_id: int):  # type: ignore[no-untyped-def]
-    found = _own_entry_or_404(entry_id)
+def upload(entry_id: int) -> ResponseReturnValue:
+    found = lookups.entry_for_entrant(entry_id)
     if request.mimetype == RAW_UPLOAD_TYPE:
         # The browser's uploader sends the file itself as the body (CSRF token in a header, checked by
         # CSRFProtect): it streams from the socket into storage, with no multipart parsing and no spool copy.
@@ -167,13 +151,14 @@ def upload(entry_id: int):  # type: ignore[no-untyped-def]
             return _upload_answer(found, False, str(message), 400)
         # Without JavaScript: the multipart parser has spooled the body to a temporary file.
         stream, name = request.files["file"].stream, request.files["file"].filename or ""
-    try:
-        stored = entry_files.attach_file(db.session, current_user, found, _storage(), stream, name)
-    except ServiceError as refusal:
-        db.session.rollback()
-        status = 413 if isinstance(refusal, entry_files.FileTooLarge) else 400
-        return _upload_answer(found, False, refusal.message, status)
-    db.session.commit()
+    outcome = attempt(
+        lambda: entry_files.attach_file(db.session, current_user, found, _storage(), stream, name), announce=False
+    )
+    if outcome.refusal is not None:
+        status = 413 if isinstance(outcome.refusal, entry_files.FileTooLarge) else 400
+        return _upload_answer(found, False, outcome.refusal.message, status)
+    stored = outcome.value
+    assert stored is not None
     return _upload_answer(
         found, True, _("The file %(name)s has been uploaded.", name=stored.original_name), 200, stored
     )
@@ -202,11 +187,11 @@ def _upload_answer(
 
 @bp.post("/entries/<int:entry_id>/files/<int:file_id>/delete")
 @entrant_only
-def delete_file(entry_id: int, file_id: int):  # type: ignore[no-untyped-def]
-    found = _own_entry_or_404(entry_id)
-    entry_file = db.session.get(EntryFile, file_id)
-    if entry_file is None or entry_file.entry_id != found.id or not ConfirmForm().validate_on_submit():
-        abort(404)
+def delete_file(entry_id: int, file_id: int) -> ResponseReturnValue:
+    found = lookups.entry_for_entrant(entry_id)
+    entry_file = lookups.file_of_entry(found, file_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
     attempt(
         lambda: entry_files.remove_file(db.session, current_user, entry_file, _storage()),
         _("The file has been removed."),
@@ -216,8 +201,8 @@ def delete_file(entry_id: int, file_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/entries/<int:entry_id>/submit")
 @entrant_only
-def submit(entry_id: int):  # type: ignore[no-untyped-def]
-    found = _own_entry_or_404(entry_id)
+def submit(entry_id: int) -> ResponseReturnValue:
+    found = lookups.entry_for_entrant(entry_id)
     rubric = current_rubric(found.contest)
     form = submit_form_class(rubric)()
     if form.validate_on_submit():
@@ -232,8 +217,8 @@ def submit(entry_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/entries/<int:entry_id>/withdraw")
 @entrant_only
-def withdraw(entry_id: int):  # type: ignore[no-untyped-def]
-    found = _own_entry_or_404(entry_id)
+def withdraw(entry_id: int) -> ResponseReturnValue:
+    found = lookups.entry_for_entrant(entry_id)
     if ConfirmForm().validate_on_submit():
         attempt(
             lambda: entry_files.withdraw(db.session, current_user, found, _storage()),
@@ -244,11 +229,8 @@ def withdraw(entry_id: int):  # type: ignore[no-untyped-def]
 
 @bp.get("/contests/<slug>/units")
 @entrant_only
-def units(slug: str):  # type: ignore[no-untyped-def]
-    contest = _contest_or_404(slug)
-    rubric = current_rubric(contest)
-    if rubric.nomination is None:
-        abort(404)
+def units(slug: str) -> ResponseReturnValue:
+    contest, rubric = lookups.contest_for_coordinator(slug)
     listed = nomination.units_entries(db.session, current_user, contest)
     nominated = sum(1 for e in listed if e.nominated_by_id == current_user.organization_id)
     return render_template(
@@ -264,18 +246,10 @@ def units(slug: str):  # type: ignore[no-untyped-def]
     )
 
 
-def _units_entry_or_404(entry_id: int) -> Entry:
-    found = db.session.get(Entry, entry_id)
-    organization = found.organization if found is not None else None
-    if organization is None or current_user.organization_id not in (organization.parent_id, organization.id):
-        abort(404)
-    return found  # type: ignore[return-value]
-
-
 @bp.post("/entries/<int:entry_id>/comment")
 @entrant_only
-def comment(entry_id: int):  # type: ignore[no-untyped-def]
-    found = _units_entry_or_404(entry_id)
+def comment(entry_id: int) -> ResponseReturnValue:
+    found = lookups.entry_for_coordinator(entry_id)
     form = CommentForm()
     if form.validate_on_submit():
         attempt(
@@ -287,8 +261,8 @@ def comment(entry_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/entries/<int:entry_id>/nominate")
 @entrant_only
-def nominate(entry_id: int):  # type: ignore[no-untyped-def]
-    found = _units_entry_or_404(entry_id)
+def nominate(entry_id: int) -> ResponseReturnValue:
+    found = lookups.entry_for_coordinator(entry_id)
     nominating = request.form.get("action") != "withdraw"
     if ConfirmForm().validate_on_submit():
         if nominating:

@@ -61,7 +61,7 @@ def entry_form_class(rubric: Rubric) -> type[FlaskForm]:
         submit = SubmitField(_l("Save draft"))
 
     if rubric.categories:
-        EntryForm.category = SelectField(  # type: ignore[attr-defined]
+        EntryForm.category = SelectField(
             _l("Category"), choices=[(c.key, c.label) for c in rubric.categories], validators=[DataRequired()]
         )
     assert rubric.entry is not None

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from flask import Flask, g, render_template, request
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from judging.extensions import db, login_manager
+from judging.services import NotFound
 
 
 def _messages() -> dict[int, tuple[str, str]]:
@@ -30,7 +32,7 @@ def _messages() -> dict[int, tuple[str, str]]:
     }
 
 
-def render_error(status: int, detail: str | None = None):  # type: ignore[no-untyped-def]
+def render_error(status: int, detail: str | None = None) -> ResponseReturnValue:
     title, message = _messages().get(status, (str(status), ""))
     if request.path.startswith("/api/"):
         return {"error": title, "message": detail or message}, status
@@ -39,15 +41,21 @@ def render_error(status: int, detail: str | None = None):  # type: ignore[no-unt
 
 def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
-    def _csrf(error: CSRFError):  # type: ignore[no-untyped-def]
+    def _csrf(error: CSRFError) -> ResponseReturnValue:
         return render_error(400, _("The form has expired or was not sent from this site. Please reload and retry."))
 
+    @app.errorhandler(NotFound)
+    def _not_found(error: NotFound) -> ResponseReturnValue:
+        """A missing object, or one the user may not see, raised by a lookup or a service: 404 in one place."""
+        db.session.rollback()
+        return render_error(404)
+
     @app.errorhandler(HTTPException)
-    def _http(error: HTTPException):  # type: ignore[no-untyped-def]
+    def _http(error: HTTPException) -> ResponseReturnValue:
         return render_error(error.code or 500)
 
     @app.errorhandler(DBAPIError)
-    def _database_error(error: DBAPIError):  # type: ignore[no-untyped-def]
+    def _database_error(error: DBAPIError) -> ResponseReturnValue:
         db.session.rollback()
         if not isinstance(error, OperationalError) and not error.connection_invalidated:
             app.logger.exception("unhandled database error")
@@ -59,7 +67,7 @@ def init_app(app: Flask) -> None:
         return render_error(503)
 
     @app.errorhandler(Exception)
-    def _unexpected(error: Exception):  # type: ignore[no-untyped-def]
+    def _unexpected(error: Exception) -> ResponseReturnValue:
         db.session.rollback()
         app.logger.exception("unhandled error")
         return render_error(500)

@@ -2,26 +2,21 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, send_file
+from flask import Blueprint, current_app, send_file
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from judging import file_types
-from judging.extensions import db
 from judging.models import EntryFile
+from judging.services import NotFound
 from judging.services.contests import current_rubric
-from judging.services.visibility import can_view_entry, is_blind_for, is_own_entry
+from judging.services.visibility import is_blind_for, is_own_entry
 from judging.storage import LocalStorage
+from judging.web.lookups import file_for, thumbnail_for
 from judging.web.permissions import public
 
 bp = Blueprint("files", __name__, url_prefix="/files")
-
-
-def _visible_file(file_id: int) -> EntryFile:
-    entry_file = db.session.get(EntryFile, file_id)
-    # 404, not 403: someone who may not see the entry must not learn that it exists.
-    if entry_file is None or not can_view_entry(db.session, current_user, entry_file.entry):
-        abort(404)
-    return entry_file
 
 
 def download_name(entry_file: EntryFile, own: bool) -> str:
@@ -36,15 +31,15 @@ def download_name(entry_file: EntryFile, own: bool) -> str:
 
 @bp.get("/<int:file_id>")
 @public
-def serve(file_id: int):  # type: ignore[no-untyped-def]
-    entry_file = _visible_file(file_id)
+def serve(file_id: int) -> ResponseReturnValue:
+    entry_file = file_for(current_user, file_id)
     rubric = current_rubric(entry_file.entry.contest)
     blind = is_blind_for(entry_file.entry, current_user, bool(rubric.assignment and rubric.assignment.blind))
     key, sha256 = entry_file.storage_key, entry_file.sha256
     if blind:  # a judge receives only the copy made without metadata, never the upload itself
         if not entry_file.blind_key:  # uploaded before the contest was made blind: nothing clean to give
-            abort(404)
-        key, sha256 = entry_file.blind_key, entry_file.blind_sha256
+            raise NotFound(_("This file has no copy for blind review yet."))
+        key, sha256 = entry_file.blind_key, entry_file.blind_sha256 or ""
     storage = LocalStorage(current_app.config["UPLOAD_FOLDER"])
     response = send_file(
         storage.path(key),
@@ -61,11 +56,9 @@ def serve(file_id: int):  # type: ignore[no-untyped-def]
 
 @bp.get("/<int:file_id>/thumbnail")
 @public
-def thumbnail(file_id: int):  # type: ignore[no-untyped-def]
-    entry_file = _visible_file(file_id)
-    if not entry_file.thumbnail_key:
-        abort(404)
+def thumbnail(file_id: int) -> ResponseReturnValue:
+    key = thumbnail_for(current_user, file_id)
     storage = LocalStorage(current_app.config["UPLOAD_FOLDER"])
-    response = send_file(storage.path(entry_file.thumbnail_key), mimetype="image/jpeg", conditional=True, max_age=0)
+    response = send_file(storage.path(key), mimetype="image/jpeg", conditional=True, max_age=0)
     response.headers["Cache-Control"] = "private, no-store"
     return response

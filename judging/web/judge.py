@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from judging.extensions import db
 from judging.models import Assignment, AssignmentStatus, Role, SheetStatus
 from judging.rubric import format_points
-from judging.services import NotFound, ServiceError, exclusions, organizations
+from judging.services import exclusions, organizations
 from judging.services.blind_view import entry_for_judge, organization_names
 from judging.services.contests import current_rubric
 from judging.services.panel import declare_conflict, declare_relation
 from judging.services.progress import open_for_conflicts, open_for_scores, progress_of_judge
-from judging.services.sheets import StaleSheet, active_assignment, save_sheet, sheet_values
+from judging.services.sheets import StaleSheet, save_sheet, sheet_values
 from judging.web.actions import attempt
 from judging.web.forms import ConfirmForm
+from judging.web.lookups import assignment_for_judge
 from judging.web.permissions import role_required
 from judging.web.sheet_forms import OwnRelationForm, ReasonForm, ScoreSheetForm, score_sheet_form
 
@@ -26,7 +30,7 @@ judge_only = role_required(Role.JUDGE)
 
 @bp.get("/")
 @judge_only
-def dashboard():  # type: ignore[no-untyped-def]
+def dashboard() -> ResponseReturnValue:
     groups = progress_of_judge(db.session, current_user)
     names = organization_names(db.session)
     shown = {a.id: entry_for_judge(db.session, a.entry, names) for group in groups for a in group.assignments}
@@ -35,7 +39,7 @@ def dashboard():  # type: ignore[no-untyped-def]
 
 @bp.get("/relations")
 @judge_only
-def relations():  # type: ignore[no-untyped-def]
+def relations() -> ResponseReturnValue:
     return render_template(
         "judge/relations.html",
         relations=exclusions.relations_of(db.session, current_user),
@@ -46,7 +50,7 @@ def relations():  # type: ignore[no-untyped-def]
 
 @bp.post("/relations")
 @judge_only
-def add_relation():  # type: ignore[no-untyped-def]
+def add_relation() -> ResponseReturnValue:
     form = OwnRelationForm()
     if not form.validate_on_submit():
         flash(_("Please type the full name of the organisation."), "danger")
@@ -65,7 +69,7 @@ def add_relation():  # type: ignore[no-untyped-def]
 
 @bp.post("/relations/<int:relation_id>/remove")
 @judge_only
-def remove_relation(relation_id: int):  # type: ignore[no-untyped-def]
+def remove_relation(relation_id: int) -> ResponseReturnValue:
     if not ConfirmForm().validate_on_submit():
         abort(400)
     attempt(
@@ -75,14 +79,9 @@ def remove_relation(relation_id: int):  # type: ignore[no-untyped-def]
     return redirect(url_for("judge.relations"))
 
 
-def _assignment_or_404(entry_ref: str) -> Assignment:
-    try:
-        return active_assignment(db.session, current_user, entry_ref)
-    except NotFound:
-        abort(404)
-
-
-def _render_entry(assignment: Assignment, form: ScoreSheetForm, stored: dict | None = None, status: int = 200):  # type: ignore[no-untyped-def,type-arg]
+def _render_entry(
+    assignment: Assignment, form: ScoreSheetForm, stored: dict[str, Any] | None = None, status: int = 200
+) -> ResponseReturnValue:
     contest = assignment.entry.contest
     progress = next((g for g in progress_of_judge(db.session, current_user) if g.contest.id == contest.id), None)
     scoring = open_for_scores(contest)
@@ -112,24 +111,25 @@ def _render_entry(assignment: Assignment, form: ScoreSheetForm, stored: dict | N
 
 @bp.get("/entries/<entry_ref>")
 @judge_only
-def entry(entry_ref: str):  # type: ignore[no-untyped-def]
-    assignment = _assignment_or_404(entry_ref)
+def entry(entry_ref: str) -> ResponseReturnValue:
+    assignment = assignment_for_judge(entry_ref)
     rubric = current_rubric(assignment.entry.contest)
     return _render_entry(assignment, score_sheet_form(rubric, assignment.sheet))
 
 
 @bp.post("/entries/<entry_ref>/sheet")
 @judge_only
-def save(entry_ref: str):  # type: ignore[no-untyped-def]
-    assignment = _assignment_or_404(entry_ref)
+def save(entry_ref: str) -> ResponseReturnValue:
+    assignment = assignment_for_judge(entry_ref)
     form = score_sheet_form(current_rubric(assignment.entry.contest), None)
     if not form.validate_on_submit():
         for errors in form.errors.values():
             flash(str(errors[0]), "danger")
         return _render_entry(assignment, form, status=400)
     submit = bool(form.submit_sheet.data)
-    try:
-        save_sheet(
+    code = assignment.entry.code  # read before the commit expires it: no reload of the assignment and entry
+    outcome = attempt(
+        lambda: save_sheet(
             db.session,
             current_user,
             assignment,
@@ -138,43 +138,34 @@ def save(entry_ref: str):  # type: ignore[no-untyped-def]
             comment=form.comment.data or "",
             submit=submit,
             expected_version=form.expected_version(),
-        )
-    except StaleSheet as conflict:
-        db.session.rollback()
-        flash(conflict.message, "warning")
+        ),
+        _("Your sheet for %(code)s has been submitted.", code=code) if submit else _("Draft saved."),
+        warnings=(StaleSheet,),
+    )
+    if isinstance(outcome.refusal, StaleSheet):
         # Keep what the judge typed in the form, and let the next save knowingly replace the newer sheet.
-        assignment = _assignment_or_404(entry_ref)
+        assignment = assignment_for_judge(entry_ref)
         form.version.data = str(assignment.sheet.version) if assignment.sheet else "0"
         stored = sheet_values(assignment.sheet) if assignment.sheet else None
         return _render_entry(assignment, form, stored=stored, status=409)
-    except ServiceError as refusal:
-        db.session.rollback()
-        flash(refusal.message, "danger")
-        return _render_entry(_assignment_or_404(entry_ref), form, status=400)
-    code = assignment.entry.code  # read before the commit expires it: no reload of the assignment and entry
-    db.session.commit()
+    if not outcome.ok:
+        return _render_entry(assignment_for_judge(entry_ref), form, status=400)
     if submit:
-        flash(_("Your sheet for %(code)s has been submitted.", code=code), "success")
         return redirect(url_for("judge.dashboard"))
-    flash(_("Draft saved."), "success")
     return redirect(url_for("judge.entry", entry_ref=entry_ref))
 
 
 @bp.post("/entries/<entry_ref>/conflict")
 @judge_only
-def conflict(entry_ref: str):  # type: ignore[no-untyped-def]
-    assignment = _assignment_or_404(entry_ref)
+def conflict(entry_ref: str) -> ResponseReturnValue:
+    assignment = assignment_for_judge(entry_ref)
     form = ReasonForm()
     if not form.validate_on_submit():
         flash(_("Please give the reason for the conflict of interest."), "danger")
         return redirect(url_for("judge.entry", entry_ref=entry_ref))
     code = assignment.entry.code
-    try:
-        declare_conflict(db.session, current_user, assignment, form.reason.data or "")
-    except ServiceError as refusal:
-        db.session.rollback()
-        flash(refusal.message, "danger")
+    outcome = attempt(lambda: declare_conflict(db.session, current_user, assignment, form.reason.data or ""))
+    if not outcome.ok:
         return redirect(url_for("judge.entry", entry_ref=entry_ref))
-    db.session.commit()
     flash(_("You have declared a conflict of interest for %(code)s; the organisers have been told.", code=code), "info")
     return redirect(url_for("judge.dashboard"))

@@ -16,6 +16,7 @@ from flask import (
     stream_with_context,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -23,6 +24,7 @@ from judging.extensions import db
 from judging.links import absolute_url
 from judging.models import OrganizationKind, Phase, Role, utcnow
 from judging.services import NotFound, accounts, audit, contests, login_throttle, organizations, overview
+from judging.web import lookups
 from judging.web.actions import attempt
 from judging.web.forms import (
     AuditFilterForm,
@@ -43,23 +45,16 @@ organizer_only = role_required(Role.ORGANIZER)
 MAX_AUDIT_PAGE = 1_000_000
 
 
-def _contest_or_404(slug: str):  # type: ignore[no-untyped-def]
-    try:
-        return contests.get_contest(db.session, slug)
-    except NotFound:
-        abort(404)
-
-
 @bp.get("/")
 @organizer_only
-def dashboard():  # type: ignore[no-untyped-def]
+def dashboard() -> ResponseReturnValue:
     return render_template("organizer/dashboard.html", rows=overview.contest_overview(db.session))
 
 
 @bp.get("/contests/<slug>")
 @organizer_only
-def contest(slug: str):  # type: ignore[no-untyped-def]
-    found = _contest_or_404(slug)
+def contest(slug: str) -> ResponseReturnValue:
+    found = lookups.contest_for_organizer(slug)
     phase_form = PhaseForm()
     phase_form.phase.choices = phase_choices(contests.plain_move_targets(found))
     tz = display_zone()
@@ -81,8 +76,8 @@ def contest(slug: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/contests/<slug>/phase")
 @organizer_only
-def change_phase(slug: str):  # type: ignore[no-untyped-def]
-    found = _contest_or_404(slug)
+def change_phase(slug: str) -> ResponseReturnValue:
+    found = lookups.contest_for_organizer(slug)
     form = PhaseForm()
     form.phase.choices = phase_choices(contests.plain_move_targets(found))
     if form.validate_on_submit():
@@ -102,8 +97,8 @@ def _aware(value: datetime | None) -> datetime | None:
 
 @bp.post("/contests/<slug>/deadlines")
 @organizer_only
-def set_deadlines(slug: str):  # type: ignore[no-untyped-def]
-    found = _contest_or_404(slug)
+def set_deadlines(slug: str) -> ResponseReturnValue:
+    found = lookups.contest_for_organizer(slug)
     form = DeadlinesForm()
     if form.validate_on_submit():
         attempt(
@@ -125,7 +120,7 @@ def set_deadlines(slug: str):  # type: ignore[no-untyped-def]
 
 @bp.get("/organizations")
 @organizer_only
-def organization_list():  # type: ignore[no-untyped-def]
+def organization_list() -> ResponseReturnValue:
     form = _organization_form()
     return render_template(
         "organizer/organizations.html", organizations=organizations.list_organizations(db.session), form=form
@@ -146,7 +141,7 @@ def _organization_form() -> NewOrganizationForm:
 
 @bp.post("/organizations")
 @organizer_only
-def create_organization():  # type: ignore[no-untyped-def]
+def create_organization() -> ResponseReturnValue:
     form = _organization_form()
     if form.validate_on_submit():
         parent_id = form.parent_id.data
@@ -185,7 +180,7 @@ def _invitation_url(token: str) -> str:
 
 @bp.get("/users")
 @organizer_only
-def user_list():  # type: ignore[no-untyped-def]
+def user_list() -> ResponseReturnValue:
     return render_template(
         "organizer/users.html", users=overview.users_with_status(db.session), form=_user_form(), confirm=ConfirmForm()
     )
@@ -193,7 +188,7 @@ def user_list():  # type: ignore[no-untyped-def]
 
 @bp.post("/users")
 @organizer_only
-def create_user():  # type: ignore[no-untyped-def]
+def create_user() -> ResponseReturnValue:
     form = _user_form()
     if form.validate_on_submit():
         organization_id = form.organization_id.data
@@ -225,29 +220,29 @@ def create_user():  # type: ignore[no-untyped-def]
 
 @bp.post("/users/<int:user_id>/invitation")
 @organizer_only
-def reissue_invitation(user_id: int):  # type: ignore[no-untyped-def]
+def reissue_invitation(user_id: int) -> ResponseReturnValue:
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    try:
-        user = accounts.get_user(db.session, user_id)
-    except NotFound:
-        abort(404)
-    token = accounts.reissue_invitation(db.session, current_user, user, current_app.config["INVITATION_DAYS"])
-    db.session.commit()
+    user = lookups.user_for_organizer(user_id)
+    outcome = attempt(
+        lambda: accounts.reissue_invitation(db.session, current_user, user, current_app.config["INVITATION_DAYS"])
+    )
+    if not outcome.ok or outcome.value is None:
+        return redirect(url_for("organizer.user_list"))
     return render_template(
-        "organizer/invitation.html", user=user, link=_invitation_url(token), days=current_app.config["INVITATION_DAYS"]
+        "organizer/invitation.html",
+        user=user,
+        link=_invitation_url(outcome.value),
+        days=current_app.config["INVITATION_DAYS"],
     )
 
 
 @bp.post("/users/<int:user_id>/active")
 @organizer_only
-def toggle_active(user_id: int):  # type: ignore[no-untyped-def]
+def toggle_active(user_id: int) -> ResponseReturnValue:
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    try:
-        user = accounts.get_user(db.session, user_id)
-    except NotFound:
-        abort(404)
+    user = lookups.user_for_organizer(user_id)
     attempt(
         lambda: accounts.set_active(db.session, current_user, user, active=not user.active),
         _("The account of %(name)s has been updated.", name=user.display_name),
@@ -280,7 +275,7 @@ def clear_login_throttle(throttle_id: int):  # type: ignore[no-untyped-def]
 
 @bp.get("/audit.csv")
 @organizer_only
-def audit_export():  # type: ignore[no-untyped-def]
+def audit_export() -> ResponseReturnValue:
     """The whole audit log as CSV, streamed (it grows with every change)."""
     lines = stream_with_context(audit.audit_csv_lines(db.session))
     return Response(
@@ -292,10 +287,10 @@ def audit_export():  # type: ignore[no-untyped-def]
 
 @bp.get("/audit")
 @organizer_only
-def audit_log():  # type: ignore[no-untyped-def]
+def audit_log() -> ResponseReturnValue:
     page = max(request.args.get("page", 1, type=int) or 1, 1)
     if page > MAX_AUDIT_PAGE:
-        abort(404)  # an offset beyond what the database can count
+        raise NotFound(_("There is no such page."))  # an offset beyond what the database can count
     actions, actors = overview.audit_actions_and_actors(db.session)
     form = AuditFilterForm(request.args)
     form.action.choices = [("", _("All actions"))] + [(a, a) for a in actions]

@@ -3,7 +3,8 @@ and the blind check of what judges would read."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -14,10 +15,11 @@ from wtforms.validators import DataRequired, Length
 
 from judging.exports.entry_list import entry_list_xlsx
 from judging.extensions import db
-from judging.models import Entry, EntryStatus, Role
-from judging.services import NotFound, contests, entries, organizations
+from judging.models import Contest, Entry, EntryStatus, Role
+from judging.services import contests, entries, organizations
 from judging.services.blind_check import blind_check as check_names
 from judging.services.blind_view import is_blind
+from judging.web import lookups
 from judging.web.actions import attempt
 from judging.web.labels import entry_status_label
 from judging.web.permissions import role_required
@@ -58,11 +60,8 @@ def _filter_form() -> EntryFilterForm:
     return form
 
 
-def _filtered(slug: str):  # type: ignore[no-untyped-def]
-    try:
-        contest = contests.get_contest(db.session, slug)
-    except NotFound:
-        abort(404)
+def _filtered(slug: str) -> tuple[Contest, EntryFilterForm, list[Entry]]:
+    contest = lookups.contest_for_organizer(slug)
     form = _filter_form()
     organization_id = form.organization.data if form.organization.data and form.validate() else None
     status = EntryStatus(form.status.data) if form.status.data in {s.value for s in EntryStatus} else None
@@ -75,7 +74,7 @@ def _filtered(slug: str):  # type: ignore[no-untyped-def]
 
 @bp.get("/contests/<slug>/entries")
 @organizer_only
-def entry_list(slug: str):  # type: ignore[no-untyped-def]
+def entry_list(slug: str) -> ResponseReturnValue:
     contest, form, listed = _filtered(slug)
     return render_template(
         "organizer/entries.html",
@@ -90,11 +89,8 @@ def entry_list(slug: str):  # type: ignore[no-untyped-def]
 
 @bp.get("/contests/<slug>/blind-check")
 @organizer_only
-def blind_check(slug: str):  # type: ignore[no-untyped-def]
-    try:
-        contest = contests.get_contest(db.session, slug)
-    except NotFound:
-        abort(404)
+def blind_check(slug: str) -> ResponseReturnValue:
+    contest = lookups.contest_for_organizer(slug)
     return render_template(
         "organizer/blind_check.html",
         contest=contest,
@@ -115,15 +111,13 @@ def entry_list_export(slug: str) -> Response:
 
 @bp.post("/entries/<int:entry_id>/status")
 @organizer_only
-def change_status(entry_id: int):  # type: ignore[no-untyped-def]
-    entry = db.session.get(Entry, entry_id)
-    if entry is None:
-        abort(404)
+def change_status(entry_id: int) -> ResponseReturnValue:
+    entry = lookups.entry_for_organizer(entry_id)
     form = EntryStatusForm()
     if form.validate_on_submit() and form.action.data in ("disqualify", "reinstate"):
         change = entries.disqualify_entry if form.action.data == "disqualify" else entries.reinstate_entry
         attempt(
-            lambda: change(db.session, current_user, entry, form.reason.data),
+            lambda: change(db.session, current_user, entry, form.reason.data or ""),
             _("The status of %(code)s has been changed.", code=entry.code),
         )
     else:

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from judging.extensions import db
-from judging.models import Contest, Role
+from judging.models import Role
 from judging.rubric import format_points
-from judging.services import NotFound, accounts, contests, exclusions, organizations, panel, progress, sheets
+from judging.services import NotFound, contests, exclusions, organizations, panel, progress, sheets
+from judging.web import lookups
 from judging.web.actions import attempt
 from judging.web.forms import ConfirmForm
 from judging.web.permissions import role_required
@@ -29,25 +32,18 @@ organizer_only = role_required(Role.ORGANIZER)
 DEFAULT_SPREAD = 15
 
 
-def _contest_or_404(slug: str) -> Contest:
-    try:
-        return contests.get_contest(db.session, slug)
-    except NotFound:
-        abort(404)
-
-
-def _back(slug: str):  # type: ignore[no-untyped-def]
+def _back(slug: str) -> ResponseReturnValue:
     return redirect(url_for("organizer_judging.dashboard", slug=slug))
 
 
 @bp.get("/contests/<slug>/judging")
 @organizer_only
-def dashboard(slug: str):  # type: ignore[no-untyped-def]
-    contest = _contest_or_404(slug)
+def dashboard(slug: str) -> ResponseReturnValue:
+    contest = lookups.contest_for_organizer(slug)
     spread_form = SpreadForm(request.args, spread=current_app.config.get("DISAGREEMENT_SPREAD", DEFAULT_SPREAD))
     spread = (
         spread_form.spread.data
-        if spread_form.validate()
+        if spread_form.validate() and spread_form.spread.data is not None
         else current_app.config.get("DISAGREEMENT_SPREAD", DEFAULT_SPREAD)
     )
     add_form = AddJudgeForm()
@@ -90,7 +86,7 @@ def _reopen_form(matrix: progress.PanelProgress) -> ReopenForm:
     return form
 
 
-def _run(slug: str, action, success: str):  # type: ignore[no-untyped-def]
+def _run(slug: str, action: Callable[[], object], success: str) -> ResponseReturnValue:
     """Call one service (:func:`attempt`), then go back to the judging dashboard."""
     attempt(action, success)
     return _back(slug)
@@ -98,14 +94,14 @@ def _run(slug: str, action, success: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/contests/<slug>/judging/panel")
 @organizer_only
-def add_judge(slug: str):  # type: ignore[no-untyped-def]
-    contest = _contest_or_404(slug)
+def add_judge(slug: str) -> ResponseReturnValue:
+    contest = lookups.contest_for_organizer(slug)
     form = AddJudgeForm()
     form.judge_id.choices = [(j.id, j.display_name) for j in panel.judges_off_panel(db.session, contest)]
     if not form.validate_on_submit():
         flash(_("Please choose a judge who is not on the panel yet."), "danger")
         return _back(slug)
-    judge = accounts.get_user(db.session, form.judge_id.data)
+    judge = lookups.user_for_organizer(form.judge_id.data)
     return _run(
         slug,
         lambda: panel.add_to_panel(db.session, current_user, contest, judge),
@@ -115,15 +111,12 @@ def add_judge(slug: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/contests/<slug>/judging/panel/<int:user_id>/remove")
 @organizer_only
-def remove_judge(slug: str, user_id: int):  # type: ignore[no-untyped-def]
-    contest = _contest_or_404(slug)
+def remove_judge(slug: str, user_id: int) -> ResponseReturnValue:
+    contest = lookups.contest_for_organizer(slug)
     form = RemoveJudgeForm()
     if not form.validate_on_submit():
         abort(400)
-    try:
-        judge = accounts.get_user(db.session, user_id)
-    except NotFound:
-        abort(404)
+    judge = lookups.user_for_organizer(user_id)
     keep = bool(form.keep_sheets.data)
     return _run(
         slug,
@@ -145,11 +138,11 @@ def remove_judge(slug: str, user_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/contests/<slug>/judging/panel/<int:user_id>/relations")
 @organizer_only
-def add_relation(slug: str, user_id: int):  # type: ignore[no-untyped-def]
-    contest = _contest_or_404(slug)
+def add_relation(slug: str, user_id: int) -> ResponseReturnValue:
+    contest = lookups.contest_for_organizer(slug)
     member = next((m for m in contest.panel if m.judge_id == user_id), None)
     if member is None:
-        abort(404)
+        raise NotFound(_("This judge is not on the panel."))
     form = _relation_form()
     if not form.validate_on_submit():
         flash(_("Please choose an organisation."), "danger")
@@ -164,8 +157,8 @@ def add_relation(slug: str, user_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/contests/<slug>/judging/relations/<int:relation_id>/remove")
 @organizer_only
-def remove_relation(slug: str, relation_id: int):  # type: ignore[no-untyped-def]
-    _contest_or_404(slug)
+def remove_relation(slug: str, relation_id: int) -> ResponseReturnValue:
+    lookups.contest_for_organizer(slug)
     if not ConfirmForm().validate_on_submit():
         abort(400)
     return _run(
@@ -177,8 +170,8 @@ def remove_relation(slug: str, relation_id: int):  # type: ignore[no-untyped-def
 
 @bp.post("/contests/<slug>/judging/assign")
 @organizer_only
-def assign(slug: str):  # type: ignore[no-untyped-def]
-    contest = _contest_or_404(slug)
+def assign(slug: str) -> ResponseReturnValue:
+    contest = lookups.contest_for_organizer(slug)
     if not ConfirmForm().validate_on_submit():
         abort(400)
     return _run(
@@ -188,27 +181,16 @@ def assign(slug: str):  # type: ignore[no-untyped-def]
     )
 
 
-def _assignment_or_404(slug: str, assignment_id: int):  # type: ignore[no-untyped-def]
-    contest = _contest_or_404(slug)
-    try:
-        assignment = panel.get_assignment(db.session, assignment_id)
-    except NotFound:
-        abort(404)
-    if assignment.entry.contest_id != contest.id:
-        abort(404)
-    return assignment
-
-
 @bp.post("/contests/<slug>/judging/reopen")
 @organizer_only
-def reopen(slug: str):  # type: ignore[no-untyped-def]
-    contest = _contest_or_404(slug)
+def reopen(slug: str) -> ResponseReturnValue:
+    contest = lookups.contest_for_organizer(slug)
     form = ReopenForm()
     form.assignment_id.choices = [(a.id, "") for a in sheets.submitted_assignments(db.session, contest)]
     if not form.validate_on_submit():
         flash(_("Please choose a submitted sheet and give the reason for reopening it."), "danger")
         return _back(slug)
-    assignment = _assignment_or_404(slug, form.assignment_id.data)
+    assignment = lookups.assignment_for_organizer(contest, form.assignment_id.data)
     return _run(
         slug,
         lambda: sheets.reopen_sheet(db.session, current_user, assignment, form.reason.data or ""),
@@ -218,8 +200,8 @@ def reopen(slug: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/contests/<slug>/judging/assignments/<int:assignment_id>/override")
 @organizer_only
-def override(slug: str, assignment_id: int):  # type: ignore[no-untyped-def]
-    assignment = _assignment_or_404(slug, assignment_id)
+def override(slug: str, assignment_id: int) -> ResponseReturnValue:
+    assignment = lookups.assignment_for_organizer(lookups.contest_for_organizer(slug), assignment_id)
     form = ReasonForm()
     if not form.validate_on_submit():
         flash(_("Please give the reason for the override."), "danger")

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, Response, current_app, flash, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from judging.exports import publication as documents
 from judging.exports.booklet import booklet_applies
 from judging.extensions import db
-from judging.models import Contest, ObjectionStatus, ResultSnapshot, Role, SnapshotStatus
-from judging.services import NotFound, contests, objections, publication, snapshots
+from judging.models import ObjectionStatus, Role, SnapshotStatus
+from judging.services import contests, objections, publication, snapshots
 from judging.storage import LocalStorage
+from judging.web import lookups
 from judging.web.actions import attempt
 from judging.web.forms import ConfirmForm
 from judging.web.permissions import role_required
@@ -41,28 +43,14 @@ def document_labels() -> dict[str, str]:
     }
 
 
-def _contest_or_404(slug: str) -> Contest:
-    try:
-        return contests.get_contest(db.session, slug)
-    except NotFound:
-        abort(404)
-
-
-def _snapshot_or_404(contest: Contest, number: int) -> ResultSnapshot:
-    try:
-        return snapshots.get_snapshot(db.session, contest, number)
-    except NotFound:
-        abort(404)
-
-
-def _back(slug: str):  # type: ignore[no-untyped-def]
+def _back(slug: str) -> ResponseReturnValue:
     return redirect(url_for("organizer_publication.desk", slug=slug))
 
 
 @bp.get("/contests/<slug>/publication")
 @organizer_only
-def desk(slug: str):  # type: ignore[no-untyped-def]
-    contest = _contest_or_404(slug)
+def desk(slug: str) -> ResponseReturnValue:
+    contest = lookups.contest_for_organizer(slug)
     history = snapshots.snapshots_of(db.session, contest)
     on_notice = next((s for s in history if s.status is SnapshotStatus.FROZEN), None)
     freeze_form = FreezeForm(publicity_days=contest.publicity_days)
@@ -89,8 +77,8 @@ def desk(slug: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/contests/<slug>/freeze")
 @organizer_only
-def freeze(slug: str):  # type: ignore[no-untyped-def]
-    contest = _contest_or_404(slug)
+def freeze(slug: str) -> ResponseReturnValue:
+    contest = lookups.contest_for_organizer(slug)
     form = FreezeForm()
     if not form.validate_on_submit():
         flash(_("The notice period must be a whole number of days between 1 and 60."), "danger")
@@ -104,9 +92,9 @@ def freeze(slug: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/contests/<slug>/snapshots/<int:number>/publish")
 @organizer_only
-def publish(slug: str, number: int):  # type: ignore[no-untyped-def]
-    contest = _contest_or_404(slug)
-    snapshot = _snapshot_or_404(contest, number)
+def publish(slug: str, number: int) -> ResponseReturnValue:
+    contest = lookups.contest_for_organizer(slug)
+    snapshot = lookups.snapshot_of(contest, number)
     if ConfirmForm().validate_on_submit():
         attempt(
             lambda: publication.publish(db.session, current_user, snapshot),
@@ -117,9 +105,9 @@ def publish(slug: str, number: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/contests/<slug>/snapshots/<int:number>/reopen")
 @organizer_only
-def reopen(slug: str, number: int):  # type: ignore[no-untyped-def]
-    contest = _contest_or_404(slug)
-    snapshot = _snapshot_or_404(contest, number)
+def reopen(slug: str, number: int) -> ResponseReturnValue:
+    contest = lookups.contest_for_organizer(slug)
+    snapshot = lookups.snapshot_of(contest, number)
     form = ReasonForm()
     if not form.validate_on_submit():
         flash(_("Please give the reason for reopening review."), "danger")
@@ -133,8 +121,8 @@ def reopen(slug: str, number: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/contests/<slug>/correction")
 @organizer_only
-def correction(slug: str):  # type: ignore[no-untyped-def]
-    contest = _contest_or_404(slug)
+def correction(slug: str) -> ResponseReturnValue:
+    contest = lookups.contest_for_organizer(slug)
     form = ReasonForm()
     if not form.validate_on_submit():
         flash(_("Please give the reason for the correction."), "danger")
@@ -148,11 +136,8 @@ def correction(slug: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/objections/<int:objection_id>/answer")
 @organizer_only
-def answer(objection_id: int):  # type: ignore[no-untyped-def]
-    try:
-        objection = objections.get_objection(db.session, objection_id)
-    except NotFound:
-        abort(404)
+def answer(objection_id: int) -> ResponseReturnValue:
+    objection = lookups.objection_for_organizer(objection_id)
     slug = objection.snapshot.contest.slug
     form = AnswerForm()
     if not form.validate_on_submit():
@@ -169,9 +154,9 @@ def answer(objection_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/contests/<slug>/snapshots/<int:number>/answers")
 @organizer_only
-def answer_several(slug: str, number: int):  # type: ignore[no-untyped-def]
-    contest = _contest_or_404(slug)
-    snapshot = _snapshot_or_404(contest, number)
+def answer_several(slug: str, number: int) -> ResponseReturnValue:
+    contest = lookups.contest_for_organizer(slug)
+    snapshot = lookups.snapshot_of(contest, number)
     form = BulkAnswerForm(prefix=BULK_PREFIX)
     form.objection_ids.choices = [(objection.id, objection.reference) for objection in snapshot.objections]
     if not form.validate_on_submit():
@@ -194,11 +179,10 @@ def answer_several(slug: str, number: int):  # type: ignore[no-untyped-def]
 
 @bp.get("/contests/<slug>/snapshots/<int:number>/<document>")
 @organizer_only
-def download(slug: str, number: int, document: str):  # type: ignore[no-untyped-def]
-    if document not in DOCUMENTS:
-        abort(404)
-    contest = _contest_or_404(slug)
-    snapshot = _snapshot_or_404(contest, number)
+def download(slug: str, number: int, document: str) -> ResponseReturnValue:
+    lookups.one_of(document, DOCUMENTS)
+    contest = lookups.contest_for_organizer(slug)
+    snapshot = lookups.snapshot_of(contest, number)
     storage = LocalStorage(current_app.config["UPLOAD_FOLDER"])
     outcome = attempt(lambda: documents.render(db.session, snapshot, document, storage))
     if not outcome.ok or outcome.value is None:

@@ -12,15 +12,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from judging.exports.plots import RankedBar, judge_distributions_svg, ranked_scores_svg
 from judging.extensions import db
-from judging.models import Contest, Role
+from judging.models import Role
 from judging.rubric import AggregationSpec
-from judging.services import NotFound, ServiceError, contests, results
+from judging.services import ServiceError, results
 from judging.services.results import ContestResults
+from judging.web import lookups
 from judging.web.permissions import role_required
 
 bp = Blueprint("organizer_results", __name__, url_prefix="/organizer")
@@ -29,17 +31,10 @@ organizer_only = role_required(Role.ORGANIZER)
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def _contest_or_404(slug: str) -> Contest:
-    try:
-        return contests.get_contest(db.session, slug)
-    except NotFound:
-        abort(404)
-
-
 @bp.get("/contests/<slug>/results")
 @organizer_only
-def results_page(slug: str):  # type: ignore[no-untyped-def]
-    contest = _contest_or_404(slug)
+def results_page(slug: str) -> ResponseReturnValue:
+    contest = lookups.contest_for_organizer(slug)
     try:
         computed = results.compute_results(db.session, contest)
     except ServiceError as refusal:
@@ -59,8 +54,8 @@ def results_page(slug: str):  # type: ignore[no-untyped-def]
 
 @bp.get("/contests/<slug>/results.xlsx")
 @organizer_only
-def results_xlsx(slug: str):  # type: ignore[no-untyped-def]
-    contest = _contest_or_404(slug)
+def results_xlsx(slug: str) -> ResponseReturnValue:
+    contest = lookups.contest_for_organizer(slug)
     try:
         workbook = results.results_workbook(results.compute_results(db.session, contest))
     except ServiceError as refusal:

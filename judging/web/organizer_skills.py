@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, send_file, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -18,12 +19,13 @@ from wtforms import HiddenField, SubmitField
 from judging.exports.certification_list import certification_list_xlsx
 from judging.exports.workbook import XLSX_MIMETYPE
 from judging.extensions import db
-from judging.models import Contest, Role
+from judging.models import Role
 from judging.rubric import TIME_TIE_BREAK, Rubric
 from judging.scoring.skills import judged_parts
-from judging.services import NotFound, ServiceError, contests, skills
-from judging.web.actions import MAX_FLASHED_PROBLEMS, attempt
+from judging.services import ServiceError, contests, skills
+from judging.web.actions import attempt, flash_refusal
 from judging.web.forms import ConfirmForm
+from judging.web.lookups import skills_contest_for_organizer
 from judging.web.organizer_results import describe_method
 from judging.web.permissions import role_required
 from judging.workflow import Action
@@ -43,16 +45,6 @@ class TableUploadForm(FlaskForm):
 class ConfirmImportForm(FlaskForm):
     token = HiddenField()
     submit = SubmitField()
-
-
-def _skills_contest(slug: str) -> Contest:
-    try:
-        contest = contests.get_contest(db.session, slug)
-    except NotFound:
-        abort(404)
-    if contest.kind != "skills":
-        abort(404)
-    return contest
 
 
 def _pending_folder() -> Path:
@@ -76,8 +68,8 @@ def _keep_upload(form: TableUploadForm) -> tuple[Path, str]:
 
 @bp.get("/contests/<slug>/contestants")
 @organizer_only
-def contestants(slug: str):  # type: ignore[no-untyped-def]
-    contest = _skills_contest(slug)
+def contestants(slug: str) -> ResponseReturnValue:
+    contest = skills_contest_for_organizer(slug)
     rubric = contests.current_rubric(contest)
     return render_template(
         "organizer/contestants.html",
@@ -98,9 +90,9 @@ def contestants(slug: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/contests/<slug>/contestants/tasks")
 @organizer_only
-def create_tasks(slug: str):  # type: ignore[no-untyped-def]
+def create_tasks(slug: str) -> ResponseReturnValue:
     """One task entry per contestant for each judged part, for the contestants who have none yet."""
-    contest = _skills_contest(slug)
+    contest = skills_contest_for_organizer(slug)
     if not ConfirmForm().validate_on_submit():
         abort(400)
     outcome = attempt(lambda: skills.create_task_entries(db.session, current_user, contest))
@@ -114,8 +106,8 @@ def create_tasks(slug: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/contests/<slug>/contestants/roster")
 @organizer_only
-def import_roster(slug: str):  # type: ignore[no-untyped-def]
-    contest = _skills_contest(slug)
+def import_roster(slug: str) -> ResponseReturnValue:
+    contest = skills_contest_for_organizer(slug)
     form = TableUploadForm()
     if not form.validate_on_submit():
         flash(_("Please choose a .csv or .xlsx file."), "danger")
@@ -135,8 +127,8 @@ def import_roster(slug: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/contests/<slug>/scores/preview")
 @organizer_only
-def preview_scores(slug: str):  # type: ignore[no-untyped-def]
-    contest = _skills_contest(slug)
+def preview_scores(slug: str) -> ResponseReturnValue:
+    contest = skills_contest_for_organizer(slug)
     form = TableUploadForm()
     if not form.validate_on_submit():
         flash(_("Please choose a .csv or .xlsx file."), "danger")
@@ -146,8 +138,7 @@ def preview_scores(slug: str):  # type: ignore[no-untyped-def]
         preview = skills.preview_part_scores(db.session, contest, path, name)
     except ServiceError as refusal:
         path.unlink(missing_ok=True)
-        for line in (getattr(refusal, "problems", None) or [refusal.message])[:MAX_FLASHED_PROBLEMS]:
-            flash(line, "danger")
+        flash_refusal(refusal)
         flash(_("Nothing was imported."), "warning")
         return redirect(url_for("organizer_skills.contestants", slug=slug))
     confirm = ConfirmImportForm(token=f"{path.name}|{name}")
@@ -156,8 +147,8 @@ def preview_scores(slug: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/contests/<slug>/scores/confirm")
 @organizer_only
-def confirm_scores(slug: str):  # type: ignore[no-untyped-def]
-    contest = _skills_contest(slug)
+def confirm_scores(slug: str) -> ResponseReturnValue:
+    contest = skills_contest_for_organizer(slug)
     form = ConfirmImportForm()
     stored, _sep, name = (form.token.data or "").partition("|")
     if not form.validate_on_submit() or not stored or "/" in stored or stored.startswith("."):
@@ -184,8 +175,8 @@ def _tie_break_labels(rubric: Rubric) -> list[str]:
 
 @bp.get("/contests/<slug>/skills-results")
 @organizer_only
-def results(slug: str):  # type: ignore[no-untyped-def]
-    contest = _skills_contest(slug)
+def results(slug: str) -> ResponseReturnValue:
+    contest = skills_contest_for_organizer(slug)
     rubric = contests.current_rubric(contest)
     judged = skills.judged_parts_report(db.session, contest)
     return render_template(
@@ -203,9 +194,9 @@ def results(slug: str):  # type: ignore[no-untyped-def]
 
 @bp.get("/contests/<slug>/certificates.xlsx")
 @organizer_only
-def certificates_export(slug: str):  # type: ignore[no-untyped-def]
+def certificates_export(slug: str) -> ResponseReturnValue:
     """The list for the certification body: full identity numbers, for organisers only."""
-    contest = _skills_contest(slug)
+    contest = skills_contest_for_organizer(slug)
     rubric = contests.current_rubric(contest)
     content = certification_list_xlsx(
         skills.skills_results(db.session, contest), skills.contestants_of(db.session, contest), rubric

@@ -1,21 +1,24 @@
-"""Who may use which view: the one place where access rules are stated.
+"""Who may use which view, and which objects a user may reach: the one place where access rules are stated.
 
 Every view is decorated with exactly one of :func:`public` or :func:`role_required`; the decorator
 records the rule on the view function, so the test suite can walk the URL map and check each
-route against each role (and fail on a route whose rule was never stated).
+route against each role (and fail on a route whose rule was never stated). The predicates below
+say which objects a signed-in user may reach; :mod:`judging.web.lookups` applies them to every
+object a request names.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from flask import abort
 from flask_login import current_user
 
-from judging.extensions import login_manager
-from judging.models import Role
+from judging.extensions import db, login_manager
+from judging.models import Entry, Role, User
+from judging.services.visibility import can_view_entry
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -40,7 +43,7 @@ def login_required(view: F) -> F:
         return view(*args, **kwargs)
 
     setattr(wrapped, ACCESS_ATTRIBUTE, AUTHENTICATED)
-    return wrapped  # type: ignore[return-value]
+    return cast(F, wrapped)
 
 
 def role_required(*roles: Role) -> Callable[[F], F]:
@@ -56,7 +59,7 @@ def role_required(*roles: Role) -> Callable[[F], F]:
             return view(*args, **kwargs)
 
         setattr(wrapped, ACCESS_ATTRIBUTE, frozenset(roles))
-        return wrapped  # type: ignore[return-value]
+        return cast(F, wrapped)
 
     return decorator
 
@@ -66,3 +69,24 @@ def home_endpoint(role: Role) -> str:
     return {Role.ORGANIZER: "organizer.dashboard", Role.JUDGE: "judge.dashboard", Role.ENTRANT: "entrant.dashboard"}[
         role
     ]
+
+
+def has_role(user: User | None, role: Role) -> bool:
+    """Whether ``user`` is signed in with ``role``."""
+    return user is not None and user.is_authenticated and user.role is role
+
+
+def coordinates(user: User, entry: Entry) -> bool:
+    """Whether an entrant may comment on or nominate ``entry``: it belongs to the user's organisation or
+    to a unit directly under it."""
+    organization = entry.organization
+    return (
+        has_role(user, Role.ENTRANT)
+        and user.organization_id is not None
+        and user.organization_id in (organization.parent_id, organization.id)
+    )
+
+
+def may_view_entry(user: User | None, entry: Entry) -> bool:
+    """Whether ``user`` may see ``entry`` and its files (:func:`judging.services.visibility.can_view_entry`)."""
+    return can_view_entry(db.session, user, entry)

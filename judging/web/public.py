@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
 
 from judging.extensions import db
-from judging.services import NotFound
-from judging.services.contests import current_rubric, get_contest, list_contests
+from judging.services.contests import current_rubric, list_contests
 from judging.services.snapshots import current_snapshot
+from judging.web.lookups import contest_for_public
 from judging.web.pages import safe_next
 from judging.web.permissions import public
 
@@ -16,18 +17,15 @@ bp = Blueprint("public", __name__)
 
 @bp.get("/")
 @public
-def index():  # type: ignore[no-untyped-def]
+def index() -> ResponseReturnValue:
     contests = [(contest, current_rubric(contest)) for contest in list_contests(db.session)]
     return render_template("public/index.html", contests=contests)
 
 
 @bp.get("/contests/<slug>")
 @public
-def contest(slug: str):  # type: ignore[no-untyped-def]
-    try:
-        found = get_contest(db.session, slug)
-    except NotFound:
-        abort(404)
+def contest(slug: str) -> ResponseReturnValue:
+    found = contest_for_public(slug)
     return render_template(
         "public/contest.html",
         contest=found,
@@ -38,7 +36,7 @@ def contest(slug: str):  # type: ignore[no-untyped-def]
 
 @bp.get("/lang/<code>")
 @public
-def switch_language(code: str):  # type: ignore[no-untyped-def]
+def switch_language(code: str) -> ResponseReturnValue:
     if code in current_app.config["LANGUAGES"]:
         session["locale"] = code
     return redirect(safe_next(request.args.get("next")) or url_for("public.index"))
@@ -46,5 +44,5 @@ def switch_language(code: str):  # type: ignore[no-untyped-def]
 
 @bp.get("/healthz")
 @public
-def health():  # type: ignore[no-untyped-def]
+def health() -> ResponseReturnValue:
     return {"status": "ok"}

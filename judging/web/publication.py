@@ -3,13 +3,15 @@ gallery and certificate verification. Everything shown comes from a frozen snaps
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from judging.exports import publication as documents
 from judging.extensions import db, limiter
 from judging.models import Contest, Entry, ResultSnapshot, SnapshotStatus
-from judging.services import NotFound, audit, certificates, contests, integrity, objections, snapshots
+from judging.services import NotFound, audit, certificates, integrity, objections, snapshots
+from judging.web import lookups
 from judging.web.actions import attempt
 from judging.web.permissions import public
 from judging.web.publication_forms import ObjectionForm, VerifyForm
@@ -21,23 +23,9 @@ def _objection_limit() -> str:
     return current_app.config["OBJECTION_RATE_LIMIT"]
 
 
-def _contest_or_404(slug: str) -> Contest:
-    try:
-        return contests.get_contest(db.session, slug)
-    except NotFound:
-        abort(404)
-
-
-def _snapshot_or_404(contest: Contest, number: int) -> ResultSnapshot:
-    try:
-        return snapshots.get_snapshot(db.session, contest, number)
-    except NotFound:
-        abort(404)
-
-
 @bp.get("/results")
 @public
-def index():  # type: ignore[no-untyped-def]
+def index() -> ResponseReturnValue:
     listed = snapshots.public_contests(db.session)
     editions: dict[str, list[tuple[Contest, ResultSnapshot]]] = {}
     for contest, snapshot in listed:
@@ -52,31 +40,28 @@ def index():  # type: ignore[no-untyped-def]
 
 @bp.get("/results/<slug>")
 @public
-def current(slug: str):  # type: ignore[no-untyped-def]
-    contest = _contest_or_404(slug)
-    snapshot = snapshots.current_snapshot(db.session, contest)
-    if snapshot is None:
-        abort(404)
-    return _show(contest, snapshot)
+def current(slug: str) -> ResponseReturnValue:
+    contest = lookups.contest_for_public(slug)
+    return _show(contest, lookups.public_snapshot(contest))
 
 
 @bp.get("/results/<slug>/<int:number>")
 @public
-def snapshot(slug: str, number: int):  # type: ignore[no-untyped-def]
-    contest = _contest_or_404(slug)
-    return _show(contest, _snapshot_or_404(contest, number))
+def snapshot(slug: str, number: int) -> ResponseReturnValue:
+    contest = lookups.contest_for_public(slug)
+    return _show(contest, lookups.snapshot_of(contest, number))
 
 
 def _vouched(snapshot: ResultSnapshot) -> bool:
     return integrity.snapshot_vouched(db.session, snapshot, audit.current_seal().key)
 
 
-def _refuse_unvouched(contest: Contest, snapshot: ResultSnapshot):  # type: ignore[no-untyped-def]
+def _refuse_unvouched(contest: Contest, snapshot: ResultSnapshot) -> ResponseReturnValue:
     """A result whose payload is not what was frozen: nothing of it is shown, and the page says why."""
     return render_template("publication/unverified.html", contest=contest, snapshot=snapshot), 409
 
 
-def _show(contest: Contest, snapshot: ResultSnapshot):  # type: ignore[no-untyped-def]
+def _show(contest: Contest, snapshot: ResultSnapshot) -> ResponseReturnValue:
     if not _vouched(snapshot):
         return _refuse_unvouched(contest, snapshot)
     payload = snapshots.payload_of(snapshot)
@@ -97,9 +82,9 @@ def _show(contest: Contest, snapshot: ResultSnapshot):  # type: ignore[no-untype
 
 @bp.get("/results/<slug>/<int:number>/award-list.pdf")
 @public
-def award_list_pdf(slug: str, number: int):  # type: ignore[no-untyped-def]
-    contest = _contest_or_404(slug)
-    snapshot = _snapshot_or_404(contest, number)
+def award_list_pdf(slug: str, number: int) -> ResponseReturnValue:
+    contest = lookups.contest_for_public(slug)
+    snapshot = lookups.snapshot_of(contest, number)
     if not _vouched(snapshot):
         return _refuse_unvouched(contest, snapshot)
     return Response(
@@ -112,9 +97,9 @@ def award_list_pdf(slug: str, number: int):  # type: ignore[no-untyped-def]
 @bp.route("/results/<slug>/<int:number>/objection", methods=["GET", "POST"])
 @public
 @limiter.limit(_objection_limit, methods=["POST"])
-def objection(slug: str, number: int):  # type: ignore[no-untyped-def]
-    contest = _contest_or_404(slug)
-    snapshot = _snapshot_or_404(contest, number)
+def objection(slug: str, number: int) -> ResponseReturnValue:
+    contest = lookups.contest_for_public(slug)
+    snapshot = lookups.snapshot_of(contest, number)
     if not objections.open_for_objections(snapshot):
         flash(_("Objections can be filed only while the result is on public notice."), "warning")
         return redirect(url_for("publication.snapshot", slug=slug, number=number))
@@ -144,11 +129,9 @@ def objection(slug: str, number: int):  # type: ignore[no-untyped-def]
 
 @bp.get("/results/<slug>/gallery")
 @public
-def gallery(slug: str):  # type: ignore[no-untyped-def]
-    contest = _contest_or_404(slug)
-    snapshot = snapshots.latest_publication(db.session, contest)
-    if snapshot is None or not snapshots.has_gallery(contest):
-        abort(404)
+def gallery(slug: str) -> ResponseReturnValue:
+    contest = lookups.contest_for_public(slug)
+    snapshot = lookups.gallery_snapshot(contest)
     if not _vouched(snapshot):
         return _refuse_unvouched(contest, snapshot)
     rows = snapshots.award_rows(snapshots.payload_of(snapshot))
@@ -159,7 +142,7 @@ def gallery(slug: str):  # type: ignore[no-untyped-def]
 
 @bp.get("/verify")
 @public
-def verify():  # type: ignore[no-untyped-def]
+def verify() -> ResponseReturnValue:
     form = VerifyForm(request.args)
     if request.args.get("code") is not None and form.validate():
         return redirect(url_for("publication.verify_code", code=certificates.normalise_code(form.code.data or "")))
@@ -168,7 +151,7 @@ def verify():  # type: ignore[no-untyped-def]
 
 @bp.get("/verify/<code>")
 @public
-def verify_code(code: str):  # type: ignore[no-untyped-def]
+def verify_code(code: str) -> ResponseReturnValue:
     form = VerifyForm(code=code)
     try:
         certificate = certificates.verify_certificate(db.session, code)

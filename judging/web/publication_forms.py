@@ -13,7 +13,7 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
-from wtforms.fields.choices import SelectChoice
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # new in WTForms 3.3, not in its stubs yet
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
 from judging.services.objections import CONTACT_MAX, NAME_MAX, REASON_MAX, REASON_MIN

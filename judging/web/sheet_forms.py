@@ -30,7 +30,7 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
-from wtforms.fields.choices import SelectChoice
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # new in WTForms 3.3, not in its stubs yet
 from wtforms.i18n import messages_path
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import NumberInput
@@ -52,7 +52,7 @@ class JudgingForm(FlaskForm):
     """A Flask-WTF form whose WTForms messages come from the per-process catalogue of the user's language."""
 
     class Meta(FlaskForm.Meta):
-        def get_translations(self, form):  # type: ignore[no-untyped-def]
+        def get_translations(self, form: FlaskForm) -> Any:
             if not current_app.config.get("WTF_I18N_ENABLED", True):
                 return super().get_translations(form)
             return _wtforms_catalogue(str(get_locale()))

@@ -1,0 +1,161 @@
+"""The objects a request names, found for the user who asks: the one place where a view learns that an
+object is missing or not the user's to see.
+
+Each lookup returns the object or raises :class:`judging.services.NotFound`, which the application
+answers with its 404 page (JSON under ``/api/``, see :mod:`judging.web.errors`). An object the user may
+not see is *not found*, never *forbidden*: someone who may not see an entry must not learn that it
+exists. Who may reach what is stated in :mod:`judging.web.permissions`; the role a view requires is
+checked by its decorator before any lookup runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from judging.extensions import db
+from judging.models import Assignment, Contest, Entry, EntryFile, Objection, ResultSnapshot, Role, User
+from judging.rubric import Rubric
+from judging.services import NotFound, accounts, contests, entries, objections, panel, sheets, snapshots
+from judging.web.permissions import coordinates, has_role, may_view_entry
+
+
+def _organizer() -> None:
+    """Organisers reach every contest and what belongs to it; the views' decorators already say so."""
+    if not has_role(current_user, Role.ORGANIZER):
+        raise NotFound(_("There is no such page, or it is not visible to you."))
+
+
+def contest_for_public(slug: str) -> Contest:
+    """Any contest, by its slug: every contest's page is public."""
+    return contests.get_contest(db.session, slug)
+
+
+def contest_for_organizer(slug: str) -> Contest:
+    _organizer()
+    return contests.get_contest(db.session, slug)
+
+
+def skills_contest_for_organizer(slug: str) -> Contest:
+    """A skills competition (its contestants, imports, ranking); a contest of works is not one."""
+    contest = contest_for_organizer(slug)
+    if contest.kind != "skills":
+        raise NotFound(_("No such contest."))
+    return contest
+
+
+def contest_for_entrant(slug: str) -> tuple[Contest, Rubric]:
+    """A contest that takes entries, with its current rubric."""
+    contest = contests.get_contest(db.session, slug)
+    rubric = contests.current_rubric(contest)
+    if rubric.entry is None:
+        raise NotFound(_("No such contest."))
+    return contest, rubric
+
+
+def contest_for_coordinator(slug: str) -> tuple[Contest, Rubric]:
+    """A contest with a nomination round, where a coordinating organisation nominates its units' entries."""
+    contest = contests.get_contest(db.session, slug)
+    rubric = contests.current_rubric(contest)
+    if rubric.nomination is None:
+        raise NotFound(_("No such contest."))
+    return contest, rubric
+
+
+def snapshot_of(contest: Contest, number: int) -> ResultSnapshot:
+    """A frozen result of the contest by its number."""
+    return snapshots.get_snapshot(db.session, contest, number)
+
+
+def public_snapshot(contest: Contest) -> ResultSnapshot:
+    """The result the public sees now (on notice, else the latest publication)."""
+    snapshot = snapshots.current_snapshot(db.session, contest)
+    if snapshot is None:
+        raise NotFound(_("No such result."))
+    return snapshot
+
+
+def gallery_snapshot(contest: Contest) -> ResultSnapshot:
+    """The latest publication of a contest of works, whose winners the gallery shows."""
+    snapshot = snapshots.latest_publication(db.session, contest)
+    if snapshot is None or not snapshots.has_gallery(contest):
+        raise NotFound(_("No such result."))
+    return snapshot
+
+
+def user_for_organizer(user_id: int) -> User:
+    _organizer()
+    return accounts.get_user(db.session, user_id)
+
+
+def objection_for_organizer(objection_id: int) -> Objection:
+    _organizer()
+    return objections.get_objection(db.session, objection_id)
+
+
+def entry_for_organizer(entry_id: int) -> Entry:
+    _organizer()
+    entry = db.session.get(Entry, entry_id)
+    if entry is None:
+        raise NotFound(_("There is no such entry."))
+    return entry
+
+
+def assignment_for_organizer(contest: Contest, assignment_id: int) -> Assignment:
+    """An assignment to an entry of ``contest`` (the URL's contest, not another one)."""
+    _organizer()
+    assignment = panel.get_assignment(db.session, assignment_id)
+    if assignment.entry.contest_id != contest.id:
+        raise NotFound(_("No such assignment."))
+    return assignment
+
+
+def entry_for_entrant(entry_id: int) -> Entry:
+    """An entry of the signed-in entrant's own organisation."""
+    return entries.get_own_entry(db.session, current_user, entry_id)
+
+
+def file_of_entry(entry: Entry, file_id: int) -> EntryFile:
+    """One of ``entry``'s files (found with :func:`entry_for_entrant` or another lookup)."""
+    entry_file = db.session.get(EntryFile, file_id)
+    if entry_file is None or entry_file.entry_id != entry.id:
+        raise NotFound(_("There is no such entry."))
+    return entry_file
+
+
+def entry_for_coordinator(entry_id: int) -> Entry:
+    """An entry of the signed-in entrant's organisation or of a unit directly under it."""
+    entry = db.session.get(Entry, entry_id)
+    if entry is None or not coordinates(current_user, entry):
+        raise NotFound(_("There is no such entry."))
+    return entry
+
+
+def assignment_for_judge(entry_ref: str) -> Assignment:
+    """The signed-in judge's active assignment to the entry with this code (or id)."""
+    return sheets.active_assignment(db.session, current_user, entry_ref)
+
+
+def file_for(user: User | None, file_id: int) -> EntryFile:
+    """A stored file whose entry ``user`` (or the anonymous public) may see."""
+    entry_file = db.session.get(EntryFile, file_id)
+    if entry_file is None or not may_view_entry(user, entry_file.entry):
+        raise NotFound(_("There is no such entry."))
+    return entry_file
+
+
+def thumbnail_for(user: User | None, file_id: int) -> str:
+    """The storage key of the thumbnail of a stored file whose entry ``user`` may see."""
+    key = file_for(user, file_id).thumbnail_key
+    if not key:
+        raise NotFound(_("There is no such entry."))
+    return key
+
+
+def one_of(name: str, known: Collection[str]) -> str:
+    """A name the URL gives (a document, a format) that must be one of ``known``."""
+    if name not in known:
+        raise NotFound(_("There is no such page, or it is not visible to you."))
+    return name
