@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -11,6 +13,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from flask_migrate import upgrade
+from sqlalchemy.orm import Session
 
 from judging.exports import publication as export_documents
 from judging.extensions import db
@@ -34,6 +37,24 @@ audit_cli = AppGroup("audit", help="The tamper-evident audit log.")
 results_cli = AppGroup("results", help="Frozen and published results.")
 
 
+@contextmanager
+def _committed_or_exit(session: Session) -> Iterator[None]:
+    """Commit what the block did; on a refusal roll back (nothing written), print each reason on
+    standard error and exit 1."""
+    try:
+        yield
+        session.commit()
+    except RubricError as exc:
+        session.rollback()
+        for line in exc.errors:
+            click.echo(line, err=True)
+        sys.exit(1)
+    except ServiceError as exc:
+        session.rollback()
+        click.echo(exc.message, err=True)
+        sys.exit(1)
+
+
 @click.command("init")
 @with_appcontext
 @click.option("--demo", "with_demo", is_flag=True, help="Add demo accounts, entries with videos, and scores.")
@@ -51,7 +72,7 @@ def init_command(with_demo: bool, edition: str | None, migrate_rubrics: bool) ->
     app = current_app
     upgrade(directory=str(Path(app.root_path).parent / "migrations"))
     session = db.session
-    try:
+    with _committed_or_exit(session):
         rows = organizations.read_organization_file(app.config["ORGANIZATIONS_FILE"])
         added = organizations.seed_organizations(session, rows)
         rubrics = load_rubric_directory(app.config["RUBRICS_FOLDER"])
@@ -65,16 +86,6 @@ def init_command(with_demo: bool, edition: str | None, migrate_rubrics: bool) ->
         if refused:
             raise RubricError(refused)
         audit.anchor_unkeyed_events(session)  # a log written before it was keyed: key it from here on
-        session.commit()
-    except RubricError as exc:
-        session.rollback()
-        for line in exc.errors:
-            click.echo(line, err=True)
-        sys.exit(1)
-    except ServiceError as exc:
-        session.rollback()
-        click.echo(exc.message, err=True)
-        sys.exit(1)
     # Files of an upload whose process was killed while committing: kept or removed as the database says.
     storage = LocalStorage(app.config["UPLOAD_FOLDER"])
     entry_files.clear_interrupted_uploads(session, storage)
@@ -116,23 +127,13 @@ def rubric_migrate_command(slug: str) -> None:
     """Load the contest's changed rubric from the rubric folder although it has score sheets: the
     submitted sheets are reopened for the judges to submit again under the new version (audited)."""
     session = db.session
-    try:
+    with _committed_or_exit(session):
         rubrics = [r for r in load_rubric_directory(current_app.config["RUBRICS_FOLDER"]) if r.slug == slug]
         if not rubrics:
             raise ServiceError(f"{slug}: no rubric file in {current_app.config['RUBRICS_FOLDER']} has this slug.")
         contest = contests.get_contest(session, slug)
         before = contest.current_rubric.version
         contests.sync_rubric(session, None, rubrics[0], migrate=True)
-        session.commit()
-    except RubricError as exc:
-        session.rollback()
-        for line in exc.errors:
-            click.echo(line, err=True)
-        sys.exit(1)
-    except ServiceError as exc:
-        session.rollback()
-        click.echo(exc.message, err=True)
-        sys.exit(1)
     after = contest.current_rubric.version
     if after == before:
         click.echo(f"{slug}: the rubric is unchanged (version {before}).")
