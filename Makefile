@@ -6,7 +6,6 @@ PORT ?= 5000
 export FLASK_APP := app.py
 # Links (invitations, certificates) are built from this address, never from a request's Host header;
 # the app refuses to start in production without it. For `make run` it is this machine.
-export PUBLIC_BASE_URL ?= http://127.0.0.1:$(PORT)
 
 CATALOGS := $(wildcard judging/translations/*/LC_MESSAGES/messages.po)
 COMPILED := $(CATALOGS:.po=.mo)
@@ -37,6 +36,8 @@ extract-messages: $(VENV)/.installed
 	$(BIN)/pybabel update -i judging/translations/messages.pot -d judging/translations --no-fuzzy-matching
 	sed -i '/^"POT-Creation-Date: /d; /^"PO-Revision-Date: /d; /^"Generated-By: /d' $(CATALOGS)
 
+# The demo's links (invitations, certificates) point at the address it is served on.
+run: export PUBLIC_BASE_URL ?= http://127.0.0.1:$(PORT)
 run: install
 	@if [ -f instance/judging.sqlite3 ] || [ -n "$$DATABASE_URL" ]; then $(BIN)/flask init --demo; \
 	 else echo "First run: creating the embedded database with demo data…"; $(BIN)/flask init --demo; fi
