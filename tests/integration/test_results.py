@@ -28,10 +28,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from flask import Flask
+from flask_babel import force_locale
 
 from judging.extensions import db
 from judging.models import Contest
+from judging.result_words import sheet_fate_label
 from judging.rubric import parse_rubric
+from judging.scoring.rules import SheetFate
 from judging.services import contests
 from judging.services.results import compute_results
 from tests.scenarios import seed_review_contest
@@ -222,34 +225,35 @@ def _rubric_version(change) -> None:  # type: ignore[no-untyped-def]
     ],
 )
 def test_each_sheet_fate_is_shown_in_the_users_language(
-    app: Flask, client_for, codes: dict[str, str], query: str, words: dict[str, str]
+    app: Flask, client_for, users: dict[str, int], short_video: Path, query: str, words: dict[str, str]
 ) -> None:
     organizer = client_for("organizer")
+    with app.app_context():
+        codes = seed_review_contest(app, short_video)
     # A's totals 90, 88, 80, 70 (expert1–expert4): the trimmed mean drops 70 and 90.
     with organizer.get(URL + query) as page:
         trimmed = _fates(page.get_data(as_text=True), codes["A"])
     assert [fate for fate, _shown in trimmed] == ["trimmed_high", "counted", "counted", "trimmed_low"]
-    # The median of four sheets counts only the middle two (88 and 80).
+    shown = {fate: text.strip() for fate, text in trimmed}
+    assert shown == {fate: words[fate] for fate in ("trimmed_high", "counted", "trimmed_low")}
+    # A submitted sheet lacks no criterion of its own rubric version (versions are frozen once sheets exist),
+    # so an incomplete sheet comes only from score tables (flask rank); its words are the same labels.
+    with app.test_request_context(), force_locale("en" if query else "zh_CN"):
+        assert sheet_fate_label(SheetFate.INCOMPLETE) == words["incomplete"]
+        assert sheet_fate_label(SheetFate.OUTSIDE_MEDIAN) == words["outside_median"]
+
+
+def test_the_median_fate_is_shown_in_the_users_language(
+    app: Flask, client_for, users: dict[str, int], short_video: Path
+) -> None:
+    """The median of four sheets counts only the middle two (A: 88 and 80); the rubric says median
+    before any sheet exists, as a rubric in use cannot change."""
+    organizer = client_for("organizer")
     with app.app_context():
         _rubric_version(lambda text: text.replace('"trimmed_mean"\ntrim = 1', '"median"'))
-    with organizer.get(URL + query) as page:
-        median = _fates(page.get_data(as_text=True), codes["A"])
-    assert [fate for fate, _shown in median] == ["outside_median", "counted", "counted", "outside_median"]
-    # A criterion no sheet has a score for makes every sheet incomplete.
-    with app.app_context():
-        _rubric_version(
-            lambda text: text.replace(
-                "[[criteria]]",
-                '[[criteria]]\nkey = "reach"\nlabel = "传播"\nmax = 10\nweight = 1.0\n\n[[criteria]]',
-                1,
-            )
-        )
-    with organizer.get(URL + query) as page:
-        html = page.get_data(as_text=True)
-    incomplete = _fates(html, codes["A"])
-    assert [fate for fate, _shown in incomplete] == ["incomplete"] * 4
-
-    shown = {fate: text.strip() for fate, text in trimmed + median + incomplete}
-    assert shown == words
-    not_ranked = "not ranked" if query else "未排名"
-    assert f"{not_ranked}</summary>" in html.split(f'id="explain-{codes["A"]}"', 1)[1].split("</details>", 1)[0]
+        codes = seed_review_contest(app, short_video)
+    for query, outside in (("", "未计入：不在中位数上"), ("?lang=en", "not counted: outside the median")):
+        with organizer.get(URL + query) as page:
+            median = _fates(page.get_data(as_text=True), codes["A"])
+        assert [fate for fate, _shown in median] == ["outside_median", "counted", "counted", "outside_median"]
+        assert median[0][1].strip() == outside

@@ -20,7 +20,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from judging.extensions import db
-from judging.models import Assignment, Contest, Contestant, Entry, Phase, Role, User
+from judging.models import Assignment, Contest, Contestant, Entry, PanelMember, Phase, Role, User
 from judging.rubric import parse_rubric
 from judging.services import contests, organizations, skills
 from judging.services.sheets import save_sheet
@@ -101,6 +101,7 @@ def titles(app: Flask, users: dict[str, int], short_video: Path) -> dict[str, st
         judges = [create_user(f"expert{n}", Role.JUDGE) for n in (1, 2, 3)]
         entries = list(db.session.scalars(select(Entry).order_by(Entry.id)))
         for judge in judges:
+            db.session.add(PanelMember(contest=contest, judge=judge))  # panel membership is access
             for entry in entries:
                 db.session.add(Assignment(entry=entry, judge=judge))
         db.session.commit()
