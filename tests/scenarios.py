@@ -18,11 +18,20 @@ from sqlalchemy import select
 from judging.extensions import db
 from judging.models import (
     Assignment,
+    AssignmentStatus,
     Contest,
     Entry,
+    EntryFile,
+    EntryStatus,
+    JudgeRelation,
+    Organization,
+    OrganizationKind,
     PanelMember,
     Phase,
     Role,
+    Score,
+    ScoreSheet,
+    SheetStatus,
     User,
 )
 from judging.rubric import Rubric, parse_rubric
@@ -317,3 +326,73 @@ def seed_review_contest(app: Flask, video: Path, *, with_entrants: bool = True) 
     )
     db.session.commit()
     return codes
+
+
+
+def grow_judging(n_entries: int, n_judges: int) -> dict[str, list]:
+    """micro-video in review with ``n_entries`` submitted entries (one work file row each, no bytes on
+    disk) and ``n_judges`` judges on the panel, each assigned every entry; adds what is missing, so a test
+    can grow the same contest and compare a page at two sizes. Entry n, judge j: a submitted sheet when
+    n is even, a draft when n % 4 == 1, none otherwise; judge 0 recused from entries with n % 5 == 3;
+    judge 0 has declared a relation. Written with the ORM, not through the upload path, to be quick.
+
+    Needs an app context; returns the judges and entries in order.
+    """
+    contest = db.session.scalar(select(Contest).where(Contest.slug == "micro-video"))
+    version = contest.current_rubric
+    districts = list(
+        db.session.scalars(
+            select(Organization).where(Organization.kind == OrganizationKind.DISTRICT).order_by(Organization.id)
+        )
+    )
+    judges = list(db.session.scalars(select(User).where(User.username.like("scale-judge-%")).order_by(User.id)))
+    made = list(db.session.scalars(select(Entry).where(Entry.contest_id == contest.id).order_by(Entry.code)))
+    for n in range(len(judges), n_judges):
+        judges.append(create_user(f"scale-judge-{n}", Role.JUDGE))
+        db.session.add(PanelMember(contest=contest, judge=judges[-1]))
+        if n == 0:
+            db.session.add(JudgeRelation(judge=judges[0], organization=districts[0], note="同单位"))
+    for n in range(len(made), n_entries):
+        entry = Entry(
+            contest=contest,
+            organization=districts[n % len(districts)],
+            code=f"MV-{n + 1:03d}",
+            title=f"作品{n + 1}",
+            fields={"theme": "主题"},
+            status=EntryStatus.SUBMITTED,
+        )
+        entry.files.append(
+            EntryFile(
+                purpose="work",
+                storage_key=f"scale-{n}",
+                original_name=f"work-{n}.mp4",
+                content_type="video/mp4",
+                size_bytes=1000,
+                sha256="0" * 64,
+            )
+        )
+        db.session.add(entry)
+        made.append(entry)
+    contest.phase = Phase.REVIEW
+    db.session.flush()
+    existing = {(a.entry_id, a.judge_id) for a in db.session.scalars(select(Assignment))}
+    for n, entry in enumerate(made):
+        for j, judge in enumerate(judges):
+            if (entry.id, judge.id) in existing:
+                continue
+            assignment = Assignment(entry=entry, judge=judge)
+            if j == 0 and n % 5 == 3:
+                assignment.status = AssignmentStatus.RECUSED
+                assignment.recusal_reason = "同单位"
+            db.session.add(assignment)
+            if n % 2 == 0 or n % 4 == 1:
+                sheet = ScoreSheet(
+                    assignment=assignment,
+                    rubric_version=version,
+                    status=SheetStatus.SUBMITTED if n % 2 == 0 else SheetStatus.DRAFT,
+                )
+                for key, value in (("content", 30 + j), ("form", 20), ("influence", 20)):
+                    sheet.scores.append(Score(criterion=key, value=value))
+                db.session.add(sheet)
+    db.session.commit()
+    return {"judges": judges, "entries": made}

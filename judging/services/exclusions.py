@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from flask_babel import gettext as _
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, contains_eager
 
 from judging.conflicts import ConflictReason, OrganizationTree, conflict_reason
 from judging.models import (
@@ -122,14 +122,21 @@ def _names(session: Session, ids: set[int]) -> dict[int, str]:
 
 
 def relations_of(session: Session, judge: User) -> list[JudgeRelation]:
-    return list(
-        session.scalars(
-            select(JudgeRelation)
-            .join(Organization, JudgeRelation.organization_id == Organization.id)
-            .where(JudgeRelation.judge_id == judge.id)
-            .order_by(Organization.name)
-        )
-    )
+    return relations_by_judge(session, [judge]).get(judge.id, [])
+
+
+def relations_by_judge(session: Session, judges: Sequence[User]) -> dict[int, list[JudgeRelation]]:
+    """Judge id → the organisations the judge declared being related to, by name: one statement for a panel."""
+    found: dict[int, list[JudgeRelation]] = {judge.id: [] for judge in judges}
+    for relation in session.scalars(
+        select(JudgeRelation)
+        .join(Organization, JudgeRelation.organization_id == Organization.id)
+        .where(JudgeRelation.judge_id.in_(list(found)))
+        .options(contains_eager(JudgeRelation.organization))
+        .order_by(Organization.name, JudgeRelation.id)
+    ):
+        found[relation.judge_id].append(relation)
+    return found
 
 
 def add_relation(session: Session, actor: User, judge: User, organization: Organization, note: str) -> JudgeRelation:

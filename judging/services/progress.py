@@ -9,13 +9,14 @@ from decimal import Decimal
 from itertools import groupby
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from judging.models import (
     Assignment,
     AssignmentStatus,
     Contest,
     Entry,
+    PanelMember,
     SheetStatus,
     User,
 )
@@ -33,6 +34,7 @@ def assignments_of_judge(session: Session, judge: User) -> list[Assignment]:
             select(Assignment)
             .join(Entry)
             .where(Assignment.judge_id == judge.id, on_panel(judge.id, Entry.contest_id))
+            .options(selectinload(Assignment.entry).selectinload(Entry.files), selectinload(Assignment.sheet))
             .order_by(Entry.contest_id, Entry.code)
         )
     )
@@ -159,10 +161,20 @@ def panel_progress(session: Session, contest: Contest, allowed_spread: Decimal) 
     """
     rubric = current_rubric(contest)
     entries = judgeable_entries(session, contest)
-    judges = sorted((m.judge for m in contest.panel), key=lambda j: (j.display_name, j.id))
+    members = session.scalars(
+        select(PanelMember).where(PanelMember.contest_id == contest.id).options(selectinload(PanelMember.judge))
+    )
+    judges = sorted((m.judge for m in members), key=lambda j: (j.display_name, j.id))
+    # One statement each for the assignments, their judges and their sheets (whose scores and check answers
+    # load with them): the page costs the same for 5 entries as for 500.
     assignments = {
         (a.entry_id, a.judge_id): a
-        for a in session.scalars(select(Assignment).join(Entry).where(Entry.contest_id == contest.id))
+        for a in session.scalars(
+            select(Assignment)
+            .join(Entry)
+            .where(Entry.contest_id == contest.id)
+            .options(selectinload(Assignment.judge), selectinload(Assignment.sheet))
+        )
     }
     for listed in assignments.values():
         if listed.judge not in judges:

@@ -16,10 +16,13 @@ blind code, the judge label the judge's username; the organiser may see both nam
 
 from __future__ import annotations
 
+import hashlib
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from threading import Lock
 from typing import Any
 
 import pandas as pd
@@ -111,6 +114,8 @@ class ContestResults:
     """Judges taken off the panel: whether their sheets were kept in the result, and why."""
     sheets_of_earlier_rubric: int = 0
     """Submitted sheets made with an earlier rubric version: left out until their judges submit them again."""
+    engine_key: str = ""
+    """The digest of the engine's inputs (:func:`engine_key`): equal keys, equal ranking; "" without sheets."""
 
     def judge_name(self, username: str) -> str:
         return self.judges.get(username, username)
@@ -273,18 +278,82 @@ def compute_results(session: Session, contest: Contest) -> ContestResults:
     }
     if scores.empty:
         return ContestResults(**base)
+    run = engine_run(rubric, scores, checks, contest.slug)
+    return ContestResults(
+        **base,
+        ranking=run.ranking,
+        reliability=run.reliability,
+        robustness=run.robustness,
+        problems=run.problems,
+        engine_key=run.key,
+    )
+
+
+# --- the engine's run, once per state ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EngineRun:
+    """What the engine made of one score table: the ranking, its robustness and reliability, or the problems."""
+
+    key: str
+    ranking: RankingResult | None = None
+    robustness: RobustnessReport | None = None
+    reliability: dict[str, Any] | None = None
+    problems: tuple[str, ...] = ()
+
+
+_RUNS: OrderedDict[str, EngineRun] = OrderedDict()
+_RUNS_LOCK = Lock()
+RUNS_KEPT = 16
+"""Engine runs kept per process (the most recently used): a few contests, each in its latest state."""
+
+
+def engine_key(rubric: Rubric, scores: pd.DataFrame, checks: pd.DataFrame, source: str) -> str:
+    """The digest of everything the engine reads: the rubric text and the exact score and check tables.
+
+    A run is found again only for the same inputs, so a cached result can never be stale: any saved,
+    submitted, reopened or migrated sheet, withdrawn entry, removed judge or new rubric version changes
+    the tables or the rubric, whichever way it was written (even by hand in the database).
+    """
+    digest = hashlib.sha256()
+    for part in (source, rubric.sha256, scores.to_csv(index=False), checks.to_csv(index=False)):
+        digest.update(part.encode("utf-8"))
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def engine_run(rubric: Rubric, scores: pd.DataFrame, checks: pd.DataFrame, source: str) -> EngineRun:
+    """The engine's ranking, robustness and reliability for these tables: computed once per distinct input
+    (:func:`engine_key`), then served from this process's memory. The results are read-only to callers."""
+    key = engine_key(rubric, scores, checks, source)
+    with _RUNS_LOCK:
+        found = _RUNS.get(key)
+        if found is not None:
+            _RUNS.move_to_end(key)
+            return found
+    run = _run_engine(key, rubric, scores, checks, source)
+    with _RUNS_LOCK:
+        _RUNS[key] = run
+        _RUNS.move_to_end(key)
+        while len(_RUNS) > RUNS_KEPT:
+            _RUNS.popitem(last=False)
+    return run
+
+
+def _run_engine(key: str, rubric: Rubric, scores: pd.DataFrame, checks: pd.DataFrame, source: str) -> EngineRun:
     try:
-        table = parse_score_frame(scores, rubric, source=contest.slug)
+        table = parse_score_frame(scores, rubric, source=source)
         ranking = rank_entries(table, rubric, checks)
         robustness = leave_one_judge_out(table, rubric, checks, full=ranking)
     except ScoreTableError as problem:
-        return ContestResults(**base, problems=tuple(problem.errors))
+        return EngineRun(key, problems=tuple(problem.errors))
     except ValueError as problem:
-        return ContestResults(**base, problems=(str(problem),))
+        return EngineRun(key, problems=(str(problem),))
     sheets = ranking.sheet_table()
     totals = sheets.loc[sheets["total"].notna(), ["entry", "judge", "total"]]
     reliability = reliability_report(totals) if len(totals) else None
-    return ContestResults(**base, ranking=ranking, reliability=reliability, robustness=robustness)
+    return EngineRun(key, ranking=ranking, robustness=robustness, reliability=reliability)
 
 
 # --- the workbook --------------------------------------------------------------------------------

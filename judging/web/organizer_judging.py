@@ -57,7 +57,7 @@ def dashboard(slug: str) -> ResponseReturnValue:
         rubric=rubric,
         progress=matrix,
         excluded=exclusions.excluded_pairs(db.session, contest, rubric, judges, matrix.entries),
-        relations={judge.id: exclusions.relations_of(db.session, judge) for judge in judges},
+        relations=exclusions.relations_by_judge(db.session, judges),
         relation_form=_relation_form(),
         remove_form=RemoveJudgeForm(),
         spread=spread,

@@ -1,19 +1,22 @@
 """The organisers' results preview: ranking, explanations, reliability, robustness, plots and the xlsx.
 
-The results are computed on every request from the sheets submitted so far (see
-:mod:`judging.services.results`); nothing is stored. Judges never see this page, so the organiser
+The results come from the sheets submitted so far (see :mod:`judging.services.results`): the tables are
+read on every request, the engine runs and the charts are drawn once per distinct table (nothing is
+written to the database). Judges never see this page, so the organiser
 sees the organisation and title beside each blind code.
 """
 
 from __future__ import annotations
 
 import base64
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, Response, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from judging.exports.plots import RankedBar, judge_distributions_svg, ranked_scores_svg
@@ -106,8 +109,28 @@ def _data_uri(svg: str) -> str:
     return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
 
 
+_PLOTS: OrderedDict[tuple[str, ...], Mapping[str, Any]] = OrderedDict()
+PLOTS_KEPT = 16
+
+
 def _plots(computed: ContestResults) -> Mapping[str, Any]:
-    """The two charts as ``data:`` URIs: the judges' distributions, and the ranked scores per category."""
+    """The two charts as ``data:`` URIs, drawn once per engine result, language and judges' names (the
+    drawing costs more than the ranking); the most recent few are kept in this process."""
+    if computed.ranking is None:
+        return {}
+    key = (computed.engine_key, str(get_locale()), *sorted(f"{u}={n}" for u, n in computed.judges.items()))
+    found = _PLOTS.get(key)
+    if found is None:
+        found = _draw_plots(computed)
+        _PLOTS[key] = found
+        while len(_PLOTS) > PLOTS_KEPT:
+            _PLOTS.popitem(last=False)
+    _PLOTS.move_to_end(key)
+    return found
+
+
+def _draw_plots(computed: ContestResults) -> Mapping[str, Any]:
+    """The judges' distributions, and the ranked scores per category."""
     ranking = computed.ranking
     if ranking is None:
         return {}
