@@ -77,6 +77,9 @@ def settings_from_environment(instance_path: Path) -> dict[str, object]:
         "RATELIMIT_ENABLED": _bool(env.get("RATELIMIT_ENABLED"), True),
         "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT") or "10 per minute",
         "OBJECTION_RATE_LIMIT": env.get("OBJECTION_RATE_LIMIT") or "5 per hour;20 per day",
+        # A published award list is answered from each worker's memory for this long (a ceremony's readers
+        # arrive within seconds); a correction or the end of the notice shows at most this much later. 0: off.
+        "PUBLISHED_PAGE_SECONDS": float(env.get("PUBLISHED_PAGE_SECONDS") or 2),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _bool(env.get("SESSION_COOKIE_SECURE"), False),

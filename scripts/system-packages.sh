@@ -1,9 +1,10 @@
 #!/bin/sh
 # System packages the app and its tests need: a CJK font and HarfBuzz subsetting for PDFs,
 # poppler for checking PDFs, Chromium for the browser tests, redis-server (shared rate limits) and
-# nginx (the front proxy), which the tests start on their own sockets and ports. Installs them as root
+# nginx (the front proxy), which the tests start on their own sockets and ports, and wrk (the benchmarks'
+# HTTP load generator, a C client that leaves the cores to the server it measures). Installs them as root
 # on Debian/Ubuntu; elsewhere says what is missing. Idempotent and quiet when all is present.
-PACKAGES="libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk poppler-utils chromium redis-server nginx"
+PACKAGES="libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk poppler-utils chromium redis-server nginx wrk"
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
   echo "Not a Debian-like system: please install the equivalents of: $PACKAGES" >&2

@@ -110,6 +110,7 @@ def make_test_app(database_url: str, tmp_path: Path, **overrides: object) -> Fla
         "UPLOAD_FOLDER": str(tmp_path / "uploads"),
         "RATELIMIT_ENABLED": False,
         "SERVER_NAME": "judging.test",
+        "PUBLISHED_PAGE_SECONDS": 0,  # every request sees the database; test_published_caching sets it
         "PUBLIC_BASE_URL": "",  # links from the request's host unless a test sets it, whatever the environment says
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",  # scrypt costs ~0.1 s a hash; test_auth pins the default
     }

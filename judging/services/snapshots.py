@@ -477,9 +477,19 @@ def correction_of(session: Session, snapshot: ResultSnapshot) -> ResultSnapshot 
     )
 
 
+def correction_among(history: list[ResultSnapshot], snapshot: ResultSnapshot) -> ResultSnapshot | None:
+    """:func:`correction_of`, found in the contest's snapshots already loaded (:func:`snapshots_of`)."""
+    corrections = [
+        other
+        for other in history
+        if other.corrects_id == snapshot.id and other.status is not SnapshotStatus.WITHDRAWN
+    ]
+    return max(corrections, key=lambda other: other.number, default=None)
+
+
 def has_gallery(contest: Contest) -> bool:
     """Whether the published result has works to show (a contest of works, not of skills)."""
-    return current_rubric(contest).contest.kind == "work"
+    return contest.kind == "work"  # the rubric's kind, which never changes once the contest exists
 
 
 def public_contests(session: Session) -> list[tuple[Contest, ResultSnapshot]]:

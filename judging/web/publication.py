@@ -3,7 +3,7 @@ gallery and certificate verification. Everything shown comes from a frozen snaps
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
@@ -15,6 +15,7 @@ from judging.web import lookups
 from judging.web.actions import attempt
 from judging.web.permissions import public
 from judging.web.publication_forms import ObjectionForm, VerifyForm
+from judging.web.published_pages import conditional, recent
 
 bp = Blueprint("publication", __name__)
 
@@ -40,6 +41,7 @@ def index() -> ResponseReturnValue:
 
 @bp.get("/results/<slug>")
 @public
+@recent
 def current(slug: str) -> ResponseReturnValue:
     contest = lookups.contest_for_public(slug)
     return _show(contest, lookups.public_snapshot(contest))
@@ -47,6 +49,7 @@ def current(slug: str) -> ResponseReturnValue:
 
 @bp.get("/results/<slug>/<int:number>")
 @public
+@recent
 def snapshot(slug: str, number: int) -> ResponseReturnValue:
     contest = lookups.contest_for_public(slug)
     return _show(contest, lookups.snapshot_of(contest, number))
@@ -61,36 +64,63 @@ def _refuse_unvouched(contest: Contest, snapshot: ResultSnapshot) -> ResponseRet
     return render_template("publication/unverified.html", contest=contest, snapshot=snapshot), 409
 
 
+def _version(contest: Contest, snapshot: ResultSnapshot, history: list[ResultSnapshot]) -> list[object]:
+    """What a published page of this snapshot shows besides its frozen payload: the contest's other
+    snapshots and their statuses, a correction, whether objections are open."""
+    corrected_by = snapshots.correction_among(history, snapshot)
+    return [
+        contest.id,
+        contest.title,
+        contest.edition,
+        contest.phase,
+        snapshot.number,
+        snapshot.digest,
+        snapshot.status,
+        *(f"{other.number}:{other.status}" for other in history),
+        corrected_by.number if corrected_by else "-",
+        objections.open_for_objections(snapshot),
+        snapshots.has_gallery(contest),
+    ]
+
+
 def _show(contest: Contest, snapshot: ResultSnapshot) -> ResponseReturnValue:
     if not _vouched(snapshot):
         return _refuse_unvouched(contest, snapshot)
-    payload = snapshots.payload_of(snapshot)
-    return render_template(
-        "publication/results.html",
-        contest=contest,
-        snapshot=snapshot,
-        payload=payload,
-        rows=snapshots.award_rows(payload),
-        history=snapshots.snapshots_of(db.session, contest),
-        corrected_by=snapshots.correction_of(db.session, snapshot),
-        open_for_objections=objections.open_for_objections(snapshot),
-        has_gallery=snapshots.has_gallery(contest),
-        statuses=SnapshotStatus,
-        heads=snapshots.recorded_heads(snapshot),
-    )
+
+    history = snapshots.snapshots_of(db.session, contest)
+
+    def render() -> bytes:
+        payload = snapshots.payload_of(snapshot)
+        return render_template(
+            "publication/results.html",
+            contest=contest,
+            snapshot=snapshot,
+            payload=payload,
+            rows=snapshots.award_rows(payload),
+            history=history,
+            corrected_by=snapshots.correction_among(history, snapshot),
+            open_for_objections=objections.open_for_objections(snapshot),
+            has_gallery=snapshots.has_gallery(contest),
+            statuses=SnapshotStatus,
+            heads=snapshots.recorded_heads(snapshot),
+        ).encode("utf-8")
+
+    return conditional(["results", *_version(contest, snapshot, history)], render, "text/html")
 
 
 @bp.get("/results/<slug>/<int:number>/award-list.pdf")
 @public
+@recent
 def award_list_pdf(slug: str, number: int) -> ResponseReturnValue:
     contest = lookups.contest_for_public(slug)
     snapshot = lookups.snapshot_of(contest, number)
     if not _vouched(snapshot):
         return _refuse_unvouched(contest, snapshot)
-    return Response(
-        documents.award_list_document(snapshot),
-        mimetype="application/pdf",
-        headers={"Content-Disposition": f'inline; filename="{contest.slug}-{number}-award-list.pdf"'},
+    return conditional(
+        ["award-list.pdf", contest.id, snapshot.number, snapshot.digest, snapshot.status],
+        lambda: documents.award_list_document(snapshot),
+        "application/pdf",
+        **{"Content-Disposition": f'inline; filename="{contest.slug}-{number}-award-list.pdf"'},
     )
 
 
@@ -129,15 +159,24 @@ def objection(slug: str, number: int) -> ResponseReturnValue:
 
 @bp.get("/results/<slug>/gallery")
 @public
+@recent
 def gallery(slug: str) -> ResponseReturnValue:
     contest = lookups.contest_for_public(slug)
     snapshot = lookups.gallery_snapshot(contest)
     if not _vouched(snapshot):
         return _refuse_unvouched(contest, snapshot)
-    rows = snapshots.award_rows(snapshots.payload_of(snapshot))
-    ids = [row.entry_id for row in rows if row.entry_id]
-    entries = {entry.id: entry for entry in db.session.scalars(db.select(Entry).where(Entry.id.in_(ids)))}
-    return render_template("publication/gallery.html", contest=contest, snapshot=snapshot, rows=rows, entries=entries)
+
+    def render() -> bytes:
+        rows = snapshots.award_rows(snapshots.payload_of(snapshot))
+        ids = [row.entry_id for row in rows if row.entry_id]
+        entries = {entry.id: entry for entry in db.session.scalars(db.select(Entry).where(Entry.id.in_(ids)))}
+        return render_template(
+            "publication/gallery.html", contest=contest, snapshot=snapshot, rows=rows, entries=entries
+        ).encode("utf-8")
+
+    return conditional(
+        ["gallery", *_version(contest, snapshot, snapshots.snapshots_of(db.session, contest))], render, "text/html"
+    )
 
 
 @bp.get("/verify")
