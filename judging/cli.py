@@ -237,7 +237,21 @@ def results_export_command(slug: str, fmt: str, out: Path, document: str, number
     )
 
 
+@click.command("worker")
+@click.option("--burst", is_flag=True, help="Stop when the queue is empty instead of waiting for more jobs.")
+@with_appcontext
+def worker_command(burst: bool) -> None:
+    """Run background jobs (certificates, booklets) from the queue on JOB_QUEUE_URL."""
+    from judging import worker
+
+    try:
+        worker.work(burst=burst)
+    except RuntimeError as problem:
+        raise click.ClickException(str(problem)) from None
+
+
 def init_app(app: Flask) -> None:
+    app.cli.add_command(worker_command)
     app.cli.add_command(init_command)
     app.cli.add_command(rubric_cli)
     app.cli.add_command(audit_cli)

@@ -75,6 +75,9 @@ def settings_from_environment(instance_path: Path) -> dict[str, object]:
         # memory:// counts per process: with several workers or hosts use redis://HOST:PORT/0 so all share one count.
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI") or "memory://",
         "RATELIMIT_ENABLED": _bool(env.get("RATELIMIT_ENABLED"), True),
+        # redis://HOST:PORT/1: long work (certificates, booklets) goes to `flask worker` through this queue.
+        # Empty: it runs inside the request that asks for it (the embedded default).
+        "JOB_QUEUE_URL": env.get("JOB_QUEUE_URL") or "",
         "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT") or "10 per minute",
         "OBJECTION_RATE_LIMIT": env.get("OBJECTION_RATE_LIMIT") or "5 per hour;20 per day",
         # A published award list is answered from each worker's memory for this long (a ceremony's readers

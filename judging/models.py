@@ -641,3 +641,41 @@ class Certificate(Base):
     issued_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     snapshot: Mapped[ResultSnapshot] = relationship()
+
+
+class JobStatus(enum.StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class BackgroundJob(Base):
+    """A long piece of work done outside the request (a document of a published result), its progress and
+    its stored outcome. ``key`` names the exact inputs, so the same request finds the same job (and its
+    file) again instead of doing the work twice."""
+
+    __tablename__ = "background_job"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    """What to do, e.g. ``document``."""
+    params: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    contest_id: Mapped[int | None] = mapped_column(ForeignKey("contest.id", ondelete="CASCADE"), index=True)
+    status: Mapped[JobStatus] = mapped_column(_enum(JobStatus, "job_status"), default=JobStatus.QUEUED)
+    done_steps: Mapped[int] = mapped_column(Integer, default=0)
+    total_steps: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str] = mapped_column(Text, default="")
+    """Why the job failed, in the words shown to the organiser."""
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    result_key: Mapped[str | None] = mapped_column(String(100))
+    result_name: Mapped[str] = mapped_column(String(200), default="")
+    result_type: Mapped[str] = mapped_column(String(100), default="")
+    result_size: Mapped[int | None] = mapped_column(BigInteger)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+
+    contest: Mapped[Contest | None] = relationship()

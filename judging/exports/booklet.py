@@ -105,22 +105,27 @@ def booklet_applies(rubric: Rubric) -> bool:
     return rubric.entry is not None and rubric.entry.media == "document"
 
 
-def compile_booklet(
-    session: Session, snapshot: ResultSnapshot, storage: Storage
-) -> tuple[Booklet, dict[str, tuple[Path, str]]]:
-    """What the booklet says, and the stored files (URL → path, content type) it may embed."""
-    rubric = rubric_of(snapshot.rubric_version)
-    if not booklet_applies(rubric):
+def check_booklet(snapshot: ResultSnapshot) -> None:
+    """Refuse (ServiceError) a result that makes no booklet: not a contest of cases, or no award holders."""
+    if not booklet_applies(rubric_of(snapshot.rubric_version)):
         raise ServiceError(
             _(
                 "A booklet is compiled only for contests of cases (documents and images); "
                 "the works of this contest are not cases."
             )
         )
+    if not any(row.entry_id is not None for row in award_rows(payload_of(snapshot))):
+        raise ServiceError(_("This result has no award holders."))
+
+
+def compile_booklet(
+    session: Session, snapshot: ResultSnapshot, storage: Storage
+) -> tuple[Booklet, dict[str, tuple[Path, str]]]:
+    """What the booklet says, and the stored files (URL → path, content type) it may embed."""
+    check_booklet(snapshot)
+    rubric = rubric_of(snapshot.rubric_version)
     payload = payload_of(snapshot)
     rows = [row for row in award_rows(payload) if row.entry_id is not None]
-    if not rows:
-        raise ServiceError(_("This result has no award holders."))
     entries = {
         entry.id: entry
         for entry in session.scalars(

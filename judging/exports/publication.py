@@ -7,15 +7,17 @@ Headers are in the user's language (Chinese by default, also from the command li
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import io
+from collections.abc import Callable, Sequence
 from datetime import date
 from decimal import Decimal
 
 import pandas as pd
 from flask_babel import gettext as _
+from pypdf import PdfReader, PdfWriter
 from sqlalchemy.orm import Session
 
-from judging.exports.booklet import booklet_pdf
+from judging.exports.booklet import booklet_pdf, check_booklet
 from judging.exports.pdf import AwardListData, AwardListRow, CertificateData, award_list_pdf, certificate_pdf
 from judging.exports.workbook import excel_csv, frame_sheet, xlsx_bytes
 from judging.links import absolute_url
@@ -170,12 +172,43 @@ def certificate_data(certificate: Certificate, payload: dict) -> CertificateData
     )
 
 
-def certificates_document(session: Session, snapshot: ResultSnapshot) -> bytes:
+CERTIFICATES_PER_PART = 25
+"""Certificates rendered together, then joined: a job reports progress after each part."""
+
+
+def certificates_document(
+    session: Session, snapshot: ResultSnapshot, progress: Callable[[int, int], None] | None = None
+) -> bytes:
+    """Every certificate of a result, one page each, in issue order; ``progress(done, total)`` after each part."""
     certificates = certificates_of(session, snapshot)
     if not certificates:
         raise ServiceError(_("Certificates are issued when the results are published."))
     payload = payload_of(snapshot)
-    return certificate_pdf([certificate_data(certificate, payload) for certificate in certificates])
+    pages = [certificate_data(certificate, payload) for certificate in certificates]
+    parts = [pages[start : start + CERTIFICATES_PER_PART] for start in range(0, len(pages), CERTIFICATES_PER_PART)]
+    if len(parts) == 1:
+        document = certificate_pdf(parts[0])
+        if progress:
+            progress(len(pages), len(pages))
+        return document
+    writer = PdfWriter()
+    done = 0
+    for part in parts:
+        writer.append(PdfReader(io.BytesIO(certificate_pdf(part))))
+        done += len(part)
+        if progress:
+            progress(done, len(pages))
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def check_document(session: Session, snapshot: ResultSnapshot, document: str) -> None:
+    """Refuse (ServiceError) at once a document the result cannot make, before any work is queued."""
+    if document == "certificates.pdf" and not certificates_of(session, snapshot):
+        raise ServiceError(_("Certificates are issued when the results are published."))
+    if document == "booklet.pdf":
+        check_booklet(snapshot)
 
 
 def render(session: Session, snapshot: ResultSnapshot, document: str, storage: Storage) -> bytes:

@@ -16,9 +16,9 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from judging.extensions import db
-from judging.models import Assignment, Contest, Entry, EntryFile, Objection, ResultSnapshot, Role, User
+from judging.models import Assignment, BackgroundJob, Contest, Entry, EntryFile, Objection, ResultSnapshot, Role, User
 from judging.rubric import Rubric
-from judging.services import NotFound, accounts, contests, entries, objections, panel, sheets, snapshots
+from judging.services import NotFound, accounts, contests, entries, jobs, objections, panel, sheets, snapshots
 from judging.web.permissions import coordinates, has_role, may_view_entry
 
 
@@ -88,6 +88,11 @@ def gallery_snapshot(contest: Contest) -> ResultSnapshot:
 def user_for_organizer(user_id: int) -> User:
     _organizer()
     return accounts.get_user(db.session, user_id)
+
+
+def job_for_organizer(job_id: int) -> BackgroundJob:
+    _organizer()
+    return jobs.get_job(db.session, job_id)
 
 
 def objection_for_organizer(objection_id: int) -> Objection:

@@ -11,11 +11,12 @@ from judging.exports import publication as documents
 from judging.exports.booklet import booklet_applies
 from judging.extensions import db
 from judging.models import ObjectionStatus, Role, SnapshotStatus
-from judging.services import contests, objections, publication, snapshots
+from judging.services import contests, jobs, objections, publication, snapshots
 from judging.storage import LocalStorage
 from judging.web import lookups
 from judging.web.actions import attempt
 from judging.web.forms import ConfirmForm
+from judging.web.organizer_jobs import prepared_document
 from judging.web.permissions import role_required
 from judging.web.publication_forms import AnswerForm, BulkAnswerForm, FreezeForm
 from judging.web.sheet_forms import ReasonForm
@@ -69,6 +70,7 @@ def desk(slug: str) -> ResponseReturnValue:
         payload_of=snapshots.payload_of,
         intact=snapshots.snapshot_intact,
         documents=document_labels(),
+        heavy_documents=jobs.HEAVY_DOCUMENTS,
         has_booklet=booklet_applies(contests.current_rubric(contest)),
         pending=ObjectionStatus.PENDING,
         now=publication.utcnow(),
@@ -181,6 +183,8 @@ def answer_several(slug: str, number: int) -> ResponseReturnValue:
 @organizer_only
 def download(slug: str, number: int, document: str) -> ResponseReturnValue:
     lookups.one_of(document, DOCUMENTS)
+    if document in jobs.HEAVY_DOCUMENTS:  # made once by a job and stored (see organizer_jobs)
+        return prepared_document(slug, number, document)
     contest = lookups.contest_for_organizer(slug)
     snapshot = lookups.snapshot_of(contest, number)
     storage = LocalStorage(current_app.config["UPLOAD_FOLDER"])

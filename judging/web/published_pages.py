@@ -96,7 +96,6 @@ def conditional(parts: Iterable[object], render: Callable[[], bytes], mimetype: 
     return response
 
 
-
 @dataclass(frozen=True)
 class _Recent:
     until: float

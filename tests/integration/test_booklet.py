@@ -243,11 +243,11 @@ def _toc_lines(toc: str) -> dict[str, tuple[int, str]]:
 
 def test_the_booklet_compiles_the_winning_cases_in_award_order(app: Flask, client_for, published: str) -> None:  # type: ignore[no-untyped-def]
     organizer = client_for("organizer")
-    response = organizer.get("/organizer/contests/exemplary-cases/snapshots/1/booklet.pdf")
-    assert response.status_code == 200
-    assert response.mimetype == "application/pdf"
-    assert "exemplary-cases-1-booklet.pdf" in response.headers["Content-Disposition"]
-    pdf = response.data
+    with organizer.get("/organizer/contests/exemplary-cases/snapshots/1/booklet.pdf") as response:  # a stored file
+        assert response.status_code == 200
+        assert response.mimetype == "application/pdf"
+        assert "exemplary-cases-1-booklet.pdf" in response.headers["Content-Disposition"]
+        pdf = response.data
     (ROOT / "build" / "documents").mkdir(parents=True, exist_ok=True)  # for a person to look at
     (ROOT / "build" / "documents" / "booklet.pdf").write_bytes(pdf)
     pages = page_texts(pdf)

@@ -28,7 +28,8 @@ def frozen(app: Flask, users: dict[str, int], short_video: Path, client_for) -> 
         recuse_expert5()
     organizer = client_for("organizer")
     response = organizer.post(
-        "/organizer/contests/micro-video/freeze", data={"publicity_days": "5", "csrf_token": csrf_token(organizer, DESK)}
+        "/organizer/contests/micro-video/freeze",
+        data={"publicity_days": "5", "csrf_token": csrf_token(organizer, DESK)},
     )
     assert response.status_code == 302
     return organizer
@@ -39,7 +40,10 @@ def _publish(app: Flask, organizer: FlaskClient) -> None:
         db.session.execute(update(ResultSnapshot).values(publicity_ends_at=utcnow()))
         db.session.commit()
     token = csrf_token(organizer, DESK)
-    assert organizer.post("/organizer/contests/micro-video/snapshots/1/publish", data={"csrf_token": token}).status_code == 302
+    assert (
+        organizer.post("/organizer/contests/micro-video/snapshots/1/publish", data={"csrf_token": token}).status_code
+        == 302
+    )
 
 
 def test_a_visitor_revalidates_with_304_and_a_new_version_gets_a_new_etag(app: Flask, frozen: FlaskClient) -> None:
@@ -98,7 +102,9 @@ def test_the_award_list_pdf_is_rendered_once_per_version_and_revalidates(app: Fl
     etag = first.get_etag()[0]
     cached = visitor.get(PAGE.replace("/1", "/1/award-list.pdf"))
     assert cached.get_data() == first.get_data()  # the same bytes: rendered once, not again
-    assert visitor.get(PAGE.replace("/1", "/1/award-list.pdf"), headers={"If-None-Match": f'"{etag}"'}).status_code == 304
+    assert (
+        visitor.get(PAGE.replace("/1", "/1/award-list.pdf"), headers={"If-None-Match": f'"{etag}"'}).status_code == 304
+    )
     with app.app_context():
         assert db.session.scalar(select(ResultSnapshot)).status is SnapshotStatus.FROZEN
 

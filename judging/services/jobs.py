@@ -1,0 +1,212 @@
+"""Long work done outside the request: the documents of a published result that take seconds to minutes
+(certificates, the case booklet), with progress, a stored outcome, a reason when it fails, and retry.
+
+A job is named by its exact inputs (:func:`document_key`: the snapshot, its digest and status, the document,
+the language), so asking again finds the same job and, once done, its stored file: the work is done once.
+With ``JOB_QUEUE_URL`` set (``redis://…``) a job is put on an RQ queue for ``flask worker`` (see
+:mod:`judging.worker`); without it (the embedded default) :func:`start` runs it at once, in the caller's
+process. Either way :func:`run` does the work and owns its transactions, as a worker's unit of work does:
+progress is committed as it goes, so a page can show it from another connection.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from flask import current_app
+from flask_babel import force_locale, get_locale
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from judging.exports import publication as documents
+from judging.models import BackgroundJob, JobStatus, ResultSnapshot, User, utcnow
+from judging.services import NotFound, ServiceError, audit
+from judging.storage import Storage
+
+log = logging.getLogger(__name__)
+
+QUEUE_NAME = "judging"
+JOB_TIMEOUT_SECONDS = 3600
+
+HEAVY_DOCUMENTS = {"certificates.pdf": "application/pdf", "booklet.pdf": "application/pdf"}
+"""The documents of a result made by a job rather than inside the request."""
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class Made:
+    data: bytes
+    name: str
+    mimetype: str
+
+
+def document_key(snapshot: ResultSnapshot, document: str, locale: str) -> str:
+    parts = ("document", str(snapshot.id), snapshot.digest, str(snapshot.status), document, locale)
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
+
+
+def document_job(session: Session, actor: User, snapshot: ResultSnapshot, document: str) -> BackgroundJob:
+    """The job that makes one heavy document of a result in the current language: found again for the same
+    inputs (done, running or failed), else created, queued and audited. The caller commits, then :func:`start`."""
+    if document not in HEAVY_DOCUMENTS:
+        raise NotFound(_("Unknown document."))
+    documents.check_document(session, snapshot, document)
+    locale = str(get_locale())
+    key = document_key(snapshot, document, locale)
+    job = session.scalar(select(BackgroundJob).where(BackgroundJob.key == key))
+    if job is not None:
+        return job
+    job = BackgroundJob(
+        key=key,
+        kind="document",
+        params={"snapshot_id": snapshot.id, "document": document, "locale": locale},
+        contest_id=snapshot.contest_id,
+        created_by_id=actor.id,
+        result_name=f"{snapshot.contest.slug}-{snapshot.number}-{document}",
+        result_type=HEAVY_DOCUMENTS[document],
+    )
+    session.add(job)
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "job.request",
+        object_type="job",
+        object_id=job.id,
+        contest_id=snapshot.contest_id,
+        data={"kind": job.kind, **job.params},
+    )
+    return job
+
+
+def get_job(session: Session, job_id: int) -> BackgroundJob:
+    job = session.get(BackgroundJob, job_id)
+    if job is None:
+        raise NotFound(_("No such job."))
+    return job
+
+
+def result_ready(job: BackgroundJob, storage: Storage) -> bool:
+    return job.status is JobStatus.DONE and job.result_key is not None and storage.exists(job.result_key)
+
+
+def retry(session: Session, actor: User, job: BackgroundJob) -> None:
+    """Queue a failed job again (or one whose stored file went missing); anything else is refused."""
+    if job.status is JobStatus.DONE and job.result_key is not None:
+        raise ServiceError(_("This job is done; its file is ready."))
+    if job.status in (JobStatus.QUEUED, JobStatus.RUNNING):
+        raise ServiceError(_("This job is already under way."))
+    job.status = JobStatus.QUEUED
+    job.error = ""
+    job.done_steps = 0
+    audit.record(session, actor, "job.retry", object_type="job", object_id=job.id, contest_id=job.contest_id)
+
+
+def needs_start(job: BackgroundJob, storage: Storage) -> bool:
+    """Whether :func:`start` has work to do: a queued job, or a done one whose file is gone."""
+    if job.status is JobStatus.DONE and not result_ready(job, storage):
+        return True
+    return job.status is JobStatus.QUEUED and job.started_at is None
+
+
+def start(session: Session, job: BackgroundJob, storage: Storage) -> None:
+    """Hand a committed job to the queue, or (no queue configured) run it now."""
+    url = current_app.config.get("JOB_QUEUE_URL") or ""
+    if job.status is JobStatus.DONE:  # its file went missing: make it again
+        job.status = JobStatus.QUEUED
+        job.result_key = None
+        session.commit()
+    if not url:
+        run(session, job.id, storage)
+        return
+    import redis
+    from rq import Queue
+
+    try:
+        queue = Queue(QUEUE_NAME, connection=redis.Redis.from_url(url))
+        queue.enqueue(
+            "judging.worker.perform",
+            job.id,
+            job_id=f"judging-{job.id}-{job.attempts}",
+            job_timeout=JOB_TIMEOUT_SECONDS,
+        )
+    except redis.RedisError:
+        log.exception("job %s could not be queued", job.id)
+        _fail(session, job.id, _("The job queue cannot be reached, so the work did not start. Try again later."))
+
+
+def run(session: Session, job_id: int, storage: Storage) -> None:
+    """Do a job: mark it running, make its outcome with progress, store it and mark it done; or mark it
+    failed with the reason. Idempotent: a job done (with its file) or running elsewhere is left alone."""
+    job = session.get(BackgroundJob, job_id)
+    if job is None or job.status is JobStatus.RUNNING or result_ready(job, storage):
+        return
+    job.status = JobStatus.RUNNING
+    job.started_at = utcnow()
+    job.finished_at = None
+    job.attempts += 1
+    job.error = ""
+    session.commit()
+
+    def progress(done: int, total: int) -> None:
+        job.done_steps, job.total_steps = done, total
+        session.commit()
+
+    try:
+        with force_locale(job.params.get("locale") or current_app.config["BABEL_DEFAULT_LOCALE"]):
+            made = _RUNNERS[job.kind](session, job, storage, progress)
+        stored = storage.save(io.BytesIO(made.data))
+    except ServiceError as refusal:
+        _fail(session, job_id, refusal.message)
+        return
+    except Exception as error:
+        log.exception("job %s failed", job_id)
+        _fail(
+            session,
+            job_id,
+            _(
+                "The work stopped on an unexpected error (%(kind)s). Try again; if it fails again, tell the "
+                "administrator (the server's log has the details).",
+                kind=type(error).__name__,
+            ),
+        )
+        return
+    job.result_key = stored.key
+    job.result_size = stored.size
+    job.status = JobStatus.DONE
+    job.finished_at = utcnow()
+    job.done_steps = job.total_steps = max(job.total_steps, 1)
+    session.commit()
+
+
+def _fail(session: Session, job_id: int, message: str) -> None:
+    session.rollback()
+    job = session.get(BackgroundJob, job_id)
+    if job is None:
+        return
+    job.status = JobStatus.FAILED
+    job.error = message
+    job.finished_at = utcnow()
+    session.commit()
+
+
+def _make_document(session: Session, job: BackgroundJob, storage: Storage, progress: Progress) -> Made:
+    snapshot = session.get(ResultSnapshot, job.params["snapshot_id"])
+    if snapshot is None:
+        raise ServiceError(_("The result this document was asked for no longer exists."))
+    document = job.params["document"]
+    if document == "certificates.pdf":
+        data = documents.certificates_document(session, snapshot, progress=progress)
+    else:
+        progress(0, 1)
+        data = documents.render(session, snapshot, document, storage)
+    return Made(data, job.result_name, job.result_type)
+
+
+_RUNNERS: dict[str, Callable[[Session, BackgroundJob, Storage, Progress], Made]] = {"document": _make_document}

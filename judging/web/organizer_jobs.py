@@ -1,0 +1,89 @@
+"""Long work the organisers asked for (certificates, booklets): its progress, its file, and a retry when it
+failed. The work itself is :mod:`judging.services.jobs`."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, redirect, render_template, send_file, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+
+from judging.extensions import db
+from judging.models import BackgroundJob, JobStatus, Role
+from judging.services import jobs
+from judging.storage import LocalStorage
+from judging.web import lookups
+from judging.web.actions import attempt
+from judging.web.forms import ConfirmForm
+from judging.web.permissions import role_required
+
+bp = Blueprint("organizer_jobs", __name__, url_prefix="/organizer")
+organizer_only = role_required(Role.ORGANIZER)
+
+
+def _storage() -> LocalStorage:
+    return LocalStorage(current_app.config["UPLOAD_FOLDER"])
+
+
+def prepared_document(slug: str, number: int, document: str) -> ResponseReturnValue:
+    """A heavy document of a result: its stored file when made, else its job started and its page."""
+    contest = lookups.contest_for_organizer(slug)
+    snapshot = lookups.snapshot_of(contest, number)
+    outcome = attempt(lambda: jobs.document_job(db.session, current_user, snapshot, document), announce=True)
+    if not outcome.ok or outcome.value is None:
+        return redirect(url_for("organizer_publication.desk", slug=slug))
+    job = outcome.value
+    if jobs.needs_start(job, _storage()):
+        jobs.start(db.session, job, _storage())
+    if jobs.result_ready(job, _storage()):
+        return _file(job)
+    return redirect(url_for("organizer_jobs.job", job_id=job.id))
+
+
+def _file(job: BackgroundJob) -> ResponseReturnValue:
+    return send_file(
+        _storage().path(job.result_key or ""),  # result_ready: set and stored
+        mimetype=job.result_type,
+        as_attachment=True,
+        download_name=job.result_name,
+        max_age=0,
+    )
+
+
+@bp.post("/contests/<slug>/snapshots/<int:number>/<document>/prepare")
+@organizer_only
+def prepare(slug: str, number: int, document: str) -> ResponseReturnValue:
+    return prepared_document(slug, number, document)
+
+
+@bp.get("/jobs/<int:job_id>")
+@organizer_only
+def job(job_id: int) -> ResponseReturnValue:
+    found = lookups.job_for_organizer(job_id)
+    return render_template(
+        "organizer/job.html",
+        job=found,
+        ready=jobs.result_ready(found, _storage()),
+        working=found.status in (JobStatus.QUEUED, JobStatus.RUNNING),
+        statuses=JobStatus,
+        retry_form=ConfirmForm(),
+    )
+
+
+@bp.get("/jobs/<int:job_id>/file")
+@organizer_only
+def download(job_id: int) -> ResponseReturnValue:
+    found = lookups.job_for_organizer(job_id)
+    if not jobs.result_ready(found, _storage()):
+        return redirect(url_for("organizer_jobs.job", job_id=job_id))
+    return _file(found)
+
+
+@bp.post("/jobs/<int:job_id>/retry")
+@organizer_only
+def retry(job_id: int) -> ResponseReturnValue:
+    found = lookups.job_for_organizer(job_id)
+    if ConfirmForm().validate_on_submit():
+        outcome = attempt(lambda: jobs.retry(db.session, current_user, found))
+        if outcome.ok:
+            jobs.start(db.session, found, _storage())
+    return redirect(url_for("organizer_jobs.job", job_id=job_id))

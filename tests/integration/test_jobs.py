@@ -1,0 +1,218 @@
+"""Long documents made outside the request (issue 18): certificates and booklets are jobs with progress, a
+stored outcome made once per version, a reason when they fail, and retry; with JOB_QUEUE_URL set they go
+through a real Redis to a real `flask worker`."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from pypdf import PdfReader
+from sqlalchemy import func, select, update
+
+from judging.exports import publication as documents
+from judging.extensions import db
+from judging.models import AuditEvent, BackgroundJob, Certificate, JobStatus, ResultSnapshot, utcnow
+from judging.storage import LocalStorage
+from tests.conftest import ROOT, csrf_token
+from tests.scenarios import recuse_expert5, seed_review_contest
+
+DESK = "/organizer/contests/micro-video/publication"
+PREPARE = "/organizer/contests/micro-video/snapshots/1/{}/prepare"
+
+
+@pytest.fixture
+def published(app: Flask, users: dict[str, int], short_video: Path, client_for) -> FlaskClient:  # type: ignore[no-untyped-def]
+    with app.app_context():
+        seed_review_contest(app, short_video)
+        recuse_expert5()
+    organizer = client_for("organizer")
+    freeze = organizer.post(
+        "/organizer/contests/micro-video/freeze",
+        data={"publicity_days": "5", "csrf_token": csrf_token(organizer, DESK)},
+    )
+    assert freeze.status_code == 302
+    with app.app_context():
+        db.session.execute(update(ResultSnapshot).values(publicity_ends_at=utcnow()))
+        db.session.commit()
+    publish = organizer.post(
+        "/organizer/contests/micro-video/snapshots/1/publish", data={"csrf_token": csrf_token(organizer, DESK)}
+    )
+    assert publish.status_code == 302
+    return organizer
+
+
+def _prepare(client: FlaskClient, document: str):  # type: ignore[no-untyped-def]
+    """POST the desk's button; a file answer is read and closed (send_file streams it from storage)."""
+    response = client.post(PREPARE.format(document), data={"csrf_token": csrf_token(client, DESK)})
+    response.get_data()
+    response.close()
+    return response
+
+
+def _get(client: FlaskClient, url: str):  # type: ignore[no-untyped-def]
+    response = client.get(url)
+    response.get_data()
+    response.close()
+    return response
+
+
+def _jobs() -> list[BackgroundJob]:
+    return list(db.session.scalars(select(BackgroundJob).order_by(BackgroundJob.id)))
+
+
+def test_certificates_are_made_once_per_version_in_parts_with_progress(
+    app: Flask, published: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(documents, "CERTIFICATES_PER_PART", 3)  # 4 certificates: parts of 3 and 1, joined
+    first = _prepare(published, "certificates.pdf")
+    assert first.status_code == 200 and first.mimetype == "application/pdf"
+    assert "micro-video-1-certificates.pdf" in first.headers["Content-Disposition"]
+    pdf = PdfReader(io.BytesIO(first.get_data()))
+    with app.app_context():
+        holders = [c.holder for c in db.session.scalars(select(Certificate).order_by(Certificate.id))]
+        assert len(pdf.pages) == len(holders) == 4
+        for page, holder in zip(pdf.pages, holders, strict=True):
+            assert holder in page.extract_text()
+        (job,) = _jobs()
+        assert (job.status, job.done_steps, job.total_steps, job.attempts) == (JobStatus.DONE, 4, 4, 1)
+        assert job.params == {"snapshot_id": 1, "document": "certificates.pdf", "locale": "zh_Hans_CN"}
+        stored = LocalStorage(app.config["UPLOAD_FOLDER"]).path(job.result_key)
+        assert stored.read_bytes() == first.get_data()
+        key = job.result_key
+        requests = db.session.scalar(select(func.count(AuditEvent.id)).where(AuditEvent.action == "job.request"))
+        assert requests == 1
+
+    again = _prepare(published, "certificates.pdf")  # the same inputs: the stored file, no new work
+    assert again.get_data() == first.get_data()
+    also = _get(published, "/organizer/contests/micro-video/snapshots/1/certificates.pdf")
+    assert also.get_data() == first.get_data()
+    with app.app_context():
+        (job,) = _jobs()
+        assert (job.result_key, job.attempts) == (key, 1)
+
+    published.get("/lang/en")
+    english = _prepare(published, "certificates.pdf")  # another language, another document
+    with app.app_context():
+        assert [j.params["locale"] for j in _jobs()] == ["zh_Hans_CN", "en"]
+    assert english.status_code == 200 and english.get_data() != first.get_data()
+    published.get("/lang/zh_CN")
+
+    with app.app_context():  # the stored file goes missing: asking again makes it again
+        LocalStorage(app.config["UPLOAD_FOLDER"]).path(key).unlink()
+    remade = _prepare(published, "certificates.pdf")
+    assert remade.status_code == 200 and len(PdfReader(io.BytesIO(remade.get_data())).pages) == 4
+    with app.app_context():
+        assert _jobs()[0].attempts == 2 and _jobs()[0].result_key != key
+
+
+def test_a_document_the_result_cannot_make_is_refused_before_any_job(app: Flask, published: FlaskClient) -> None:
+    answer = _prepare(published, "booklet.pdf")
+    assert answer.status_code == 302
+    page = published.get(answer.headers["Location"]).get_data(as_text=True)
+    assert "只有案例类评选（文档和图片）才能汇编案例集；本评选的作品不是案例。" in page
+    with app.app_context():
+        assert _jobs() == []
+    assert (
+        published.post(PREPARE.format("ranking.exe"), data={"csrf_token": csrf_token(published, DESK)}).status_code
+        == 404
+    )
+
+
+def test_a_failed_job_says_why_and_can_be_retried(
+    app: Flask, published: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*_args, **_kwargs) -> bytes:  # type: ignore[no-untyped-def]
+        raise OSError("disk full")
+
+    monkeypatch.setattr(documents, "certificate_pdf", broken)  # the renderer fails as a full disk would
+    answer = _prepare(published, "certificates.pdf")
+    assert answer.status_code == 302
+    page = published.get(answer.headers["Location"]).get_data(as_text=True)
+    assert "出现意外错误（OSError）" in page and "重试" in page
+    with app.app_context():
+        (job,) = _jobs()
+        assert (job.status, job.result_key, job.attempts) == (JobStatus.FAILED, None, 1)
+    monkeypatch.undo()
+    retried = published.post(
+        f"/organizer/jobs/{job.id}/retry", data={"csrf_token": csrf_token(published, f"/organizer/jobs/{job.id}")}
+    )
+    assert retried.status_code == 302
+    page = published.get(f"/organizer/jobs/{job.id}").get_data(as_text=True)
+    assert 'id="job-file"' in page
+    with app.app_context():
+        (job,) = _jobs()
+        assert (job.status, job.attempts, job.error) == (JobStatus.DONE, 2, "")
+    refused = published.post(
+        f"/organizer/jobs/{job.id}/retry", data={"csrf_token": csrf_token(published, f"/organizer/jobs/{job.id}")}
+    )
+    assert "此任务已完成" in published.get(refused.headers["Location"]).get_data(as_text=True)
+
+
+def test_other_people_cannot_see_a_job(app: Flask, published: FlaskClient, client_for) -> None:  # type: ignore[no-untyped-def]
+    _prepare(published, "certificates.pdf")
+    with app.app_context():
+        (job,) = _jobs()
+    for who in ("judge", "entrant-a"):
+        client = client_for(who)
+        assert client.get(f"/organizer/jobs/{job.id}").status_code in (403, 404)
+        assert _get(client, f"/organizer/jobs/{job.id}/file").status_code in (403, 404)
+    assert app.test_client().get(f"/organizer/jobs/{job.id}/file").status_code == 302  # to the login page
+
+
+def _unix(url: str) -> str:
+    return "unix://" + url.removeprefix("redis+unix://")
+
+
+def test_with_a_queue_a_real_worker_makes_the_document(app: Flask, published: FlaskClient, redis_url: str) -> None:
+    app.config["JOB_QUEUE_URL"] = _unix(redis_url)
+    answer = _prepare(published, "certificates.pdf")
+    assert answer.status_code == 302
+    location = answer.headers["Location"]
+    waiting = published.get(location).get_data(as_text=True)
+    assert 'data-status="queued"' in waiting and 'http-equiv="refresh"' in waiting and "等待" in waiting
+    env = {
+        **os.environ,
+        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "SECRET_KEY": app.config["SECRET_KEY"],
+        "AUDIT_KEY": app.config["AUDIT_KEY"],
+        "UPLOAD_FOLDER": app.config["UPLOAD_FOLDER"],
+        "PUBLIC_BASE_URL": "http://judging.test",
+        "JOB_QUEUE_URL": app.config["JOB_QUEUE_URL"],
+        "FLASK_APP": "app.py",
+    }
+    worker = subprocess.run(
+        [sys.executable, "-m", "flask", "worker", "--burst"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert worker.returncode == 0, worker.stderr
+    with app.app_context():
+        db.session.expire_all()
+        (job,) = _jobs()
+        assert (job.status, job.done_steps, job.total_steps) == (JobStatus.DONE, 4, 4), (
+            job.error,
+            worker.stderr[-3000:],
+        )
+    done = published.get(location).get_data(as_text=True)
+    assert 'id="job-file"' in done and 'http-equiv="refresh"' not in done
+    pdf = _get(published, f"/organizer/jobs/{job.id}/file")
+    assert pdf.mimetype == "application/pdf" and len(PdfReader(io.BytesIO(pdf.get_data())).pages) == 4
+
+
+def test_an_unreachable_queue_fails_the_job_with_a_reason(app: Flask, published: FlaskClient, tmp_path: Path) -> None:
+    app.config["JOB_QUEUE_URL"] = f"unix://{tmp_path / 'no-redis.sock'}"
+    answer = _prepare(published, "certificates.pdf")
+    page = published.get(answer.headers["Location"]).get_data(as_text=True)
+    assert "无法连接任务队列" in page
+    with app.app_context():
+        assert _jobs()[0].status is JobStatus.FAILED
