@@ -15,7 +15,15 @@ import tomlkit
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from judging.rubric import DOCUMENT_EXTENSIONS, VIDEO_EXTENSIONS, Rubric, RubricError, load_rubric, parse_rubric
+from judging.rubric import (
+    DOCUMENT_EXTENSIONS,
+    VIDEO_EXTENSIONS,
+    Rubric,
+    RubricError,
+    load_rubric,
+    parse_rubric,
+    rubric_differences,
+)
 from judging.rubric_document import rubric_toml, same_rubric
 from judging.rubric_form import edit_rows, field_of, form_data_of, form_toml, row_count, settings_of
 
@@ -320,3 +328,8 @@ def test_error_paths_find_their_form_field() -> None:
     assert field_of("entry.allowed_extensions[1]", data) == "entry.allowed_extensions"
     assert field_of("awards[0]", data) == "awards[0]"
     assert field_of("entry", data) == "entry"
+
+
+def test_rubric_differences_ignore_how_a_number_is_written() -> None:
+    shipped = load_rubric(ROOT / "rubrics" / "micro_video.toml")  # writes weight = 1.0
+    assert rubric_differences(shipped, parse_rubric(rubric_toml(shipped))) == []  # which writes weight = 1
