@@ -30,6 +30,8 @@ from judging.rubric_document import rubric_settings
 PRESENT = "on"
 """The value of a ticked box: a section switch or a true setting."""
 LONG_TEXTS = frozenset({"description", "guide"})
+MAX_ROWS = 200
+"""Rows of one list the form reads at most: a posted ``criteria[999999].key`` must not make a million rows."""
 
 
 @dataclass(frozen=True)
@@ -166,7 +168,7 @@ def _table_to_form(section: Section, table: dict[str, Any], path: str, data: dic
 def row_count(data: Mapping[str, str], path: str) -> int:
     """How many rows of the array of tables at ``path`` the form holds (one past the highest index)."""
     prefix = re.escape(path) + r"\[(\d+)\]\."
-    indices = [int(m.group(1)) for key in data if (m := re.match(prefix, key))]
+    indices = [int(m.group(1)) for key in data if (m := re.match(prefix, key)) and int(m.group(1)) < MAX_ROWS]
     return max(indices) + 1 if indices else 0
 
 
@@ -256,7 +258,7 @@ def _rows(data: Mapping[str, str], path: str) -> list[dict[str, str]]:
     rows: list[dict[str, str]] = [{} for _ in range(row_count(data, path))]
     prefix = re.compile(re.escape(path) + r"\[(\d+)\]\.(.*)", re.DOTALL)
     for key, value in data.items():
-        if match := prefix.fullmatch(key):
+        if (match := prefix.fullmatch(key)) and int(match.group(1)) < len(rows):
             rows[int(match.group(1))][match.group(2)] = value
     return rows
 
@@ -292,7 +294,7 @@ def edit_rows(data: Mapping[str, str], operation: str) -> dict[str, str]:
     if not section.many:
         return dict(data)
     rows = _rows(data, path)
-    if verb == "add":
+    if verb == "add" and len(rows) < MAX_ROWS:
         rows.append(_blank_row(section))
         return _with_rows(data, path, rows)
     if index_text is None or int(index_text) >= len(rows):

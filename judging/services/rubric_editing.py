@@ -35,7 +35,7 @@ class Problem:
 
     @property
     def line(self) -> str:
-        return f"{self.path}: {self.message}" if self.path else self.message
+        return _("%(path)s: %(message)s", path=self.path, message=self.message) if self.path else self.message
 
 
 class RubricRejected(ServiceError):

@@ -7,7 +7,7 @@ from flask_babel import lazy_gettext as _l
 
 SECTION_LABELS = {
     "contest": _l("Contest"),
-    "entry": _l("Entries"),
+    "entry": _l("Entry rules"),
     "fields": _l("Entry fields"),
     "nomination": _l("Nomination by the parent organisation"),
     "categories": _l("Categories"),

@@ -88,7 +88,7 @@ def test_builder_shows_a_bad_value_next_to_its_field_and_saves_nothing(app: Flas
     assert response.status_code == 422
     page = response.get_data(as_text=True)
     assert '<div class="invalid-feedback d-block" data-error-for="criteria[1].max"><div>必须 &gt; 0</div></div>' in page
-    assert "<li>criteria[1].max: 必须 &gt; 0</li>" in page
+    assert "<li>criteria[1].max：必须 &gt; 0</li>" in page
     assert 'value="0"' in page  # what the organiser typed stays in the form
     assert version_count(app) == 1
 
@@ -99,7 +99,7 @@ def test_builder_puts_a_meaning_problem_next_to_its_list(app: Flask, client_for)
     values["aggregation.tie_break"] = "content\r\nnovelty"
     page = post_editor(client, values, "save").get_data(as_text=True)
     assert 'data-error-for="aggregation.tie_break"><div>没有键为 &#39;novelty&#39; 的评分标准</div>' in page
-    assert "<li>aggregation.tie_break[1]: 没有键为 &#39;novelty&#39; 的评分标准</li>" in page
+    assert "<li>aggregation.tie_break[1]：没有键为 &#39;novelty&#39; 的评分标准</li>" in page
     assert version_count(app) == 1
 
 
@@ -144,7 +144,7 @@ def test_live_preview_answers_errors_by_field_and_the_forms(app: Flask, client_f
     values["criteria[0].max"] = "-1"
     reply = client.post(url, data={**values, "csrf_token": csrf_token(client, EDITOR)}).get_json()
     assert reply["errors"] == {"criteria[0].max": ["必须 > 0"]}
-    assert reply["problems"] == ["criteria[0].max: 必须 > 0"]
+    assert reply["problems"] == ["criteria[0].max：必须 > 0"]
     assert "请先修正问题，再查看预览。" in reply["preview"]
 
 
@@ -176,7 +176,7 @@ def test_upload_of_an_invalid_rubric_names_each_path(app: Flask, client_for) -> 
         content_type="multipart/form-data",
     )
     page = response.get_data(as_text=True)
-    assert "<li>entry.quota_per_organization: 必须 &gt;= 1</li>" in page
+    assert "<li>entry.quota_per_organization：必须 &gt;= 1</li>" in page
     assert version_count(app) == 1
 
 

@@ -25,7 +25,7 @@ from judging.rubric import (
     rubric_differences,
 )
 from judging.rubric_document import rubric_toml, same_rubric
-from judging.rubric_form import edit_rows, field_of, form_data_of, form_toml, row_count, settings_of
+from judging.rubric_form import MAX_ROWS, edit_rows, field_of, form_data_of, form_toml, row_count, settings_of
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -333,3 +333,14 @@ def test_error_paths_find_their_form_field() -> None:
 def test_rubric_differences_ignore_how_a_number_is_written() -> None:
     shipped = load_rubric(ROOT / "rubrics" / "micro_video.toml")  # writes weight = 1.0
     assert rubric_differences(shipped, parse_rubric(rubric_toml(shipped))) == []  # which writes weight = 1
+
+
+def test_form_reads_no_more_rows_than_its_limit() -> None:
+    data = form_data_of(load_rubric(ROOT / "rubrics" / "micro_video.toml"))
+    data["criteria[99999999].key"] = "flood"
+    assert row_count(data, "criteria") == 3
+    assert len(settings_of(data)["criteria"]) == 3
+    for index in range(3, MAX_ROWS):
+        data[f"criteria[{index}].key"] = f"c{index}"
+    assert row_count(data, "criteria") == MAX_ROWS
+    assert row_count(edit_rows(data, "add:criteria"), "criteria") == MAX_ROWS
