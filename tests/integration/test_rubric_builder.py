@@ -256,3 +256,19 @@ def test_builder_is_for_organisers_only(app: Flask, client_for, who: str) -> Non
     response = client.post(EDITOR, data={**values, "op": "save"})
     assert response.status_code in (400, 403, 404)
     assert version_count(app) == 1
+
+
+def test_a_rubric_made_in_the_browser_passes_flask_rubric_check_and_reopens_unchanged(
+    app: Flask, client_for, tmp_path: Path
+) -> None:
+    client = client_for("organizer")
+    values = shipped_form()
+    values.update({"criteria[3].key": "novelty", "criteria[3].label": "新颖性", "criteria[3].max": "10"})
+    values.update({"criteria[3].weight": "0.5", "criteria[3].guide": "多行\n说明“引号”\\反斜杠"})
+    assert post_editor(client, values, "save").status_code == 302
+    made = tmp_path / "made.toml"
+    made.write_bytes(client.get(f"{EDITOR}/versions/2.toml").get_data())
+    result = app.test_cli_runner().invoke(args=["rubric", "check", str(made)])
+    assert result.exit_code == 0, result.output
+    assert post_editor(client, form_data_of(load_rubric(made)), "save").status_code == 302
+    assert version_count(app) == 2  # reopened and saved as it is: no change
