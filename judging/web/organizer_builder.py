@@ -31,7 +31,7 @@ from judging.web import lookups
 from judging.web.actions import attempt
 from judging.web.entry_forms import entry_form_class
 from judging.web.permissions import role_required
-from judging.web.rubric_labels import rubric_section_label, rubric_setting_label
+from judging.web.rubric_labels import rubric_choice_label, rubric_section_label, rubric_setting_label
 from judging.web.sheet_forms import score_sheet_form
 
 bp = Blueprint("organizer_builder", __name__, url_prefix="/organizer")
@@ -88,6 +88,7 @@ def _editor(
             row_count=row_count,
             section_label=rubric_section_label,
             setting_label=rubric_setting_label,
+            choice_label=rubric_choice_label,
             problems=details or [],
             errors=_errors_by_field(details or [], values),
             preview=_preview(rubric),

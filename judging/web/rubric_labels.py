@@ -76,3 +76,39 @@ def rubric_section_label(name: str) -> str:
 
 def rubric_setting_label(name: str) -> str:
     return str(SETTING_LABELS.get(name, name))
+
+
+CHOICE_LABELS = {
+    ("kind", "work"): _l("Judged works"),
+    ("kind", "skills"): _l("Skills competition"),
+    ("ceremony", "opening"): _l("Opening ceremony"),
+    ("ceremony", "closing"): _l("Closing ceremony"),
+    ("media", "video"): _l("Video"),
+    ("media", "document"): _l("Documents and pictures"),
+    ("type", "text"): _l("Text"),
+    ("type", "int"): _l("Whole number"),
+    ("type", "url"): _l("Web address"),
+    ("type", "date"): _l("Date"),
+    ("rule", "majority"): _l("Most judges say yes"),
+    ("rule", "all"): _l("Every judge says yes"),
+    ("rule", "any"): _l("One judge saying yes is enough"),
+    ("rule", "best_k_sum"): _l("Sum of the best k contestants"),
+    ("rule", "best_k_mean"): _l("Mean of the best k contestants"),
+    ("conflict", "same_organization"): _l("Judges of the entrant's organisation recuse"),
+    ("conflict", "none"): _l("No automatic recusal"),
+    ("level", "sheet"): _l("Each judge's weighted total"),
+    ("level", "criterion"): _l("Each criterion across judges first"),
+    ("across_judges", "mean"): _l("Mean"),
+    ("across_judges", "trimmed_mean"): _l("Mean without the highest and lowest"),
+    ("across_judges", "median"): _l("Median"),
+    ("across_judges", "zscore"): _l("Standardised per judge (z-score)"),
+    ("source", "import"): _l("Imported"),
+    ("source", "judged"): _l("Scored by judges"),
+    ("by", "parent"): _l("The parent organisation"),
+}
+
+
+def rubric_choice_label(setting: str, value: str) -> str:
+    """A choice of a setting as the builder lists it: the value the file holds, and what it means."""
+    meaning = CHOICE_LABELS.get((setting, value))
+    return f"{value} · {meaning}" if meaning else value
