@@ -184,11 +184,24 @@ def editing_refusal(session: Session, contest: Contest) -> str | None:
     return None
 
 
-def save_rubric(session: Session, actor: User, contest: Contest, text: str, source: str) -> RubricVersion | None:
+def save_rubric(
+    session: Session, actor: User, contest: Contest, text: str, source: str, *, based_on: int | None = None
+) -> RubricVersion | None:
     """Make ``text`` the contest's rubric: a new version, or None when its settings equal the current
     version's. Refused (nothing written) when the text is invalid (:class:`RubricRejected`), names another
-    contest, changes the kind, or the rubric may not be edited now (:func:`editing_refusal`). Audited
-    (``rubric.edit``, with the differences, next to ``contest.rubric_version``)."""
+    contest, changes the kind, or the rubric may not be edited now (:func:`editing_refusal`), and when
+    ``based_on`` (the version the editor was opened on) is no longer the current version: someone else
+    saved meanwhile, and saving would silently undo their change. Audited (``rubric.edit``, with the
+    differences, next to ``contest.rubric_version``)."""
+    if based_on is not None and based_on != contest.current_rubric.version:
+        raise ServiceError(
+            _(
+                "Version %(new)d was saved while you edited version %(old)d; nothing was saved. Open the "
+                "editor again to start from version %(new)d.",
+                new=contest.current_rubric.version,
+                old=based_on,
+            )
+        )
     rubric, details = check_text(text, source)
     if rubric is None:
         raise RubricRejected(details)

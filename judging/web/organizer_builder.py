@@ -49,7 +49,7 @@ class RubricUploadForm(FlaskForm):
 
 
 def _posted_values() -> dict[str, str]:
-    return {name: value for name, value in request.form.items() if name not in ("csrf_token", "op")}
+    return {name: value for name, value in request.form.items() if name not in ("csrf_token", "op", "based_on")}
 
 
 def _preview_rubric(rubric: Rubric) -> Rubric:
@@ -131,7 +131,14 @@ def edit(slug: str) -> ResponseReturnValue:
     if details or operation == "check":
         return _editor(contest, values, details, rubric, 422 if details else 200)
     outcome = attempt(
-        lambda: rubric_editing.save_rubric(db.session, current_user, contest, form_toml(values), BUILDER_SOURCE),
+        lambda: rubric_editing.save_rubric(
+            db.session,
+            current_user,
+            contest,
+            form_toml(values),
+            BUILDER_SOURCE,
+            based_on=request.form.get("based_on", type=int),
+        ),
         announce=False,
     )
     if not outcome.ok:

@@ -36,6 +36,7 @@ def test_organiser_edits_a_criterion_and_sees_the_preview_and_the_error(
     expect(sheet.locator("[data-total]").locator("xpath=..")).to_contain_text("/ 120")
     page.set_viewport_size({"width": 1280, "height": 900})
     page.screenshot(path=str(screenshot_dir / "rubric-builder-zh.png"), full_page=False)
+    page.locator("#rubric-preview").screenshot(path=str(screenshot_dir / "rubric-builder-preview-zh.png"))
 
     content_max.fill("0")
     error = page.locator('[data-error-for="criteria[0].max"]')

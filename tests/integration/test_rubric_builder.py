@@ -272,3 +272,16 @@ def test_a_rubric_made_in_the_browser_passes_flask_rubric_check_and_reopens_unch
     assert result.exit_code == 0, result.output
     assert post_editor(client, form_data_of(load_rubric(made)), "save").status_code == 302
     assert version_count(app) == 2  # reopened and saved as it is: no change
+
+
+def test_saving_over_a_version_saved_meanwhile_is_refused(app: Flask, client_for) -> None:
+    first, second = client_for("organizer"), client_for("organizer")
+    mine = shipped_form()
+    mine["criteria[0].max"] = "50"
+    assert post_editor(first, {**mine, "based_on": "1"}, "save").status_code == 302
+    theirs = shipped_form()
+    theirs["criteria[2].max"] = "20"
+    page = post_editor(second, {**theirs, "based_on": "1"}, "save").get_data(as_text=True)
+    assert "编辑版本 1 期间，版本 2 已保存，本次未保存任何内容。请重新打开编辑器，从版本 2 开始修改。" in page
+    assert 'name="criteria[2].max" id="f_criteria_2_max" value="20"' in page  # their work is still in the form
+    assert version_count(app) == 2
