@@ -285,3 +285,14 @@ def test_saving_over_a_version_saved_meanwhile_is_refused(app: Flask, client_for
     assert "编辑版本 1 期间，版本 2 已保存，本次未保存任何内容。请重新打开编辑器，从版本 2 开始修改。" in page
     assert 'name="criteria[2].max" id="f_criteria_2_max" value="20"' in page  # their work is still in the form
     assert version_count(app) == 2
+
+
+def test_preview_escapes_what_the_organiser_typed(app: Flask, client_for) -> None:
+    client = client_for("organizer")
+    values = shipped_form()
+    values["criteria[0].label"] = '<img src=x onerror="alert(1)">'
+    values["entry.declarations"] = "<script>alert(2)</script>"
+    reply = client.post(f"{EDITOR}/preview", data={**values, "csrf_token": csrf_token(client, EDITOR)}).get_json()
+    assert reply["problems"] == []
+    assert "<img" not in reply["preview"] and "<script>" not in reply["preview"]
+    assert "&lt;script&gt;alert(2)&lt;/script&gt;" in reply["preview"]
