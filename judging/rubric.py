@@ -281,8 +281,19 @@ def rubric_differences(old: Rubric, new: Rubric) -> list[Difference]:
     that differ only there have no differences.
     """
     differences: list[Difference] = []
-    _diff(old.model_dump(mode="json"), new.model_dump(mode="json"), "", differences)
+    _diff(_comparable(old.model_dump(mode="python")), _comparable(new.model_dump(mode="python")), "", differences)
     return differences
+
+
+def _comparable(value: Any) -> Any:
+    """Settings as plain values in which a number is the number, however it was written (``1.0`` is ``1``)."""
+    if isinstance(value, dict):
+        return {key: _comparable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_comparable(item) for item in value]
+    if isinstance(value, Decimal):
+        return format_points(value)
+    return value
 
 
 def _item_name(item: dict[str, Any]) -> str | None:

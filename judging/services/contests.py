@@ -186,7 +186,7 @@ def difference_line(difference: Difference) -> str:
     return _("%(path)s: %(old)s → %(new)s", path=difference.path, old=difference.old, new=difference.new)
 
 
-def _sheet_count(session: Session, contest: Contest) -> int:
+def sheet_count(session: Session, contest: Contest) -> int:
     return int(
         session.scalar(
             select(func.count(ScoreSheet.id))
@@ -236,7 +236,7 @@ def sync_rubric(
                     new=rubric.contest.kind,
                 )
             )
-        sheets = _sheet_count(session, contest)
+        sheets = sheet_count(session, contest)
         differences = (
             [difference_line(d) for d in rubric_differences(current_rubric(contest), rubric)] if sheets else []
         )

@@ -21,6 +21,7 @@ from wtforms import (
     TextAreaField,
     URLField,
 )
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # new in WTForms 3.3, not in its stubs yet
 from wtforms.validators import URL, DataRequired, InputRequired, Length, NumberRange, Optional
 
 from judging.models import Entry
@@ -62,7 +63,9 @@ def entry_form_class(rubric: Rubric) -> type[FlaskForm]:
 
     if rubric.categories:
         EntryForm.category = SelectField(
-            _l("Category"), choices=[(c.key, c.label) for c in rubric.categories], validators=[DataRequired()]
+            _l("Category"),
+            choices=[SelectChoice(c.key, c.label) for c in rubric.categories],
+            validators=[DataRequired()],
         )
     assert rubric.entry is not None
     for spec in rubric.entry.fields:

@@ -16,9 +16,31 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from judging.extensions import db
-from judging.models import Assignment, BackgroundJob, Contest, Entry, EntryFile, Objection, ResultSnapshot, Role, User
+from judging.models import (
+    Assignment,
+    BackgroundJob,
+    Contest,
+    Entry,
+    EntryFile,
+    Objection,
+    ResultSnapshot,
+    Role,
+    RubricVersion,
+    User,
+)
 from judging.rubric import Rubric
-from judging.services import NotFound, accounts, contests, entries, jobs, objections, panel, sheets, snapshots
+from judging.services import (
+    NotFound,
+    accounts,
+    contests,
+    entries,
+    jobs,
+    objections,
+    panel,
+    rubric_editing,
+    sheets,
+    snapshots,
+)
 from judging.web.permissions import coordinates, has_role, may_view_entry
 
 
@@ -164,3 +186,9 @@ def one_of(name: str, known: Collection[str]) -> str:
     if name not in known:
         raise NotFound(_("There is no such page, or it is not visible to you."))
     return name
+
+
+def rubric_version_of(contest: Contest, number: int) -> RubricVersion:
+    """A stored version of the contest's rubric, by its number."""
+    _organizer()
+    return rubric_editing.get_version(contest, number)

@@ -143,7 +143,7 @@ def test_init_refuses_a_changed_rubric_during_review_and_migrate_reopens_the_she
     for line in (
         "赛事 micro-video 已有 21 份按第 1 版评分细则填写的评分表，评分细则不能更改",
         "criteria[form].max：30 → 35",
-        "criteria[novelty]：新增（key = novelty, label = 新颖性, max = 10, weight = 1.0, step = 1）",
+        "criteria[novelty]：新增（key = novelty, label = 新颖性, max = 10, weight = 1, step = 1）",
         "aggregation.across_judges：trimmed_mean → median",
         "aggregation.trim：1 → 0",
         "awards[二等奖].count：3 → 4",
