@@ -114,6 +114,15 @@ def contest_kind_label(kind: str) -> str:
     return {"work": _("Judged works"), "skills": _("Skills competition")}.get(kind, kind)
 
 
+def media_label(media: str | None) -> str:
+    """What the entries of a contest are (its rubric's ``entry.media``)."""
+    if media is None:
+        return _("No works (scores imported)")
+    return {"video": _("Videos"), "document": _("Documents and pictures"), "image": _("Pictures (posters)")}.get(
+        media, media
+    )
+
+
 def snapshot_status_label(status: SnapshotStatus) -> str:
     return {
         SnapshotStatus.FROZEN: _("On public notice"),

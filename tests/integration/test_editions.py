@@ -1,0 +1,330 @@
+"""Series and editions: a contest copied as the next edition, one built from a template (a poster
+contest of images), archived contests, and `flask init` with a removed rubric file; on both databases."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from PIL import Image
+from sqlalchemy import func, select, text
+
+from judging.extensions import db
+from judging.models import AuditEvent, Contest, Entry, Phase, User
+from judging.services import ServiceError, contests, editions, entries, entry_files
+from judging.storage import LocalStorage
+from tests.conftest import ROOT, log_in, make_test_app
+from tests.scenarios import jpeg_with_exif, poster_contest
+
+
+def _contest(slug: str) -> Contest:
+    found = db.session.scalar(select(Contest).where(Contest.slug == slug))
+    assert found is not None, slug
+    return found
+
+
+def _contest_count() -> int:
+    return int(db.session.scalar(select(func.count(Contest.id))) or 0)
+
+
+def test_copied_edition_has_new_slug_prefix_and_edition_no_deadlines_and_keeps_comments(
+    app: Flask, users: dict[str, int]
+) -> None:
+    with app.app_context():
+        organizer = db.session.get(User, users["organizer"])
+        old = _contest("micro-video")
+        contests.set_deadlines(
+            db.session,
+            organizer,
+            old,
+            submission_deadline=datetime(2026, 9, 1, tzinfo=UTC),
+            review_deadline=datetime(2026, 9, 8, tzinfo=UTC),
+        )
+        contests.change_phase(db.session, organizer, old, Phase.OPEN)
+        db.session.commit()
+        assert editions.suggest_slug(db.session, old.series, "2027") == "micro-video-2027"
+        assert editions.suggest_code_prefix(db.session, old.code_prefix, "2027") == "MV27"
+
+        new = editions.copy_edition(
+            db.session, organizer, old, edition="2027", slug="micro-video-2027", code_prefix="MV27"
+        )
+        db.session.commit()
+
+        assert (new.slug, new.series, new.edition, new.code_prefix) == (
+            "micro-video-2027",
+            "micro-video",
+            "2027",
+            "MV27",
+        )
+        assert (new.phase, new.submission_deadline, new.review_deadline) == (Phase.DRAFT, None, None)
+        assert new.title == old.title and new.kind == "work"
+        text_ = new.current_rubric.text
+        assert text_.startswith("# 网络安全微视频评选: each district and industry authority submits one video")
+        assert 'slug = "micro-video-2027"' in text_ and 'code_prefix = "MV27"' in text_
+        assert 'series = "micro-video"' in text_
+        assert text_.count("\n") == old.current_rubric.text.count("\n") + 1  # one line added, none lost
+        assert contests.current_rubric(new).contest.entry_code_prefix == "MV27"
+        # the old edition is untouched
+        assert (old.phase, old.code_prefix, old.submission_deadline) == (
+            Phase.OPEN,
+            "MV",
+            datetime(2026, 9, 1, tzinfo=UTC),
+        )
+        event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "contest.copy"))
+        assert event is not None and event.contest_id == new.id
+        assert event.data["copied_from"] == "micro-video" and event.data["code_prefix"] == "MV27"
+        # a third edition gets suggestions of its own
+        assert editions.suggest_slug(db.session, "micro-video", "2027") == "micro-video-2027-2"
+        assert editions.suggest_code_prefix(db.session, "MV27", "2027") == "MV2"
+        assert editions.suggest_code_prefix(db.session, "MV", "第三届") == "MV2"
+
+
+@pytest.mark.parametrize(
+    ("slug", "prefix", "message"),
+    [
+        (
+            "micro-video-2027",
+            "MV",
+            "代码前缀 MV 已被“网络安全微视频评选”（2026）使用，请另选一个，以免作品编号在不同评选之间混淆。",
+        ),
+        (
+            "micro-video-2027",
+            "EC",
+            "代码前缀 EC 已被“网络安全宣传先进典型案例推选”（2026）使用，请另选一个，以免作品编号在不同评选之间混淆。",
+        ),
+        ("micro-video", "MV27", "地址 micro-video 已被另一个评选使用，请另选一个。"),
+        ("Micro Video", "MV27", "地址（slug）只能包含小写字母、数字和连字符，例如 micro-video-2027。"),
+        ("micro-video-2027", "mv27", "代码前缀由一个大写字母和至多五个大写字母或数字组成，例如 MV27。"),
+    ],
+)
+def test_copy_with_a_taken_or_malformed_slug_or_prefix_is_refused_and_writes_nothing(
+    app: Flask, users: dict[str, int], slug: str, prefix: str, message: str
+) -> None:
+    with app.test_request_context(headers={"Accept-Language": "zh-CN"}):
+        organizer = db.session.get(User, users["organizer"])
+        before = _contest_count()
+        with pytest.raises(ServiceError) as refusal:
+            editions.copy_edition(
+                db.session, organizer, _contest("micro-video"), edition="2027", slug=slug, code_prefix=prefix
+            )
+        db.session.rollback()
+        assert refusal.value.message == message
+        assert _contest_count() == before
+        assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "contest.copy")) is None
+
+
+def test_the_database_refuses_a_second_contest_with_the_same_prefix(app: Flask) -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    with app.app_context():
+        db.session.add(Contest(slug="other", title="x", kind="work", ceremony="opening", code_prefix="MV"))
+        with pytest.raises(IntegrityError):
+            db.session.flush()
+        db.session.rollback()
+
+
+def test_entrants_of_the_new_edition_get_codes_of_its_own_numbered_from_001(app: Flask, users: dict[str, int]) -> None:
+    with app.app_context():
+        organizer = db.session.get(User, users["organizer"])
+        old = _contest("micro-video")
+        contests.change_phase(db.session, organizer, old, Phase.OPEN)
+        new = editions.copy_edition(
+            db.session, organizer, old, edition="2027", slug="micro-video-2027", code_prefix="MV27"
+        )
+        contests.change_phase(db.session, organizer, new, Phase.OPEN)
+        a, b = db.session.get(User, users["entrant-a"]), db.session.get(User, users["entrant-b"])
+        first_old = entries.create_draft(db.session, a, old, title="旧作", fields={"theme": "主题"})
+        first_new = entries.create_draft(db.session, b, new, title="新作一", fields={"theme": "主题"})
+        second_new = entries.create_draft(db.session, a, new, title="新作二", fields={"theme": "主题"})
+        second_old = entries.create_draft(db.session, b, old, title="旧作二", fields={"theme": "主题"})
+        db.session.commit()
+        assert [first_old.code, second_old.code] == ["MV-001", "MV-002"]
+        assert [first_new.code, second_new.code] == ["MV27-001", "MV27-002"]
+        codes = db.session.scalars(select(Entry.code).order_by(Entry.code)).all()
+        assert len(codes) == len(set(codes))  # no code names two entries, whatever the edition
+
+
+def test_contest_from_the_poster_template_takes_images_and_blind_judges_get_no_exif(
+    app: Flask, users: dict[str, int]
+) -> None:
+    with app.app_context():
+        assert {t.name: (t.kind, t.media) for t in editions.list_templates(ROOT / "rubrics")}[
+            "templates/poster.toml"
+        ] == ("work", "image")
+        contest = poster_contest(users["organizer"])
+        assert (contest.slug, contest.series, contest.code_prefix, contest.edition) == (
+            "poster-2027",
+            "poster-2027",
+            "PO27",
+            "2027",
+        )
+        assert contest.current_rubric.text.startswith("# 网络安全宣传海报评选 (template)")
+        organizer = db.session.get(User, users["organizer"])
+        contests.change_phase(db.session, organizer, contest, Phase.OPEN)
+        entrant = db.session.get(User, users["entrant-a"])
+        entry = entries.create_draft(db.session, entrant, contest, title="守护", fields={"theme": "反诈"})
+        storage = LocalStorage(app.config["UPLOAD_FOLDER"])
+        record = entry_files.attach_file(
+            db.session, entrant, entry, storage, io.BytesIO(jpeg_with_exif((800, 1200))), "海报.jpg"
+        )
+        db.session.commit()
+        assert entry.code == "PO27-001"
+        assert (record.purpose, record.content_type, record.width, record.height) == ("work", "image/jpeg", 800, 1200)
+        upload = storage.path(record.storage_key).read_bytes()
+        assert b"Changning" in upload  # the entrant gets its own file back as sent
+        blind = storage.path(record.blind_key).read_bytes()
+        thumbnail = storage.path(record.thumbnail_key).read_bytes()
+        for data in (blind, thumbnail):
+            with Image.open(io.BytesIO(data)) as picture:
+                assert picture.format == "JPEG"
+                assert dict(picture.getexif()) == {}
+                assert "xmp" not in picture.info
+            assert b"Changning" not in data and b"Minghua" not in data
+        with Image.open(io.BytesIO(thumbnail)) as picture:
+            assert picture.size == (320, 480)
+
+
+@pytest.mark.parametrize(
+    ("payload", "name", "message"),
+    [
+        (b"%PDF-1.7\n1 0 obj\n", "poster.pdf", "该文件的实际内容不属于接受的格式：jpg, png, webp。"),
+        (b"\xff\xd8\xff\xe0 not really a jpeg", "poster.jpg", "无法读取该图片。"),
+    ],
+)
+def test_poster_contest_refuses_what_is_not_a_picture_and_stores_nothing(
+    app: Flask, users: dict[str, int], payload: bytes, name: str, message: str
+) -> None:
+    with app.test_request_context(headers={"Accept-Language": "zh-CN"}):
+        contest = poster_contest(users["organizer"])
+        contests.change_phase(db.session, db.session.get(User, users["organizer"]), contest, Phase.OPEN)
+        entrant = db.session.get(User, users["entrant-a"])
+        entry = entries.create_draft(db.session, entrant, contest, title="守护", fields={"theme": "反诈"})
+        db.session.commit()
+        storage = LocalStorage(app.config["UPLOAD_FOLDER"])
+        with pytest.raises(ServiceError) as refusal:
+            entry_files.attach_file(db.session, entrant, entry, storage, io.BytesIO(payload), name)
+        db.session.rollback()
+        assert refusal.value.message == message
+        assert db.session.get(Entry, entry.id).files == []
+        assert [p for p in Path(app.config["UPLOAD_FOLDER"]).rglob("*") if p.is_file()] == []
+
+
+def test_webp_poster_is_accepted_and_cleaned(app: Flask, users: dict[str, int]) -> None:
+    with app.app_context():
+        contest = poster_contest(users["organizer"])
+        contests.change_phase(db.session, db.session.get(User, users["organizer"]), contest, Phase.OPEN)
+        entrant = db.session.get(User, users["entrant-a"])
+        entry = entries.create_draft(db.session, entrant, contest, title="守护", fields={"theme": "反诈"})
+        picture = io.BytesIO()
+        exif = Image.Exif()
+        exif[0x013B] = "Li Minghua, Changning CAC"
+        Image.new("RGB", (400, 300), (10, 120, 60)).save(picture, format="WEBP", exif=exif)
+        storage = LocalStorage(app.config["UPLOAD_FOLDER"])
+        record = entry_files.attach_file(db.session, entrant, entry, storage, io.BytesIO(picture.getvalue()), "p.webp")
+        db.session.commit()
+        assert record.content_type == "image/webp"
+        blind = storage.path(record.blind_key).read_bytes()
+        assert b"Changning" in picture.getvalue() and b"Changning" not in blind
+        with Image.open(io.BytesIO(blind)) as cleaned:
+            assert (cleaned.format, cleaned.size) == ("WEBP", (400, 300))
+
+
+def test_archived_contest_is_hidden_from_the_public_and_entrants_and_read_only(
+    app: Flask, users: dict[str, int]
+) -> None:
+    with app.app_context():
+        organizer = db.session.get(User, users["organizer"])
+        contest = _contest("exemplary-cases")
+        contests.change_phase(db.session, organizer, contest, Phase.OPEN)
+        contests.archive(db.session, organizer, contest)
+        db.session.commit()
+    public = app.test_client()
+    for url in ("/contests/exemplary-cases", "/results/exemplary-cases", "/results/exemplary-cases/gallery"):
+        assert public.get(url).status_code == 404, url
+    index = public.get("/", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+    assert 'data-contest="micro-video"' in index and 'data-contest="exemplary-cases"' not in index
+    entrant = app.test_client()
+    log_in(entrant, "entrant-a")
+    dashboard = entrant.get("/entrant/").get_data(as_text=True)
+    assert "网络安全微视频评选" in dashboard and "网络安全宣传先进典型案例推选" not in dashboard
+    assert entrant.get("/entrant/contests/exemplary-cases/entries/new").status_code == 404
+    with app.test_request_context(headers={"Accept-Language": "zh-CN"}):
+        organizer = db.session.get(User, users["organizer"])
+        contest = _contest("exemplary-cases")
+        for attempt in (
+            lambda: contests.change_phase(db.session, organizer, contest, Phase.REVIEW),
+            lambda: contests.set_deadlines(
+                db.session, organizer, contest, submission_deadline=None, review_deadline=None
+            ),
+        ):
+            with pytest.raises(ServiceError) as refusal:
+                attempt()
+            db.session.rollback()
+            assert refusal.value.message == "此评选已归档：在组织者取消归档之前，其中任何内容都不能更改。"
+        assert _contest("exemplary-cases").phase is Phase.OPEN
+        assert contests.archived_contests(db.session) == [_contest("exemplary-cases")]
+        contests.unarchive(db.session, organizer, _contest("exemplary-cases"))
+        db.session.commit()
+        actions = db.session.scalars(
+            select(AuditEvent.action).where(AuditEvent.action.like("contest.%archive")).order_by(AuditEvent.id)
+        ).all()
+        assert actions == ["contest.archive", "contest.unarchive"]
+    assert public.get("/contests/exemplary-cases").status_code == 200
+
+
+def test_public_index_groups_editions_by_series_newest_first(app: Flask, users: dict[str, int]) -> None:
+    with app.app_context():
+        organizer = db.session.get(User, users["organizer"])
+        editions.copy_edition(
+            db.session, organizer, _contest("micro-video"), edition="第二届", slug="micro-video-2", code_prefix="MV2"
+        )
+        db.session.commit()
+    page = app.test_client().get("/", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+    assert page.index('data-series="micro-video"') < page.index('data-contest="micro-video-2"')
+    assert page.index('data-contest="micro-video-2"') < page.index('data-contest="micro-video"')
+    assert page.count('data-series="micro-video"') == 1
+
+
+def test_init_names_a_contest_whose_rubric_file_is_gone_and_archives_it_on_request(
+    database_url: str, tmp_path: Path
+) -> None:
+    folder = tmp_path / "rubrics"
+    folder.mkdir()
+    for name in ("micro_video.toml", "exemplary_cases.toml"):
+        (folder / name).write_text((ROOT / "rubrics" / name).read_text(encoding="utf-8"), encoding="utf-8")
+    app = make_test_app(database_url, tmp_path, RUBRICS_FOLDER=str(folder))
+    _empty(app)
+    try:
+        runner = app.test_cli_runner()
+        assert runner.invoke(args=["init", "--edition", "2026"]).exit_code == 0
+        (folder / "exemplary_cases.toml").unlink()
+        kept = runner.invoke(args=["init"])
+        assert kept.exit_code == 0, kept.output
+        assert f"exemplary-cases: its rubric file {folder / 'exemplary_cases.toml'} is gone; the contest is left" in (
+            kept.output
+        )
+        with app.app_context():
+            assert _contest("exemplary-cases").archived_at is None
+        archived = runner.invoke(args=["init", "--archive-missing"])
+        assert archived.exit_code == 0, archived.output
+        assert "exemplary-cases: its rubric file" in archived.output and "archived" in archived.output
+        with app.app_context():
+            assert _contest("exemplary-cases").archived_at is not None
+            assert _contest("micro-video").archived_at is None
+        again = runner.invoke(args=["init"])
+        assert "exemplary-cases" not in again.output  # archived: nothing more to say
+    finally:
+        _empty(app)
+
+
+def _empty(app: Flask) -> None:
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            db.session.execute(text("DROP SCHEMA public CASCADE"))
+            db.session.execute(text("CREATE SCHEMA public"))
+            db.session.commit()
+        db.session.remove()
+        db.engine.dispose()
