@@ -16,7 +16,7 @@ from judging.extensions import db
 from judging.models import AuditEvent, Contest, Entry, Phase, User
 from judging.services import ServiceError, contests, editions, entries, entry_files
 from judging.storage import LocalStorage
-from tests.conftest import ROOT, log_in, make_test_app
+from tests.conftest import ROOT, csrf_token, log_in, make_test_app
 from tests.scenarios import jpeg_with_exif, poster_contest
 
 
@@ -328,3 +328,84 @@ def _empty(app: Flask) -> None:
             db.session.commit()
         db.session.remove()
         db.engine.dispose()
+
+
+def test_organiser_copies_an_edition_in_the_browser_with_the_suggested_slug_and_prefix(app: Flask, client_for) -> None:  # type: ignore[no-untyped-def]
+    client = client_for("organizer")
+    page = client.get("/organizer/contests/micro-video/copy", headers={"Accept-Language": "zh-CN"})
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert 'value="2027"' in html and 'value="micro-video-2027"' in html and 'value="MV27"' in html
+    token = csrf_token(client, "/organizer/contests/micro-video/copy")
+    done = client.post(
+        "/organizer/contests/micro-video/copy",
+        data={"csrf_token": token, "edition": "2027", "slug": "", "code_prefix": ""},
+    )
+    assert done.status_code == 302 and done.headers["Location"].endswith("/organizer/contests/micro-video-2027")
+    with app.app_context():
+        new = _contest("micro-video-2027")
+        assert (new.code_prefix, new.edition, new.series, new.phase) == ("MV27", "2027", "micro-video", Phase.DRAFT)
+    contest_page = client.get("/organizer/contests/micro-video-2027", headers={"Accept-Language": "zh-CN"})
+    assert "MV27-001" in contest_page.get_data(as_text=True)
+    # the same prefix again: refused, said in the user's language, nothing written
+    again = client.post(
+        "/organizer/contests/micro-video/copy",
+        data={"csrf_token": token, "edition": "2027 补充", "slug": "micro-video-2027b", "code_prefix": "MV27"},
+        headers={"Accept-Language": "zh-CN"},
+    )
+    assert again.status_code == 400
+    assert "代码前缀 MV27 已被“网络安全微视频评选”（2027）使用" in again.get_data(as_text=True)
+    with app.app_context():
+        assert _contest_count() == 4
+
+
+def test_organiser_builds_a_contest_from_a_template_and_archives_it(app: Flask, client_for) -> None:  # type: ignore[no-untyped-def]
+    client = client_for("organizer")
+    listing = client.get("/organizer/contests/new", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+    assert 'data-template="templates/poster.toml"' in listing and "图片（海报）" in listing
+    assert 'data-template="micro_video.toml"' in listing and 'data-series="micro-video"' in listing
+    token = csrf_token(client, "/organizer/contests/new")
+    made = client.post(
+        "/organizer/contests/new",
+        data={
+            "csrf_token": token,
+            "template": "templates/poster.toml",
+            "title": "2027 网络安全海报征集",
+            "edition": "2027",
+            "slug": "",
+            "code_prefix": "",
+        },
+    )
+    assert made.status_code == 302 and made.headers["Location"].endswith("/organizer/contests/poster-2027")
+    with app.app_context():
+        poster = _contest("poster-2027")
+        assert (poster.title, poster.code_prefix, poster.series) == ("2027 网络安全海报征集", "PO27", "poster-2027")
+        assert 'title = "2027 网络安全海报征集"' in poster.current_rubric.text
+    # a template outside the list (a path out of the folder) does not exist
+    outside = client.post(
+        "/organizer/contests/new",
+        data={"csrf_token": token, "template": "../data/organizations.toml", "edition": "2027"},
+    )
+    assert outside.status_code == 400
+    assert client.get("/contests/poster-2027").status_code == 200
+    archived = client.post("/organizer/contests/poster-2027/archive", data={"csrf_token": token})
+    assert archived.status_code == 302
+    assert app.test_client().get("/contests/poster-2027").status_code == 404
+    dashboard = client.get("/organizer/", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+    archived_list = dashboard[dashboard.index('id="archived-contests"') :]
+    assert 'data-contest="poster-2027"' in archived_list
+    assert client.get("/organizer/contests/poster-2027").status_code == 200  # organisers still reach it
+    client.post("/organizer/contests/poster-2027/unarchive", data={"csrf_token": token})
+    assert app.test_client().get("/contests/poster-2027").status_code == 200
+
+
+def test_only_organisers_make_copy_or_archive_contests(app: Flask, client_for) -> None:  # type: ignore[no-untyped-def]
+    for username in ("judge", "entrant-a"):
+        client = client_for(username)
+        token = csrf_token(client, "/account/password")
+        for url in ("/organizer/contests/new", "/organizer/contests/micro-video/copy"):
+            assert client.get(url).status_code in (403, 404), (username, url)
+        response = client.post("/organizer/contests/micro-video/archive", data={"csrf_token": token})
+        assert response.status_code in (403, 404)
+    with app.app_context():
+        assert _contest("micro-video").archived_at is None and _contest_count() == 3
