@@ -38,7 +38,7 @@ def phase_label(phase: Phase) -> str:
         Phase.REVIEW: _("Under review"),
         Phase.PUBLICITY: _("Public notice"),
         Phase.PUBLISHED: _("Results published"),
-        Phase.ARCHIVED: _("Archived"),
+        Phase.ARCHIVED: _("Closed"),  # the end of the life cycle; *archiving* (hiding) is archived_at
     }[phase]
 
 

@@ -55,7 +55,7 @@ def _move_words() -> dict[Action, tuple[str, str]]:
             _("Scoring pauses and entrants can submit again; the sheets already saved are kept."),
         ),
         Action.ARCHIVE: (
-            _("Archive"),
+            _("Close for good"),
             _("The contest is closed for good; its published results and certificates stay public."),
         ),
     }
