@@ -13,11 +13,12 @@ from PIL import Image
 from sqlalchemy import func, select, text
 
 from judging.extensions import db
-from judging.models import AuditEvent, Contest, Entry, Phase, User
+from judging.models import Assignment, AuditEvent, Contest, Entry, Phase, User
 from judging.services import ServiceError, contests, editions, entries, entry_files
+from judging.services.sheets import save_sheet
 from judging.storage import LocalStorage
 from tests.conftest import ROOT, csrf_token, log_in, make_test_app
-from tests.scenarios import jpeg_with_exif, poster_contest
+from tests.scenarios import jpeg_with_exif, poster_contest, seed_review_contest
 
 
 def _contest(slug: str) -> Contest:
@@ -409,3 +410,37 @@ def test_only_organisers_make_copy_or_archive_contests(app: Flask, client_for) -
         assert response.status_code in (403, 404)
     with app.app_context():
         assert _contest("micro-video").archived_at is None and _contest_count() == 3
+
+
+def test_archived_contest_in_review_refuses_a_judges_sheet_and_copying_it_carries_no_entries(
+    app: Flask, users: dict[str, int], short_video: Path
+) -> None:
+    with app.test_request_context(headers={"Accept-Language": "zh-CN"}):
+        codes = seed_review_contest(app, short_video)
+        contest = _contest("micro-video")
+        judge = db.session.scalar(select(User).where(User.username == "expert5"))
+        assignment = db.session.scalar(
+            select(Assignment).join(Entry).where(Assignment.judge_id == judge.id, Entry.code == codes["A"])
+        )
+        sheet_before = {s.criterion: s.value for s in assignment.sheet.scores}
+        contests.archive(db.session, None, contest)
+        db.session.commit()
+        with pytest.raises(ServiceError) as refusal:
+            save_sheet(db.session, judge, assignment, scores={"content": 1, "form": 1, "influence": 1}, submit=True)
+        db.session.rollback()
+        assert refusal.value.message == "此评选已归档：在组织者取消归档之前，其中任何内容都不能更改。"
+        assert {s.criterion: s.value for s in db.session.get(Assignment, assignment.id).sheet.scores} == sheet_before
+        # An insider cannot reuse the archived edition's prefix or address for a new one either.
+        organizer = db.session.get(User, users["organizer"])
+        with pytest.raises(ServiceError) as taken:
+            editions.copy_edition(
+                db.session, organizer, contest, edition="2027", slug="micro-video-2027", code_prefix="MV"
+            )
+        db.session.rollback()
+        assert taken.value.message.startswith("代码前缀 MV 已被“网络安全微视频评选”（2026）使用")
+        new = editions.copy_edition(
+            db.session, organizer, contest, edition="2027", slug="micro-video-2027", code_prefix="MV27"
+        )
+        db.session.commit()
+        assert (new.entries, new.panel, new.phase) == ([], [], Phase.DRAFT)
+        assert new.archived_at is None
