@@ -240,6 +240,8 @@ def test_archived_contest_is_hidden_from_the_public_and_entrants_and_read_only(
         organizer = db.session.get(User, users["organizer"])
         contest = _contest("exemplary-cases")
         contests.change_phase(db.session, organizer, contest, Phase.OPEN)
+        entrant_a = db.session.get(User, users["entrant-a"])
+        entries.create_draft(db.session, entrant_a, contest, title="社区反诈案例", fields={"unit": "某街道"})
         contests.archive(db.session, organizer, contest)
         db.session.commit()
     public = app.test_client()
@@ -251,6 +253,7 @@ def test_archived_contest_is_hidden_from_the_public_and_entrants_and_read_only(
     log_in(entrant, "entrant-a")
     dashboard = entrant.get("/entrant/").get_data(as_text=True)
     assert "网络安全微视频评选" in dashboard and "网络安全宣传先进典型案例推选" not in dashboard
+    assert "社区反诈案例" not in dashboard  # its own entries there are hidden too
     assert entrant.get("/entrant/contests/exemplary-cases/entries/new").status_code == 404
     with app.test_request_context(headers={"Accept-Language": "zh-CN"}):
         organizer = db.session.get(User, users["organizer"])
