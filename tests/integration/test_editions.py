@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
+from flask_migrate import upgrade
 from PIL import Image
 from sqlalchemy import func, select, text
+from sqlalchemy.exc import IntegrityError
 
 from judging.extensions import db
 from judging.models import Assignment, AuditEvent, Contest, Entry, Phase, User
@@ -118,8 +120,6 @@ def test_copy_with_a_taken_or_malformed_slug_or_prefix_is_refused_and_writes_not
 
 
 def test_the_database_refuses_a_second_contest_with_the_same_prefix(app: Flask) -> None:
-    from sqlalchemy.exc import IntegrityError
-
     with app.app_context():
         db.session.add(Contest(slug="other", title="x", kind="work", ceremony="opening", code_prefix="MV"))
         with pytest.raises(IntegrityError):
@@ -447,3 +447,43 @@ def test_archived_contest_in_review_refuses_a_judges_sheet_and_copying_it_carrie
         db.session.commit()
         assert (new.entries, new.panel, new.phase) == ([], [], Phase.DRAFT)
         assert new.archived_at is None
+
+
+def test_migration_gives_existing_contests_their_series_and_prefix(database_url: str, tmp_path: Path) -> None:
+    """An instance upgraded from before editions: each contest's prefix and series come from its rubric
+    (or its slug), and two contests that shared a prefix get distinct ones."""
+    app = make_test_app(database_url, tmp_path)
+    _empty(app)
+    try:
+        with app.app_context():
+            upgrade(directory=str(ROOT / "migrations"), revision="b1a7d0c0f1e5")
+            micro = (ROOT / "rubrics" / "micro_video.toml").read_text(encoding="utf-8")
+            twin = micro.replace('slug = "micro-video"', 'slug = "micro-video-b"')
+            rows = [(1, "micro-video", micro), (2, "micro-video-b", twin), (3, "no-prefix", "[contest]\n")]
+            now = datetime(2026, 1, 1, tzinfo=UTC)
+            for contest_id, slug, rubric_text in rows:
+                db.session.execute(
+                    text(
+                        "INSERT INTO contest (id, slug, title, kind, ceremony, edition, phase, publicity_days, "
+                        "created_at) VALUES (:id, :slug, 't', 'work', 'opening', '2026', 'draft', 5, :now)"
+                    ),
+                    {"id": contest_id, "slug": slug, "now": now},
+                )
+                db.session.execute(
+                    text(
+                        "INSERT INTO rubric_version (id, contest_id, version, text, sha256, source, created_at) "
+                        "VALUES (:id, :id, 1, :text, 'x', 'rubrics/x.toml', :now)"
+                    ),
+                    {"id": contest_id, "text": rubric_text, "now": now},
+                )
+            db.session.commit()
+            upgrade(directory=str(ROOT / "migrations"))
+            found = db.session.execute(text("SELECT slug, code_prefix, series FROM contest ORDER BY id")).all()
+            assert [tuple(row) for row in found] == [
+                ("micro-video", "MV", "micro-video"),
+                ("micro-video-b", "MV2", "micro-video-b"),
+                ("no-prefix", "NP", "no-prefix"),
+            ]
+            db.session.remove()
+    finally:
+        _empty(app)
