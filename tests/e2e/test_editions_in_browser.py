@@ -107,3 +107,17 @@ def test_organiser_builds_a_poster_contest_and_a_2027_edition_and_entrants_get_t
     page.screenshot(path=str(screenshot_dir / "editions-poster-entry.png"), full_page=True)
     page.set_viewport_size({"width": 390, "height": 844})
     page.screenshot(path=str(screenshot_dir / "editions-poster-entry-phone-zh.png"), full_page=True)
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.get_by_role("button", name="退出").click()
+
+    # The organiser archives the poster contest: gone from the public, listed under "archived".
+    _log_in(page, base, "organizer")
+    page.goto(f"{base}/organizer/contests/poster-2027")
+    page.get_by_role("button", name="归档此评选").click()
+    expect(page.get_by_text("评选已归档：公众和参赛单位看不到，且只读。")).to_be_visible()
+    expect(page.locator("[data-archived]")).to_be_visible()
+    page.goto(f"{base}/organizer/")
+    expect(page.locator("#archived-contests [data-contest='poster-2027']")).to_be_visible()
+    page.screenshot(path=str(screenshot_dir / "editions-dashboard-archived.png"), full_page=True)
+    page.goto(f"{base}/")
+    expect(page.locator("[data-contest='poster-2027']")).to_have_count(0)

@@ -290,6 +290,8 @@ def test_public_index_groups_editions_by_series_newest_first(app: Flask, users: 
     assert page.index('data-series="micro-video"') < page.index('data-contest="micro-video-2"')
     assert page.index('data-contest="micro-video-2"') < page.index('data-contest="micro-video"')
     assert page.count('data-series="micro-video"') == 1
+    newest = app.test_client().get("/contests/micro-video-2").get_data(as_text=True)
+    assert '<p class="small" data-other-editions>' in newest and 'href="/contests/micro-video">2026</a>' in newest
 
 
 def test_init_names_a_contest_whose_rubric_file_is_gone_and_archives_it_on_request(
