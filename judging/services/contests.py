@@ -10,6 +10,7 @@ from pathlib import Path
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from judging import workflow
@@ -354,7 +355,10 @@ def create_contest(
         phase=Phase.DRAFT,
     )
     session.add(contest)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError:  # another request took the slug or prefix since the checks above; the caller rolls back
+        raise ServiceError(_("Another contest has just taken this address or code prefix; choose another.")) from None
     session.add(RubricVersion(contest=contest, version=1, text=rubric.text, sha256=rubric.sha256, source=rubric.source))
     session.flush()
     audit.record(
