@@ -16,11 +16,11 @@ from sqlalchemy.exc import IntegrityError
 
 from judging.extensions import db
 from judging.models import Assignment, AuditEvent, Contest, Entry, Phase, User
-from judging.services import ServiceError, contests, editions, entries, entry_files
+from judging.services import ServiceError, contests, editions, entries, entry_files, publication
 from judging.services.sheets import save_sheet
 from judging.storage import LocalStorage
 from tests.conftest import ROOT, csrf_token, log_in, make_test_app
-from tests.scenarios import jpeg_with_exif, poster_contest, seed_review_contest
+from tests.scenarios import jpeg_with_exif, poster_contest, recuse_expert5, seed_review_contest
 
 
 def _contest(slug: str) -> Contest:
@@ -489,3 +489,26 @@ def test_migration_gives_existing_contests_their_series_and_prefix(database_url:
             db.session.remove()
     finally:
         _empty(app)
+
+
+def test_a_result_on_notice_is_listed_by_series_and_disappears_when_its_contest_is_archived(
+    app: Flask, users: dict[str, int], short_video: Path
+) -> None:
+    with app.app_context():
+        seed_review_contest(app, short_video)
+        recuse_expert5()
+        organizer = db.session.get(User, users["organizer"])
+        publication.freeze(db.session, organizer, _contest("micro-video"))
+        db.session.commit()
+    public = app.test_client()
+    listing = public.get("/results", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+    section = listing[listing.index('data-series="micro-video"') :]
+    assert '<span class="badge text-bg-primary">2026</span>' in section and 'data-contest="micro-video"' in section
+    assert public.get("/results/micro-video").status_code == 200
+    with app.app_context():
+        contests.archive(db.session, db.session.get(User, users["organizer"]), _contest("micro-video"))
+        db.session.commit()
+    listing = public.get("/results", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+    assert 'data-series="micro-video"' not in listing and "尚未公布任何结果。" in listing
+    assert public.get("/results/micro-video").status_code == 404
+    assert public.get("/results/micro-video/1").status_code == 404
