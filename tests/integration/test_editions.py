@@ -11,8 +11,9 @@ import pytest
 from flask import Flask
 from flask_migrate import upgrade
 from PIL import Image
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from judging.extensions import db
 from judging.models import Assignment, AuditEvent, Contest, Entry, Phase, User
@@ -512,3 +513,35 @@ def test_a_result_on_notice_is_listed_by_series_and_disappears_when_its_contest_
     assert 'data-series="micro-video"' not in listing and "尚未公布任何结果。" in listing
     assert public.get("/results/micro-video").status_code == 404
     assert public.get("/results/micro-video/1").status_code == 404
+
+
+def test_two_organisers_taking_the_same_prefix_at_once_the_second_is_refused_not_crashed(
+    app: Flask, users: dict[str, int]
+) -> None:
+    """The checks pass for both, the database's unique constraint decides: the later one gets a refusal.
+    (PostgreSQL only: SQLite serialises writers, so the two cannot interleave there.)"""
+    with app.test_request_context(headers={"Accept-Language": "zh-CN"}):
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("SQLite has one writer at a time")
+        other = Session(db.engine)
+
+        def the_other_organiser_is_faster(*_args: object) -> None:
+            other.add(Contest(slug="rival", title="别人", kind="work", ceremony="opening", code_prefix="MV27"))
+            other.commit()
+
+        event.listen(db.session(), "before_flush", the_other_organiser_is_faster, once=True)
+        organizer = db.session.get(User, users["organizer"])
+        with pytest.raises(ServiceError) as refusal:
+            editions.copy_edition(
+                db.session,
+                organizer,
+                _contest("micro-video"),
+                edition="2027",
+                slug="micro-video-2027",
+                code_prefix="MV27",
+            )
+        db.session.rollback()
+        other.close()
+        assert refusal.value.message == "另一个评选刚刚占用了这个地址或编号前缀，请另选一个。"
+        assert db.session.scalar(select(Contest.slug).where(Contest.code_prefix == "MV27")) == "rival"
+        assert db.session.scalar(select(Contest).where(Contest.slug == "micro-video-2027")) is None
