@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from judging.extensions import db
-from judging.models import Assignment, AuditEvent, Contest, Entry, Phase, User
+from judging.models import Assignment, AuditEvent, Contest, Entry, PanelMember, Phase, User
 from judging.services import ServiceError, contests, editions, entries, entry_files, publication
 from judging.services.sheets import save_sheet
 from judging.storage import LocalStorage
@@ -545,3 +545,35 @@ def test_two_organisers_taking_the_same_prefix_at_once_the_second_is_refused_not
         assert refusal.value.message == "另一个评选刚刚占用了这个地址或编号前缀，请另选一个。"
         assert db.session.scalar(select(Contest.slug).where(Contest.code_prefix == "MV27")) == "rival"
         assert db.session.scalar(select(Contest).where(Contest.slug == "micro-video-2027")) is None
+
+
+def test_a_blind_judge_sees_the_poster_as_a_picture_and_receives_only_its_clean_copy(
+    app: Flask, users: dict[str, int], client_for
+) -> None:  # type: ignore[no-untyped-def]
+    with app.app_context():
+        contest = poster_contest(users["organizer"])
+        organizer = db.session.get(User, users["organizer"])
+        contests.change_phase(db.session, organizer, contest, Phase.OPEN)
+        entrant = db.session.get(User, users["entrant-a"])
+        entry = entries.create_draft(db.session, entrant, contest, title="守护", fields={"theme": "反诈"})
+        storage = LocalStorage(app.config["UPLOAD_FOLDER"])
+        record = entry_files.attach_file(
+            db.session, entrant, entry, storage, io.BytesIO(jpeg_with_exif((600, 900))), "海报.jpg"
+        )
+        entries.submit_entry(db.session, entrant, entry, list(contests.current_rubric(contest).entry.declarations))
+        contests.change_phase(db.session, organizer, contest, Phase.REVIEW)
+        judge = db.session.get(User, users["judge"])
+        db.session.add(PanelMember(contest=contest, judge=judge))
+        db.session.add(Assignment(entry=entry, judge=judge))
+        db.session.commit()
+        file_id, code = record.id, entry.code
+    client = client_for("judge")
+    page = client.get(f"/judge/entries/{code}", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+    assert f'src="/files/{file_id}"' in page and "作品 PO27-001 的海报" in page and "600 × 900 像素" in page
+    with client.get(f"/files/{file_id}") as served:  # streamed from the open file: read, then close
+        status, mimetype, data = served.status_code, served.mimetype, served.get_data()
+    assert (status, mimetype) == (200, "image/jpeg") and b"Changning" not in data
+    with Image.open(io.BytesIO(data)) as picture:
+        assert picture.size == (600, 900) and dict(picture.getexif()) == {}
+    with client.get(f"/files/{file_id}/thumbnail") as thumbnail:
+        assert thumbnail.status_code == 200 and b"Changning" not in thumbnail.get_data()
