@@ -92,7 +92,7 @@ def write_clean_copy(kind: str, source: str | Path, target: str | Path) -> None:
         clean_pdf(source, target)
     elif kind in OFFICE_KINDS:
         clean_office(source, target)
-    elif kind in ("jpg", "png"):
+    elif kind in ("jpg", "png", "webp"):
         clean_image(source, target, kind)
     else:
         raise CannotClean(kind)
@@ -136,8 +136,33 @@ def clean_image(source: str | Path | io.BytesIO, target: str | Path | io.BytesIO
     bare = Image.frombytes(pixels.mode, pixels.size, pixels.tobytes())  # a new image: no info, no EXIF
     if kind == "jpg":
         bare.convert("RGB" if bare.mode != "L" else "L").save(target, format="JPEG", quality=90)
+    elif kind == "webp":
+        bare.save(target, format="WEBP", quality=90)
     else:
         bare.save(target, format="PNG")
+
+
+THUMBNAIL_WIDTH = 320
+"""The width of a picture's thumbnail, as wide as a video's (:func:`judging.media.make_thumbnail`)."""
+
+
+def write_thumbnail(source: str | Path, target: str | Path) -> tuple[int, int]:
+    """Write a JPEG thumbnail of an image, :data:`THUMBNAIL_WIDTH` wide at most, made from its pixels
+    alone (no metadata: judges and the gallery see it); return the image's width and height."""
+    with open_image(source) as image:
+        try:
+            pixels = _pixels_in_srgb(image)
+        except (OSError, ValueError, SyntaxError) as exc:
+            raise CannotClean(str(exc)) from None
+    size = pixels.size
+    pixels.thumbnail((THUMBNAIL_WIDTH, THUMBNAIL_WIDTH * 4), Image.Resampling.LANCZOS)
+    bare = Image.frombytes(pixels.mode, pixels.size, pixels.tobytes())
+    if bare.mode in ("LA", "RGBA"):  # JPEG has no transparency: lay it on white
+        background = Image.new("RGB", bare.size, "white")
+        background.paste(bare.convert("RGBA"), mask=bare.convert("RGBA").getchannel("A"))
+        bare = background
+    bare.convert("RGB" if bare.mode != "L" else "L").save(target, format="JPEG", quality=85)
+    return size
 
 
 def _pixels_in_srgb(image: Image.Image) -> Image.Image:

@@ -64,11 +64,19 @@ def _committed_or_exit(session: Session) -> Iterator[None]:
     is_flag=True,
     help="Accept changed rubrics of contests that have score sheets: their submitted sheets are reopened.",
 )
-def init_command(with_demo: bool, edition: str | None, migrate_rubrics: bool) -> None:
+@click.option(
+    "--archive-missing",
+    is_flag=True,
+    help="Archive the contests whose rubric file was removed from the rubric folder (hidden from the public).",
+)
+def init_command(with_demo: bool, edition: str | None, migrate_rubrics: bool, archive_missing: bool) -> None:
     """Create or upgrade the database, load rubrics/ and seed the organisations (idempotent).
 
     A changed rubric of a contest that already has score sheets is refused (exit 1, every difference
-    named, nothing written) unless --migrate-rubrics."""
+    named, nothing written) unless --migrate-rubrics. A contest whose rubric file is gone from the
+    folder is left as it is and named (a removed file may be a mistake, and the contest holds entries
+    and results), unless --archive-missing, which archives it; contests made in the browser have no
+    file and are never named."""
     app = current_app
     upgrade(directory=str(Path(app.root_path).parent / "migrations"))
     session = db.session
@@ -85,6 +93,10 @@ def init_command(with_demo: bool, edition: str | None, migrate_rubrics: bool) ->
                 refused.extend(in_use.problems)
         if refused:
             raise RubricError(refused)
+        missing = contests.contests_without_rubric_file(session, app.config["RUBRICS_FOLDER"])
+        for contest in missing:
+            if archive_missing:
+                contests.archive(session, None, contest)
         audit.anchor_unkeyed_events(session)  # a log written before it was keyed: key it from here on
     # Files of an upload whose process was killed while committing: kept or removed as the database says.
     storage = LocalStorage(app.config["UPLOAD_FOLDER"])
@@ -93,6 +105,15 @@ def init_command(with_demo: bool, edition: str | None, migrate_rubrics: bool) ->
     copies = entry_files.make_missing_blind_copies(session, storage)
     session.commit()
     click.echo(f"Database ready; {added} organisations added; {len(rubrics)} contests loaded.")
+    for contest in missing:
+        source = contest.current_rubric.source
+        if archive_missing:
+            click.echo(f"{contest.slug}: its rubric file {source} is gone; archived (hidden from the public).")
+        else:
+            click.echo(
+                f"{contest.slug}: its rubric file {source} is gone; the contest is left as it is "
+                "(archive it on its page, or run flask init --archive-missing)."
+            )
     if copies:
         click.echo(f"{copies} blind copies made of files uploaded before their contest was blind.")
     if not with_demo:

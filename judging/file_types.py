@@ -7,7 +7,8 @@ the rubric's ``entry.allowed_extensions`` so that a rubric can say which it acce
 - ``pdf``: starts with ``%PDF-``;
 - ``docx`` / ``xlsx`` / ``pptx``: a zip archive holding ``[Content_Types].xml`` and a ``word/``, ``xl/`` or
   ``ppt/`` part;
-- ``jpg``: starts with ``FF D8 FF``; ``png``: starts with the eight-byte PNG signature.
+- ``jpg``: starts with ``FF D8 FF``; ``png``: starts with the eight-byte PNG signature; ``webp``: a RIFF
+  file of form type ``WEBP``.
 """
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ MEDIA_TYPES = {
     "pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
     "jpg": "image/jpeg",
     "png": "image/png",
+    "webp": "image/webp",
 }
-IMAGE_KINDS = frozenset({"jpg", "png"})
+IMAGE_KINDS = frozenset({"jpg", "png", "webp"})
 VIDEO_KINDS = frozenset({"mp4", "mov"})
 OFFICE_KINDS = frozenset({"docx", "xlsx", "pptx"})
 _OFFICE_FOLDERS = {"word/": "docx", "xl/": "xlsx", "ppt/": "pptx"}
@@ -46,6 +48,8 @@ def detect_kind(path: str | Path) -> str | None:
         return "jpg"
     if head.startswith(_PNG_SIGNATURE):
         return "png"
+    if head.startswith(b"RIFF") and head[8:12] == b"WEBP":
+        return "webp"
     if head.startswith(_ZIP_SIGNATURE):
         return _office_kind(path)
     return None

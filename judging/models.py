@@ -235,8 +235,15 @@ class Contest(Base):
     title: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(16))
     ceremony: Mapped[str] = mapped_column(String(16))
+    series: Mapped[str] = mapped_column(String(80), default="", server_default="", index=True)
+    """The key of the series the contest is an edition of (``micro-video``): public pages group by it."""
     edition: Mapped[str] = mapped_column(String(40), default="")
-    """The year or edition label shown beside the title, e.g. on award lists."""
+    """The edition's label shown beside the title (free text: ``2027``, ``第三届``, ``Spring``)."""
+    code_prefix: Mapped[str] = mapped_column(String(8), unique=True)
+    """The prefix of its entries' codes (``MV27`` gives ``MV27-001``), unique across contests so that a
+    code is never ambiguous between editions; kept equal to the current rubric's prefix."""
+    archived_at: Mapped[datetime | None]
+    """When an organiser archived it: hidden from the public and entrants, read-only for everyone."""
     phase: Mapped[Phase] = mapped_column(_enum(Phase, "phase"), default=Phase.DRAFT)
     submission_deadline: Mapped[datetime | None]
     review_deadline: Mapped[datetime | None]

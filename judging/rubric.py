@@ -40,6 +40,11 @@ from pydantic_core import ErrorDetails
 
 VIDEO_EXTENSIONS = ("mp4", "mov", "m4v", "webm", "mkv")
 DOCUMENT_EXTENSIONS = ("pdf", "docx", "jpg", "jpeg", "png")
+IMAGE_EXTENSIONS = ("jpg", "jpeg", "png", "webp")
+MEDIA_EXTENSIONS = {"video": VIDEO_EXTENSIONS, "document": DOCUMENT_EXTENSIONS, "image": IMAGE_EXTENSIONS}
+"""What each ``entry.media`` accepts: a poster contest (``image``) takes pictures only."""
+SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
+CODE_PREFIX_PATTERN = r"^[A-Z][A-Z0-9]{0,5}$"
 TIME_TIE_BREAK = "time"
 """In a skills rubric's ``ranking.tie_break``: less time used ranks higher."""
 
@@ -82,15 +87,21 @@ class _Spec(BaseModel):
 
 
 class ContestSpec(_Spec):
-    slug: Annotated[StrictStr, Field(pattern=r"^[a-z0-9][a-z0-9-]*$")]
+    slug: Annotated[StrictStr, Field(pattern=SLUG_PATTERN, max_length=80)]
     title: Label
     kind: Literal["work", "skills"]
     ceremony: Literal["opening", "closing"]
     description: StrictStr = ""
     issuer: StrictStr = ""
     """Who awards the honours, as printed on certificates; the organiser organisation's name when empty."""
-    code_prefix: Annotated[StrictStr, Field(pattern=r"^[A-Z][A-Z0-9]{0,5}$")] | None = None
+    code_prefix: Annotated[StrictStr, Field(pattern=CODE_PREFIX_PATTERN)] | None = None
     """Prefix of the blind entry codes (``MV`` gives ``MV-007``); derived from the slug when unset."""
+    series: Annotated[StrictStr, Field(pattern=SLUG_PATTERN)] | None = None
+    """The series this contest is an edition of (``micro-video``); the slug when unset."""
+
+    @property
+    def series_key(self) -> str:
+        return self.series or self.slug
 
     @property
     def entry_code_prefix(self) -> str:
@@ -109,7 +120,7 @@ class EntryField(_Spec):
 
 
 class EntrySpec(_Spec):
-    media: Literal["video", "document"]
+    media: Literal["video", "document", "image"]
     quota_per_organization: Annotated[StrictInt, Field(ge=1)]
     max_duration_seconds: Annotated[StrictInt, Field(gt=0)] | None = None
     allowed_extensions: Annotated[tuple[StrictStr, ...], Field(min_length=1)]
@@ -409,7 +420,7 @@ def _meaning_problems(rubric: Rubric) -> list[tuple[str, str]]:
             problems.append((f"{path}.max", f"must be a multiple of step ({format_points(criterion.step)})"))
 
     if rubric.entry:
-        allowed = VIDEO_EXTENSIONS if rubric.entry.media == "video" else DOCUMENT_EXTENSIONS
+        allowed = MEDIA_EXTENSIONS[rubric.entry.media]
         for index, extension in enumerate(rubric.entry.allowed_extensions):
             if extension not in allowed:
                 problems.append(

@@ -97,6 +97,7 @@ class Refusal(enum.StrEnum):
     REVIEW_DEADLINE_PASSED = "review_deadline_passed"
     NOTICE_RUNNING = "notice_running"
     NOTICE_OVER = "notice_over"
+    ARCHIVED = "archived"
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,8 @@ class ContestState:
     review_deadline: datetime | None = None
     snapshot_status: SnapshotStatus | None = None
     publicity_ends_at: datetime | None = None
+    archived: bool = False
+    """An archived contest is read-only: every action is refused until it is unarchived."""
 
 
 @dataclass(frozen=True)
@@ -221,8 +224,11 @@ submitted entry of its organisation."""
 def refusal(action: Action, state: ContestState, now: datetime) -> Refusal | None:
     """Why the workflow refuses ``action`` in ``state`` at ``now``; ``None`` when it allows it.
 
-    The phase is checked first, then the snapshot's status, then the time.
+    An archived contest refuses everything; otherwise the phase is checked first, then the snapshot's
+    status, then the time.
     """
+    if state.archived:
+        return Refusal.ARCHIVED
     rule = RULES[action]
     if state.phase not in rule.phases:
         return Refusal.WRONG_PHASE

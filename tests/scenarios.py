@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 from flask import Flask
+from PIL import Image
 from pypdf import PdfReader
 from sqlalchemy import select
 
@@ -37,12 +38,14 @@ from judging.models import (
 from judging.rubric import Rubric, parse_rubric
 from judging.services import (
     contests,
+    editions,
     organizations,
     panel,
     skills,
 )
 from judging.services.sheets import save_sheet
 from tests.conftest import (
+    ROOT,
     create_user,
     submitted_video_entry,
 )
@@ -396,3 +399,28 @@ def grow_judging(n_entries: int, n_judges: int) -> dict[str, list]:
                 db.session.add(sheet)
     db.session.commit()
     return {"judges": judges, "entries": made}
+
+def jpeg_with_exif(size: tuple[int, int] = (640, 480)) -> bytes:
+    """A JPEG whose EXIF names its maker (Artist and Copyright: ``Li Minghua, Changning CAC``)."""
+    exif = Image.Exif()
+    exif[0x013B] = "Li Minghua, Changning CAC"  # Artist
+    exif[0x8298] = "Li Minghua, Changning CAC"  # Copyright
+    out = io.BytesIO()
+    Image.new("RGB", size, (200, 30, 30)).save(out, format="JPEG", exif=exif)
+    return out.getvalue()
+
+
+def poster_contest(organizer_id: int, *, slug: str = "poster-2027", code_prefix: str = "PO27") -> Contest:
+    """A poster contest (``media = "image"``) made by the organiser from the shipped template, edition 2027."""
+    contest = editions.create_from_template(
+        db.session,
+        db.session.get(User, organizer_id),
+        ROOT / "rubrics",
+        "templates/poster.toml",
+        title="",
+        edition="2027",
+        slug=slug,
+        code_prefix=code_prefix,
+    )
+    db.session.commit()
+    return contest

@@ -146,9 +146,9 @@ def _editions(contests: Iterable[Contest]) -> list[str]:
 
 
 def ceremonies_in_use(session: Session) -> list[CeremonySummary]:
-    """Each (ceremony, edition) some contest names, latest edition first, then in ceremony order."""
+    """Each (ceremony, edition) some contest not archived names, latest edition first, then in ceremony order."""
     grouped: dict[tuple[str, str], list[Contest]] = {}
-    for contest in session.scalars(select(Contest).order_by(Contest.id)):
+    for contest in session.scalars(select(Contest).where(Contest.archived_at.is_(None)).order_by(Contest.id)):
         grouped.setdefault((contest.ceremony, contest.edition), []).append(contest)
     summaries = []
     for (ceremony, edition), members in grouped.items():
@@ -205,7 +205,11 @@ def programme(session: Session, ceremony: str, *, edition: str | None = None, or
     """
     if order not in ORDERS:
         raise ValueError(f"unknown announcement order {order!r}")
-    members = list(session.scalars(select(Contest).where(Contest.ceremony == ceremony).order_by(Contest.id)))
+    members = list(
+        session.scalars(
+            select(Contest).where(Contest.ceremony == ceremony, Contest.archived_at.is_(None)).order_by(Contest.id)
+        )
+    )
     editions = _editions(members)
     if not editions:
         raise NotFound(_("No such ceremony."))

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from functools import lru_cache
+from pathlib import Path
 
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from judging import workflow
@@ -37,7 +39,7 @@ def phase_label(phase: Phase) -> str:
         Phase.REVIEW: _("Under review"),
         Phase.PUBLICITY: _("Public notice"),
         Phase.PUBLISHED: _("Results published"),
-        Phase.ARCHIVED: _("Archived"),
+        Phase.ARCHIVED: _("Closed"),  # the end of the life cycle; *archiving* (hiding) is archived_at
     }[phase]
 
 
@@ -54,6 +56,7 @@ def state_of(contest: Contest, snapshot: ResultSnapshot | None = None) -> Contes
         review_deadline=contest.review_deadline,
         snapshot_status=snapshot.status if snapshot is not None else None,
         publicity_ends_at=snapshot.publicity_ends_at if snapshot is not None else None,
+        archived=contest.archived_at is not None,
     )
 
 
@@ -72,6 +75,8 @@ def refusal_message(
     refused = workflow.refusal(action, state_of(contest, snapshot), now or utcnow())
     if refused is None:
         return None
+    if refused is Refusal.ARCHIVED:
+        return archived_message()
     if refused is Refusal.SUBMISSION_DEADLINE_PASSED and contest.submission_deadline is not None:
         deadline = show_moment(contest.submission_deadline)
         return _("The submission deadline (%(deadline)s) has passed.", deadline=deadline)
@@ -91,6 +96,16 @@ def require(
     message = refusal_message(action, contest, snapshot, now)
     if message is not None:
         raise ServiceError(message)
+
+
+def archived_message() -> str:
+    return _("This contest is archived: nothing in it can change until an organiser unarchives it.")
+
+
+def refuse_when_archived(contest: Contest) -> None:
+    """Refuse a change to an archived contest (what the workflow table does not cover: deadlines, rubric)."""
+    if contest.archived_at is not None:
+        raise ServiceError(archived_message())
 
 
 def results_frozen(contest: Contest) -> bool:
@@ -213,64 +228,139 @@ def sync_rubric(
     """
     contest = session.scalar(select(Contest).where(Contest.slug == rubric.slug))
     if contest is None:
-        contest = Contest(
-            slug=rubric.slug,
-            title=rubric.contest.title,
-            kind=rubric.contest.kind,
-            ceremony=rubric.contest.ceremony,
-            edition=edition,
-            phase=Phase.DRAFT,
+        return create_contest(session, actor, rubric, edition=edition)
+    if contest.current_rubric.sha256 == rubric.sha256:
+        return contest
+    if contest.archived_at is not None:
+        raise RubricInUse(
+            _(
+                "%(source)s: contest %(slug)s is archived, so its rubric cannot change.",
+                source=rubric.source,
+                slug=contest.slug,
+            ),
+            [],
         )
-        session.add(contest)
-        session.flush()
-        action = "contest.create"
-    else:
-        if contest.current_rubric.sha256 == rubric.sha256:
-            return contest
-        if contest.kind != rubric.contest.kind:
+    if contest.kind != rubric.contest.kind:
+        raise ServiceError(
+            _(
+                "%(source)s: contest.kind cannot change from %(old)s to %(new)s once the contest exists.",
+                source=rubric.source,
+                old=contest.kind,
+                new=rubric.contest.kind,
+            )
+        )
+    sheets = sheet_count(session, contest)
+    differences = [difference_line(d) for d in rubric_differences(current_rubric(contest), rubric)] if sheets else []
+    if sheets and not migrate:
+        raise RubricInUse(
+            _(
+                "%(source)s: contest %(slug)s already has %(n)d score sheets made with rubric version "
+                "%(version)d, so its rubric cannot change. Differences (migrate explicitly with "
+                "`flask rubric migrate --contest %(slug)s`, which reopens the submitted sheets):",
+                source=rubric.source,
+                slug=contest.slug,
+                n=sheets,
+                version=contest.current_rubric.version,
+            ),
+            differences or [_("only comments or layout changed")],
+        )
+    if sheets and results_frozen(contest):
+        raise ServiceError(
+            _(
+                "%(slug)s: the result is frozen; reopen review before migrating the rubric.",
+                slug=contest.slug,
+            )
+        )
+    if rubric.contest.entry_code_prefix != contest.code_prefix:
+        if contest.entries:
             raise ServiceError(
                 _(
-                    "%(source)s: contest.kind cannot change from %(old)s to %(new)s once the contest exists.",
+                    "%(source)s: contest.code_prefix cannot change from %(old)s to %(new)s once the contest "
+                    "has entries.",
                     source=rubric.source,
-                    old=contest.kind,
-                    new=rubric.contest.kind,
+                    old=contest.code_prefix,
+                    new=rubric.contest.entry_code_prefix,
                 )
             )
-        sheets = sheet_count(session, contest)
-        differences = (
-            [difference_line(d) for d in rubric_differences(current_rubric(contest), rubric)] if sheets else []
-        )
-        if sheets and not migrate:
-            raise RubricInUse(
-                _(
-                    "%(source)s: contest %(slug)s already has %(n)d score sheets made with rubric version "
-                    "%(version)d, so its rubric cannot change. Differences (migrate explicitly with "
-                    "`flask rubric migrate --contest %(slug)s`, which reopens the submitted sheets):",
-                    source=rubric.source,
-                    slug=contest.slug,
-                    n=sheets,
-                    version=contest.current_rubric.version,
-                ),
-                differences or [_("only comments or layout changed")],
-            )
-        if sheets and results_frozen(contest):
-            raise ServiceError(
-                _(
-                    "%(slug)s: the result is frozen; reopen review before migrating the rubric.",
-                    slug=contest.slug,
-                )
-            )
-        contest.title = rubric.contest.title
-        contest.ceremony = rubric.contest.ceremony
-        action = "contest.rubric_version"
+        refuse_taken_prefix(session, rubric.contest.entry_code_prefix, contest)
+        contest.code_prefix = rubric.contest.entry_code_prefix
+    contest.title = rubric.contest.title
+    contest.ceremony = rubric.contest.ceremony
+    contest.series = rubric.contest.series_key
     number = len(contest.rubric_versions) + 1
     version = RubricVersion(
         contest=contest, version=number, text=rubric.text, sha256=rubric.sha256, source=rubric.source
     )
     session.add(version)
     session.flush()
-    if action == "contest.rubric_version" and migrate and sheets:
+    if migrate and sheets:
         _migrate_sheets(session, actor, contest, version, differences)
+    audit.record(
+        session,
+        actor,
+        "contest.rubric_version",
+        object_type="contest",
+        object_id=contest.id,
+        contest_id=contest.id,
+        data={"slug": contest.slug, "rubric_version": number, "sha256": rubric.sha256},
+    )
+    return contest
+
+
+def refuse_taken_prefix(session: Session, prefix: str, contest: Contest | None = None) -> None:
+    """Refuse a code prefix that another contest (archived or not) already uses: an entry code such as
+    ``MV-001`` must name one entry of one edition, never two."""
+    owner = session.scalar(select(Contest).where(Contest.code_prefix == prefix))
+    if owner is not None and owner is not contest:
+        raise ServiceError(
+            _(
+                "The code prefix %(prefix)s is already used by “%(title)s” (%(edition)s); choose another, "
+                "so that entry codes are never ambiguous between contests.",
+                prefix=prefix,
+                title=owner.title,
+                edition=owner.edition or owner.slug,
+            )
+        )
+
+
+def refuse_taken_slug(session: Session, slug: str) -> None:
+    """Refuse a slug that another contest already has (its address)."""
+    if session.scalar(select(Contest.id).where(Contest.slug == slug)) is not None:
+        raise ServiceError(_("The address %(slug)s is already used by another contest; choose another.", slug=slug))
+
+
+def create_contest(
+    session: Session,
+    actor: User | None,
+    rubric: Rubric,
+    *,
+    edition: str,
+    action: str = "contest.create",
+    data: dict[str, object] | None = None,
+) -> Contest:
+    """Create a contest in preparation (no deadlines) with its rubric as version 1.
+
+    Its slug and code prefix must be free (:func:`refuse_taken_slug`, :func:`refuse_taken_prefix`);
+    audited as ``action`` with the slug, prefix, edition and rubric hash (and ``data``)."""
+    refuse_taken_slug(session, rubric.slug)
+    refuse_taken_prefix(session, rubric.contest.entry_code_prefix)
+    contest = Contest(
+        slug=rubric.slug,
+        title=rubric.contest.title,
+        kind=rubric.contest.kind,
+        ceremony=rubric.contest.ceremony,
+        series=rubric.contest.series_key,
+        edition=edition,
+        code_prefix=rubric.contest.entry_code_prefix,
+        phase=Phase.DRAFT,
+    )
+    session.add(contest)
+    try:
+        session.flush()
+    except IntegrityError:  # another request took the slug or prefix since the checks above; the caller rolls back
+        raise ServiceError(_("Another contest has just taken this address or code prefix; choose another.")) from None
+    session.add(RubricVersion(contest=contest, version=1, text=rubric.text, sha256=rubric.sha256, source=rubric.source))
+    session.flush()
     audit.record(
         session,
         actor,
@@ -278,7 +368,14 @@ def sync_rubric(
         object_type="contest",
         object_id=contest.id,
         contest_id=contest.id,
-        data={"slug": contest.slug, "rubric_version": number, "sha256": rubric.sha256},
+        data={
+            "slug": contest.slug,
+            "edition": edition,
+            "code_prefix": contest.code_prefix,
+            "rubric_version": 1,
+            "sha256": rubric.sha256,
+            **(data or {}),
+        },
     )
     return contest
 
@@ -289,14 +386,69 @@ def ceremony_label(ceremony: str) -> str:
 
 
 def list_contests(session: Session) -> list[Contest]:
-    return list(session.scalars(select(Contest).order_by(Contest.id)))
+    """The contests that are not archived (what the public, entrants and the day-to-day lists show)."""
+    return list(session.scalars(select(Contest).where(Contest.archived_at.is_(None)).order_by(Contest.id)))
 
 
-def get_contest(session: Session, slug: str) -> Contest:
+def archived_contests(session: Session) -> list[Contest]:
+    """The archived contests, most recently archived first (organisers see them under “Archived”)."""
+    return list(
+        session.scalars(select(Contest).where(Contest.archived_at.is_not(None)).order_by(Contest.archived_at.desc()))
+    )
+
+
+def get_contest(session: Session, slug: str, *, archived: bool = False) -> Contest:
+    """The contest with this slug; an archived one only when ``archived`` (for organisers): for everyone
+    else it does not exist."""
     contest = session.scalar(select(Contest).where(Contest.slug == slug))
-    if contest is None:
+    if contest is None or (contest.archived_at is not None and not archived):
         raise NotFound(_("No such contest."))
     return contest
+
+
+def contests_without_rubric_file(session: Session, folder: str | Path) -> list[Contest]:
+    """The contests not archived whose current rubric was loaded from a file of the rubric folder that
+    is no longer there (contests made in the browser or from a template have no such file)."""
+    root = Path(folder).resolve()
+    gone = []
+    for contest in list_contests(session):
+        source = Path(contest.current_rubric.source)
+        if source.suffix == ".toml" and source.parent.resolve() == root and not source.exists():
+            gone.append(contest)
+    return gone
+
+
+def archive(session: Session, actor: User | None, contest: Contest) -> None:
+    """Archive a contest, in whatever phase: hidden from the public pages and entrants' lists, read-only
+    for everyone (the workflow refuses every action), still listed for organisers. Audited."""
+    if contest.archived_at is not None:
+        raise ServiceError(_("This contest is already archived."))
+    contest.archived_at = utcnow()
+    audit.record(
+        session,
+        actor,
+        "contest.archive",
+        object_type="contest",
+        object_id=contest.id,
+        contest_id=contest.id,
+        data={"slug": contest.slug, "phase": contest.phase.value},
+    )
+
+
+def unarchive(session: Session, actor: User, contest: Contest) -> None:
+    """Bring an archived contest back, in the phase it was archived in. Audited."""
+    if contest.archived_at is None:
+        raise ServiceError(_("This contest is not archived."))
+    contest.archived_at = None
+    audit.record(
+        session,
+        actor,
+        "contest.unarchive",
+        object_type="contest",
+        object_id=contest.id,
+        contest_id=contest.id,
+        data={"slug": contest.slug, "phase": contest.phase.value},
+    )
 
 
 def change_phase(session: Session, actor: User, contest: Contest, target: Phase) -> None:
@@ -327,6 +479,7 @@ def set_deadlines(
     review_deadline: datetime | None,
 ) -> None:
     """Set the deadlines (aware datetimes); the review deadline must come after the submission deadline."""
+    refuse_when_archived(contest)
     if submission_deadline and review_deadline and review_deadline <= submission_deadline:
         raise ServiceError(_("The review deadline must be later than the submission deadline."))
     old = {

@@ -204,10 +204,16 @@ def flush_holding_slot(session: Session, refusal: str) -> None:
 
 
 def entries_of_organization(session: Session, organization: Organization) -> list[Entry]:
+    """The organisation's entries, newest first, except those of archived contests (hidden from entrants)."""
     return list(
         session.scalars(
             select(Entry)
-            .where(Entry.organization_id == organization.id, Entry.contestant_id.is_(None))
+            .join(Contest, Entry.contest_id == Contest.id)
+            .where(
+                Entry.organization_id == organization.id,
+                Entry.contestant_id.is_(None),
+                Contest.archived_at.is_(None),
+            )
             .order_by(Entry.id.desc())
         )
     )

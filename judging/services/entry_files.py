@@ -110,6 +110,8 @@ def attach_file(
         )
         if kind in file_types.IMAGE_KINDS:
             _check_image(uploaded)
+        if rubric.entry.media == "image":
+            _thumbnail_of_picture(record, uploaded, storage, staged)
         if rubric.entry.media == "video":
             _probe_into(record, uploaded, storage, rubric, staged)
         if kind in file_types.OFFICE_KINDS or kind == "pdf":
@@ -464,6 +466,22 @@ def _probe_into(
     staged.append(thumbnail)
     record.thumbnail_key = thumbnail.key
     return info
+
+
+def _thumbnail_of_picture(record: EntryFile, uploaded: StagedFile, storage: Storage, staged: list[StagedFile]) -> None:
+    """A poster's thumbnail (for the judges' lists and the gallery) and its size in pixels."""
+    frame = storage.temporary_path(".jpg")
+    try:
+        record.width, record.height = clean_copies.write_thumbnail(uploaded.path, frame)
+    except clean_copies.CannotClean:
+        frame.unlink(missing_ok=True)
+        raise ServiceError(_("This image cannot be read.")) from None
+    except BaseException:
+        frame.unlink(missing_ok=True)
+        raise
+    thumbnail = storage.stage_prepared(frame)
+    staged.append(thumbnail)
+    record.thumbnail_key = thumbnail.key
 
 
 def _check_image(uploaded: StagedFile) -> None:

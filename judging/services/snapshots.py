@@ -493,9 +493,10 @@ def has_gallery(contest: Contest) -> bool:
 
 
 def public_contests(session: Session) -> list[tuple[Contest, ResultSnapshot]]:
-    """Each contest with a result the public may see, and that result, by edition then contest."""
+    """Each contest not archived with a result the public may see, and that result, newest edition first."""
     found = []
-    for contest in session.scalars(select(Contest).order_by(Contest.edition.desc(), Contest.id)):
+    listed = select(Contest).where(Contest.archived_at.is_(None)).order_by(Contest.created_at.desc(), Contest.id.desc())
+    for contest in session.scalars(listed):
         snapshot = current_snapshot(session, contest)
         if snapshot is not None:
             found.append((contest, snapshot))

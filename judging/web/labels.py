@@ -55,7 +55,7 @@ def _move_words() -> dict[Action, tuple[str, str]]:
             _("Scoring pauses and entrants can submit again; the sheets already saved are kept."),
         ),
         Action.ARCHIVE: (
-            _("Archive"),
+            _("Close for good"),
             _("The contest is closed for good; its published results and certificates stay public."),
         ),
     }
@@ -112,6 +112,15 @@ ceremony_label = contests.ceremony_label
 
 def contest_kind_label(kind: str) -> str:
     return {"work": _("Judged works"), "skills": _("Skills competition")}.get(kind, kind)
+
+
+def media_label(media: str | None) -> str:
+    """What the entries of a contest are (its rubric's ``entry.media``)."""
+    if media is None:
+        return _("No works (scores imported)")
+    return {"video": _("Videos"), "document": _("Documents and pictures"), "image": _("Pictures (posters)")}.get(
+        media, media
+    )
 
 
 def snapshot_status_label(status: SnapshotStatus) -> str:

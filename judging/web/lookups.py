@@ -51,13 +51,14 @@ def _organizer() -> None:
 
 
 def contest_for_public(slug: str) -> Contest:
-    """Any contest, by its slug: every contest's page is public."""
+    """A contest by its slug: every contest's page is public, except an archived contest's."""
     return contests.get_contest(db.session, slug)
 
 
 def contest_for_organizer(slug: str) -> Contest:
+    """Any contest, archived ones too."""
     _organizer()
-    return contests.get_contest(db.session, slug)
+    return contests.get_contest(db.session, slug, archived=True)
 
 
 def skills_contest_for_organizer(slug: str) -> Contest:

@@ -48,7 +48,11 @@ MAX_AUDIT_PAGE = 1_000_000
 @bp.get("/")
 @organizer_only
 def dashboard() -> ResponseReturnValue:
-    return render_template("organizer/dashboard.html", rows=overview.contest_overview(db.session))
+    return render_template(
+        "organizer/dashboard.html",
+        rows=overview.contest_overview(db.session),
+        archived=contests.archived_contests(db.session),
+    )
 
 
 @bp.get("/contests/<slug>")
@@ -71,6 +75,7 @@ def contest(slug: str) -> ResponseReturnValue:
         summary=overview.contest_summary(db.session, found),
         phase_form=phase_form,
         deadlines_form=deadlines,
+        confirm_form=ConfirmForm(),
     )
 
 

@@ -83,6 +83,7 @@ def init_app(app: Flask) -> None:
         conflict_reason_label=labels.conflict_reason_label,
         ceremony_label=labels.ceremony_label,
         contest_kind_label=labels.contest_kind_label,
+        media_label=labels.media_label,
         snapshot_status_label=labels.snapshot_status_label,
         objection_status_label=labels.objection_status_label,
         award_group_label=labels.award_group_label,

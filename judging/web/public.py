@@ -7,6 +7,7 @@ from flask.typing import ResponseReturnValue
 
 from judging.extensions import db
 from judging.services.contests import current_rubric, list_contests
+from judging.services.editions import editions_of, series_of
 from judging.services.snapshots import current_snapshot
 from judging.web.lookups import contest_for_public
 from judging.web.pages import safe_next
@@ -18,8 +19,7 @@ bp = Blueprint("public", __name__)
 @bp.get("/")
 @public
 def index() -> ResponseReturnValue:
-    contests = [(contest, current_rubric(contest)) for contest in list_contests(db.session)]
-    return render_template("public/index.html", contests=contests)
+    return render_template("public/index.html", series=series_of(list_contests(db.session)))
 
 
 @bp.get("/contests/<slug>")
@@ -31,6 +31,7 @@ def contest(slug: str) -> ResponseReturnValue:
         contest=found,
         rubric=current_rubric(found),
         public_result=current_snapshot(db.session, found),
+        other_editions=[c for c in editions_of(db.session, found.series) if c.id != found.id],
     )
 
 

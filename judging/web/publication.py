@@ -27,13 +27,12 @@ def _objection_limit() -> str:
 @bp.get("/results")
 @public
 def index() -> ResponseReturnValue:
-    listed = snapshots.public_contests(db.session)
-    editions: dict[str, list[tuple[Contest, ResultSnapshot]]] = {}
-    for contest, snapshot in listed:
-        editions.setdefault(contest.edition, []).append((contest, snapshot))
+    series: dict[str, list[tuple[Contest, ResultSnapshot]]] = {}
+    for contest, snapshot in snapshots.public_contests(db.session):  # newest edition first
+        series.setdefault(contest.series or contest.slug, []).append((contest, snapshot))
     return render_template(
         "publication/index.html",
-        editions=editions,
+        series=series,
         open_for_objections=objections.open_for_objections,
         has_gallery=snapshots.has_gallery,
     )
