@@ -30,7 +30,7 @@ from judging.services import (
     organizations,
     snapshots,
 )
-from judging.storage import LocalStorage
+from judging.storage import storage_from_config
 
 rubric_cli = AppGroup("rubric", help="Rubric files.")
 audit_cli = AppGroup("audit", help="The tamper-evident audit log.")
@@ -87,7 +87,7 @@ def init_command(with_demo: bool, edition: str | None, migrate_rubrics: bool) ->
             raise RubricError(refused)
         audit.anchor_unkeyed_events(session)  # a log written before it was keyed: key it from here on
     # Files of an upload whose process was killed while committing: kept or removed as the database says.
-    storage = LocalStorage(app.config["UPLOAD_FOLDER"])
+    storage = storage_from_config(app.config)
     entry_files.clear_interrupted_uploads(session, storage)
     # A contest made blind after its uploads: judges get no file until its clean copy exists.
     copies = entry_files.make_missing_blind_copies(session, storage)
@@ -101,7 +101,7 @@ def init_command(with_demo: bool, edition: str | None, migrate_rubrics: bool) ->
         click.echo("Demo data already present.")
     else:
         click.echo("Creating demo data (generating videos)…")
-        demo.seed_demo(session, LocalStorage(app.config["UPLOAD_FOLDER"]))
+        demo.seed_demo(session, storage_from_config(app.config))
         session.commit()
     click.echo(f"Demo logins (password for all: {demo.DEMO_PASSWORD}):")
     for login in demo.demo_logins(session):
@@ -225,9 +225,7 @@ def results_export_command(slug: str, fmt: str, out: Path, document: str, number
             )
             if snapshot is None:
                 raise ServiceError(f"{slug}: no result has been frozen yet (freeze it on the publication page).")
-            data = export_documents.render(
-                db.session, snapshot, f"{document}.{fmt}", LocalStorage(app.config["UPLOAD_FOLDER"])
-            )
+            data = export_documents.render(db.session, snapshot, f"{document}.{fmt}", storage_from_config(app.config))
         except ServiceError as refusal:
             click.echo(refusal.message, err=True)
             sys.exit(1)
