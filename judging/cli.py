@@ -28,6 +28,7 @@ from judging.services import (
     entry_files,
     integrity,
     organizations,
+    parts_uploads,
     snapshots,
 )
 from judging.storage import storage_from_config
@@ -148,13 +149,22 @@ def rubric_migrate_command(slug: str) -> None:
 )
 def backup_command(out: Path) -> None:
     """Write the whole instance (every table and every uploaded file) to one archive."""
-    manifest = backup.write_backup(db.session, Path(current_app.config["UPLOAD_FOLDER"]), out)
+    manifest = backup.write_backup(db.session, storage_from_config(current_app.config), out)
     head = manifest["audit_head"]
     click.echo(
         f"{out}: {sum(manifest['tables'].values())} rows in {len(manifest['tables'])} tables, "
         f"{len(manifest['files'])} files, schema {manifest['schema_revision']}, "
         f"audit chain head: event {head['count']} {head['hash']}."
     )
+
+
+@click.command("expire-uploads")
+@with_appcontext
+def expire_uploads_command() -> None:
+    """Delete unfinished uploads past UPLOAD_EXPIRY_HOURS, and parts the storage holds for no upload (cron)."""
+    gone = parts_uploads.expire(db.session, storage_from_config(current_app.config))
+    db.session.commit()
+    click.echo(f"{gone} unfinished uploads removed.")
 
 
 @click.command("restore")
@@ -164,7 +174,7 @@ def restore_command(archive: Path) -> None:
     """Restore an archive written by `flask backup` into an empty database and upload folder."""
     upgrade(directory=str(Path(current_app.root_path).parent / "migrations"))
     try:
-        manifest = backup.restore_backup(db.session, Path(current_app.config["UPLOAD_FOLDER"]), archive)
+        manifest = backup.restore_backup(db.session, storage_from_config(current_app.config), archive)
         head = audit.chain_head(db.session)
         db.session.commit()
     except ServiceError as refusal:
@@ -241,6 +251,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(audit_cli)
     app.cli.add_command(results_cli)
     app.cli.add_command(backup_command)
+    app.cli.add_command(expire_uploads_command)
     app.cli.add_command(restore_command)
     app.cli.add_command(rank_command)
     app.cli.add_command(reliability_command)

@@ -115,6 +115,14 @@ class S3Storage:
             found += [item["Key"].removeprefix(self.files_prefix) for item in page.get("Contents", [])]
         return sorted(found)
 
+    def restore_file(self, key: str, stream: IO[bytes]) -> int:
+        staged = self.local.stage(stream)
+        try:
+            self.client.upload_file(str(staged.path), self.bucket, self._object(key))
+        finally:
+            self.local.discard([staged])
+        return staged.size
+
     def save(self, stream: IO[bytes], *, limit: int | None = None) -> StoredFile:
         staged = self.local.stage(stream, limit=limit)
         try:

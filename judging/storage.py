@@ -166,6 +166,14 @@ class Storage(Protocol):
         """Delete the scratch files of processes that ended without cleaning up."""
         ...
 
+    def keys(self) -> list[str]:
+        """Every stored key (a backup's files)."""
+        ...
+
+    def restore_file(self, key: str, stream: IO[bytes]) -> int:
+        """Write a file back under its own key (a restore into an empty storage); return its size."""
+        ...
+
     # Resumable uploads: parts sent one by one (and again after a failure), joined when all are there.
     min_part_size: int
 
@@ -512,6 +520,16 @@ class LocalStorage:
     def keys(self) -> list[str]:
         """Every stored key."""
         return sorted(p.name for p in self.root.glob("??/*") if p.is_file() and self._is_key(p.name))
+
+    def restore_file(self, key: str, stream: IO[bytes]) -> int:
+        target = self.path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        size = 0
+        with open(target, "wb") as out:
+            while chunk := stream.read(CHUNK_SIZE):
+                out.write(chunk)
+                size += len(chunk)
+        return size
 
     # -- resumable uploads: parts in ``parts/<token>/``, received by the app ------------------------
 

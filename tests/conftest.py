@@ -31,7 +31,7 @@ from judging.media import generate_test_video
 from judging.models import Contest, Entry, Organization, Phase, Role, User
 from judging.rubric import load_rubric_directory
 from judging.services import accounts, contests, entries, entry_files, organizations
-from judging.storage import LocalStorage
+from judging.storage import storage_from_config
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "correct horse battery"
@@ -359,7 +359,7 @@ def submitted_video_entry(app: Flask, username: str, video: Path, title: str = "
     entry = entries.create_draft(db.session, entrant, contest, title=title, fields={"theme": "主题"})
     with video.open("rb") as stream:
         entry_files.attach_work(
-            db.session, entrant, entry, LocalStorage(app.config["UPLOAD_FOLDER"]), stream, "原始文件名.mp4", "video/mp4"
+            db.session, entrant, entry, storage_from_config(app.config), stream, "原始文件名.mp4", "video/mp4"
         )
     entries.submit_entry(db.session, entrant, entry, list(contests.current_rubric(contest).entry.declarations))
     db.session.commit()
