@@ -128,7 +128,7 @@ def test_a_reload_continues_the_same_upload(  # type: ignore[no-untyped-def]
 
 
 def test_the_browser_refuses_early_and_asks_before_replacing(  # type: ignore[no-untyped-def]
-    page: Page, upload_server, tmp_path: Path
+    page: Page, upload_server, tmp_path: Path, screenshot_dir: Path
 ) -> None:
     app, base = upload_server
     if app.config["STORAGE_BACKEND"] == "s3":
@@ -140,6 +140,18 @@ def test_the_browser_refuses_early_and_asks_before_replacing(  # type: ignore[no
     page.get_by_role("button", name="上传", exact=True).click()
     expect(page.locator(".upload-status")).to_contain_text("视频时长为 190")
     expect(page.locator(".upload-status")).to_contain_text("最长允许 180 秒。")
+    entry_page = page.url
+    for language, expected in (("zh_CN", "最长允许 180 秒。"), ("en", "at most 180 seconds are allowed.")):
+        for width, height in ((1280, 900), (390, 844)):
+            page.set_viewport_size({"width": width, "height": height})
+            page.goto(f"{entry_page}?lang={language}")
+            page.locator("input[type=file]").set_input_files(str(long_video))
+            page.locator(".upload-form [type=submit]").click()
+            expect(page.locator(".upload-status")).to_contain_text(expected)
+            assert page.evaluate("document.scrollingElement.scrollWidth") <= width  # no horizontal scroll
+            page.screenshot(path=str(screenshot_dir / f"upload-refused-{language}-{width}.png"), full_page=True)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(entry_page)
     text = tmp_path / "说明.txt"
     text.write_text("不是视频")
     page.get_by_label("文件").set_input_files(str(text))
