@@ -14,6 +14,7 @@ the browser PUTs each part to a presigned URL, straight to the store; the app ne
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from collections.abc import Iterable, Iterator, Mapping
@@ -45,15 +46,30 @@ PART_URL_SECONDS = 6 * 3600
 
 
 def client_from_config(config: Mapping[str, Any]) -> Any:
-    """A boto3 S3 client for the configured endpoint (path-style addressing: SeaweedFS, MinIO)."""
+    """A boto3 S3 client for the configured endpoint (path-style addressing: SeaweedFS, MinIO); one per
+    process and endpoint (making one reads botocore's service model: tens of milliseconds), shared by
+    threads as boto3 allows."""
+    return _client(
+        str(config.get("S3_ENDPOINT_URL") or ""),
+        str(config.get("S3_ACCESS_KEY_ID") or ""),
+        str(config.get("S3_SECRET_ACCESS_KEY") or ""),
+        str(config.get("S3_REGION") or "us-east-1"),
+    )
+
+
+@functools.lru_cache(maxsize=16)
+def _client(endpoint: str, key: str, secret: str, region: str) -> Any:
     return boto3.client(
         "s3",
-        endpoint_url=config.get("S3_ENDPOINT_URL") or None,
-        aws_access_key_id=config.get("S3_ACCESS_KEY_ID") or None,
-        aws_secret_access_key=config.get("S3_SECRET_ACCESS_KEY") or None,
-        region_name=config.get("S3_REGION") or "us-east-1",
+        endpoint_url=endpoint or None,
+        aws_access_key_id=key or None,
+        aws_secret_access_key=secret or None,
+        region_name=region,
         config=Config(signature_version="s3v4", s3={"addressing_style": "path"}, retries={"max_attempts": 3}),
     )
+
+
+os.register_at_fork(after_in_child=_client.cache_clear)  # a gunicorn worker opens its own connections
 
 
 class S3Storage:

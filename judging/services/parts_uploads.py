@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from judging import file_types
 from judging.models import Entry, EntryFile, PartsUpload, User, utcnow
-from judging.services import ServiceError, audit, entry_files
+from judging.services import NotFound, ServiceError, audit, entry_files
 from judging.services.contests import current_rubric
 from judging.services.entries import refuse_when_closed, require_own_draft
 from judging.storage import Storage, StoredPart, TooLarge
@@ -173,6 +173,9 @@ def complete(session: Session, actor: User, upload: PartsUpload, storage: Storag
     file that arrived different. Raises :class:`PartsMissing` while parts are missing; after any other
     refusal the upload is gone (its parts deleted here; the caller :func:`abandon`s its row)."""
     _require_sender(actor, upload)
+    # One completion at a time (a double click, two tabs): the second finds the upload gone.
+    if session.scalar(select(PartsUpload.id).where(PartsUpload.id == upload.id).with_for_update()) is None:
+        raise NotFound(_("This upload does not exist or has expired."))
     sizes = part_sizes(upload)
     held = storage.stored_parts(upload.token, upload.reference)
     numbers = [part.number for part in held]

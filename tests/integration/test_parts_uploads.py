@@ -240,3 +240,36 @@ def test_unfinished_uploads_expire_and_their_parts_are_deleted(  # type: ignore[
         assert db.session.scalar(db.select(db.func.count(PartsUpload.id))) == 0
     assert _objects(app) == []
     assert client.get(answer["status_url"]).status_code == 404
+
+
+def test_parts_outside_the_declared_file_are_refused(app: Flask, client_for) -> None:  # type: ignore[no-untyped-def]
+    """A sender cannot add parts beyond the declared size (to slip a larger file past the quota) nor send a
+    part larger than its place; on local disk the app refuses at once and keeps nothing."""
+    if app.config["STORAGE_BACKEND"] != "local":
+        pytest.skip("parts go to the app only on local disk; the store's parts are checked on completion")
+    entry_id = _draft(app)
+    client = client_for("entrant-a")
+    answer = _begin(client, entry_id, "a.mp4", PART + 10).get_json()
+    headers = _headers(client, entry_id)
+    base = f"/entrant/uploads/{answer['upload']}/parts"
+    for number in (0, 3, 10_001):
+        response = client.put(f"{base}/{number}", data=b"x" * 10, headers=headers)
+        assert response.status_code == 400
+    assert client.put(f"{base}/2", data=b"x" * 11, headers=headers).get_json()["message"] == (
+        "第 2 段的大小与声明的不符（应为 10 字节）。"
+    )
+    assert client.get(answer["status_url"]).get_json()["received"] == []
+    assert _objects(app) == [answer["upload"]]  # the upload itself, with no part in it
+    upload_folder = Path(app.config["UPLOAD_FOLDER"])
+    assert [p for p in (upload_folder / "parts").rglob("*") if p.is_file()] == []
+    assert [p for p in (upload_folder / "tmp").glob(".part-*")] == []
+
+
+def test_the_page_may_reach_the_object_store_and_nothing_else(app: Flask, client_for) -> None:  # type: ignore[no-untyped-def]
+    entry_id = _draft(app)
+    csp = client_for("entrant-a").get(f"/entrant/entries/{entry_id}").headers["Content-Security-Policy"]
+    assert "media-src 'self' blob:;" in csp  # a chosen video's duration is read before it is sent
+    if app.config["STORAGE_BACKEND"] == "s3":
+        assert f"connect-src 'self' {app.config['S3_ENDPOINT_URL']};" in csp
+    else:
+        assert "connect-src 'self';" in csp
