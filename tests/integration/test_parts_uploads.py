@@ -298,3 +298,18 @@ def test_the_storage_contract_holds_on_both_backends(app: Flask) -> None:
         assert not storage.exists(staged.key) and storage.keys() == []
         with pytest.raises(ValueError):
             storage.path("../../etc/passwd")
+
+
+def test_flask_expire_uploads_removes_an_expired_upload(app: Flask, client_for) -> None:  # type: ignore[no-untyped-def]
+    entry_id = _draft(app)
+    client = client_for("entrant-a")
+    answer = _begin(client, entry_id, "a.mp4", 1000).get_json()
+    with app.app_context():
+        upload = db.session.scalar(db.select(PartsUpload))
+        upload.expires_at -= timedelta(days=2)
+        db.session.commit()
+    result = app.test_cli_runner().invoke(args=["expire-uploads"])
+    assert result.exit_code == 0, result.output
+    assert result.output == "1 unfinished uploads removed.\n"
+    assert _objects(app) == []
+    assert client.get(answer["status_url"]).status_code == 404
