@@ -40,10 +40,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     _trust_proxies(app)
     _warn_when_limits_are_per_process(app)
     Path(app.config["UPLOAD_FOLDER"]).mkdir(parents=True, exist_ok=True)
-    from judging.storage import LocalStorage
+    from judging.storage import storage_from_config
 
     # A process killed mid-upload (SIGKILL, out of memory) ran no cleanup: its part files go now.
-    if left := LocalStorage(app.config["UPLOAD_FOLDER"]).sweep_scratch():
+    if left := storage_from_config(app.config).sweep_scratch():
         app.logger.warning("removed %d unfinished upload files of processes that had stopped", len(left))
 
     from judging.web.upload_request import UploadRequest

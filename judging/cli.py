@@ -28,9 +28,10 @@ from judging.services import (
     entry_files,
     integrity,
     organizations,
+    parts_uploads,
     snapshots,
 )
-from judging.storage import LocalStorage
+from judging.storage import storage_from_config
 
 rubric_cli = AppGroup("rubric", help="Rubric files.")
 audit_cli = AppGroup("audit", help="The tamper-evident audit log.")
@@ -99,7 +100,7 @@ def init_command(with_demo: bool, edition: str | None, migrate_rubrics: bool, ar
                 contests.archive(session, None, contest)
         audit.anchor_unkeyed_events(session)  # a log written before it was keyed: key it from here on
     # Files of an upload whose process was killed while committing: kept or removed as the database says.
-    storage = LocalStorage(app.config["UPLOAD_FOLDER"])
+    storage = storage_from_config(app.config)
     entry_files.clear_interrupted_uploads(session, storage)
     # A contest made blind after its uploads: judges get no file until its clean copy exists.
     copies = entry_files.make_missing_blind_copies(session, storage)
@@ -122,7 +123,7 @@ def init_command(with_demo: bool, edition: str | None, migrate_rubrics: bool, ar
         click.echo("Demo data already present.")
     else:
         click.echo("Creating demo data (generating videos)…")
-        demo.seed_demo(session, LocalStorage(app.config["UPLOAD_FOLDER"]))
+        demo.seed_demo(session, storage_from_config(app.config))
         session.commit()
     click.echo(f"Demo logins (password for all: {demo.DEMO_PASSWORD}):")
     for login in demo.demo_logins(session):
@@ -169,13 +170,22 @@ def rubric_migrate_command(slug: str) -> None:
 )
 def backup_command(out: Path) -> None:
     """Write the whole instance (every table and every uploaded file) to one archive."""
-    manifest = backup.write_backup(db.session, Path(current_app.config["UPLOAD_FOLDER"]), out)
+    manifest = backup.write_backup(db.session, storage_from_config(current_app.config), out)
     head = manifest["audit_head"]
     click.echo(
         f"{out}: {sum(manifest['tables'].values())} rows in {len(manifest['tables'])} tables, "
         f"{len(manifest['files'])} files, schema {manifest['schema_revision']}, "
         f"audit chain head: event {head['count']} {head['hash']}."
     )
+
+
+@click.command("expire-uploads")
+@with_appcontext
+def expire_uploads_command() -> None:
+    """Delete unfinished uploads past UPLOAD_EXPIRY_HOURS, and parts the storage holds for no upload (cron)."""
+    gone = parts_uploads.expire(db.session, storage_from_config(current_app.config))
+    db.session.commit()
+    click.echo(f"{gone} unfinished uploads removed.")
 
 
 @click.command("restore")
@@ -185,7 +195,7 @@ def restore_command(archive: Path) -> None:
     """Restore an archive written by `flask backup` into an empty database and upload folder."""
     upgrade(directory=str(Path(current_app.root_path).parent / "migrations"))
     try:
-        manifest = backup.restore_backup(db.session, Path(current_app.config["UPLOAD_FOLDER"]), archive)
+        manifest = backup.restore_backup(db.session, storage_from_config(current_app.config), archive)
         head = audit.chain_head(db.session)
         db.session.commit()
     except ServiceError as refusal:
@@ -246,9 +256,7 @@ def results_export_command(slug: str, fmt: str, out: Path, document: str, number
             )
             if snapshot is None:
                 raise ServiceError(f"{slug}: no result has been frozen yet (freeze it on the publication page).")
-            data = export_documents.render(
-                db.session, snapshot, f"{document}.{fmt}", LocalStorage(app.config["UPLOAD_FOLDER"])
-            )
+            data = export_documents.render(db.session, snapshot, f"{document}.{fmt}", storage_from_config(app.config))
         except ServiceError as refusal:
             click.echo(refusal.message, err=True)
             sys.exit(1)
@@ -278,6 +286,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(audit_cli)
     app.cli.add_command(results_cli)
     app.cli.add_command(backup_command)
+    app.cli.add_command(expire_uploads_command)
     app.cli.add_command(restore_command)
     app.cli.add_command(rank_command)
     app.cli.add_command(reliability_command)

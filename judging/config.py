@@ -57,6 +57,20 @@ def settings_from_environment(instance_path: Path) -> dict[str, object]:
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "UPLOAD_FOLDER": env.get("UPLOAD_FOLDER") or str(instance_path / "uploads"),
+        # Where uploaded files live: "local" (UPLOAD_FOLDER, one host) or "s3" (an S3-compatible object store
+        # shared by every host; UPLOAD_FOLDER then holds only scratch files and a read cache). See README.
+        "STORAGE_BACKEND": env.get("STORAGE_BACKEND") or "local",
+        "S3_ENDPOINT_URL": env.get("S3_ENDPOINT_URL") or "",
+        # The store's address as browsers reach it (presigned part URLs), when it differs from the app's.
+        "S3_PUBLIC_ENDPOINT_URL": env.get("S3_PUBLIC_ENDPOINT_URL") or "",
+        "S3_BUCKET": env.get("S3_BUCKET") or "",
+        "S3_PREFIX": env.get("S3_PREFIX") or "",  # one bucket for several instances: each under its own prefix
+        "S3_REGION": env.get("S3_REGION") or "us-east-1",
+        "S3_ACCESS_KEY_ID": env.get("S3_ACCESS_KEY_ID") or "",
+        "S3_SECRET_ACCESS_KEY": env.get("S3_SECRET_ACCESS_KEY") or "",
+        # Resumable uploads: the size of a part (S3 needs at least 5 MB) and how long an unfinished upload is kept.
+        "UPLOAD_PART_BYTES": int(env.get("UPLOAD_PART_MB") or 8) * 1024 * 1024,
+        "UPLOAD_EXPIRY_HOURS": int(env.get("UPLOAD_EXPIRY_HOURS") or 24),
         "RUBRICS_FOLDER": env.get("RUBRICS_FOLDER") or str(PROJECT_ROOT / "rubrics"),
         "ORGANIZATIONS_FILE": env.get("ORGANIZATIONS_FILE") or str(PROJECT_ROOT / "data" / "organizations.toml"),
         "DISPLAY_TIMEZONE": env.get("DISPLAY_TIMEZONE") or "Asia/Shanghai",

@@ -368,6 +368,29 @@ class EntryFile(Base):
         return tuple(key for key in (self.storage_key, self.thumbnail_key, self.blind_key) if key)
 
 
+class PartsUpload(Base):
+    """A resumable upload under way: the file an entrant declared, sent in parts (to the object store
+    directly, or to the app), until it is completed into an :class:`EntryFile` or expires."""
+
+    __tablename__ = "parts_upload"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(32), unique=True)
+    """Random: names the upload in URLs and in the storage."""
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entry.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    original_name: Mapped[str] = mapped_column(String(255))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    """The size declared when it began; the parts must add up to it."""
+    part_size: Mapped[int] = mapped_column(BigInteger)
+    reference: Mapped[str] = mapped_column(String(255), default="")
+    """The storage's name for it (an S3 multipart upload id; empty on local disk)."""
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+
+    entry: Mapped[Entry] = relationship()
+
+
 class PanelMember(Base):
     """A judge on a contest's expert panel."""
 

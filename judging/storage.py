@@ -35,16 +35,20 @@ from __future__ import annotations
 import atexit
 import fcntl
 import hashlib
+import io
 import json
 import os
 import queue
 import re
 import secrets
+import shutil
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Protocol
+from typing import IO, Any, Protocol
 
 CHUNK_SIZE = 1024 * 1024
 SCRATCH_FOLDER = "tmp"
@@ -62,6 +66,15 @@ class StoredFile:
     key: str
     size: int
     sha256: str
+
+
+@dataclass(frozen=True, order=True)
+class StoredPart:
+    """One part of a resumable upload, as the storage holds it."""
+
+    number: int
+    size: int
+    etag: str
 
 
 @dataclass(frozen=True)
@@ -152,6 +165,77 @@ class Storage(Protocol):
     def sweep_scratch(self) -> list[Path]:
         """Delete the scratch files of processes that ended without cleaning up."""
         ...
+
+    def keys(self) -> list[str]:
+        """Every stored key (a backup's files)."""
+        ...
+
+    def restore_file(self, key: str, stream: IO[bytes]) -> int:
+        """Write a file back under its own key (a restore into an empty storage); return its size."""
+        ...
+
+    # Resumable uploads: parts sent one by one (and again after a failure), joined when all are there.
+    min_part_size: int
+
+    def begin_parts(self, token: str) -> str:
+        """Open an upload named ``token`` (32 hex digits); return the storage's reference for it."""
+        ...
+
+    def part_url(self, token: str, reference: str, number: int) -> str | None:
+        """Where the browser PUTs part ``number``: a presigned URL, or None for the app's own endpoint."""
+        ...
+
+    def write_part(self, token: str, reference: str, number: int, stream: IO[bytes], limit: int) -> StoredPart:
+        """Store a part received by the app, of exactly ``limit`` bytes (else raise :class:`TooLarge`: not kept)."""
+        ...
+
+    def stored_parts(self, token: str, reference: str) -> list[StoredPart]: ...
+
+    def assembled(self, token: str, reference: str, parts: list[StoredPart]) -> Any:
+        """A context manager giving the parts joined, as one stream."""
+        ...
+
+    def abort_parts(self, token: str, reference: str) -> None:
+        """Delete an upload's parts (and whatever was joined from them)."""
+        ...
+
+    def unfinished_parts(self) -> list[tuple[str, str, datetime]]:
+        """Every upload the storage still holds parts of: (token, reference, started)."""
+        ...
+
+
+def storage_from_config(config: Mapping[str, Any]) -> Storage:
+    """The configured storage: ``STORAGE_BACKEND=local`` (the default: files under ``UPLOAD_FOLDER``) or
+    ``s3`` (an S3-compatible store, :mod:`judging.s3_storage`; ``UPLOAD_FOLDER`` then holds only scratch
+    files and a cache)."""
+    backend = str(config.get("STORAGE_BACKEND") or "local").lower()
+    if backend == "local":
+        return LocalStorage(config["UPLOAD_FOLDER"])
+    if backend == "s3":
+        from judging import s3_storage
+
+        client = s3_storage.client_from_config(config)
+        public = None
+        if config.get("S3_PUBLIC_ENDPOINT_URL"):
+            public = s3_storage.client_from_config({**config, "S3_ENDPOINT_URL": config["S3_PUBLIC_ENDPOINT_URL"]})
+        return s3_storage.S3Storage(
+            client,
+            str(config["S3_BUCKET"]),
+            config["UPLOAD_FOLDER"],
+            public_client=public,
+            prefix=str(config.get("S3_PREFIX") or ""),
+        )
+    raise ValueError(f"STORAGE_BACKEND must be local or s3, not {backend!r}")
+
+
+PARTS_FOLDER = "parts"
+"""Resumable uploads' parts on local disk: ``parts/<token>/<number>``."""
+
+
+def _check_token(token: str) -> str:
+    if len(token) != 32 or any(c not in "0123456789abcdef" for c in token):
+        raise ValueError("not an upload token")
+    return token
 
 
 class TooLarge(Exception):
@@ -432,6 +516,116 @@ class LocalStorage:
 
     def delete(self, key: str) -> None:
         self.path(key).unlink(missing_ok=True)
+
+    def keys(self) -> list[str]:
+        """Every stored key."""
+        return sorted(p.name for p in self.root.glob("??/*") if p.is_file() and self._is_key(p.name))
+
+    def restore_file(self, key: str, stream: IO[bytes]) -> int:
+        target = self.path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        size = 0
+        with open(target, "wb") as out:
+            while chunk := stream.read(CHUNK_SIZE):
+                out.write(chunk)
+                size += len(chunk)
+        return size
+
+    # -- resumable uploads: parts in ``parts/<token>/``, received by the app ------------------------
+
+    min_part_size = 1
+
+    def _parts_folder(self, token: str) -> Path:
+        return self.root / PARTS_FOLDER / _check_token(token)
+
+    def begin_parts(self, token: str) -> str:
+        self._parts_folder(token).mkdir(parents=True)
+        return ""
+
+    def part_url(self, token: str, reference: str, number: int) -> str | None:
+        return None
+
+    def write_part(self, token: str, reference: str, number: int, stream: IO[bytes], limit: int) -> StoredPart:
+        """Copy a part aside, then rename it into the upload's folder: a part cut short is never there."""
+        folder = self._parts_folder(token)
+        if not folder.is_dir():
+            raise FileNotFoundError(token)
+        scratch = self._scratch_file(".part")
+        digest, size = hashlib.sha256(), 0
+        try:
+            with scratch.open("wb") as out:
+                while chunk := stream.read(CHUNK_SIZE):
+                    size += len(chunk)
+                    if size > limit:
+                        raise TooLarge
+                    digest.update(chunk)
+                    out.write(chunk)
+            if size != limit:
+                raise TooLarge  # cut short: the sender sends it again
+            os.replace(scratch, folder / f"{number:05d}")
+        finally:
+            scratch.unlink(missing_ok=True)
+            _ScratchOwner.release_if_idle(scratch.parent)
+        return StoredPart(number, size, digest.hexdigest())
+
+    def stored_parts(self, token: str, reference: str) -> list[StoredPart]:
+        folder = self._parts_folder(token)
+        if not folder.is_dir():
+            return []
+        return sorted(StoredPart(int(p.name), p.stat().st_size, "") for p in folder.iterdir() if p.name.isdigit())
+
+    @contextmanager
+    def assembled(self, token: str, reference: str, parts: list[StoredPart]) -> Iterator[IO[bytes]]:
+        folder = self._parts_folder(token)
+        with _JoinedFiles([folder / f"{part.number:05d}" for part in parts]) as stream:
+            yield io.BufferedReader(stream, CHUNK_SIZE)
+
+    def abort_parts(self, token: str, reference: str) -> None:
+        shutil.rmtree(self._parts_folder(token), ignore_errors=True)
+
+    def unfinished_parts(self) -> list[tuple[str, str, datetime]]:
+        folder = self.root / PARTS_FOLDER
+        if not folder.is_dir():
+            return []
+        return [
+            (p.name, "", datetime.fromtimestamp(p.stat().st_mtime, UTC))
+            for p in folder.iterdir()
+            if p.is_dir() and self._is_key(p.name)
+        ]
+
+
+class _JoinedFiles(io.RawIOBase):
+    """Files read one after the other as one stream."""
+
+    def __init__(self, paths: list[Path]):
+        self._paths = list(paths)
+        self._current: IO[bytes] | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._next(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def _next(self, size: int) -> bytes:
+        while True:
+            if self._current is None:
+                if not self._paths:
+                    return b""
+                self._current = open(self._paths.pop(0), "rb")
+            chunk = self._current.read(size)
+            if chunk:
+                return chunk
+            self._current.close()
+            self._current = None
+
+    def close(self) -> None:
+        if self._current is not None:
+            self._current.close()
+            self._current = None
+        super().close()
 
 
 class _StreamCopy:

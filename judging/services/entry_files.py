@@ -99,7 +99,7 @@ def attach_file(
         assert kind is not None
         purpose = "image" if rubric.entry.media == "document" and kind in file_types.IMAGE_KINDS else "work"
         replacing = sum(f.size_bytes for f in entry.files if f.purpose == "work") if purpose == "work" else 0
-        _refuse_beyond_storage_budget(session, entry, rubric, uploaded.size - replacing)
+        refuse_beyond_storage_budget(session, entry, rubric, uploaded.size - replacing)
         record = EntryFile(
             purpose=purpose,
             storage_key=uploaded.key,
@@ -177,7 +177,7 @@ def _megabytes(size: int) -> str:
     return f"{format_decimal(size / 1024 / 1024, format='#,##0.0')} MB"
 
 
-def _refuse_beyond_storage_budget(session: Session, entry: Entry, rubric: Rubric, adding: int) -> None:
+def refuse_beyond_storage_budget(session: Session, entry: Entry, rubric: Rubric, adding: int) -> None:
     """Refuse a file that would take the organisation's files past :func:`storage_budget`, naming the drafts
     whose files it can delete, largest first."""
     budget = storage_budget(rubric)

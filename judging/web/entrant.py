@@ -14,9 +14,9 @@ from werkzeug.wrappers import Response
 
 from judging.extensions import db
 from judging.models import Entry, EntryFile, Role
-from judging.services import entries, entry_files, nomination
+from judging.services import ServiceError, entries, entry_files, nomination, parts_uploads
 from judging.services.contests import current_rubric, list_contests
-from judging.storage import LocalStorage, Storage
+from judging.storage import Storage, storage_from_config
 from judging.web import lookups
 from judging.web.actions import attempt
 from judging.web.entry_forms import (
@@ -36,7 +36,7 @@ entrant_only = role_required(Role.ENTRANT)
 
 
 def _storage() -> Storage:
-    return LocalStorage(current_app.config["UPLOAD_FOLDER"])
+    return storage_from_config(current_app.config)
 
 
 def _wants_json() -> bool:
@@ -162,6 +162,119 @@ def upload(entry_id: int) -> ResponseReturnValue:
     return _upload_answer(
         found, True, _("The file %(name)s has been uploaded.", name=stored.original_name), 200, stored
     )
+
+
+# Resumable uploads (static/js/upload.js): declare the file, send its parts (to the object store's presigned
+# URLs, or to upload_part below), ask what arrived after an interruption, complete. JSON in and out.
+
+
+def _progress_answer(found: Entry, progress: parts_uploads.Progress) -> dict[str, object]:
+    upload = progress.upload
+    return {
+        "ok": True,
+        "upload": upload.token,
+        "size": upload.size_bytes,
+        "part_size": upload.part_size,
+        "parts": len(parts_uploads.part_sizes(upload)),
+        "received": [part.number for part in progress.received],
+        "received_bytes": progress.received_bytes,
+        "urls": {
+            str(number): url or url_for("entrant.upload_part", token=upload.token, number=number)
+            for number, url in progress.urls.items()
+        },
+        "status_url": url_for("entrant.upload_status", token=upload.token),
+        "complete_url": url_for("entrant.upload_complete", token=upload.token),
+    }
+
+
+def _json_refusal(refusal: ServiceError) -> tuple[Response, int]:
+    status = 413 if isinstance(refusal, entry_files.FileTooLarge) else 400
+    return jsonify(ok=False, message=refusal.message), status
+
+
+@bp.post("/entries/<int:entry_id>/uploads")
+@entrant_only
+def upload_begin(entry_id: int) -> ResponseReturnValue:
+    found = lookups.entry_for_entrant(entry_id)
+    declared = request.get_json(silent=True) or {}
+    name, size = declared.get("name"), declared.get("size")
+    if not isinstance(name, str) or not name or isinstance(size, bool) or not isinstance(size, int):
+        return jsonify(ok=False, message=_("Please choose a file.")), 400
+    storage = _storage()
+    outcome = attempt(
+        lambda: parts_uploads.begin(
+            db.session,
+            current_user,
+            found,
+            storage,
+            name=name,
+            size=size,
+            part_size=current_app.config["UPLOAD_PART_BYTES"],
+            expiry_hours=current_app.config["UPLOAD_EXPIRY_HOURS"],
+        ),
+        announce=False,
+    )
+    if outcome.refusal is not None:
+        return _json_refusal(outcome.refusal)
+    assert outcome.value is not None
+    return jsonify(_progress_answer(found, parts_uploads.progress(storage, outcome.value))), 201
+
+
+@bp.get("/uploads/<token>")
+@entrant_only
+def upload_status(token: str) -> ResponseReturnValue:
+    upload = lookups.upload_for_entrant(token)
+    return jsonify(_progress_answer(upload.entry, parts_uploads.progress(_storage(), upload)))
+
+
+@bp.put("/uploads/<token>/parts/<int:number>")
+@entrant_only
+def upload_part(token: str, number: int) -> ResponseReturnValue:
+    upload = lookups.upload_for_entrant(token)
+    outcome = attempt(
+        lambda: parts_uploads.write_part(current_user, upload, _storage(), number, request.stream), announce=False
+    )
+    if outcome.refusal is not None:
+        return _json_refusal(outcome.refusal)
+    assert outcome.value is not None
+    return jsonify(ok=True, number=outcome.value.number, size=outcome.value.size)
+
+
+@bp.post("/uploads/<token>/complete")
+@entrant_only
+def upload_complete(token: str) -> ResponseReturnValue:
+    upload = lookups.upload_for_entrant(token)
+    found = upload.entry
+    sent = request.get_json(silent=True) or {}
+    declared = sent.get("sha256")
+    sha256 = declared if isinstance(declared, str) else ""
+    storage = _storage()
+    outcome = attempt(
+        lambda: parts_uploads.complete(db.session, current_user, upload, storage, sha256=sha256), announce=False
+    )
+    if outcome.refusal is not None:
+        if not isinstance(outcome.refusal, parts_uploads.PartsMissing):  # refused for good: the upload goes
+            gone = lookups.upload_for_entrant(token)
+            attempt(lambda: parts_uploads.abandon(db.session, current_user, gone, storage), announce=False)
+        return _upload_answer(
+            found,
+            False,
+            outcome.refusal.message,
+            409 if isinstance(outcome.refusal, parts_uploads.PartsMissing) else 400,
+        )
+    stored = outcome.value
+    assert stored is not None
+    return _upload_answer(
+        found, True, _("The file %(name)s has been uploaded.", name=stored.original_name), 200, stored
+    )
+
+
+@bp.post("/uploads/<token>/cancel")
+@entrant_only
+def upload_cancel(token: str) -> ResponseReturnValue:
+    upload = lookups.upload_for_entrant(token)
+    attempt(lambda: parts_uploads.abandon(db.session, current_user, upload, _storage()), announce=False)
+    return jsonify(ok=True)
 
 
 def _upload_answer(

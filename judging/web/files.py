@@ -12,7 +12,7 @@ from judging.models import EntryFile
 from judging.services import NotFound
 from judging.services.contests import current_rubric
 from judging.services.visibility import is_blind_for, is_own_entry
-from judging.storage import LocalStorage
+from judging.storage import storage_from_config
 from judging.web.lookups import file_for, thumbnail_for
 from judging.web.permissions import public
 
@@ -40,7 +40,7 @@ def serve(file_id: int) -> ResponseReturnValue:
         if not entry_file.blind_key:  # uploaded before the contest was made blind: nothing clean to give
             raise NotFound(_("This file has no copy for blind review yet."))
         key, sha256 = entry_file.blind_key, entry_file.blind_sha256 or ""
-    storage = LocalStorage(current_app.config["UPLOAD_FOLDER"])
+    storage = storage_from_config(current_app.config)
     response = send_file(
         storage.path(key),
         mimetype=entry_file.content_type,
@@ -58,7 +58,7 @@ def serve(file_id: int) -> ResponseReturnValue:
 @public
 def thumbnail(file_id: int) -> ResponseReturnValue:
     key = thumbnail_for(current_user, file_id)
-    storage = LocalStorage(current_app.config["UPLOAD_FOLDER"])
+    storage = storage_from_config(current_app.config)
     response = send_file(storage.path(key), mimetype="image/jpeg", conditional=True, max_age=0)
     response.headers["Cache-Control"] = "private, no-store"
     return response

@@ -14,6 +14,7 @@ from collections.abc import Collection
 
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy import select
 
 from judging.extensions import db
 from judging.models import (
@@ -23,6 +24,7 @@ from judging.models import (
     Entry,
     EntryFile,
     Objection,
+    PartsUpload,
     ResultSnapshot,
     Role,
     RubricVersion,
@@ -143,6 +145,15 @@ def assignment_for_organizer(contest: Contest, assignment_id: int) -> Assignment
 def entry_for_entrant(entry_id: int) -> Entry:
     """An entry of the signed-in entrant's own organisation."""
     return entries.get_own_entry(db.session, current_user, entry_id)
+
+
+def upload_for_entrant(token: str) -> PartsUpload:
+    """A resumable upload under way for an entry of the signed-in entrant's own organisation."""
+    upload = db.session.scalar(select(PartsUpload).where(PartsUpload.token == token))
+    if upload is None:
+        raise NotFound(_("This upload does not exist or has expired."))
+    entries.get_own_entry(db.session, current_user, upload.entry_id)
+    return upload
 
 
 def file_of_entry(entry: Entry, file_id: int) -> EntryFile:

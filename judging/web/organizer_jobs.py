@@ -10,7 +10,7 @@ from flask_login import current_user
 from judging.extensions import db
 from judging.models import BackgroundJob, JobStatus, Role
 from judging.services import jobs
-from judging.storage import LocalStorage
+from judging.storage import Storage, storage_from_config
 from judging.web import lookups
 from judging.web.actions import attempt
 from judging.web.forms import ConfirmForm
@@ -20,8 +20,8 @@ bp = Blueprint("organizer_jobs", __name__, url_prefix="/organizer")
 organizer_only = role_required(Role.ORGANIZER)
 
 
-def _storage() -> LocalStorage:
-    return LocalStorage(current_app.config["UPLOAD_FOLDER"])
+def _storage() -> Storage:
+    return storage_from_config(current_app.config)
 
 
 def prepared_document(slug: str, number: int, document: str) -> ResponseReturnValue:

@@ -12,7 +12,7 @@ from judging.exports.booklet import booklet_applies
 from judging.extensions import db
 from judging.models import ObjectionStatus, Role, SnapshotStatus
 from judging.services import contests, jobs, objections, publication, snapshots
-from judging.storage import LocalStorage
+from judging.storage import storage_from_config
 from judging.web import lookups
 from judging.web.actions import attempt
 from judging.web.forms import ConfirmForm
@@ -187,7 +187,7 @@ def download(slug: str, number: int, document: str) -> ResponseReturnValue:
         return prepared_document(slug, number, document)
     contest = lookups.contest_for_organizer(slug)
     snapshot = lookups.snapshot_of(contest, number)
-    storage = LocalStorage(current_app.config["UPLOAD_FOLDER"])
+    storage = storage_from_config(current_app.config)
     outcome = attempt(lambda: documents.render(db.session, snapshot, document, storage))
     if not outcome.ok or outcome.value is None:
         return _back(slug)

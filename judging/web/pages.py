@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -19,8 +21,20 @@ from judging.web.permissions import home_endpoint
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-    "media-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
+    "media-src 'self' blob:; connect-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'self'; "
+    "form-action 'self'"
 )
+"""``media-src blob:``: the uploader reads a chosen video's duration from its metadata before sending it."""
+
+
+def content_security_policy(config: Mapping[str, Any]) -> str:
+    """:data:`CONTENT_SECURITY_POLICY`, letting the uploader send parts to the object store (presigned URLs)
+    when files live there."""
+    if str(config.get("STORAGE_BACKEND") or "local").lower() != "s3":
+        return CONTENT_SECURITY_POLICY
+    endpoint = urlsplit(str(config.get("S3_PUBLIC_ENDPOINT_URL") or config.get("S3_ENDPOINT_URL") or ""))
+    store = f"{endpoint.scheme}://{endpoint.netloc}" if endpoint.netloc else "https:"
+    return CONTENT_SECURITY_POLICY.replace("connect-src 'self'", f"connect-src 'self' {store}")
 
 
 def safe_next(target: str | None) -> str | None:
@@ -116,9 +130,11 @@ def init_app(app: Flask) -> None:
         if any("\x00" in value for value in values):
             abort(400)
 
+    policy = content_security_policy(app.config)
+
     @app.after_request
     def _security_headers(response: Response) -> Response:
-        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        response.headers.setdefault("Content-Security-Policy", policy)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")

@@ -43,9 +43,9 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
     }
 
 
-def configured_app(tmp_path: Path) -> Flask:
+def configured_app(tmp_path: Path, **overrides: object) -> Flask:
     """An app on a fresh SQLite file with the organisations and the rubrics loaded (and no accounts)."""
-    app = make_test_app(f"sqlite:///{tmp_path / 'e2e.sqlite3'}", tmp_path, SERVER_NAME=None)
+    app = make_test_app(f"sqlite:///{tmp_path / 'e2e.sqlite3'}", tmp_path, SERVER_NAME=None, **overrides)
     with app.app_context():
         db.create_all()
         organizations.seed_organizations(
