@@ -108,8 +108,8 @@ def init_command(with_demo: bool, edition: str | None, migrate_rubrics: bool) ->
         click.echo("Demo data already present.")
     else:
         click.echo("Creating demo data (generating videos)…")
-        demo.seed_demo(session, LocalStorage(app.config["UPLOAD_FOLDER"]))
-        session.commit()
+        with _committed_or_exit(session):
+            demo.seed_demo(session, LocalStorage(app.config["UPLOAD_FOLDER"]))
     click.echo(f"Demo logins (password for all: {demo.DEMO_PASSWORD}):")
     for login in demo.demo_logins(session):
         click.echo(f"  {login.role.value:<10} {login.username:<20} {login.organization}")

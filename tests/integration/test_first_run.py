@@ -14,8 +14,20 @@ from flask import Flask
 from sqlalchemy import func, select, text, update
 
 from judging.extensions import db
-from judging.models import AuditEvent, Organization, OrganizationKind, Role, SetupToken, User, utcnow
-from judging.services import ServiceError, first_run
+from judging.models import (
+    AuditEvent,
+    Contest,
+    Contestant,
+    Entry,
+    EntryStatus,
+    Organization,
+    OrganizationKind,
+    Role,
+    SetupToken,
+    User,
+    utcnow,
+)
+from judging.services import ServiceError, demo, first_run
 from tests.conftest import CSRF_FIELD, PASSWORD, csrf_token, log_in, make_test_app
 
 BASE = "https://awards.example.org"
@@ -387,3 +399,99 @@ def test_concurrent_setups_with_one_link_only_one_wins(fresh_install: Flask) -> 
             db.session.scalar(select(func.count()).select_from(Organization).where(Organization.name.like("% office")))
             == 1
         )
+
+
+# --- the demo from any organisations file ------------------------------------------------------------------
+
+SUZHOU = """
+[[organizations]]
+name = "苏州市委网信办"
+kind = "organizer"
+[[organizations]]
+name = "姑苏区"
+kind = "district"
+aliases = ["姑苏", "Gusu"]
+[[organizations]]
+name = "虎丘区"
+kind = "district"
+aliases = ["Huqiu"]
+[[organizations]]
+name = "吴中区"
+kind = "district"
+[[organizations]]
+name = "苏州市教育局"
+kind = "industry"
+[[organizations]]
+name = "苏州工业园区管委会"
+kind = "industry"
+[[organizations]]
+name = "苏州轨道交通集团有限公司"
+kind = "company"
+[[organizations]]
+name = "苏州银行股份有限公司"
+kind = "company"
+[[organizations]]
+name = "姑苏区平江街道"
+kind = "grassroots"
+parent = "姑苏区"
+"""
+
+
+def test_init_demo_works_with_another_citys_organisations(database_url: str, tmp_path: Path) -> None:
+    organisations = tmp_path / "suzhou.toml"
+    organisations.write_text(SUZHOU, encoding="utf-8")
+    app = make_test_app(database_url, tmp_path, ORGANIZATIONS_FILE=str(organisations))
+    _drop_everything(app)
+    try:
+        result = app.test_cli_runner().invoke(args=["init", "--demo"])
+        assert result.exit_code == 0, result.output
+        assert "9 organisations added" in result.output
+        logins = re.findall(r"^  (\w+)\s+(\S+)\s+(\S*)$", result.output, flags=re.M)
+        assert ("organizer", "organizer", "苏州市委网信办") in logins
+        assert ("entrant", "entrant-gusu", "姑苏区") in logins
+        assert ("entrant", "entrant-huqiu", "虎丘区") in logins
+        assert ("entrant", "entrant-3", "吴中区") in logins  # no latin alias: numbered
+        assert ("entrant", "entrant-unit1", "姑苏区平江街道") in logins  # the file's own grassroots unit
+        assert ("judge", "judge5", "姑苏区") in logins
+        with app.app_context():
+            micro = db.session.scalar(select(Contest).where(Contest.slug == "micro-video"))
+            assert micro is not None and micro.submission_deadline is not None
+            videos = db.session.scalars(select(Entry).where(Entry.contest_id == micro.id)).all()
+            assert sorted(e.organization.name for e in videos) == sorted(
+                ["姑苏区", "虎丘区", "吴中区", "苏州市教育局", "苏州工业园区管委会"]
+            )
+            # Submitted before the deadline, every one of them.
+            assert all(e.status is EntryStatus.SUBMITTED and e.submitted_at < micro.submission_deadline for e in videos)
+            cases = db.session.scalar(select(Contest).where(Contest.slug == "exemplary-cases"))
+            assert cases is not None
+            case_units = {
+                e.organization.name for e in db.session.scalars(select(Entry).where(Entry.contest_id == cases.id))
+            }
+            assert case_units == {"姑苏区平江街道", "虎丘区社区网安服务站"}
+            teams = {c.organization.name for c in db.session.scalars(select(Contestant))}
+            assert teams == {"苏州轨道交通集团有限公司", "苏州银行股份有限公司"}
+            assert not db.session.scalar(
+                select(func.count()).select_from(Organization).where(Organization.name.like("%上海%"))
+            )
+        for username in ("organizer", "entrant-gusu", "judge1", "entrant-unit1"):
+            client = app.test_client()
+            assert log_in(client, username, demo.DEMO_PASSWORD).status_code == 302, username
+        assert app.test_cli_runner().invoke(args=["audit", "verify"]).exit_code == 0
+    finally:
+        _drop_everything(app)
+
+
+def test_init_demo_refuses_a_file_without_entrant_organisations(database_url: str, tmp_path: Path) -> None:
+    organisations = tmp_path / "only-office.toml"
+    organisations.write_text('[[organizations]]\nname = "杭州市委网信办"\nkind = "organizer"\n', encoding="utf-8")
+    app = make_test_app(database_url, tmp_path, ORGANIZATIONS_FILE=str(organisations))
+    _drop_everything(app)
+    try:
+        result = app.test_cli_runner().invoke(args=["init", "--demo"])
+        assert result.exit_code == 1
+        assert "at least one organisation that may enter the micro-video contest" in result.output
+        with app.app_context():
+            assert db.session.scalar(select(func.count()).select_from(User)) == 0
+            assert db.session.scalar(select(func.count()).select_from(Entry)) == 0
+    finally:
+        _drop_everything(app)
