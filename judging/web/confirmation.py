@@ -20,8 +20,9 @@ from flask_babel import ngettext
 
 from judging.extensions import db
 from judging.models import Contest, Entry, EntryStatus, Objection, Phase, ResultSnapshot, User
-from judging.services import overview, panel, snapshots
+from judging.services import contests, overview, panel, snapshots
 from judging.web.labels import phase_label, phase_move
+from judging.workflow import Action
 
 CONFIRMED_FIELD = "confirmed"
 
@@ -39,6 +40,12 @@ class Consequences:
 def confirmed() -> bool:
     """Whether this post is the confirmed second one."""
     return request.form.get(CONFIRMED_FIELD) == "1"
+
+
+def needed(action: Action, contest: Contest, snapshot: ResultSnapshot | None = None) -> bool:
+    """Whether to ask before ``action``: not confirmed yet, and the workflow allows it now (a refused action
+    is refused at once, with its reason, instead of being confirmed first)."""
+    return not confirmed() and contests.allowed(action, contest, snapshot)
 
 
 def ask(consequences: Consequences) -> ResponseReturnValue:

@@ -84,7 +84,7 @@ def change_phase(slug: str) -> ResponseReturnValue:
     if form.validate_on_submit():
         target = Phase(form.phase.data)
         move = workflow.move_between(found.phase, target)
-        if move is not None and move.backwards and not confirmation.confirmed():
+        if move is not None and move.backwards and confirmation.needed(move.action, found):
             return confirmation.ask(confirmation.phase_back(found, target, url_for("organizer.contest", slug=slug)))
         attempt(
             lambda: contests.change_phase(db.session, current_user, found, target),

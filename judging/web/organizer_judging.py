@@ -26,6 +26,7 @@ from judging.web.sheet_forms import (
     ReopenForm,
     SpreadForm,
 )
+from judging.workflow import Action
 
 bp = Blueprint("organizer_judging", __name__, url_prefix="/organizer")
 organizer_only = role_required(Role.ORGANIZER)
@@ -118,7 +119,7 @@ def remove_judge(slug: str, user_id: int) -> ResponseReturnValue:
         abort(400)
     judge = lookups.user_for_organizer(user_id)
     keep = bool(form.keep_sheets.data)
-    if not confirmation.confirmed():
+    if confirmation.needed(Action.CHANGE_PANEL, contest):
         return confirmation.ask(
             confirmation.remove_judge(contest, judge, keep, url_for("organizer_judging.dashboard", slug=slug))
         )

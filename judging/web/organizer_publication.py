@@ -19,6 +19,7 @@ from judging.web.forms import ConfirmForm
 from judging.web.permissions import role_required
 from judging.web.publication_forms import AnswerForm, BulkAnswerForm, FreezeForm
 from judging.web.sheet_forms import ReasonForm
+from judging.workflow import Action
 
 bp = Blueprint("organizer_publication", __name__, url_prefix="/organizer")
 BULK_PREFIX = "bulk"  # the page also holds one answer form per objection, with the same field names
@@ -96,7 +97,7 @@ def publish(slug: str, number: int) -> ResponseReturnValue:
     contest = lookups.contest_for_organizer(slug)
     snapshot = lookups.snapshot_of(contest, number)
     if ConfirmForm().validate_on_submit():
-        if not confirmation.confirmed():
+        if confirmation.needed(Action.PUBLISH_RESULTS, contest, snapshot):
             return confirmation.ask(confirmation.publish(snapshot, url_for("organizer_publication.desk", slug=slug)))
         attempt(
             lambda: publication.publish(db.session, current_user, snapshot),
@@ -145,7 +146,9 @@ def answer(objection_id: int) -> ResponseReturnValue:
     if not form.validate_on_submit():
         flash(_("Please choose a decision and write the answer."), "danger")
         return _back(slug)
-    if form.decision.data == "uphold" and not confirmation.confirmed():
+    if form.decision.data == "uphold" and confirmation.needed(
+        Action.REOPEN_REVIEW, objection.snapshot.contest, objection.snapshot
+    ):
         return confirmation.ask(
             confirmation.uphold(objection.snapshot, [objection], url_for("organizer_publication.desk", slug=slug))
         )
@@ -169,7 +172,7 @@ def answer_several(slug: str, number: int) -> ResponseReturnValue:
         flash(_("Please tick the objections, choose a decision and write the answer."), "danger")
         return _back(slug)
     chosen = [objection for objection in snapshot.objections if objection.id in (form.objection_ids.data or [])]
-    if form.decision.data == "uphold" and not confirmation.confirmed():
+    if form.decision.data == "uphold" and chosen and confirmation.needed(Action.REOPEN_REVIEW, contest, snapshot):
         return confirmation.ask(confirmation.uphold(snapshot, chosen, url_for("organizer_publication.desk", slug=slug)))
     outcome = attempt(
         lambda: objections.answer_objections(

@@ -36,7 +36,7 @@ def _not_set_up_notice() -> ResponseReturnValue | None:
     if first_run.organizer_exists(db.session):
         current_app.extensions[SET_UP] = True
         return None
-    return render_template("setup/not_set_up.html"), 503, {"Retry-After": "60"}
+    return render_template("setup/not_set_up.html", setup_pending=True), 503, {"Retry-After": "60"}
 
 
 @bp.route("/setup/<token>", methods=["GET", "POST"])
@@ -46,7 +46,9 @@ def first_organizer(token: str) -> ResponseReturnValue:
     try:
         first_run.check_setup_token(db.session, token)
     except NotFound as refusal:
-        return render_template("setup/link_invalid.html", message=refusal.message), 404
+        return render_template(
+            "setup/link_invalid.html", message=refusal.message, setup_pending=not first_run.organizer_exists(db.session)
+        ), 404
     form = FirstOrganizerForm()
     form.set_organizations([(org.id, org.name) for org in first_run.organizer_organizations(db.session)])
     if form.validate_on_submit():
@@ -67,4 +69,4 @@ def first_organizer(token: str) -> ResponseReturnValue:
             logout_user()
             login_user(outcome.value)
             return redirect(url_for("organizer.dashboard"))
-    return render_template("setup/first_organizer.html", form=form)
+    return render_template("setup/first_organizer.html", form=form, setup_pending=True)

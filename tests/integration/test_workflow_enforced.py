@@ -529,7 +529,7 @@ def test_the_panel_and_assignment_are_refused_on_notice_and_after_publication(
     assert f'action="{JUDGING}/assign"' not in page
     added = _post(client, f"{JUDGING}/panel", {"judge_id": judge2})
     assert PANEL_FIXED[state] in added and "已加入评审组" not in added
-    removed = _post(client, f"{JUDGING}/panel/{judge}/remove", {"confirmed": "1"})
+    removed = _post(client, f"{JUDGING}/panel/{judge}/remove")
     assert PANEL_FIXED[state] in removed
     assigned = _post(client, f"{JUDGING}/assign")
     assert ASSIGNMENT_FIXED[state] in assigned
