@@ -7,6 +7,8 @@ whose *Confirm* button posts the same fields again, with the same CSRF token and
 goes back. The view checks its form both times, so bad input is refused before anything is asked.
 
 The statements themselves are built here, one function per action, from what the services report.
+Deactivating an account (built separately) is meant to use the same mechanism: a ``deactivate`` statement
+here (what the holder loses, their open assignments), and ``needed``/``ask`` in its view.
 """
 
 from __future__ import annotations

@@ -34,6 +34,11 @@ def test_first_organiser_from_an_empty_database(page: Page, tmp_path: Path, scre
         expect(page.locator("code", has_text="flask user create")).to_be_visible()
         expect(page.get_by_role("link", name="登录")).to_have_count(0)
         page.screenshot(path=str(screenshot_dir / "first-run-not-set-up.png"), full_page=True)
+        page.goto(f"{base}/?lang=en")
+        expect(page.get_by_role("heading", name="This service is not set up yet")).to_be_visible()
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.screenshot(path=str(screenshot_dir / "first-run-not-set-up-en-phone.png"), full_page=True)
+        page.set_viewport_size({"width": 1280, "height": 900})
 
         page.goto(base + link.group(1))
         expect(page.get_by_role("heading", name="设置平台")).to_be_visible()
