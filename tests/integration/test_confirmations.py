@@ -203,3 +203,54 @@ def test_withdrawing_an_entry_asks_first(app: Flask, users: dict[str, int], shor
     assert _confirm(entrant, url, page).status_code == 302
     with app.app_context():
         assert db.session.get(Entry, entry_id).status is EntryStatus.WITHDRAWN
+
+
+def test_an_action_the_workflow_refuses_is_refused_at_once_not_confirmed(
+    app: Flask, review: dict[str, str], client_for
+) -> None:  # type: ignore[no-untyped-def]
+    number = _frozen(app, notice_over=False)  # the notice period is still running: publishing is refused
+    organizer = client_for("organizer")
+    url = f"/organizer/contests/micro-video/snapshots/{number}/publish"
+    refused = organizer.post(url, data={"csrf_token": csrf_token(organizer, DESK)}, follow_redirects=True)
+    page = refused.get_data(as_text=True)
+    assert "data-confirm-title" not in page and 'name="confirmed"' not in page
+    assert 'class="alert alert-danger"' in page
+    with app.app_context():
+        assert db.session.scalar(select(ResultSnapshot.status)) is SnapshotStatus.FROZEN
+
+
+def test_upholding_several_objections_at_once_asks_first(app: Flask, review: dict[str, str], client_for) -> None:  # type: ignore[no-untyped-def]
+    number = _frozen(app, notice_over=False)
+    with app.app_context():
+        snapshot = db.session.scalar(select(ResultSnapshot))
+        filed = [
+            objections.file_objection(
+                db.session, snapshot, name=name, contact=contact, subject=review[letter], reason=reason
+            )
+            for name, contact, letter, reason in (
+                ("甲", "13800000000", "A", "我认为评分偏高，请复核。"),
+                ("乙", "13900000000", "B", "该作品时长超过规定，请核实。"),
+            )
+        ]
+        db.session.commit()
+        ids = [str(objection.id) for objection in filed]
+        references = [objection.reference for objection in filed]
+    organizer = client_for("organizer")
+    url = f"/organizer/contests/micro-video/snapshots/{number}/answers"
+    data = MultiDict(
+        [
+            ("bulk-csrf_token", csrf_token(organizer, DESK)),
+            ("bulk-decision", "uphold"),
+            ("bulk-answer", "经核实，重新评审。"),
+            *(("bulk-objection_ids", value) for value in ids),
+        ]
+    )
+    asked = organizer.post(url, data=data)
+    page = asked.get_data(as_text=True)
+    assert asked.status_code == 200 and f"确定支持异议 {references[0]}, {references[1]}？" in page
+    with app.app_context():
+        assert {o.status for o in db.session.scalars(select(Objection))} == {ObjectionStatus.PENDING}
+    assert _confirm(organizer, url, page).status_code == 302
+    with app.app_context():
+        assert {o.status for o in db.session.scalars(select(Objection))} == {ObjectionStatus.UPHELD}
+        assert db.session.scalar(select(ResultSnapshot.status)) is SnapshotStatus.WITHDRAWN
