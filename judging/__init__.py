@@ -170,9 +170,11 @@ def _register_blueprints(app: Flask) -> None:
         organizer_skills,
         public,
         publication,
+        setup,
     )
 
     for module in (
+        setup,
         public,
         auth,
         organizer,

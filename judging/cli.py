@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
+from typing import TextIO
 from zoneinfo import ZoneInfo
 
 import click
@@ -17,15 +18,19 @@ from sqlalchemy.orm import Session
 
 from judging.exports import publication as export_documents
 from judging.extensions import db
+from judging.links import absolute_url
+from judging.models import OrganizationKind, Role
 from judging.offline import rank_command, reliability_command
 from judging.rubric import RubricError, check_rubric_files, load_rubric_directory
 from judging.services import (
     ServiceError,
+    accounts,
     audit,
     backup,
     contests,
     demo,
     entry_files,
+    first_run,
     integrity,
     organizations,
     parts_uploads,
@@ -36,6 +41,7 @@ from judging.storage import storage_from_config
 rubric_cli = AppGroup("rubric", help="Rubric files.")
 audit_cli = AppGroup("audit", help="The tamper-evident audit log.")
 results_cli = AppGroup("results", help="Frozen and published results.")
+user_cli = AppGroup("user", help="Accounts.")
 
 
 @contextmanager
@@ -118,16 +124,81 @@ def init_command(with_demo: bool, edition: str | None, migrate_rubrics: bool, ar
     if copies:
         click.echo(f"{copies} blind copies made of files uploaded before their contest was blind.")
     if not with_demo:
+        _print_setup_link(app)
         return
     if demo.demo_present(session):
         click.echo("Demo data already present.")
     else:
         click.echo("Creating demo data (generating videos)…")
-        demo.seed_demo(session, storage_from_config(app.config))
-        session.commit()
+        with _committed_or_exit(session):
+            demo.seed_demo(session, storage_from_config(app.config))
     click.echo(f"Demo logins (password for all: {demo.DEMO_PASSWORD}):")
     for login in demo.demo_logins(session):
         click.echo(f"  {login.role.value:<10} {login.username:<20} {login.organization}")
+
+
+def _print_setup_link(app: Flask) -> None:
+    """While no organiser exists: a fresh one-time link to the setup page (earlier links stop working)."""
+    with _committed_or_exit(db.session):
+        token = first_run.issue_setup_token(db.session, app.config["SETUP_LINK_HOURS"])
+    if token is None:
+        return
+    with app.test_request_context(base_url=app.config["PUBLIC_BASE_URL"] or "http://127.0.0.1:5000"):
+        url = absolute_url("setup.first_organizer", token=token)
+    click.echo("No organiser account exists yet. Create the first one with this one-time link")
+    click.echo(f"(valid {app.config['SETUP_LINK_HOURS']} hours; running `flask init` again replaces it):")
+    click.echo(f"  {url}")
+    click.echo("or at this shell: flask user create --role organizer --username USERNAME --name NAME")
+
+
+@user_cli.command("create")
+@with_appcontext
+@click.option("--role", required=True, type=click.Choice([role.value for role in Role]), help="The account's role.")
+@click.option("--username", required=True, help="3 to 40 letters, digits, dots, dashes or underscores.")
+@click.option("--name", "display_name", required=True, help="The name shown to others.")
+@click.option(
+    "--organization",
+    default=None,
+    help="The organisation's exact name: an entrant's organisation, a judge's affiliation, an organiser's office.",
+)
+@click.option(
+    "--password-file",
+    type=click.File("r", encoding="utf-8"),
+    default=None,
+    help="Read the password from the first line of this file (`-` for standard input) instead of asking.",
+)
+def user_create_command(
+    role: str, username: str, display_name: str, organization: str | None, password_file: TextIO | None
+) -> None:
+    """Create an account with its password (the first organiser of a fresh install, for instance).
+
+    The password is asked twice unless --password-file is given; it must pass the same policy as on the
+    website. Nothing is written when anything is refused."""
+    session = db.session
+    org = None
+    if organization is not None:
+        org = organizations.find_organization(session, organization)
+        if org is None:
+            click.echo(f"No organisation is named {organization!r} (see the organisations page).", err=True)
+            sys.exit(1)
+        if Role(role) is Role.ORGANIZER and org.kind is not OrganizationKind.ORGANIZER:
+            click.echo(f"{organization!r} is not an organiser organisation.", err=True)
+            sys.exit(1)
+    if password_file is not None:
+        password = password_file.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt="Repeat the password")
+    with _committed_or_exit(session):
+        user = accounts.create_account_with_password(
+            session,
+            None,
+            username=username,
+            display_name=display_name,
+            role=Role(role),
+            organization=org,
+            password=password,
+        )
+    click.echo(f"Account {user.username} ({user.role.value}) created; it can log in now.")
 
 
 @rubric_cli.command("check")
@@ -285,6 +356,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(rubric_cli)
     app.cli.add_command(audit_cli)
     app.cli.add_command(results_cli)
+    app.cli.add_command(user_cli)
     app.cli.add_command(backup_command)
     app.cli.add_command(expire_uploads_command)
     app.cli.add_command(restore_command)

@@ -85,6 +85,10 @@ def settings_from_environment(instance_path: Path) -> dict[str, object]:
         # 0: those headers are ignored, the client is the connection's peer.
         "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES") or 0),
         "INVITATION_DAYS": int(env.get("INVITATION_DAYS") or 7),
+        # How long the first-run setup link that `flask init` prints works (see judging.services.first_run).
+        "SETUP_LINK_HOURS": int(env.get("SETUP_LINK_HOURS") or 24),
+        # While no organiser exists, every page but the setup page says how to set the service up.
+        "FIRST_RUN_NOTICE": _bool(env.get("FIRST_RUN_NOTICE"), True),
         "MAX_CONTENT_LENGTH": int(env.get("MAX_UPLOAD_MB") or 1100) * 1024 * 1024,
         # memory:// counts per process: with several workers or hosts use redis://HOST:PORT/0 so all share one count.
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI") or "memory://",

@@ -227,6 +227,19 @@ class Invitation(Base):
     user: Mapped[User] = relationship(foreign_keys=[user_id])
 
 
+class SetupToken(Base):
+    """The one-time link to the first-run setup page, printed by ``flask init`` while no organiser exists."""
+
+    __tablename__ = "setup_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    """sha256 of the token: the link itself is printed once and never stored."""
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
 class Contest(Base):
     __tablename__ = "contest"
 

@@ -215,6 +215,8 @@ def make_test_app(database_url: str, tmp_path: Path, **overrides: object) -> Fla
         "PUBLISHED_PAGE_SECONDS": 0,  # every request sees the database; test_published_caching sets it
         "PUBLIC_BASE_URL": "",  # links from the request's host unless a test sets it, whatever the environment says
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",  # scrypt costs ~0.1 s a hash; test_auth pins the default
+        # Most tests build only the accounts they need; tests/integration/test_first_run.py turns the notice on.
+        "FIRST_RUN_NOTICE": False,
     }
     config.update(overrides)
     return create_app(config)

@@ -80,6 +80,39 @@ def create_account(
     Entrants must belong to an organisation that can enter (not the organiser's own); judges may
     have an affiliation, which drives automatic recusal.
     """
+    user = _new_user(session, username=username, display_name=display_name, role=role, organization=organization)
+    token = _issue_invitation(session, actor, user, invitation_days)
+    _record_creation(session, actor, user)
+    return NewAccount(user, token)
+
+
+def create_account_with_password(
+    session: Session,
+    actor: User | None,
+    *,
+    username: str,
+    display_name: str,
+    role: Role,
+    organization: Organization | None,
+    password: str,
+) -> User:
+    """Create an account whose password is set at once (``flask user create``, the first-run page).
+
+    The same rules as :func:`create_account`, and the password policy of :func:`password_problem`.
+    """
+    problem = password_problem(password, username.strip(), display_name.strip())
+    if problem:
+        raise ServiceError(problem)
+    user = _new_user(session, username=username, display_name=display_name, role=role, organization=organization)
+    user.password_hash = hash_password(password)
+    session.flush()
+    _record_creation(session, actor, user)
+    return user
+
+
+def _new_user(
+    session: Session, *, username: str, display_name: str, role: Role, organization: Organization | None
+) -> User:
     username = username.strip()
     if not USERNAME_PATTERN.match(username):
         raise ServiceError(
@@ -104,16 +137,23 @@ def create_account(
     )
     session.add(user)
     session.flush()
-    token = _issue_invitation(session, actor, user, invitation_days)
+    return user
+
+
+def _record_creation(session: Session, actor: User | None, user: User) -> None:
+    organization = user.organization
     audit.record(
         session,
         actor,
         "account.create",
         object_type="user",
         object_id=user.id,
-        data={"username": username, "role": role.value, "organization": organization.name if organization else None},
+        data={
+            "username": user.username,
+            "role": user.role.value,
+            "organization": organization.name if organization else None,
+        },
     )
-    return NewAccount(user, token)
 
 
 def _issue_invitation(session: Session, actor: User | None, user: User, days: int) -> str:

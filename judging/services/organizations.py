@@ -74,7 +74,7 @@ def seed_organizations(session: Session, rows: list[dict[str, Any]]) -> int:
 
 
 def create_organization(
-    session: Session, actor: User, *, name: str, kind: OrganizationKind, parent: Organization | None
+    session: Session, actor: User | None, *, name: str, kind: OrganizationKind, parent: Organization | None
 ) -> Organization:
     """Add an organisation; a grassroots unit sits under a district, authority or company."""
     name = name.strip()

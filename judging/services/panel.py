@@ -61,6 +61,14 @@ def add_to_panel(session: Session, actor: User, contest: Contest, judge: User) -
     return member
 
 
+def judge_workload(session: Session, contest: Contest, judge: User) -> tuple[int, int]:
+    """The judge's assignments in the contest: (without a sheet, with a sheet) — what removal takes away
+    and what it leaves stored (see :func:`remove_from_panel`)."""
+    mine = [assignment for assignment in _assignments_of(session, contest) if assignment.judge_id == judge.id]
+    with_sheet = sum(1 for assignment in mine if assignment.sheet is not None)
+    return len(mine) - with_sheet, with_sheet
+
+
 def remove_from_panel(
     session: Session, actor: User, contest: Contest, judge: User, *, keep_sheets: bool = False, reason: str = ""
 ) -> None:

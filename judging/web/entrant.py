@@ -17,7 +17,7 @@ from judging.models import Entry, EntryFile, Role
 from judging.services import ServiceError, entries, entry_files, nomination, parts_uploads
 from judging.services.contests import current_rubric, list_contests
 from judging.storage import Storage, storage_from_config
-from judging.web import lookups
+from judging.web import confirmation, lookups
 from judging.web.actions import attempt
 from judging.web.entry_forms import (
     CommentForm,
@@ -333,6 +333,8 @@ def submit(entry_id: int) -> ResponseReturnValue:
 def withdraw(entry_id: int) -> ResponseReturnValue:
     found = lookups.entry_for_entrant(entry_id)
     if ConfirmForm().validate_on_submit():
+        if not confirmation.confirmed():
+            return confirmation.ask(confirmation.withdraw(found, url_for("entrant.entry", entry_id=found.id)))
         attempt(
             lambda: entry_files.withdraw(db.session, current_user, found, _storage()),
             _("The entry has been withdrawn; your organisation may submit another."),

@@ -127,3 +127,24 @@ class ConfirmForm(FlaskForm):
     """A form with only the CSRF token, for buttons that post."""
 
     submit = SubmitField(_l("Confirm"))
+
+
+class FirstOrganizerForm(SetPasswordForm):
+    """The first-run page: the first organiser's account and organisation."""
+
+    display_name = StringField(_l("Name to display"), validators=[DataRequired(), Length(max=120)])
+    username = StringField(_l("Username"), validators=[DataRequired(), Length(max=80)])
+    organization = SelectField(_l("Organiser's organisation"), choices=[], validate_choice=False)
+    new_organization = StringField(
+        _l("Or the name of a new organiser organisation"), validators=[Optional(), Length(max=200)]
+    )
+    submit = SubmitField(_l("Create the organiser account"))
+
+    def set_organizations(self, organizations: list[tuple[int, str]]) -> None:
+        self.organization.choices = [("", _("— a new organisation (name it below) —"))] + [
+            (str(org_id), name) for org_id, name in organizations
+        ]
+
+    def organization_id(self) -> int | None:
+        value = self.organization.data or ""
+        return int(value) if value.isdigit() else None

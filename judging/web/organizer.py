@@ -20,11 +20,12 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from judging import workflow
 from judging.extensions import db
 from judging.links import absolute_url
 from judging.models import OrganizationKind, Phase, Role, utcnow
 from judging.services import NotFound, accounts, audit, contests, login_throttle, organizations, overview
-from judging.web import lookups
+from judging.web import confirmation, lookups
 from judging.web.actions import attempt
 from judging.web.forms import (
     AuditFilterForm,
@@ -86,8 +87,12 @@ def change_phase(slug: str) -> ResponseReturnValue:
     form = PhaseForm()
     form.phase.choices = phase_choices(contests.plain_move_targets(found))
     if form.validate_on_submit():
+        target = Phase(form.phase.data)
+        move = workflow.move_between(found.phase, target)
+        if move is not None and move.backwards and confirmation.needed(move.action, found):
+            return confirmation.ask(confirmation.phase_back(found, target, url_for("organizer.contest", slug=slug)))
         attempt(
-            lambda: contests.change_phase(db.session, current_user, found, Phase(form.phase.data)),
+            lambda: contests.change_phase(db.session, current_user, found, target),
             _("The contest has moved to a new phase."),
         )
     else:

@@ -14,7 +14,7 @@ from judging.extensions import db
 from judging.models import Role
 from judging.rubric import format_points
 from judging.services import NotFound, contests, exclusions, organizations, panel, progress, sheets
-from judging.web import lookups
+from judging.web import confirmation, lookups
 from judging.web.actions import attempt
 from judging.web.forms import ConfirmForm
 from judging.web.permissions import role_required
@@ -26,6 +26,7 @@ from judging.web.sheet_forms import (
     ReopenForm,
     SpreadForm,
 )
+from judging.workflow import Action
 
 bp = Blueprint("organizer_judging", __name__, url_prefix="/organizer")
 organizer_only = role_required(Role.ORGANIZER)
@@ -118,6 +119,10 @@ def remove_judge(slug: str, user_id: int) -> ResponseReturnValue:
         abort(400)
     judge = lookups.user_for_organizer(user_id)
     keep = bool(form.keep_sheets.data)
+    if confirmation.needed(Action.CHANGE_PANEL, contest):
+        return confirmation.ask(
+            confirmation.remove_judge(contest, judge, keep, url_for("organizer_judging.dashboard", slug=slug))
+        )
     return _run(
         slug,
         lambda: panel.remove_from_panel(

@@ -13,13 +13,14 @@ from judging.extensions import db
 from judging.models import ObjectionStatus, Role, SnapshotStatus
 from judging.services import contests, jobs, objections, publication, snapshots
 from judging.storage import storage_from_config
-from judging.web import lookups
+from judging.web import confirmation, lookups
 from judging.web.actions import attempt
 from judging.web.forms import ConfirmForm
 from judging.web.organizer_jobs import prepared_document
 from judging.web.permissions import role_required
 from judging.web.publication_forms import AnswerForm, BulkAnswerForm, FreezeForm
 from judging.web.sheet_forms import ReasonForm
+from judging.workflow import Action
 
 bp = Blueprint("organizer_publication", __name__, url_prefix="/organizer")
 BULK_PREFIX = "bulk"  # the page also holds one answer form per objection, with the same field names
@@ -98,6 +99,8 @@ def publish(slug: str, number: int) -> ResponseReturnValue:
     contest = lookups.contest_for_organizer(slug)
     snapshot = lookups.snapshot_of(contest, number)
     if ConfirmForm().validate_on_submit():
+        if confirmation.needed(Action.PUBLISH_RESULTS, contest, snapshot):
+            return confirmation.ask(confirmation.publish(snapshot, url_for("organizer_publication.desk", slug=slug)))
         attempt(
             lambda: publication.publish(db.session, current_user, snapshot),
             _("The results are published and the certificates issued."),
@@ -145,6 +148,12 @@ def answer(objection_id: int) -> ResponseReturnValue:
     if not form.validate_on_submit():
         flash(_("Please choose a decision and write the answer."), "danger")
         return _back(slug)
+    if form.decision.data == "uphold" and confirmation.needed(
+        Action.REOPEN_REVIEW, objection.snapshot.contest, objection.snapshot
+    ):
+        return confirmation.ask(
+            confirmation.uphold(objection.snapshot, [objection], url_for("organizer_publication.desk", slug=slug))
+        )
     attempt(
         lambda: objections.answer_objection(
             db.session, current_user, objection, uphold=form.decision.data == "uphold", answer=form.answer.data or ""
@@ -164,6 +173,9 @@ def answer_several(slug: str, number: int) -> ResponseReturnValue:
     if not form.validate_on_submit():
         flash(_("Please tick the objections, choose a decision and write the answer."), "danger")
         return _back(slug)
+    chosen = [objection for objection in snapshot.objections if objection.id in (form.objection_ids.data or [])]
+    if form.decision.data == "uphold" and chosen and confirmation.needed(Action.REOPEN_REVIEW, contest, snapshot):
+        return confirmation.ask(confirmation.uphold(snapshot, chosen, url_for("organizer_publication.desk", slug=slug)))
     outcome = attempt(
         lambda: objections.answer_objections(
             db.session,

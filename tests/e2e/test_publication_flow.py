@@ -85,6 +85,11 @@ def test_freeze_object_answer_publish_and_verify(
         db.session.commit()
     page.reload()
     page.get_by_role("button", name="发布正式名单").click()
+    # The confirmation page says what publishing does before anything happens.
+    expect(page.locator("[data-confirm-title]")).to_contain_text("确定发布")
+    expect(page.locator("[data-consequences]")).to_contain_text("张证书")
+    page.screenshot(path=str(screenshot_dir / "publication-confirm.png"), full_page=True)
+    page.get_by_role("button", name="发布", exact=True).click()
     expect(page.get_by_text("结果已发布，证书已颁发。")).to_be_visible()
     page.screenshot(path=str(screenshot_dir / "publication-desk-published.png"), full_page=True)
 

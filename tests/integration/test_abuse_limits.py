@@ -151,7 +151,10 @@ def test_an_organisation_keeps_at_most_its_quota_plus_two_drafts(app: Flask, cli
         assert other.code == "MV-004"  # another organisation has its own allowance
         db.session.commit()
         draft_id = draft.id
-    entrant.post(f"/entrant/entries/{draft_id}/withdraw", data={"csrf_token": csrf_token(entrant, "/entrant/")})
+    entrant.post(
+        f"/entrant/entries/{draft_id}/withdraw",
+        data={"csrf_token": csrf_token(entrant, "/entrant/"), "confirmed": "1"},
+    )
     again = entrant.post(url, data={"csrf_token": token, "title": "新草稿", "field_theme": "主题"})
     assert again.status_code == 302
 

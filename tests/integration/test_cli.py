@@ -212,7 +212,7 @@ def test_init_demo_creates_accounts_entries_with_real_videos_and_scores(empty_ap
     result = runner.invoke(args=["init", "--demo"])
     assert result.exit_code == 0, result.output
     assert f"password for all: {demo.DEMO_PASSWORD}" in result.output
-    for username in ("organizer", "judge1", "judge5", "entrant-pudong", "entrant-lujiazui"):
+    for username in ("organizer", "judge1", "judge5", "entrant-pudong", "entrant-unit1"):
         assert username in result.output
     with empty_app.app_context():
         roles = {u.username: u.role.value for u in db.session.scalars(db.select(User))}

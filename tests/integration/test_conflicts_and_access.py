@@ -228,7 +228,7 @@ def _remove(client, slug: str, judge_id: int, **data: str):  # type: ignore[no-u
     token = csrf_token(client, f"/organizer/contests/{slug}/judging")
     return client.post(
         f"/organizer/contests/{slug}/judging/panel/{judge_id}/remove",
-        data={"csrf_token": token, **data},
+        data={"csrf_token": token, "confirmed": "1", **data},
         follow_redirects=True,
     )
 

@@ -217,7 +217,7 @@ def test_submit_with_declarations_then_withdraw_frees_the_quota(  # type: ignore
         assert db.session.get(Entry, first).quota_slot == 1
         assert db.session.get(Entry, second).status is EntryStatus.DRAFT
 
-    client.post(f"/entrant/entries/{first}/withdraw", data={"csrf_token": token})
+    client.post(f"/entrant/entries/{first}/withdraw", data={"csrf_token": token, "confirmed": "1"})
     client.post(f"/entrant/entries/{second}/submit", data={"csrf_token": token, **DECLARATIONS})
     with portal.app_context():
         assert db.session.get(Entry, first).status is EntryStatus.WITHDRAWN
@@ -238,7 +238,7 @@ def test_late_edit_and_withdrawal_are_refused_with_the_deadline(  # type: ignore
         contest = db.session.scalar(db.select(Contest).where(Contest.slug == "micro-video"))
         contest.submission_deadline = datetime(2026, 9, 1, 10, 0, tzinfo=UTC)
         db.session.commit()
-    client.post(f"/entrant/entries/{entry_id}/withdraw", data={"csrf_token": token})
+    client.post(f"/entrant/entries/{entry_id}/withdraw", data={"csrf_token": token, "confirmed": "1"})
     page = client.get(f"/entrant/entries/{entry_id}").get_data(as_text=True)
     assert "报送截止时间（2026-09-01 18:00 (中国标准时间)）已过。" in page
     response = upload(client, entry_id, short_video.read_bytes(), "late.mp4")

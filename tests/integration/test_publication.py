@@ -82,7 +82,9 @@ def _end_notice(app: Flask) -> None:
 
 def _publish(client: FlaskClient, number: int = 1):  # type: ignore[no-untyped-def]
     token = csrf_token(client, DESK)
-    return client.post(f"/organizer/contests/micro-video/snapshots/{number}/publish", data={"csrf_token": token})
+    return client.post(
+        f"/organizer/contests/micro-video/snapshots/{number}/publish", data={"csrf_token": token, "confirmed": "1"}
+    )
 
 
 def _text(client: FlaskClient, url: str) -> str:
@@ -237,7 +239,7 @@ def test_an_objection_is_stored_acknowledged_and_an_upheld_one_reopens_review(ap
     token = csrf_token(organizer, DESK)
     organizer.post(
         f"/organizer/objections/{objection_id}/answer",
-        data={"csrf_token": token, "decision": "uphold", "answer": "经核实素材未授权，重新评审。"},
+        data={"csrf_token": token, "decision": "uphold", "answer": "经核实素材未授权，重新评审。", "confirmed": "1"},
     )
     with app.app_context():
         snapshot = db.session.scalar(select(ResultSnapshot))

@@ -1,0 +1,199 @@
+"""The confirmation step of consequential actions, without JavaScript: one home for all of them.
+
+A consequential action (reopening submissions, upholding an objection, withdrawing an entry, removing a
+judge, publishing a result) is posted twice. The first post, without ``confirmed=1``, changes nothing: the
+view answers with :func:`ask`, a page stating exactly what will happen (names, counts, consequences),
+whose *Confirm* button posts the same fields again, with the same CSRF token and ``confirmed=1``; *Cancel*
+goes back. The view checks its form both times, so bad input is refused before anything is asked.
+
+The statements themselves are built here, one function per action, from what the services report.
+Deactivating an account (built separately) is meant to use the same mechanism: a ``deactivate`` statement
+here (what the holder loses, their open assignments), and ``needed``/``ask`` in its view.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from flask import render_template, request
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import ngettext
+
+from judging.extensions import db
+from judging.models import Contest, Entry, EntryStatus, Objection, Phase, ResultSnapshot, User
+from judging.services import contests, overview, panel, snapshots
+from judging.web.labels import phase_label, phase_move
+from judging.workflow import Action
+
+CONFIRMED_FIELD = "confirmed"
+
+
+@dataclass(frozen=True)
+class Consequences:
+    """What an action will do, as the confirmation page states it."""
+
+    title: str
+    points: list[str] = field(default_factory=list)
+    confirm_label: str = ""
+    cancel_url: str = ""
+
+
+def confirmed() -> bool:
+    """Whether this post is the confirmed second one."""
+    return request.form.get(CONFIRMED_FIELD) == "1"
+
+
+def needed(action: Action, contest: Contest, snapshot: ResultSnapshot | None = None) -> bool:
+    """Whether to ask before ``action``: not confirmed yet, and the workflow allows it now (a refused action
+    is refused at once, with its reason, instead of being confirmed first)."""
+    return not confirmed() and contests.allowed(action, contest, snapshot)
+
+
+def ask(consequences: Consequences) -> ResponseReturnValue:
+    """The confirmation page: the consequences, and the same form posted again with ``confirmed=1``."""
+    carried = [(name, value) for name, value in request.form.items(multi=True) if name != CONFIRMED_FIELD]
+    return render_template(
+        "_confirm.html",
+        consequences=consequences,
+        carried=carried,
+        action=request.path,
+        confirmed_field=CONFIRMED_FIELD,
+    )
+
+
+def phase_back(contest: Contest, target: Phase, cancel_url: str) -> Consequences:
+    """Moving a contest back in the workflow (e.g. reopening submissions from review)."""
+    label, effect, _backwards = phase_move(contest.phase, target)
+    summary = overview.contest_summary(db.session, contest)
+    submitted = summary.entries_by_status.get(EntryStatus.SUBMITTED, 0)
+    points = [
+        _(
+            "%(contest)s moves back from “%(old)s” to “%(new)s”.",
+            contest=contest.title,
+            old=phase_label(contest.phase),
+            new=phase_label(target),
+        )
+    ]
+    if effect:
+        points.append(effect)
+    points.append(
+        ngettext(
+            "%(num)d submitted entry is kept as it is.",
+            "%(num)d submitted entries are kept as they are.",
+            submitted,
+        )
+    )
+    if summary.sheets_submitted or summary.sheets_draft:
+        points.append(
+            _(
+                "The %(submitted)d submitted and %(draft)d draft score sheets are kept; judges cannot change them "
+                "until review starts again.",
+                submitted=summary.sheets_submitted,
+                draft=summary.sheets_draft,
+            )
+        )
+    return Consequences(_("%(action)s?", action=label), points, label, cancel_url)
+
+
+def uphold(snapshot: ResultSnapshot, chosen: list[Objection], cancel_url: str) -> Consequences:
+    """Upholding objections: the result on notice is withdrawn and review reopens."""
+    references = ", ".join(objection.reference for objection in chosen)
+    return Consequences(
+        _("Uphold objection %(references)s?", references=references),
+        [
+            _(
+                "Result No. %(number)d of %(contest)s is withdrawn from public notice; it stays on record, marked "
+                "withdrawn.",
+                number=snapshot.number,
+                contest=snapshot.contest.title,
+            ),
+            _(
+                "The contest goes back to review: judges can change their sheets again, and the result must be "
+                "frozen again and go through a new notice period before it can be published."
+            ),
+            _("Your answer is recorded with the objection and cannot be changed."),
+        ],
+        _("Uphold and reopen review"),
+        cancel_url,
+    )
+
+
+def withdraw(entry: Entry, cancel_url: str) -> Consequences:
+    """Withdrawing an entry."""
+    points = [
+        _(
+            "“%(title)s” (%(code)s) is withdrawn for good: it cannot be submitted again.",
+            title=entry.title,
+            code=entry.code,
+        )
+    ]
+    if entry.status is EntryStatus.DRAFT:
+        points.append(
+            ngettext(
+                "Its %(num)d uploaded file is deleted.", "Its %(num)d uploaded files are deleted.", len(entry.files)
+            )
+        )
+    else:
+        points.append(_("Judges no longer see it, and it is not ranked."))
+        points.append(_("Your organisation's place for an entry is freed: it may submit another entry."))
+    return Consequences(_("Withdraw %(code)s?", code=entry.code), points, _("Withdraw the entry"), cancel_url)
+
+
+def remove_judge(contest: Contest, judge: User, keep_sheets: bool, cancel_url: str) -> Consequences:
+    """Taking a judge off a panel."""
+    unstarted, with_sheet = panel.judge_workload(db.session, contest, judge)
+    points = [
+        _(
+            "%(name)s loses access to the entries and files of %(contest)s at once.",
+            name=judge.display_name,
+            contest=contest.title,
+        ),
+        ngettext(
+            "%(num)d assignment without a sheet is removed.",
+            "%(num)d assignments without a sheet are removed.",
+            unstarted,
+        ),
+    ]
+    if keep_sheets:
+        points.append(
+            ngettext(
+                "%(num)d sheet stays in the result, with your reason shown beside the results.",
+                "%(num)d sheets stay in the result, with your reason shown beside the results.",
+                with_sheet,
+            )
+        )
+    else:
+        points.append(
+            ngettext(
+                "%(num)d sheet stays stored but is left out of the result.",
+                "%(num)d sheets stay stored but are left out of the result.",
+                with_sheet,
+            )
+        )
+    return Consequences(
+        _("Remove %(name)s from the panel?", name=judge.display_name), points, _("Remove from the panel"), cancel_url
+    )
+
+
+def publish(snapshot: ResultSnapshot, cancel_url: str) -> Consequences:
+    """Publishing a frozen result."""
+    payload = snapshots.payload_of(snapshot)
+    certificates = len(snapshots.award_rows(payload)) + len(snapshots.level_rows(payload))
+    return Consequences(
+        _("Publish result No. %(number)d of %(contest)s?", number=snapshot.number, contest=snapshot.contest.title),
+        [
+            _(
+                "The award list becomes the final, public result. It never changes afterwards: a mistake can only "
+                "be put right by a new, linked correction."
+            ),
+            ngettext(
+                "%(num)d certificate is issued, with its serial number and verification code.",
+                "%(num)d certificates are issued, each with its serial number and verification code.",
+                certificates,
+            ),
+            _("Scores and entries of the contest become read-only."),
+        ],
+        _("Publish"),
+        cancel_url,
+    )
