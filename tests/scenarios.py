@@ -34,6 +34,7 @@ from judging.services import (
 )
 from judging.services.sheets import save_sheet
 from tests.conftest import (
+    ROOT,
     create_user,
     submitted_video_entry,
 )
@@ -269,11 +270,21 @@ SHEETS = {
 }
 
 
-def seed_review_contest(app: Flask, video: Path, *, with_entrants: bool = True) -> dict[str, str]:
+def show_feedback(show: str) -> None:
+    """Give the micro-video contest a rubric version whose ``[feedback] show`` is ``show`` (before any sheet)."""
+    text = (ROOT / "rubrics" / "micro_video.toml").read_text(encoding="utf-8")
+    contests.sync_rubric(db.session, None, parse_rubric(f'{text}\n[feedback]\nshow = "{show}"\n', "micro_video.toml"))
+    db.session.commit()
+
+
+def seed_review_contest(
+    app: Flask, video: Path, *, with_entrants: bool = True, comments: dict[tuple[str, str], str] | None = None
+) -> dict[str, str]:
     """The micro-video contest in review with the entries and sheets of the module docstring.
 
     Returns entry letter → entry code. Needs an app context; ``with_entrants`` creates the entrant
-    accounts other than entrant-a and entrant-b (which the ``users`` fixture makes).
+    accounts other than entrant-a and entrant-b (which the ``users`` fixture makes); ``comments``
+    gives (entry letter, judge) → the comment on that sheet.
     """
     for username, organization in ENTRANTS.values():
         if organization and with_entrants:
@@ -305,6 +316,7 @@ def seed_review_contest(app: Flask, video: Path, *, with_entrants: bool = True) 
                 assignment(letter, judge),
                 scores={"content": content, "form": form, "influence": influence},
                 checks=checks,
+                comment=(comments or {}).get((letter, judge), ""),
                 submit=True,
             )
     save_sheet(

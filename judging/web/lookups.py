@@ -16,9 +16,19 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from judging.extensions import db
-from judging.models import Assignment, Contest, Entry, EntryFile, Objection, ResultSnapshot, Role, User
+from judging.models import Assignment, Certificate, Contest, Entry, EntryFile, Objection, ResultSnapshot, Role, User
 from judging.rubric import Rubric
-from judging.services import NotFound, accounts, contests, entries, objections, panel, sheets, snapshots
+from judging.services import (
+    NotFound,
+    accounts,
+    contests,
+    entrant_results,
+    entries,
+    objections,
+    panel,
+    sheets,
+    snapshots,
+)
 from judging.web.permissions import coordinates, has_role, may_view_entry
 
 
@@ -115,6 +125,11 @@ def assignment_for_organizer(contest: Contest, assignment_id: int) -> Assignment
 def entry_for_entrant(entry_id: int) -> Entry:
     """An entry of the signed-in entrant's own organisation."""
     return entries.get_own_entry(db.session, current_user, entry_id)
+
+
+def certificate_of_entry(entry: Entry) -> tuple[Certificate, ResultSnapshot]:
+    """The certificate of ``entry``'s award in its contest's current publication (none before publication)."""
+    return entrant_results.published_certificate(db.session, entry)
 
 
 def file_of_entry(entry: Entry, file_id: int) -> EntryFile:
