@@ -8,10 +8,16 @@ another test module.
 from __future__ import annotations
 
 import io
+import subprocess
+import tempfile
+from datetime import timedelta
 from pathlib import Path
 
 import pandas as pd
+import zxingcpp
 from flask import Flask
+from flask.testing import FlaskClient
+from PIL import Image
 from pypdf import PdfReader
 from sqlalchemy import select
 
@@ -22,8 +28,11 @@ from judging.models import (
     Entry,
     PanelMember,
     Phase,
+    ResultSnapshot,
     Role,
+    SnapshotStatus,
     User,
+    utcnow,
 )
 from judging.rubric import Rubric, parse_rubric
 from judging.services import (
@@ -36,6 +45,7 @@ from judging.services.sheets import save_sheet
 from tests.conftest import (
     ROOT,
     create_user,
+    csrf_token,
     submitted_video_entry,
 )
 
@@ -268,6 +278,41 @@ SHEETS = {
     "D": {"expert1": (25, 18, 17), "expert2": (26, 18.5, 18), "expert3": (25, 18, 18), "expert4": (26, 19, 19)},
     "E": {"expert1": (20, 15, 15), "expert2": (20, 15, 15), "expert3": (20, 15, 15), "expert4": (20, 15, 15)},
 }
+
+
+PUBLICATION_DESK = "/organizer/contests/micro-video/publication"
+
+
+def freeze_micro_video(organizer: FlaskClient) -> None:
+    """The organiser freezes the micro-video result on its publication page (five days' notice)."""
+    token = csrf_token(organizer, PUBLICATION_DESK)
+    organizer.post("/organizer/contests/micro-video/freeze", data={"publicity_days": "5", "csrf_token": token})
+
+
+def publish_micro_video(app: Flask, organizer: FlaskClient) -> None:
+    """End the notice of the frozen micro-video result (as if five days had gone by), then publish it."""
+    with app.app_context():
+        snapshot = db.session.scalar(select(ResultSnapshot).where(ResultSnapshot.status == SnapshotStatus.FROZEN))
+        snapshot.publicity_ends_at = utcnow() - timedelta(minutes=1)
+        db.session.commit()
+        number = snapshot.number
+    token = csrf_token(organizer, PUBLICATION_DESK)
+    organizer.post(f"/organizer/contests/micro-video/snapshots/{number}/publish", data={"csrf_token": token})
+
+
+def qr_codes_in_pdf(pdf: bytes, page: int = 1) -> list[str]:
+    """The texts of the QR codes drawn on a PDF page: rasterised by poppler's pdftoppm, decoded by zxing-cpp."""
+    with tempfile.TemporaryDirectory() as folder:
+        source = Path(folder) / "document.pdf"
+        source.write_bytes(pdf)
+        subprocess.run(
+            ["pdftoppm", "-png", "-r", "150", "-f", str(page), "-l", str(page), str(source), f"{folder}/page"],
+            check=True,
+        )
+        (image_path,) = Path(folder).glob("page*.png")
+        with Image.open(image_path) as image:
+            found = zxingcpp.read_barcodes(image)
+    return [barcode.text for barcode in found if barcode.format == zxingcpp.BarcodeFormat.QRCode]
 
 
 def show_feedback(show: str) -> None:

@@ -145,7 +145,8 @@ def gallery(slug: str) -> ResponseReturnValue:
 def verify() -> ResponseReturnValue:
     form = VerifyForm(request.args)
     if request.args.get("code") is not None and form.validate():
-        return redirect(url_for("publication.verify_code", code=certificates.normalise_code(form.code.data or "")))
+        # A serial keeps its own dashes (ISG-2026-0013); regrouping it in fours as a code mangled it.
+        return redirect(url_for("publication.verify_code", code=certificates.normalise_serial(form.code.data or "")))
     return render_template("publication/verify.html", form=form, certificate=None)
 
 

@@ -63,5 +63,5 @@ class VerifyForm(FlaskForm):
     class Meta:
         csrf = False  # a GET lookup that changes nothing
 
-    code = StringField(_l("Verification code"), validators=[DataRequired(), Length(max=40)])
+    code = StringField(_l("Serial number or verification code"), validators=[DataRequired(), Length(max=60)])
     submit = SubmitField(_l("Verify"))

@@ -8,7 +8,6 @@ C 76.50, D 61.75, E excluded; expert5 recuses, experts 1–4 scored every entry.
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -17,12 +16,18 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from judging.extensions import db
-from judging.models import Contest, Entry, ResultSnapshot, SnapshotStatus, utcnow
+from judging.models import Contest, Entry
 from judging.services.entrant_results import judge_letters
-from tests.conftest import csrf_token
-from tests.scenarios import SHEETS, page_texts, recuse_expert5, seed_review_contest, show_feedback
+from tests.scenarios import (
+    SHEETS,
+    freeze_micro_video,
+    page_texts,
+    publish_micro_video,
+    recuse_expert5,
+    seed_review_contest,
+    show_feedback,
+)
 
-DESK = "/organizer/contests/micro-video/publication"
 COMMENTS = {
     ("B", "expert1"): "镜头语言流畅，主题鲜明。",
     ("B", "expert3"): "“沪宝”出场稍晚，建议前置。",
@@ -39,22 +44,6 @@ def _seed(app: Flask, short_video: Path, show: str | None) -> dict[str, int]:
         db.session.commit()
         recuse_expert5()
         return {letter: db.session.scalar(select(Entry.id).where(Entry.code == code)) for letter, code in codes.items()}
-
-
-def _freeze(organizer: FlaskClient) -> None:
-    token = csrf_token(organizer, DESK)
-    organizer.post("/organizer/contests/micro-video/freeze", data={"publicity_days": "5", "csrf_token": token})
-
-
-def _publish(app: Flask, organizer: FlaskClient) -> None:
-    with app.app_context():
-        snapshot = db.session.scalar(select(ResultSnapshot).where(ResultSnapshot.status == SnapshotStatus.FROZEN))
-        snapshot.publicity_ends_at = utcnow() - timedelta(minutes=1)
-        db.session.commit()
-    token = csrf_token(organizer, DESK)
-    organizer.post("/organizer/contests/micro-video/snapshots/1/publish", data={"csrf_token": token})
-    with app.app_context():
-        assert db.session.scalar(select(ResultSnapshot)).status is SnapshotStatus.PUBLISHED
 
 
 def _page(client: FlaskClient, entry_id: int) -> str:
@@ -82,14 +71,14 @@ def test_entrant_sees_nothing_before_the_notice_then_the_notice_then_its_result(
     assert 'id="entry-result"' not in before and "84.50" not in before
     assert entrant.get(f"/entrant/entries/{b}/certificate.pdf").status_code == 404
 
-    _freeze(organizer)
+    freeze_micro_video(organizer)
     on_notice = _page(entrant, b)
     assert "公示中" in on_notice and 'id="notice-link" href="/results/micro-video/1"' in on_notice
     for secret in ("84.50", "一等奖", "feedback-table", "镜头语言流畅", 'id="entry-rank"', "certificate-link"):
         assert secret not in on_notice, secret
     assert entrant.get(f"/entrant/entries/{b}/certificate.pdf").status_code == 404
 
-    _publish(app, organizer)
+    publish_micro_video(app, organizer)
     html = _page(entrant, b)
     assert '<span id="entry-award" class="badge text-bg-success">一等奖</span>' in html
     assert '<span id="entry-rank">第 1 名（共 4 个作品排名）</span>' in html
@@ -123,8 +112,8 @@ def test_another_organisations_entry_result_and_certificate_are_not_found(  # ty
     app: Flask, client_for, with_comments: dict[str, int]
 ) -> None:
     organizer, other = client_for("organizer"), client_for("entrant-a")
-    _freeze(organizer)
-    _publish(app, organizer)
+    freeze_micro_video(organizer)
+    publish_micro_video(app, organizer)
     b = with_comments["B"]
     for url in (f"/entrant/entries/{b}", f"/entrant/entries/{b}/certificate.pdf"):
         response = other.get(url)
@@ -140,8 +129,8 @@ def test_another_organisations_entry_result_and_certificate_are_not_found(  # ty
 def test_scores_only_rubric_shows_scores_without_comments(app: Flask, client_for, users, short_video: Path) -> None:  # type: ignore[no-untyped-def]
     ids = _seed(app, short_video, "scores")
     organizer, entrant = client_for("organizer"), client_for("entrant-b")
-    _freeze(organizer)
-    _publish(app, organizer)
+    freeze_micro_video(organizer)
+    publish_micro_video(app, organizer)
     html = _page(entrant, ids["B"])
     assert sorted(_judge_rows(html)) == ["A", "B", "C", "D"]
     assert "feedback-comments" not in html and "镜头语言流畅" not in html
@@ -152,8 +141,8 @@ def test_default_rubric_shows_rank_award_and_certificate_but_no_scores(  # type:
 ) -> None:
     ids = _seed(app, short_video, None)
     organizer, entrant = client_for("organizer"), client_for("entrant-b")
-    _freeze(organizer)
-    _publish(app, organizer)
+    freeze_micro_video(organizer)
+    publish_micro_video(app, organizer)
     html = _page(entrant, ids["B"])
     assert "一等奖" in html and "第 1 名" in html and 'id="certificate-link"' in html
     for hidden in ("feedback-table", "84.50", "镜头语言流畅", 'id="entry-final-score"'):
