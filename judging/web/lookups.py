@@ -17,7 +17,7 @@ from flask_login import current_user
 
 from judging.extensions import db
 from judging.models import Assignment, Certificate, Contest, Entry, EntryFile, Objection, ResultSnapshot, Role, User
-from judging.rubric import Rubric
+from judging.rubric import Part, Rubric
 from judging.services import (
     NotFound,
     accounts,
@@ -54,6 +54,14 @@ def skills_contest_for_organizer(slug: str) -> Contest:
     if contest.kind != "skills":
         raise NotFound(_("No such contest."))
     return contest
+
+
+def imported_part_of(contest: Contest, key: str) -> Part:
+    """A part of a skills contest's current rubric whose scores are imported (not scored by judges)."""
+    for part in contests.current_rubric(contest).parts:
+        if part.key == key and part.source == "import":
+            return part
+    raise NotFound(_("No such part."))
 
 
 def contest_for_entrant(slug: str) -> tuple[Contest, Rubric]:
