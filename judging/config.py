@@ -77,6 +77,8 @@ def settings_from_environment(instance_path: Path) -> dict[str, object]:
         "RATELIMIT_ENABLED": _bool(env.get("RATELIMIT_ENABLED"), True),
         "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT") or "10 per minute",
         "OBJECTION_RATE_LIMIT": env.get("OBJECTION_RATE_LIMIT") or "5 per hour;20 per day",
+        # Looking an objection up by reference and contact: enough for a person, too few to enumerate.
+        "OBJECTION_LOOKUP_RATE_LIMIT": env.get("OBJECTION_LOOKUP_RATE_LIMIT") or "10 per minute;50 per day",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _bool(env.get("SESSION_COOKIE_SECURE"), False),

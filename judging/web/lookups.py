@@ -87,9 +87,10 @@ def snapshot_of(contest: Contest, number: int) -> ResultSnapshot:
     return snapshots.get_snapshot(db.session, contest, number)
 
 
-def public_snapshot(contest: Contest) -> ResultSnapshot:
-    """The result the public sees now (on notice, else the latest publication)."""
-    snapshot = snapshots.current_snapshot(db.session, contest)
+def public_or_withdrawn_snapshot(contest: Contest) -> ResultSnapshot:
+    """The result the public sees now, else — when review reopened after the list on notice was withdrawn —
+    that withdrawn list (so that the contest's page says what happened instead of vanishing)."""
+    snapshot = snapshots.current_snapshot(db.session, contest) or snapshots.latest_withdrawn(db.session, contest)
     if snapshot is None:
         raise NotFound(_("No such result."))
     return snapshot
