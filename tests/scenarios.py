@@ -230,6 +230,7 @@ SAMPLE_ARGUMENTS = {
     "throttle_id": 1,
     "document": "award-list.xlsx",
     "ceremony": "opening",
+    "part": "theory",
 }
 
 

@@ -23,6 +23,7 @@ from judging.models import (
     Assignment,
     Certificate,
     Entry,
+    EntryStatus,
     ResultSnapshot,
     ScoreSheet,
     SheetStatus,
@@ -94,6 +95,8 @@ def entry_outcome(session: Session, entry: Entry, key: bytes) -> EntryOutcome | 
     certificate, and the judges' scores (and comments) when the published rubric's ``feedback.show``
     says so. ``key`` keeps the judges' letters untraceable (the application's secret key).
     """
+    if entry.status in (EntryStatus.DRAFT, EntryStatus.WITHDRAWN):
+        return None  # never in the running: a result would say nothing about it
     snapshot = current_snapshot(session, entry.contest)
     if snapshot is None:
         return None

@@ -147,6 +147,10 @@ def test_default_rubric_shows_rank_award_and_certificate_but_no_scores(  # type:
     assert "一等奖" in html and "第 1 名" in html and 'id="certificate-link"' in html
     for hidden in ("feedback-table", "84.50", "镜头语言流畅", 'id="entry-final-score"'):
         assert hidden not in html, hidden
+    # E was excluded by a check: its page says it is not ranked, with no award and no certificate.
+    excluded = _page(client_for("entrant-e"), ids["E"])
+    assert '<p id="entry-rank" class="mb-2">本作品未列入已发布结果的排名。</p>' in excluded
+    assert 'id="certificate-link"' not in excluded and 'id="entry-award"' not in excluded
 
 
 def test_judge_letters_are_stable_per_entry_and_keyed() -> None:
