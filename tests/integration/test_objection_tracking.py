@@ -145,3 +145,25 @@ def test_an_upheld_objection_keeps_the_contest_page_and_says_review_reopened(  #
     assert "该异议成立：公示结果已撤回，评选已重新开始评审。" in tracked
     # A contest that never had a result is still not found.
     assert public.get("/results/exemplary-cases").status_code == 404
+
+
+def test_the_receipt_sentence_ends_with_a_chinese_full_stop(app: Flask, filed: dict[str, str]) -> None:
+    reference = next(iter(filed))
+    with app.app_context():
+        assert db.session.scalar(select(Objection.id).where(Objection.reference == reference)) is not None
+    # The receipt page itself was checked in the fixture; here its sentence, rendered again for a new objection.
+    public = app.test_client()
+    form = "/results/micro-video/1/objection"
+    page = public.get(form).get_data(as_text=True)
+    subject = re.search(r'<option value="(MV-\d+)"', page).group(1)
+    filed_page = public.post(
+        form,
+        data={
+            "csrf_token": csrf_token(public, form),
+            "name": "王五",
+            "contact": "wang@example.org",
+            "subject": subject,
+            "reason": "请核实该作品的原创性声明。",
+        },
+    ).get_data(as_text=True)
+    assert re.search(r'受理编号为 <strong id="objection-reference" class="fs-5">MV-[A-Z0-9-]+</strong>。', filed_page)
