@@ -101,6 +101,8 @@ def settings_from_environment(instance_path: Path) -> dict[str, object]:
         # A published award list is answered from each worker's memory for this long (a ceremony's readers
         # arrive within seconds); a correction or the end of the notice shows at most this much later. 0: off.
         "PUBLISHED_PAGE_SECONDS": float(env.get("PUBLISHED_PAGE_SECONDS") or 2),
+        # Looking an objection up by reference and contact: enough for a person, too few to enumerate.
+        "OBJECTION_LOOKUP_RATE_LIMIT": env.get("OBJECTION_LOOKUP_RATE_LIMIT") or "10 per minute;50 per day",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _bool(env.get("SESSION_COOKIE_SECURE"), False),

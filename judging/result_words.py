@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from judging.scoring.awards import AwardNote
 from judging.scoring.eligibility import NotRankedReason, RankStatus, ReasonKind
@@ -78,12 +79,13 @@ def reason_text(reason: NotRankedReason) -> str:
 
 def award_note_text(note: AwardNote) -> str:
     """An award given to more entries than its places because of a rank shared across its boundary."""
-    return _(
-        "Rank %(rank)d is shared across the last place of %(award)s (%(places)d places): all of %(entries)s "
+    return ngettext(
+        "Rank %(rank)d is shared across the last place of %(award)s (%(num)d place): all of %(entries)s receive it.",
+        "Rank %(rank)d is shared across the last place of %(award)s (%(num)d places): all of %(entries)s "
         "receive it.",
+        note.places,
         rank=note.rank,
         award=note.award,
-        places=note.places,
         entries=", ".join(note.entries),
     )
 

@@ -219,6 +219,14 @@ class Level(_Spec):
     max_rank: Annotated[StrictInt, Field(ge=1)] | None = None
 
 
+class FeedbackSpec(_Spec):
+    """What an entrant sees of the judging once the result is published (its rank and award always)."""
+
+    show: Literal["none", "scores", "scores_and_comments"] = "none"
+    """``scores``: each criterion's score of every judge, anonymised (Judge A, B, …);
+    ``scores_and_comments``: and the judges' comments."""
+
+
 class Rubric(_Spec):
     contest: ContestSpec
     entry: EntrySpec | None = None
@@ -234,6 +242,7 @@ class Rubric(_Spec):
     collectives: CollectivesSpec | None = None
     levels: tuple[Level, ...] = ()
     """Certificate levels, highest first."""
+    feedback: FeedbackSpec = FeedbackSpec()
 
     _text: str = PrivateAttr(default="")
     _sha256: str = PrivateAttr(default="")
@@ -398,6 +407,8 @@ def _meaning_problems(rubric: Rubric) -> list[tuple[str, str]]:
         if not rubric.criteria:
             problems.append(("criteria", 'at least one criterion is required when contest.kind = "work"'))
     else:
+        if rubric.feedback.show != "none":
+            problems.append(("feedback.show", 'entrants see feedback only when contest.kind = "work"'))
         if not rubric.parts:
             problems.append(("parts", 'at least one part is required when contest.kind = "skills"'))
         if rubric.ranking is None:

@@ -8,10 +8,15 @@ another test module.
 from __future__ import annotations
 
 import io
+import subprocess
+import tempfile
+from datetime import timedelta
 from pathlib import Path
 
 import pandas as pd
+import zxingcpp
 from flask import Flask
+from flask.testing import FlaskClient
 from PIL import Image
 from pypdf import PdfReader
 from sqlalchemy import select
@@ -29,11 +34,14 @@ from judging.models import (
     OrganizationKind,
     PanelMember,
     Phase,
+    ResultSnapshot,
     Role,
     Score,
     ScoreSheet,
     SheetStatus,
+    SnapshotStatus,
     User,
+    utcnow,
 )
 from judging.rubric import Rubric, parse_rubric
 from judging.services import (
@@ -47,6 +55,7 @@ from judging.services.sheets import save_sheet
 from tests.conftest import (
     ROOT,
     create_user,
+    csrf_token,
     submitted_video_entry,
 )
 
@@ -231,6 +240,7 @@ SAMPLE_ARGUMENTS = {
     "throttle_id": 1,
     "document": "award-list.xlsx",
     "ceremony": "opening",
+    "part": "theory",
 }
 
 
@@ -281,11 +291,56 @@ SHEETS = {
 }
 
 
-def seed_review_contest(app: Flask, video: Path, *, with_entrants: bool = True) -> dict[str, str]:
+PUBLICATION_DESK = "/organizer/contests/micro-video/publication"
+
+
+def freeze_micro_video(organizer: FlaskClient) -> None:
+    """The organiser freezes the micro-video result on its publication page (five days' notice)."""
+    token = csrf_token(organizer, PUBLICATION_DESK)
+    organizer.post("/organizer/contests/micro-video/freeze", data={"publicity_days": "5", "csrf_token": token})
+
+
+def publish_micro_video(app: Flask, organizer: FlaskClient) -> None:
+    """End the notice of the frozen micro-video result (as if five days had gone by), then publish it."""
+    with app.app_context():
+        snapshot = db.session.scalar(select(ResultSnapshot).where(ResultSnapshot.status == SnapshotStatus.FROZEN))
+        snapshot.publicity_ends_at = utcnow() - timedelta(minutes=1)
+        db.session.commit()
+        number = snapshot.number
+    token = csrf_token(organizer, PUBLICATION_DESK)
+    organizer.post(f"/organizer/contests/micro-video/snapshots/{number}/publish", data={"csrf_token": token})
+
+
+def qr_codes_in_pdf(pdf: bytes, page: int = 1) -> list[str]:
+    """The texts of the QR codes drawn on a PDF page: rasterised by poppler's pdftoppm, decoded by zxing-cpp."""
+    with tempfile.TemporaryDirectory() as folder:
+        source = Path(folder) / "document.pdf"
+        source.write_bytes(pdf)
+        subprocess.run(
+            ["pdftoppm", "-png", "-r", "150", "-f", str(page), "-l", str(page), str(source), f"{folder}/page"],
+            check=True,
+        )
+        (image_path,) = Path(folder).glob("page*.png")
+        with Image.open(image_path) as image:
+            found = zxingcpp.read_barcodes(image)
+    return [barcode.text for barcode in found if barcode.format == zxingcpp.BarcodeFormat.QRCode]
+
+
+def show_feedback(show: str) -> None:
+    """Give the micro-video contest a rubric version whose ``[feedback] show`` is ``show`` (before any sheet)."""
+    text = (ROOT / "rubrics" / "micro_video.toml").read_text(encoding="utf-8")
+    contests.sync_rubric(db.session, None, parse_rubric(f'{text}\n[feedback]\nshow = "{show}"\n', "micro_video.toml"))
+    db.session.commit()
+
+
+def seed_review_contest(
+    app: Flask, video: Path, *, with_entrants: bool = True, comments: dict[tuple[str, str], str] | None = None
+) -> dict[str, str]:
     """The micro-video contest in review with the entries and sheets of the module docstring.
 
     Returns entry letter → entry code. Needs an app context; ``with_entrants`` creates the entrant
-    accounts other than entrant-a and entrant-b (which the ``users`` fixture makes).
+    accounts other than entrant-a and entrant-b (which the ``users`` fixture makes); ``comments``
+    gives (entry letter, judge) → the comment on that sheet.
     """
     for username, organization in ENTRANTS.values():
         if organization and with_entrants:
@@ -317,6 +372,7 @@ def seed_review_contest(app: Flask, video: Path, *, with_entrants: bool = True) 
                 assignment(letter, judge),
                 scores={"content": content, "form": form, "influence": influence},
                 checks=checks,
+                comment=(comments or {}).get((letter, judge), ""),
                 submit=True,
             )
     save_sheet(

@@ -14,7 +14,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import segno
 from flask import render_template
+from markupsafe import Markup
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
@@ -100,9 +102,20 @@ def render_pdf(template: str, **context: object) -> bytes:
     return HTML(string=html, url_fetcher=StoredImageFetcher({})).write_pdf()
 
 
+def verification_qr(url: str) -> Markup:
+    """The QR code of a certificate's verification URL as inline SVG (drawn by WeasyPrint, nothing fetched):
+    error correction level M, so a creased or stamped print still scans; sized by the template's CSS."""
+    code = segno.make(url, error="m", micro=False)
+    return Markup(code.svg_inline(scale=1, border=2, omitsize=True, svgclass="qr-code", lineclass=None))  # noqa: S704 - segno's own SVG
+
+
 def certificate_pdf(certificates: Sequence[CertificateData]) -> bytes:
-    """One A4 landscape page per certificate, in the order given."""
-    return render_pdf("certificates.html", certificates=certificates)
+    """One A4 landscape page per certificate, in the order given, each with the QR code of its verification URL."""
+    return render_pdf(
+        "certificates.html",
+        certificates=certificates,
+        qr_codes=[verification_qr(certificate.verification_url) for certificate in certificates],
+    )
 
 
 def award_list_pdf(award_list: AwardListData) -> bytes:

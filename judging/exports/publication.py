@@ -77,7 +77,8 @@ def award_list_frames(snapshot: ResultSnapshot) -> list[tuple[str, pd.DataFrame]
         part = [row for row in rows if row.group == group["key"]]
         if not part:
             continue
-        title = award_group_label(group["key"], group["label"]) or _("Awards")
+        # A sheet of award holders (not the awards' setup, 奖项设置, as it was once named).
+        title = award_group_label(group["key"], group["label"]) or _("Award list")
         frames.append((title, pd.DataFrame(_columns(part, payload))))
     return frames
 

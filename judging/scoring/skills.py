@@ -97,6 +97,16 @@ def weighted_final(scores: Mapping[str, Fraction], rubric: Rubric) -> Fraction:
     )
 
 
+def time_over_parts(times: Mapping[str, int | None], timed_parts: set[str]) -> int | None:
+    """A contestant's time used: the sum of its times in the timed parts; unknown (None) when there is no
+    timed part or the contestant lacks a time in one of them. A part nobody was timed in (a theory exam
+    without a clock) does not make everyone's time unknown."""
+    if not timed_parts:
+        return None
+    seconds = [times.get(part) for part in sorted(timed_parts)]
+    return None if None in seconds else sum(second or 0 for second in seconds)
+
+
 def ranking_key(
     final: Decimal, scores: Mapping[str, Fraction], time_used: int | None, tie_break: Sequence[str]
 ) -> tuple:
@@ -225,8 +235,9 @@ def rank_contestants(
 
     ``contestants``: columns contestant (a unique id), name, organization, declared_level (may be
     empty). ``part_scores``: contestant, part, score (a number, or an exact ``Fraction`` such as a
-    scaled judged part), and optionally time_used (seconds). A contestant's time is the sum over its
-    imported parts, unknown if any of them lacks it; judged parts take no time. A contestant missing
+    scaled judged part), and optionally time_used (seconds). A contestant's time is the sum over the
+    *timed* parts (imported parts for which any contestant has a time: a written theory exam has none),
+    unknown if it lacks a time in one of them; judged parts take no time. A contestant missing
     a part is not ranked, and ``excluded`` says which parts it misses, each with
     ``missing_reasons[(contestant, part)]`` when given (the caller's words, passed through). A score
     outside 0…max or a duplicate part raises :class:`SkillsInputError`.
@@ -239,7 +250,7 @@ def rank_contestants(
     people = {str(row.contestant): row for row in contestants.itertuples(index=False)}
 
     scores: dict[str, dict[str, Fraction]] = {key: {} for key in people}
-    times: dict[str, list[int | None]] = {key: [] for key in people}
+    times: dict[str, dict[str, int | None]] = {key: {} for key in people}
     has_time = "time_used" in part_scores.columns
     for index, row in enumerate(part_scores.itertuples(index=False), start=1):
         where = f"part scores row {index}"
@@ -259,7 +270,8 @@ def rank_contestants(
         if parts[part].source == "judged":
             continue  # judges score a task's result, not the time it took
         raw_time = getattr(row, "time_used", None) if has_time else None
-        times[contestant].append(None if raw_time is None or pd.isna(raw_time) else int(raw_time))
+        times[contestant][part] = None if raw_time is None or pd.isna(raw_time) else int(raw_time)
+    timed_parts = {part for by_part in times.values() for part, seconds in by_part.items() if seconds is not None}
 
     reasons = missing_reasons or {}
     ranked, excluded = [], []
@@ -279,7 +291,7 @@ def rank_contestants(
             continue
         exact = weighted_final(scores[key], rubric)
         final = round_half_up(exact, decimals)
-        time_used = None if None in times[key] or not times[key] else sum(t or 0 for t in times[key])
+        time_used = time_over_parts(times[key], timed_parts)
         ranked.append((ranking_key(final, scores[key], time_used, tie_break), key, exact, final, time_used))
     ranked.sort(key=lambda item: (item[0], item[1]))
     keys = [item[0] for item in ranked]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 
 from flask_babel import gettext as _
@@ -78,11 +79,29 @@ def normalise_code(raw: str) -> str:
     return "-".join(letters[i : i + 4] for i in range(0, len(letters), 4))
 
 
-def verify_certificate(session: Session, raw_code: str) -> Certificate:
-    code = normalise_code(raw_code)
-    certificate = session.scalar(select(Certificate).where(Certificate.code == code)) if code else None
+def normalise_serial(raw: str) -> str:
+    """A serial number as typed: case does not matter, and any run of spaces or punctuation is one dash
+    (``isg 2026 0013`` is ``ISG-2026-0013``)."""
+    return "-".join(part for part in re.split(r"[^0-9A-Z]+", raw.upper()) if part)
+
+
+def verify_certificate(session: Session, typed: str) -> Certificate:
+    """The certificate with this printed serial number (e.g. ``ISG-2026-0013``) or verification code.
+
+    Serials are grouped by their own dashes (prefix-year-number); codes in fours. Each is tried in its
+    own shape: regrouping a serial in fours (as codes are) would never find it.
+    """
+    serial, code = normalise_serial(typed), normalise_code(typed)
+    certificate = session.scalar(select(Certificate).where(Certificate.serial == serial)) if serial else None
+    if certificate is None and code:
+        certificate = session.scalar(select(Certificate).where(Certificate.code == code))
     if certificate is None:
-        raise NotFound(_("No certificate has this verification code. Check the code printed on the certificate."))
+        raise NotFound(
+            _(
+                "No certificate has this serial number or verification code. Check the serial number or the code "
+                "printed on the certificate."
+            )
+        )
     return certificate
 
 

@@ -6,6 +6,7 @@ one withdraws the snapshot and reopens review (:func:`publication.reopen_review`
 
 from __future__ import annotations
 
+import hmac
 from datetime import datetime
 
 from flask_babel import gettext as _
@@ -137,6 +138,31 @@ def _same_pending_objection(session: Session, snapshot: ResultSnapshot, subject:
     )
     folded = _folded(reason)
     return next((objection for objection in pending if _folded(objection.reason) == folded), None)
+
+
+def _folded_contact(contact: str) -> str:
+    """A contact as people retype it: case, spaces, dashes and brackets do not matter (138-0000 0000)."""
+    return "".join(ch for ch in contact.casefold() if ch.isalnum() or ch in "@._+")
+
+
+def track_objection(session: Session, reference: str, contact: str) -> Objection:
+    """The objection with this reference number, for whoever gives the contact it was filed with.
+
+    A wrong reference, a wrong contact or both get the same answer (NotFound, one message), so the page
+    cannot be used to learn which references exist; the web layer rate-limits the attempts.
+    """
+    not_found = NotFound(
+        _("No objection matches this reference number and contact. Check both as given when the objection was filed.")
+    )
+    wanted = "".join(reference.split()).upper()
+    given = _folded_contact(contact)
+    if not wanted or not given or len(wanted) > 32 or len(contact) > CONTACT_MAX:
+        raise not_found
+    objection = session.scalar(select(Objection).where(Objection.reference == wanted))
+    on_record = _folded_contact(objection.contact) if objection is not None else "\0"
+    if not hmac.compare_digest(on_record.encode(), given.encode()) or objection is None:
+        raise not_found
+    return objection
 
 
 def get_objection(session: Session, objection_id: int) -> Objection:

@@ -458,6 +458,16 @@ def current_snapshot(session: Session, contest: Contest) -> ResultSnapshot | Non
     return latest_publication(session, contest)
 
 
+def latest_withdrawn(session: Session, contest: Contest) -> ResultSnapshot | None:
+    """The contest's most recently withdrawn result (an upheld objection reopened review), if any."""
+    return session.scalar(
+        select(ResultSnapshot)
+        .where(ResultSnapshot.contest_id == contest.id, ResultSnapshot.status == SnapshotStatus.WITHDRAWN)
+        .order_by(ResultSnapshot.number.desc())
+        .limit(1)
+    )
+
+
 def latest_publication(session: Session, contest: Contest) -> ResultSnapshot | None:
     return session.scalar(
         select(ResultSnapshot)

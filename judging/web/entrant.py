@@ -12,10 +12,13 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from judging.exports.pdf import certificate_pdf
+from judging.exports.publication import certificate_data
 from judging.extensions import db
 from judging.models import Entry, EntryFile, Role
-from judging.services import ServiceError, entries, entry_files, nomination, parts_uploads
+from judging.services import ServiceError, entrant_results, entries, entry_files, nomination, parts_uploads
 from judging.services.contests import current_rubric, list_contests
+from judging.services.snapshots import payload_of
 from judging.storage import Storage, storage_from_config
 from judging.web import confirmation, lookups
 from judging.web.actions import attempt
@@ -130,6 +133,23 @@ def entry(entry_id: int) -> ResponseReturnValue:
         confirm_form=ConfirmForm(),
         is_open=entries.is_open_for_entries(found.contest),
         show_deadline=entries.show_deadline,
+        result=entrant_results.entry_outcome(db.session, found, _letters_key()),
+    )
+
+
+def _letters_key() -> bytes:
+    """The key that keeps the judges' letters (Judge A, B, …) untraceable: the application's secret."""
+    return str(current_app.config["SECRET_KEY"]).encode()
+
+
+@bp.get("/entries/<int:entry_id>/certificate.pdf")
+@entrant_only
+def certificate(entry_id: int) -> ResponseReturnValue:
+    issued, snapshot = lookups.certificate_of_entry(lookups.entry_for_entrant(entry_id))
+    return Response(
+        certificate_pdf([certificate_data(issued, payload_of(snapshot))]),
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{issued.serial}.pdf"'},
     )
 
 

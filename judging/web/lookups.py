@@ -20,6 +20,7 @@ from judging.extensions import db
 from judging.models import (
     Assignment,
     BackgroundJob,
+    Certificate,
     Contest,
     Entry,
     EntryFile,
@@ -30,11 +31,12 @@ from judging.models import (
     RubricVersion,
     User,
 )
-from judging.rubric import Rubric
+from judging.rubric import Part, Rubric
 from judging.services import (
     NotFound,
     accounts,
     contests,
+    entrant_results,
     entries,
     jobs,
     objections,
@@ -71,6 +73,14 @@ def skills_contest_for_organizer(slug: str) -> Contest:
     return contest
 
 
+def imported_part_of(contest: Contest, key: str) -> Part:
+    """A part of a skills contest's current rubric whose scores are imported (not scored by judges)."""
+    for part in contests.current_rubric(contest).parts:
+        if part.key == key and part.source == "import":
+            return part
+    raise NotFound(_("No such part."))
+
+
 def contest_for_entrant(slug: str) -> tuple[Contest, Rubric]:
     """A contest that takes entries, with its current rubric."""
     contest = contests.get_contest(db.session, slug)
@@ -94,9 +104,10 @@ def snapshot_of(contest: Contest, number: int) -> ResultSnapshot:
     return snapshots.get_snapshot(db.session, contest, number)
 
 
-def public_snapshot(contest: Contest) -> ResultSnapshot:
-    """The result the public sees now (on notice, else the latest publication)."""
-    snapshot = snapshots.current_snapshot(db.session, contest)
+def public_or_withdrawn_snapshot(contest: Contest) -> ResultSnapshot:
+    """The result the public sees now, else — when review reopened after the list on notice was withdrawn —
+    that withdrawn list (so that the contest's page says what happened instead of vanishing)."""
+    snapshot = snapshots.current_snapshot(db.session, contest) or snapshots.latest_withdrawn(db.session, contest)
     if snapshot is None:
         raise NotFound(_("No such result."))
     return snapshot
@@ -154,6 +165,11 @@ def upload_for_entrant(token: str) -> PartsUpload:
         raise NotFound(_("This upload does not exist or has expired."))
     entries.get_own_entry(db.session, current_user, upload.entry_id)
     return upload
+
+
+def certificate_of_entry(entry: Entry) -> tuple[Certificate, ResultSnapshot]:
+    """The certificate of ``entry``'s award in its contest's current publication (none before publication)."""
+    return entrant_results.published_certificate(db.session, entry)
 
 
 def file_of_entry(entry: Entry, file_id: int) -> EntryFile:

@@ -17,6 +17,7 @@ from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import HiddenField, SubmitField
 
 from judging.exports.certification_list import certification_list_xlsx
+from judging.exports.import_templates import part_scores_template, roster_template
 from judging.exports.workbook import XLSX_MIMETYPE
 from judging.extensions import db
 from judging.models import Role
@@ -25,7 +26,7 @@ from judging.scoring.skills import judged_parts
 from judging.services import ServiceError, contests, skills
 from judging.web.actions import attempt, flash_refusal
 from judging.web.forms import ConfirmForm
-from judging.web.lookups import skills_contest_for_organizer
+from judging.web.lookups import imported_part_of, skills_contest_for_organizer
 from judging.web.organizer_results import describe_method
 from judging.web.permissions import role_required
 from judging.workflow import Action
@@ -88,6 +89,28 @@ def contestants(slug: str) -> ResponseReturnValue:
     )
 
 
+@bp.get("/contests/<slug>/contestants/roster-template.xlsx")
+@organizer_only
+def roster_template_download(slug: str) -> ResponseReturnValue:
+    """The roster's columns as the import reads them, to fill in."""
+    contest = skills_contest_for_organizer(slug)
+    return _xlsx(roster_template(contests.current_rubric(contest)), _("roster") + f"-{contest.slug}.xlsx")
+
+
+@bp.get("/contests/<slug>/scores-template/<part>.xlsx")
+@organizer_only
+def scores_template_download(slug: str, part: str) -> ResponseReturnValue:
+    """An imported part's score sheet with every registered contestant's number, to fill in."""
+    contest = skills_contest_for_organizer(slug)
+    found = imported_part_of(contest, part)
+    content = part_scores_template(found, skills.contestants_of(db.session, contest))
+    return _xlsx(content, f"{contest.slug}-{found.key}.xlsx")
+
+
+def _xlsx(content: bytes, name: str) -> ResponseReturnValue:
+    return send_file(io.BytesIO(content), mimetype=XLSX_MIMETYPE, as_attachment=True, download_name=name)
+
+
 @bp.post("/contests/<slug>/contestants/tasks")
 @organizer_only
 def create_tasks(slug: str) -> ResponseReturnValue:
@@ -142,7 +165,15 @@ def preview_scores(slug: str) -> ResponseReturnValue:
         flash(_("Nothing was imported."), "warning")
         return redirect(url_for("organizer_skills.contestants", slug=slug))
     confirm = ConfirmImportForm(token=f"{path.name}|{name}")
-    return render_template("organizer/score_preview.html", contest=contest, preview=preview, form=confirm, file=name)
+    part_labels = {part.key: part.label for part in contests.current_rubric(contest).parts}
+    return render_template(
+        "organizer/score_preview.html",
+        contest=contest,
+        preview=preview,
+        form=confirm,
+        file=name,
+        part_labels=part_labels,
+    )
 
 
 @bp.post("/contests/<slug>/scores/confirm")

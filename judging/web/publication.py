@@ -14,7 +14,7 @@ from judging.services import NotFound, audit, certificates, integrity, objection
 from judging.web import lookups
 from judging.web.actions import attempt
 from judging.web.permissions import public
-from judging.web.publication_forms import ObjectionForm, VerifyForm
+from judging.web.publication_forms import ObjectionForm, TrackObjectionForm, VerifyForm
 from judging.web.published_pages import conditional, recent
 
 bp = Blueprint("publication", __name__)
@@ -43,7 +43,11 @@ def index() -> ResponseReturnValue:
 @recent
 def current(slug: str) -> ResponseReturnValue:
     contest = lookups.contest_for_public(slug)
-    return _show(contest, lookups.public_snapshot(contest))
+    snapshot = lookups.public_or_withdrawn_snapshot(contest)
+    if snapshot.status is SnapshotStatus.WITHDRAWN:
+        # An upheld objection withdrew the list and reopened review: the page stays and says so.
+        return render_template("publication/reopened.html", contest=contest, snapshot=snapshot)
+    return _show(contest, snapshot)
 
 
 @bp.get("/results/<slug>/<int:number>")
@@ -156,6 +160,30 @@ def objection(slug: str, number: int) -> ResponseReturnValue:
     return render_template("publication/objection.html", contest=contest, snapshot=snapshot, form=form)
 
 
+def _lookup_limit() -> str:
+    return current_app.config["OBJECTION_LOOKUP_RATE_LIMIT"]
+
+
+@bp.route("/objections/track", methods=["GET", "POST"])
+@public
+@limiter.limit(_lookup_limit, methods=["POST"])
+def track_objection() -> ResponseReturnValue:
+    """Whoever filed an objection reads its status and the organisers' answer: the reference number and the
+    contact given are both needed (posted, so that the contact is not kept in URLs and logs)."""
+    form = TrackObjectionForm(reference=request.args.get("reference", "")[:32])
+    found, refusal = None, None
+    if request.method == "POST":
+        if form.validate_on_submit():
+            try:
+                found = objections.track_objection(db.session, form.reference.data or "", form.contact.data or "")
+            except NotFound as missing:
+                refusal = missing.message
+        else:
+            refusal = _("Please give the reference number and the telephone or e-mail given with the objection.")
+    status = 404 if refusal else 200
+    return render_template("publication/objection_track.html", form=form, objection=found, refusal=refusal), status
+
+
 @bp.get("/results/<slug>/gallery")
 @public
 @recent
@@ -183,7 +211,8 @@ def gallery(slug: str) -> ResponseReturnValue:
 def verify() -> ResponseReturnValue:
     form = VerifyForm(request.args)
     if request.args.get("code") is not None and form.validate():
-        return redirect(url_for("publication.verify_code", code=certificates.normalise_code(form.code.data or "")))
+        # A serial keeps its own dashes (ISG-2026-0013); regrouping it in fours as a code mangled it.
+        return redirect(url_for("publication.verify_code", code=certificates.normalise_serial(form.code.data or "")))
     return render_template("publication/verify.html", form=form, certificate=None)
 
 

@@ -59,9 +59,19 @@ class ObjectionForm(FlaskForm):
     submit = SubmitField(_l("File the objection"))
 
 
+class TrackObjectionForm(FlaskForm):
+    """The reference number and the contact given when filing: both are needed to read the answer."""
+
+    reference = StringField(_l("Reference number"), validators=[DataRequired(), Length(max=32)])
+    contact = StringField(
+        _l("Telephone or e-mail given with the objection"), validators=[DataRequired(), Length(max=CONTACT_MAX)]
+    )
+    submit = SubmitField(_l("Show the objection"))
+
+
 class VerifyForm(FlaskForm):
     class Meta:
         csrf = False  # a GET lookup that changes nothing
 
-    code = StringField(_l("Verification code"), validators=[DataRequired(), Length(max=40)])
+    code = StringField(_l("Serial number or verification code"), validators=[DataRequired(), Length(max=60)])
     submit = SubmitField(_l("Verify"))

@@ -113,7 +113,7 @@ def test_freeze_object_answer_publish_and_verify(
     expect(visitor.locator("#verify-award")).to_have_text("一等奖")
     visitor.screenshot(path=str(screenshot_dir / "public-verify.png"), full_page=True)
     visitor.goto(f"{base}/verify/ZZZZ-ZZZZ-ZZZZ")
-    expect(visitor.locator("#verify-result")).to_contain_text("没有证书使用这个验证码")
+    expect(visitor.locator("#verify-result")).to_contain_text("没有证书使用这个编号或验证码")
 
     # The opening ceremony's presentation now reads the published list: the first prize after the titles.
     page.goto(f"{base}/organizer/ceremonies/opening/present")

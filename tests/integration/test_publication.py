@@ -306,7 +306,7 @@ def test_publish_after_the_notice_issues_verifiable_certificates(app: Flask, cli
     assert "证书真实有效" in html and holder in html and "一等奖" in html and "网络安全微视频评选" in html
     unknown = public.get("/verify/ABCD-EFGH-JKLM")
     assert unknown.status_code == 404
-    assert "没有证书使用这个验证码" in unknown.get_data(as_text=True)
+    assert "没有证书使用这个编号或验证码" in unknown.get_data(as_text=True)
     assert public.get(f"/verify?code={code}").status_code == 302
 
 
@@ -519,4 +519,4 @@ def test_the_public_pages_speak_english_on_request(app: Flask, client_for, ready
     assert "Final score" in page and "作品B" in page
     form = _text(public, "/results/micro-video/1/objection")
     assert "Name (person or organisation)" in form and "The award concerned" in form
-    assert "No certificate has this verification code." in _text(public, "/verify/NOPE-NOPE-NOPE")
+    assert "No certificate has this serial number or verification code." in _text(public, "/verify/NOPE-NOPE-NOPE")

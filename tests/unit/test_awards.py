@@ -143,3 +143,11 @@ def test_awards_skip_entries_that_are_not_ranked():
         ["2", "C", "60.00", "优秀奖"],
     ]
     assert result.excluded["entry"].tolist() == ["A"]
+
+
+def test_one_place_is_said_in_the_singular() -> None:
+    allocation = allocate(["90", "90", "80"], [Award(name="一等奖", count=1)])
+    (note,) = allocation.notes
+    assert award_note_text(note) == (
+        "Rank 1 is shared across the last place of 一等奖 (1 place): all of E1, E2 receive it."
+    )

@@ -240,3 +240,25 @@ def test_points_are_written_as_people_write_them() -> None:
         "84.13",
         "30",
     ]
+
+
+def test_feedback_defaults_to_none_and_takes_the_three_choices() -> None:
+    assert parse_rubric(VALID).feedback.show == "none"
+    for show in ("none", "scores", "scores_and_comments"):
+        assert parse_rubric(VALID + f'\n[feedback]\nshow = "{show}"\n').feedback.show == show
+
+
+def test_feedback_with_an_unknown_choice_or_key_is_refused() -> None:
+    assert errors_of(VALID + '\n[feedback]\nshow = "everything"\n')[0].startswith(
+        "rubrics/demo.toml: feedback.show:"
+    )
+    assert errors_of(VALID + '\n[feedback]\nshow = "scores"\nnames = true\n') == [
+        "rubrics/demo.toml: feedback.names: unknown key"
+    ]
+
+
+def test_feedback_on_a_skills_contest_is_refused() -> None:
+    text = (ROOT / "rubrics" / "isg_skills.toml").read_text(encoding="utf-8") + '\n[feedback]\nshow = "scores"\n'
+    assert errors_of(text, "rubrics/isg_skills.toml") == [
+        'rubrics/isg_skills.toml: feedback.show: entrants see feedback only when contest.kind = "work"'
+    ]

@@ -22,6 +22,7 @@ from judging.scoring.skills import (
     judged_part_score,
     judging_rubric,
     rank_contestants,
+    time_over_parts,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -135,6 +136,32 @@ def test_equal_scores_are_ordered_by_less_time_used() -> None:
     assert list(result.table["time_used"]) == [3000, 3600, None]
     assert list(result.table["decided_by"]) == [None, BY_TIME, BY_TIME]
     assert [d.machine_word for d in result.table["decided_by"][1:]] == ["tie_break:time", "tie_break:time"]
+
+
+def test_times_in_one_part_only_still_decide_ties() -> None:
+    """A theory exam without a clock: only the practical part has times. Everyone's time used to become
+    unknown, the 用时 column showed "—" and the time tie-break silently did nothing."""
+    result = rank_contestants(
+        ISG,
+        contestants(("A", "甲", None), ("B", "乙", None), ("C", "丙", None), ("D", "丁", None)),
+        scores(
+            ("A", "theory", "90", None), ("A", "practical", "90", 2400),
+            ("B", "theory", "90", None), ("B", "practical", "90", 1500),
+            ("C", "theory", "90", None), ("C", "practical", "90", None),  # not timed: after every known time
+            ("D", "theory", "80", None), ("D", "practical", "95", 1200),  # 90.50: ahead, time not needed
+        ),
+    )
+    assert list(result.table["contestant"]) == ["D", "B", "A", "C"]
+    assert list(result.table["rank"]) == [1, 2, 3, 4]
+    assert list(result.table["time_used"]) == [1200, 1500, 2400, None]
+    assert list(result.table["decided_by"])[2:] == [BY_TIME, BY_TIME]
+
+
+def test_time_over_parts_sums_the_timed_parts_and_is_unknown_when_one_is_missing() -> None:
+    assert time_over_parts({"theory": None, "practical": 1500}, {"practical"}) == 1500
+    assert time_over_parts({"theory": 600, "practical": 1500}, {"theory", "practical"}) == 2100
+    assert time_over_parts({"theory": 600, "practical": None}, {"theory", "practical"}) is None
+    assert time_over_parts({"theory": None}, set()) is None
 
 
 def test_a_full_tie_shares_the_rank_and_the_next_rank_is_skipped() -> None:
