@@ -28,8 +28,12 @@ def rubric_settings(rubric: Rubric) -> dict[str, Any]:
 
 def _settings(model: BaseModel) -> dict[str, Any]:
     settings: dict[str, Any] = {}
-    for name in type(model).model_fields:
-        value = _plain(getattr(model, name))
+    for name, field in type(model).model_fields.items():
+        raw = getattr(model, name)
+        if isinstance(raw, BaseModel) and not field.is_required():
+            if raw == field.get_default(call_default_factory=True):
+                continue  # a table left at its defaults (``[feedback]`` showing nothing) is not written
+        value = _plain(raw)
         if value is None or value == "" or value == []:
             continue
         settings[name] = value

@@ -42,7 +42,8 @@ def published(app: Flask, users: dict[str, int], short_video: Path, client_for) 
         db.session.execute(update(ResultSnapshot).values(publicity_ends_at=utcnow()))
         db.session.commit()
     publish = organizer.post(
-        "/organizer/contests/micro-video/snapshots/1/publish", data={"csrf_token": csrf_token(organizer, DESK)}
+        "/organizer/contests/micro-video/snapshots/1/publish",
+        data={"csrf_token": csrf_token(organizer, DESK), "confirmed": "1"},
     )
     assert publish.status_code == 302
     return organizer

@@ -41,7 +41,9 @@ def _publish(app: Flask, organizer: FlaskClient) -> None:
         db.session.commit()
     token = csrf_token(organizer, DESK)
     assert (
-        organizer.post("/organizer/contests/micro-video/snapshots/1/publish", data={"csrf_token": token}).status_code
+        organizer.post(
+            "/organizer/contests/micro-video/snapshots/1/publish", data={"csrf_token": token, "confirmed": "1"}
+        ).status_code
         == 302
     )
 
