@@ -73,7 +73,8 @@ def entrant_organization_problem(role: Role, organization: Organization | None) 
     return None
 
 
-def _token_hash(token: str) -> str:
+def token_hash(token: str) -> str:
+    """What is stored of an invitation token: its sha256."""
     return hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
 
 
@@ -128,7 +129,7 @@ def create_account(
     )
     session.add(user)
     session.flush()
-    token = _issue_invitation(session, actor, user, invitation_days)
+    token = issue_invitation(session, actor, user, invitation_days)
     audit.record(
         session,
         actor,
@@ -140,7 +141,8 @@ def create_account(
     return NewAccount(user, token)
 
 
-def _issue_invitation(session: Session, actor: User | None, user: User, days: int) -> str:
+def issue_invitation(session: Session, actor: User | None, user: User, days: int) -> str:
+    """A new one-time link for the user, valid ``days``; any earlier open link of the user ends. Not audited."""
     now = utcnow()
     for old in session.scalars(select(Invitation).where(Invitation.user_id == user.id, Invitation.used_at.is_(None))):
         old.expires_at = now  # a new link replaces any earlier one
@@ -148,7 +150,7 @@ def _issue_invitation(session: Session, actor: User | None, user: User, days: in
     session.add(
         Invitation(
             user_id=user.id,
-            token_hash=_token_hash(token),
+            token_hash=token_hash(token),
             created_by_id=actor.id if actor else None,
             created_at=now,
             expires_at=now + timedelta(days=days),
@@ -160,14 +162,14 @@ def _issue_invitation(session: Session, actor: User | None, user: User, days: in
 
 def reissue_invitation(session: Session, actor: User, user: User, invitation_days: int = 7) -> str:
     """A fresh one-time link for a user who lost theirs or forgot the password; earlier links stop working."""
-    token = _issue_invitation(session, actor, user, invitation_days)
+    token = issue_invitation(session, actor, user, invitation_days)
     audit.record(session, actor, "account.invite", object_type="user", object_id=user.id)
     return token
 
 
 def find_invitation(session: Session, token: str) -> Invitation:
     """The open invitation for a token; NotFound when unknown, used or expired."""
-    invitation = session.scalar(select(Invitation).where(Invitation.token_hash == _token_hash(token)))
+    invitation = session.scalar(select(Invitation).where(Invitation.token_hash == token_hash(token)))
     if invitation is None or invitation.used_at is not None or invitation.expires_at <= utcnow():
         raise NotFound(_("This invitation link is not valid: it was already used, replaced or has expired."))
     if not invitation.user.active:

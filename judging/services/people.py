@@ -260,3 +260,16 @@ def deactivation_effects(session: Session, user: User) -> DeactivationEffects:
         open_assignments=dict(open_assignments),
         entries_made=int(entries_made or 0),
     )
+
+
+def entrant_accounts(session: Session, organization_ids: set[int]) -> list[User]:
+    """The active entrant accounts of these organisations, by name."""
+    if not organization_ids:
+        return []
+    return list(
+        session.scalars(
+            select(User)
+            .where(User.role == Role.ENTRANT, User.active.is_(True), User.organization_id.in_(organization_ids))
+            .order_by(User.display_name)
+        )
+    )

@@ -243,6 +243,9 @@ def toggle_active(user_id: int) -> ResponseReturnValue:
     if not ConfirmForm().validate_on_submit():
         abort(400)
     user = lookups.user_for_organizer(user_id)
+    # Deactivating only from the page that says what will happen.
+    if user.active and request.form.get("confirmed") != "yes":
+        return redirect(url_for("organizer_people.confirm_deactivation", user_id=user.id))
     attempt(
         lambda: accounts.set_active(db.session, current_user, user, active=not user.active),
         _("The account of %(name)s has been updated.", name=user.display_name),
