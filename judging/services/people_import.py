@@ -39,7 +39,7 @@ from judging.services.table_import import ImportRefused, find_columns, read_tabl
 MAX_ROWS = 2000
 MAX_NAME = 120
 COLUMNS: dict[str, tuple[str, ...]] = {
-    "name": ("name", "姓名", "名称", "显示名称"),
+    "name": ("name", "full name", "姓名", "名称", "显示名称"),
     "role": ("role", "角色", "身份"),
     "organization": ("organization", "organisation", "单位", "所在单位", "工作单位"),
     "relations": ("related organizations", "related organisations", "回避单位", "关联单位"),
@@ -62,7 +62,7 @@ ROLE_WORDS: dict[str, Role] = {
 LIST_SEPARATORS = re.compile(r"[、,，;；\n]+")
 # The column names of the template, as people read them (translated when the template is made).
 TEMPLATE_HEADERS = {
-    "name": _l("Name"),
+    "name": _l("Full name"),
     "role": _l("Role"),
     "organization": _l("Organisation"),
     "relations": _l("Related organisations"),

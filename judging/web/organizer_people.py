@@ -299,7 +299,7 @@ def issue_invitations() -> ResponseReturnValue:
         return redirect(url_for("organizer_people.invitations_page"))
     if output == "xlsx":
         headers = [
-            _("Name"),
+            _("Full name"),
             _("Username"),
             _("Role"),
             _("Organisation"),
@@ -340,9 +340,9 @@ def _link(token: str) -> str:
 def _letter(issued: invitations.IssuedInvitation, notice: notices.Notice, site: str) -> Letter:
     user = issued.user
     return Letter(
-        title=_("Invitation"),
+        title=_("Invitation letter"),
         facts=[
-            (_("Name"), user.display_name),
+            (_("Full name"), user.display_name),
             (_("Organisation"), user.organization.name if user.organization else "—"),
             (_("Role"), role_label(user.role)),
             (_("Username"), user.username),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import re
+import socket
 import threading
 from email import message_from_bytes
 from email.message import Message
@@ -95,7 +96,7 @@ def test_last_organiser_keeps_the_role_and_nothing_changes(app: Flask, client_fo
         assert db.session.scalar(select(func.count(AuditEvent.id))) == events
         # and as a service call by someone else (the CLI has no such guard of its own)
         judge = _user("judge")
-        with pytest.raises(people.ServiceError, match="last active organiser"):
+        with pytest.raises(people.ServiceError, match="是最后一位在用的组织者：改动后将无人管理本站。"):
             people.edit_person(
                 db.session, judge, _user("organizer2"), display_name="X", role=Role.JUDGE, organization=None, email=""
             )
@@ -234,7 +235,7 @@ def test_deactivated_account_gets_the_exact_message_sessions_end_and_links_die(a
 def test_the_last_active_organiser_cannot_be_deactivated(app: Flask, users: dict[str, int]) -> None:
     with app.app_context():
         judge = _user("judge")
-        with pytest.raises(accounts.ServiceError, match="last active organiser and stays active"):
+        with pytest.raises(accounts.ServiceError, match="是最后一位在用的组织者，不能停用。"):
             accounts.set_active(db.session, judge, _user("organizer"), False)
         db.session.rollback()
         assert _user("organizer").active
@@ -314,7 +315,7 @@ def test_duplicates_within_the_file_and_bad_roles_are_named(app: Flask, client_f
 
 
 def test_import_template_has_the_headers_the_import_reads(app: Flask, client_for, users: dict[str, int], tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    organizer = english(client_for("organizer"))
+    organizer = client_for("organizer")  # Chinese, the default
     content = organizer.get("/organizer/people/import-template.xlsx").data
     sheet = load_workbook(io.BytesIO(content)).worksheets[0]
     headers = [cell.value for cell in sheet[1]]
@@ -323,7 +324,7 @@ def test_import_template_has_the_headers_the_import_reads(app: Flask, client_for
     path = tmp_path / "filled.xlsx"
     sheet.parent.save(path)
     page = _upload(organizer, path).get_data(as_text=True)
-    assert "filled.xlsx: 1 account will be created" in page
+    assert "filled.xlsx：将创建 1 个账号" in page
 
 
 # --- letters and links --------------------------------------------------------------------------------
@@ -343,12 +344,14 @@ def test_letters_pdf_one_page_per_waiting_person_with_link_and_cjk_font(app: Fla
                 organization=organization_named(org),
             )
         db.session.commit()
-    response = _issue(english(client_for("organizer")), "pdf")
+    response = _issue(client_for("organizer"), "pdf")  # Chinese, the default
     assert response.mimetype == "application/pdf"
     pages = page_texts(response.data)
     assert len(pages) == 2
-    assert "新人1" in pages[0] and "浦东新区" in pages[0] and "new1" in pages[0] and "参赛单位" in pages[0]
-    links = [re.search(r"http://judging\.test/invitation/\S+", text.replace("\n", "")) for text in pages]
+    first = pages[0].replace("\n", "")
+    for words in ("邀 请 函", "姓名 新人1", "新人1，您好：", "所属单位：浦东新区。", "您的用户名是 new1。", "作为参赛单位", "有效期至 "):
+        assert words in first
+    links = [re.search(r"http://judging\.test/invite/[A-Za-z0-9_-]+", text.replace("\n", "")) for text in pages]
     assert all(links)
     assert any("CJK" in name for name in embedded_fonts(response.data))
     # the printed link is the live one: it opens the set-password page
@@ -364,12 +367,12 @@ def test_links_xlsx_and_earlier_links_end(app: Flask, client_for, users: dict[st
         )
         first_link, user_id = made.invitation_token, made.user.id
         db.session.commit()
-    response = _issue(english(client_for("organizer")), "xlsx", str(user_id))
+    response = _issue(client_for("organizer"), "xlsx", str(user_id))
     sheet = load_workbook(io.BytesIO(response.data)).worksheets[0]
     rows = list(sheet.iter_rows(values_only=True))
     assert rows[0][:2] == ("姓名", "用户名")
     assert rows[1][0] == "=HYPERLINK(1)" and sheet["A2"].data_type == "s"  # text, not a formula
-    assert "/invitation/" in rows[1][5]
+    assert "/invite/" in rows[1][5]
     with app.app_context():
         with pytest.raises(accounts.NotFound):
             accounts.find_invitation(db.session, first_link)
@@ -408,7 +411,10 @@ class _Inbox:
 @pytest.fixture
 def smtp_server():  # type: ignore[no-untyped-def]
     inbox = _Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=0)
+    with socket.socket() as probe:  # a free port: the controller checks its server by connecting to it
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
     try:
         yield inbox, controller.port
@@ -453,7 +459,7 @@ def test_invitations_by_mail_reach_a_real_smtp_server(database_url: str, tmp_pat
     assert recipients == ["li@example.org"]
     assert message["Subject"] == "Your account on the contest judging platform"
     body = message.get_payload(decode=True).decode("utf-8")
-    link = re.search(r"http://judging\.test/invitation/\S+", body).group(0)
+    link = re.search(r"http://judging\.test/invite/\S+", body).group(0)
     assert "Dear 李专家," in body and "expert1" in body
     assert app.test_client().get(link.split("judging.test", 1)[1]).status_code == 200
     with app.app_context():
