@@ -28,7 +28,7 @@ from judging.models import (
     User,
 )
 from judging.services import accounts, people
-from tests.conftest import PASSWORD, create_user, csrf_token, log_in, make_test_app, organization_named
+from tests.conftest import create_user, csrf_token, log_in, make_test_app, organization_named
 from tests.scenarios import embedded_fonts, page_texts, people_workbook, thirty_judges
 
 
@@ -103,7 +103,9 @@ def test_last_organiser_keeps_the_role_and_nothing_changes(app: Flask, client_fo
         db.session.rollback()
 
 
-def test_entrant_with_entries_keeps_its_organisation(app: Flask, client_for, users: dict[str, int], short_video: Path) -> None:  # type: ignore[no-untyped-def]
+def test_entrant_with_entries_keeps_its_organisation(
+    app: Flask, client_for, users: dict[str, int], short_video: Path
+) -> None:  # type: ignore[no-untyped-def]
     from tests.conftest import submitted_video_entry
 
     with app.app_context():
@@ -111,7 +113,13 @@ def test_entrant_with_entries_keeps_its_organisation(app: Flask, client_for, use
         code = entry.code
         xuhui = organization_named("徐汇区").id
         before = _snapshot("entrant-a")
-    page = _edit(english(client_for("organizer")), users["entrant-a"], display_name="Entrant-A", role="entrant", organization_id=xuhui)
+    page = _edit(
+        english(client_for("organizer")),
+        users["entrant-a"],
+        display_name="Entrant-A",
+        role="entrant",
+        organization_id=xuhui,
+    )
     assert page.status_code == 400
     assert f"made entries for 浦东新区 ({code})" in page.get_data(as_text=True)
     with app.app_context():
@@ -122,7 +130,9 @@ def test_entrant_cannot_move_to_the_organiser(app: Flask, client_for, users: dic
     with app.app_context():
         office = organization_named("市委网信办").id
         before = _snapshot("entrant-b")
-    page = _edit(english(client_for("organizer")), users["entrant-b"], display_name="B", role="entrant", organization_id=office)
+    page = _edit(
+        english(client_for("organizer")), users["entrant-b"], display_name="B", role="entrant", organization_id=office
+    )
     assert "Entrant accounts belong to entrant organisations, not the organiser." in page.get_data(as_text=True)
     with app.app_context():
         assert _snapshot("entrant-b") == before
@@ -131,13 +141,17 @@ def test_entrant_cannot_move_to_the_organiser(app: Flask, client_for, users: dic
 def test_bad_email_is_refused_and_nothing_changes(app: Flask, client_for, users: dict[str, int]) -> None:  # type: ignore[no-untyped-def]
     with app.app_context():
         before = _snapshot("judge")
-    page = _edit(english(client_for("organizer")), users["judge"], display_name="J", role="judge", organization_id=0, email="a@b")
+    page = _edit(
+        english(client_for("organizer")), users["judge"], display_name="J", role="judge", organization_id=0, email="a@b"
+    )
     assert "“a@b” is not an e-mail address." in page.get_data(as_text=True)
     with app.app_context():
         assert _snapshot("judge") == before
 
 
-def test_new_affiliation_recuses_conflicting_open_assignments(app: Flask, client_for, users: dict[str, int], short_video: Path) -> None:  # type: ignore[no-untyped-def]
+def test_new_affiliation_recuses_conflicting_open_assignments(
+    app: Flask, client_for, users: dict[str, int], short_video: Path
+) -> None:  # type: ignore[no-untyped-def]
     from judging.services import contests, panel
 
     with app.app_context():
@@ -151,7 +165,9 @@ def test_new_affiliation_recuses_conflicting_open_assignments(app: Flask, client
         db.session.commit()
         pudong = organization_named("浦东新区").id
         codes = (pudong_entry.code, huangpu_entry.code)
-    response = _edit(english(client_for("organizer")), users["judge"], display_name="Judge", role="judge", organization_id=pudong)
+    response = _edit(
+        english(client_for("organizer")), users["judge"], display_name="Judge", role="judge", organization_id=pudong
+    )
     assert response.status_code == 302
     with app.app_context():
         states = {
@@ -170,7 +186,9 @@ def submitted_video_entry_for(app: Flask, username: str, video: Path):  # type: 
     return submitted_video_entry(app, username, video, title=f"{username} 作品")
 
 
-def test_judge_with_assignments_keeps_the_judge_role(app: Flask, client_for, users: dict[str, int], short_video: Path) -> None:  # type: ignore[no-untyped-def]
+def test_judge_with_assignments_keeps_the_judge_role(
+    app: Flask, client_for, users: dict[str, int], short_video: Path
+) -> None:  # type: ignore[no-untyped-def]
     from judging.services import contests, panel
 
     with app.app_context():
@@ -181,7 +199,9 @@ def test_judge_with_assignments_keeps_the_judge_role(app: Flask, client_for, use
         panel.assign_judges(db.session, organizer, entry.contest)
         db.session.commit()
         before = _snapshot("judge")
-    page = _edit(english(client_for("organizer")), users["judge"], display_name="Judge", role="organizer", organization_id=0)
+    page = _edit(
+        english(client_for("organizer")), users["judge"], display_name="Judge", role="organizer", organization_id=0
+    )
     text = page.get_data(as_text=True)
     assert "sits on 1 panels and has 1 assignments: a judge with a judging history stays a judge." in text
     with app.app_context():
@@ -191,7 +211,9 @@ def test_judge_with_assignments_keeps_the_judge_role(app: Flask, client_for, use
 # --- deactivation -------------------------------------------------------------------------------------
 
 
-def test_deactivation_confirm_page_says_what_happens_and_post_without_it_changes_nothing(app: Flask, client_for, users: dict[str, int]) -> None:  # type: ignore[no-untyped-def]
+def test_deactivation_confirm_page_says_what_happens_and_post_without_it_changes_nothing(
+    app: Flask, client_for, users: dict[str, int]
+) -> None:  # type: ignore[no-untyped-def]
     organizer = english(client_for("organizer"))
     page = organizer.get(f"/organizer/users/{users['judge']}/deactivate").get_data(as_text=True)
     assert "Every open session of the account ends on its next request." in page
@@ -204,7 +226,9 @@ def test_deactivation_confirm_page_says_what_happens_and_post_without_it_changes
         assert _user("judge").active
 
 
-def test_deactivated_account_gets_the_exact_message_sessions_end_and_links_die(app: Flask, client_for, users: dict[str, int]) -> None:  # type: ignore[no-untyped-def]
+def test_deactivated_account_gets_the_exact_message_sessions_end_and_links_die(
+    app: Flask, client_for, users: dict[str, int]
+) -> None:  # type: ignore[no-untyped-def]
     judge = client_for("judge")
     organizer = english(client_for("organizer"))
     with app.app_context():
@@ -254,7 +278,9 @@ def _upload(client, path: Path):  # type: ignore[no-untyped-def]
         )
 
 
-def test_thirty_judges_with_one_bad_row_are_refused_naming_row_and_column(app: Flask, client_for, users: dict[str, int], tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_thirty_judges_with_one_bad_row_are_refused_naming_row_and_column(
+    app: Flask, client_for, users: dict[str, int], tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
     organizer = english(client_for("organizer"))
     path = people_workbook(tmp_path / "judges.xlsx", thirty_judges(bad_row=17))
     page = _upload(organizer, path).get_data(as_text=True)
@@ -264,7 +290,9 @@ def test_thirty_judges_with_one_bad_row_are_refused_naming_row_and_column(app: F
     assert list((Path(app.instance_path) / "imports").glob("*")) == []  # no orphan upload
 
 
-def test_thirty_judges_preview_then_confirm_creates_all_in_one_go(app: Flask, client_for, users: dict[str, int], tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_thirty_judges_preview_then_confirm_creates_all_in_one_go(
+    app: Flask, client_for, users: dict[str, int], tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
     organizer = english(client_for("organizer"))
     rows = thirty_judges()
     rows[0][3] = "黄浦区、徐汇区"
@@ -291,14 +319,19 @@ def test_thirty_judges_preview_then_confirm_creates_all_in_one_go(app: Flask, cl
         )
         related = db.session.scalars(select(JudgeRelation).where(JudgeRelation.judge_id == first.id)).all()
         assert sorted(r.organization.name for r in related) == ["徐汇区", "黄浦区"]
-        assert db.session.scalar(select(func.count(Invitation.id)).where(Invitation.user_id.in_([j.id for j in judges]))) == 30
+        assert (
+            db.session.scalar(select(func.count(Invitation.id)).where(Invitation.user_id.in_([j.id for j in judges])))
+            == 30
+        )
     # the same file again: every row is a duplicate now, nothing is created
     again = _upload(organizer, path).get_data(as_text=True)
     assert "row 2, column “姓名”: 专家01 already has an account with this role and organisation." in again
     assert "row 2, column “邮箱”: an account with expert01@example.org already exists." in again
 
 
-def test_duplicates_within_the_file_and_bad_roles_are_named(app: Flask, client_for, users: dict[str, int], tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_duplicates_within_the_file_and_bad_roles_are_named(
+    app: Flask, client_for, users: dict[str, int], tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
     rows = [
         ["甲", "评审专家", "", "", "a@example.org", "alpha"],
         ["乙", "entrant", "浦东新区", "", "a@example.org", "alpha"],
@@ -314,7 +347,9 @@ def test_duplicates_within_the_file_and_bad_roles_are_named(app: Flask, client_f
     assert "p.xlsx, row 5, column “用户名”: the username judge is already taken." in page
 
 
-def test_import_template_has_the_headers_the_import_reads(app: Flask, client_for, users: dict[str, int], tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_import_template_has_the_headers_the_import_reads(
+    app: Flask, client_for, users: dict[str, int], tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
     organizer = client_for("organizer")  # Chinese, the default
     content = organizer.get("/organizer/people/import-template.xlsx").data
     sheet = load_workbook(io.BytesIO(content)).worksheets[0]
@@ -332,15 +367,23 @@ def test_import_template_has_the_headers_the_import_reads(app: Flask, client_for
 
 def _issue(client, output: str, people_ids: str = ""):  # type: ignore[no-untyped-def]
     token = csrf_token(client, "/organizer/users")
-    return client.post("/organizer/people/invitations", data={"csrf_token": token, "people": people_ids, "output": output})
+    return client.post(
+        "/organizer/people/invitations", data={"csrf_token": token, "people": people_ids, "output": output}
+    )
 
 
-def test_letters_pdf_one_page_per_waiting_person_with_link_and_cjk_font(app: Flask, client_for, users: dict[str, int]) -> None:  # type: ignore[no-untyped-def]
+def test_letters_pdf_one_page_per_waiting_person_with_link_and_cjk_font(
+    app: Flask, client_for, users: dict[str, int]
+) -> None:  # type: ignore[no-untyped-def]
     with app.app_context():
         organizer = _user("organizer")
         for n, org in ((1, "浦东新区"), (2, "黄浦区")):
             accounts.create_account(
-                db.session, organizer, username=f"new{n}", display_name=f"新人{n}", role=Role.ENTRANT,
+                db.session,
+                organizer,
+                username=f"new{n}",
+                display_name=f"新人{n}",
+                role=Role.ENTRANT,
                 organization=organization_named(org),
             )
         db.session.commit()
@@ -349,7 +392,15 @@ def test_letters_pdf_one_page_per_waiting_person_with_link_and_cjk_font(app: Fla
     pages = page_texts(response.data)
     assert len(pages) == 2
     first = pages[0].replace("\n", "")
-    for words in ("邀 请 函", "姓名 新人1", "新人1，您好：", "所属单位：浦东新区。", "您的用户名是 new1。", "作为参赛单位", "有效期至 "):
+    for words in (
+        "邀 请 函",
+        "姓名 新人1",
+        "新人1，您好：",
+        "所属单位：浦东新区。",
+        "您的用户名是 new1。",
+        "作为参赛单位",
+        "有效期至 ",
+    ):
         assert words in first
     links = [re.search(r"http://judging\.test/invite/[A-Za-z0-9_-]+", text.replace("\n", "")) for text in pages]
     assert all(links)
@@ -362,7 +413,11 @@ def test_letters_pdf_one_page_per_waiting_person_with_link_and_cjk_font(app: Fla
 def test_links_xlsx_and_earlier_links_end(app: Flask, client_for, users: dict[str, int]) -> None:  # type: ignore[no-untyped-def]
     with app.app_context():
         made = accounts.create_account(
-            db.session, _user("organizer"), username="new1", display_name="=HYPERLINK(1)", role=Role.JUDGE,
+            db.session,
+            _user("organizer"),
+            username="new1",
+            display_name="=HYPERLINK(1)",
+            role=Role.JUDGE,
             organization=None,
         )
         first_link, user_id = made.invitation_token, made.user.id
@@ -382,7 +437,9 @@ def test_invitations_refused_for_people_not_waiting(app: Flask, client_for, user
     response = _issue(english(client_for("organizer")), "pdf", str(users["judge"]))  # has a password
     assert response.status_code == 302
     with app.app_context():
-        assert db.session.scalar(select(func.count(AuditEvent.id)).where(AuditEvent.action == "account.invite_many")) == 0
+        assert (
+            db.session.scalar(select(func.count(AuditEvent.id)).where(AuditEvent.action == "account.invite_many")) == 0
+        )
 
 
 def test_without_mail_server_nothing_is_sent(app: Flask, client_for, users: dict[str, int]) -> None:  # type: ignore[no-untyped-def]
@@ -402,7 +459,7 @@ class _Inbox:
         self.messages: list[tuple[list[str], Message]] = []
         self.lock = threading.Lock()
 
-    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]  # noqa: N802
+    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
         with self.lock:
             self.messages.append((list(envelope.rcpt_tos), message_from_bytes(envelope.original_content)))
         return "250 OK"
@@ -423,12 +480,13 @@ def smtp_server():  # type: ignore[no-untyped-def]
 
 
 def test_invitations_by_mail_reach_a_real_smtp_server(database_url: str, tmp_path: Path, smtp_server) -> None:  # type: ignore[no-untyped-def]
+    from judging.services import organizations
     from tests.conftest import ROOT
-    from judging.rubric import load_rubric_directory
-    from judging.services import contests, organizations
 
     inbox, port = smtp_server
-    app = make_test_app(database_url, tmp_path, MAIL_SERVER="127.0.0.1", MAIL_PORT=port, MAIL_SENDER="judging@example.org")
+    app = make_test_app(
+        database_url, tmp_path, MAIL_SERVER="127.0.0.1", MAIL_PORT=port, MAIL_SENDER="judging@example.org"
+    )
     with app.app_context():
         if database_url.startswith("postgresql"):
             from tests.conftest import _reset_postgres
@@ -436,15 +494,27 @@ def test_invitations_by_mail_reach_a_real_smtp_server(database_url: str, tmp_pat
             _reset_postgres(app)
         else:
             db.create_all()
-        organizations.seed_organizations(db.session, organizations.read_organization_file(ROOT / "data" / "organizations.toml"))
+        organizations.seed_organizations(
+            db.session, organizations.read_organization_file(ROOT / "data" / "organizations.toml")
+        )
         db.session.commit()
         create_user("organizer", Role.ORGANIZER, "市委网信办")
         accounts.create_account(
-            db.session, _user("organizer"), username="expert1", display_name="李专家", role=Role.JUDGE,
-            organization=organization_named("黄浦区"), email="li@example.org",
+            db.session,
+            _user("organizer"),
+            username="expert1",
+            display_name="李专家",
+            role=Role.JUDGE,
+            organization=organization_named("黄浦区"),
+            email="li@example.org",
         )
         accounts.create_account(
-            db.session, _user("organizer"), username="expert2", display_name="无邮箱", role=Role.JUDGE, organization=None
+            db.session,
+            _user("organizer"),
+            username="expert2",
+            display_name="无邮箱",
+            role=Role.JUDGE,
+            organization=None,
         )
         db.session.commit()
     organizer = app.test_client()
