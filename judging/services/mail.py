@@ -15,6 +15,10 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
 
+from sqlalchemy.orm import Session
+
+from judging.models import User
+from judging.services import audit
 from judging.services.notices import Notice
 
 TIMEOUT_SECONDS = 20
@@ -99,3 +103,18 @@ def send_notices(settings: MailSettings, notices: Sequence[Notice]) -> MailRepor
             except (OSError, smtplib.SMTPException):
                 report.failed.append(notice.to.display_name)
     return report
+
+
+def record_mailing(
+    session: Session, actor: User, what: str, report: MailReport, contest_id: int | None = None
+) -> None:
+    """Audit a mailing: what was sent (``invitations``, ``reminders``, ``notice``), to whom, and who was missed."""
+    audit.record(
+        session,
+        actor,
+        f"mail.{what}",
+        object_type="contest" if contest_id else "user",
+        object_id=contest_id or "",
+        contest_id=contest_id,
+        data={"sent": report.sent, "without_address": report.without_address, "failed": report.failed},
+    )

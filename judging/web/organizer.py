@@ -201,6 +201,7 @@ def create_user() -> ResponseReturnValue:
                 role=Role(form.role.data),
                 organization=organizations.get_organization(db.session, organization_id) if organization_id else None,
                 invitation_days=current_app.config["INVITATION_DAYS"],
+                email=form.email.data or "",
             )
         )
         if outcome.ok and outcome.value is not None:

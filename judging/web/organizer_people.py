@@ -29,7 +29,7 @@ from judging.services import (
     people,
     people_import,
 )
-from judging.services.mail import MailReport, MailSettings, send_notices
+from judging.services.mail import MailReport, MailSettings, record_mailing, send_notices
 from judging.services.progress import progress_of_judge
 from judging.web import lookups
 from judging.web.actions import attempt, flash_refusal
@@ -295,7 +295,7 @@ def issue_invitations() -> ResponseReturnValue:
     ]
     if output == "mail":
         assert settings is not None
-        _flash_mail_report(send_notices(settings, [notice for _issued, notice in written]))
+        _mailed(send_notices(settings, [notice for _issued, notice in written]), "invitations")
         return redirect(url_for("organizer_people.invitations_page"))
     if output == "xlsx":
         headers = [
@@ -354,6 +354,12 @@ def _letter(issued: invitations.IssuedInvitation, notice: notices.Notice, site: 
         expires=_("Valid until %(when)s", when=format_datetime(issued.expires_at, "yyyy-MM-dd HH:mm")),
         issuer=site or _("The organisers"),
     )
+
+
+def _mailed(report: MailReport, what: str, contest_id: int | None = None) -> None:
+    """Record the mailing in the audit log and tell the organiser who got it and who did not."""
+    attempt(lambda: record_mailing(db.session, current_user, what, report, contest_id))
+    _flash_mail_report(report)
 
 
 def _flash_mail_report(report: MailReport) -> None:
@@ -417,7 +423,7 @@ def send_reminders() -> ResponseReturnValue:
     if not behind:
         flash(_("Every judge of this contest has submitted every sheet: nobody to remind."), "info")
     else:
-        _flash_mail_report(send_notices(settings, behind))
+        _mailed(send_notices(settings, behind), "reminders", contest.id)
     return redirect(url_for("organizer_people.mail_page"))
 
 
@@ -445,5 +451,5 @@ def send_entrant_notice() -> ResponseReturnValue:
     if not recipients:
         flash(_("No entrant of this contest has an account: nothing was sent."), "info")
     else:
-        _flash_mail_report(send_notices(settings, recipients))
+        _mailed(send_notices(settings, recipients), "notice", contest.id)
     return redirect(url_for("organizer_people.mail_page"))

@@ -7,7 +7,7 @@ import io
 import re
 import socket
 import threading
-from email import message_from_bytes
+from email import message_from_bytes, policy
 from email.message import Message
 from pathlib import Path
 
@@ -461,7 +461,7 @@ class _Inbox:
 
     async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
         with self.lock:
-            self.messages.append((list(envelope.rcpt_tos), message_from_bytes(envelope.original_content)))
+            self.messages.append((list(envelope.rcpt_tos), message_from_bytes(envelope.original_content, policy=policy.default)))
         return "250 OK"
 
 
@@ -479,9 +479,12 @@ def smtp_server():  # type: ignore[no-untyped-def]
         controller.stop()
 
 
-def test_invitations_by_mail_reach_a_real_smtp_server(database_url: str, tmp_path: Path, smtp_server) -> None:  # type: ignore[no-untyped-def]
-    from judging.services import organizations
-    from tests.conftest import ROOT
+@pytest.fixture
+def mail_app(database_url: str, tmp_path: Path, smtp_server):  # type: ignore[no-untyped-def]
+    """The app of the ``app`` fixture (organisations, rubrics, an organiser), sending mail to the test's server."""
+    from judging.rubric import load_rubric_directory
+    from judging.services import contests, organizations
+    from tests.conftest import ROOT, _reset_postgres
 
     inbox, port = smtp_server
     app = make_test_app(
@@ -489,16 +492,30 @@ def test_invitations_by_mail_reach_a_real_smtp_server(database_url: str, tmp_pat
     )
     with app.app_context():
         if database_url.startswith("postgresql"):
-            from tests.conftest import _reset_postgres
-
             _reset_postgres(app)
         else:
             db.create_all()
-        organizations.seed_organizations(
-            db.session, organizations.read_organization_file(ROOT / "data" / "organizations.toml")
-        )
+        rows = organizations.read_organization_file(ROOT / "data" / "organizations.toml")
+        organizations.seed_organizations(db.session, rows)
+        for rubric in load_rubric_directory(ROOT / "rubrics"):
+            contests.sync_rubric(db.session, None, rubric, edition="2026")
         db.session.commit()
         create_user("organizer", Role.ORGANIZER, "市委网信办")
+    yield app, inbox
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def _organizer_of(app: Flask):  # type: ignore[no-untyped-def]
+    organizer = app.test_client()
+    log_in(organizer, "organizer")
+    return english(organizer)
+
+
+def test_invitations_by_mail_reach_a_real_smtp_server(mail_app) -> None:  # type: ignore[no-untyped-def]
+    app, inbox = mail_app
+    with app.app_context():
         accounts.create_account(
             db.session,
             _user("organizer"),
@@ -517,9 +534,7 @@ def test_invitations_by_mail_reach_a_real_smtp_server(database_url: str, tmp_pat
             organization=None,
         )
         db.session.commit()
-    organizer = app.test_client()
-    log_in(organizer, "organizer")
-    english(organizer)
+    organizer = _organizer_of(app)
     response = _issue(organizer, "mail")
     page = organizer.get(response.headers["Location"]).get_data(as_text=True)
     assert "Mail sent to 1 people." in page
@@ -527,11 +542,64 @@ def test_invitations_by_mail_reach_a_real_smtp_server(database_url: str, tmp_pat
     assert len(inbox.messages) == 1
     recipients, message = inbox.messages[0]
     assert recipients == ["li@example.org"]
+    assert message["To"] == "李专家 <li@example.org>"
     assert message["Subject"] == "Your account on the contest judging platform"
     body = message.get_payload(decode=True).decode("utf-8")
-    link = re.search(r"http://judging\.test/invite/\S+", body).group(0)
-    assert "Dear 李专家," in body and "expert1" in body
+    link = re.search(r"http://judging\.test/invite/[A-Za-z0-9_-]+", body).group(0)
+    assert body.startswith("Dear 李专家,\r\n\r\n") and "Your username is expert1." in body
     assert app.test_client().get(link.split("judging.test", 1)[1]).status_code == 200
     with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+        event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "mail.invitations")).one()
+        assert event.data == {"sent": ["李专家"], "without_address": ["无邮箱"], "failed": []}
+
+
+def test_reminders_go_to_judges_behind_and_notices_to_entrants(mail_app, short_video: Path) -> None:  # type: ignore[no-untyped-def]
+    from judging.services import contests, panel
+    from tests.conftest import submitted_video_entry
+
+    app, inbox = mail_app
+    with app.app_context():
+        create_user("entrant-a", Role.ENTRANT, "浦东新区")
+        _user("entrant-a").email = "pudong@example.org"
+        for name in ("behind", "done"):
+            create_user(name, Role.JUDGE)
+            _user(name).email = f"{name}@example.org"
+        db.session.commit()
+        entry = submitted_video_entry(app, "entrant-a", short_video)
+        contest, organizer = entry.contest, _user("organizer")
+        contests.change_phase(db.session, organizer, contest, contests.Phase.REVIEW)
+        for name in ("behind", "done"):
+            panel.add_to_panel(db.session, organizer, contest, _user(name))
+        panel.assign_judges(db.session, organizer, contest)
+        db.session.commit()
+        assignment = db.session.scalars(select(Assignment).where(Assignment.judge_id == _user("done").id)).one()
+        from judging.services.sheets import save_sheet
+
+        rubric = contests.current_rubric(contest)
+        save_sheet(
+            db.session,
+            _user("done"),
+            assignment,
+            scores={c.key: c.max for c in rubric.criteria},
+            checks={check.key: True for check in rubric.checks},
+            submit=True,
+        )
+        db.session.commit()
+        contest_id, title = contest.id, contest.title
+    organizer_client = _organizer_of(app)
+    token = csrf_token(organizer_client, "/organizer/people/mail")
+    organizer_client.post("/organizer/people/mail/reminders", data={"csrf_token": token, "contest": contest_id})
+    assert [to for to, _message in inbox.messages] == [["behind@example.org"]]
+    reminder = inbox.messages[0][1]
+    assert reminder["Subject"] == f"Reminder: {title} is waiting for your scores"
+    assert f"You have submitted 0 of the 1 score sheets assigned to you in {title}." in reminder.get_payload(
+        decode=True
+    ).decode("utf-8")
+    organizer_client.post(
+        "/organizer/people/mail/notice",
+        data={"csrf_token": token, "contest": contest_id, "subject": "颁奖典礼", "text": "请于9月11日出席。"},
+    )
+    to, notice = inbox.messages[1]
+    assert to == ["pudong@example.org"]
+    assert notice["Subject"] == f"{title}: 颁奖典礼"
+    assert "请于9月11日出席。" in notice.get_payload(decode=True).decode("utf-8")
