@@ -461,7 +461,9 @@ class _Inbox:
 
     async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
         with self.lock:
-            self.messages.append((list(envelope.rcpt_tos), message_from_bytes(envelope.original_content, policy=policy.default)))
+            self.messages.append(
+                (list(envelope.rcpt_tos), message_from_bytes(envelope.original_content, policy=policy.default))
+            )
         return "250 OK"
 
 
