@@ -18,14 +18,16 @@ from judging.exports.invitations import Letter, invitation_letters_pdf, invitati
 from judging.exports.workbook import XLSX_MIMETYPE, Sheet, xlsx_bytes
 from judging.extensions import db
 from judging.links import absolute_url
-from judging.models import Role
+from judging.models import JudgeRelation, Role, User
 from judging.services import (
+    NotFound,
     ServiceError,
     contests,
     exclusions,
     invitations,
     notices,
     organizations,
+    panel,
     people,
     people_import,
 )
@@ -36,6 +38,7 @@ from judging.web.actions import attempt, flash_refusal
 from judging.web.forms import ConfirmForm, role_choices
 from judging.web.labels import role_label
 from judging.web.permissions import role_required
+from judging.web.sheet_forms import RelationForm
 from judging.web.uploaded_tables import (
     ConfirmImportForm,
     TableUploadForm,
@@ -123,17 +126,68 @@ def edit_person(user_id: int) -> ResponseReturnValue:
                     "info",
                 )
             return redirect(url_for("organizer.user_list"))
-        status = 400
-        return render_template("organizer/person.html", person=user, form=form, relations=_relations(user)), status
+        return _person_page(user, form, 400)
     else:
         for errors in form.errors.values():
             flash(errors[0], "danger")
-        return render_template("organizer/person.html", person=user, form=form, relations=_relations(user)), 400
-    return render_template("organizer/person.html", person=user, form=form, relations=_relations(user))
+        return _person_page(user, form, 400)
+    return _person_page(user, form)
 
 
-def _relations(user: object) -> list:
-    return exclusions.relations_of(db.session, user) if getattr(user, "role", None) is Role.JUDGE else []  # type: ignore[arg-type]
+def _relations(user: User) -> list[JudgeRelation]:
+    return exclusions.relations_of(db.session, user) if user.role is Role.JUDGE else []
+
+
+def _relation_form() -> RelationForm:
+    form = RelationForm()
+    form.organization_id.choices = [(o.id, o.name) for o in organizations.list_organizations(db.session)]
+    return form
+
+
+def _person_page(user: User, form: PersonForm, status: int = 200) -> ResponseReturnValue:
+    return render_template(
+        "organizer/person.html",
+        person=user,
+        form=form,
+        relations=_relations(user),
+        relation_form=_relation_form(),
+        confirm=ConfirmForm(),
+    ), status
+
+
+@bp.post("/users/<int:user_id>/relations")
+@organizer_only
+def add_relation(user_id: int) -> ResponseReturnValue:
+    """Declare, for a judge, an organisation the judge is related to: open conflicting assignments are recused."""
+    user = lookups.user_for_organizer(user_id)
+    form = _relation_form()
+    if not form.validate_on_submit():
+        flash(_("Please choose an organisation."), "danger")
+    else:
+        organization = organizations.get_organization(db.session, form.organization_id.data)
+        outcome = attempt(
+            lambda: panel.declare_relation(db.session, current_user, user, organization, form.note.data or ""),
+            _("%(judge)s's relation with %(name)s is recorded.", judge=user.display_name, name=organization.name),
+        )
+        if outcome.ok and outcome.value:
+            flash(_("%(n)d open assignments were recused because of this relation.", n=outcome.value), "info")
+    return redirect(url_for("organizer_people.edit_person", user_id=user.id))
+
+
+@bp.post("/users/<int:user_id>/relations/<int:relation_id>/remove")
+@organizer_only
+def remove_relation(user_id: int, relation_id: int) -> ResponseReturnValue:
+    user = lookups.user_for_organizer(user_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    relation = exclusions.get_relation(db.session, relation_id)
+    if relation.judge_id != user.id:
+        raise NotFound(_("No such relation."))
+    attempt(
+        lambda: exclusions.remove_relation(db.session, current_user, relation),
+        _("The relation has been withdrawn."),
+    )
+    return redirect(url_for("organizer_people.edit_person", user_id=user.id))
 
 
 @bp.get("/users/<int:user_id>/deactivate")

@@ -57,6 +57,9 @@ def test_organiser_imports_thirty_judges_and_prints_their_letters(
     (screenshot_dir / "invitation-letters.pdf").write_bytes(pdf)
 
     # the same pages in English, and on a phone
+    page.goto(f"{live_server}/organizer/users")
+    expect(page.locator("tr[data-username='judge-030']").get_by_role("link", name="编辑")).to_be_visible()
+    page.screenshot(path=str(screenshot_dir / "people-users-zh.png"), full_page=True)
     page.goto(f"{live_server}/organizer/users?lang=en")
     expect(page.get_by_role("link", name="Create people from a table")).to_be_visible()
     page.screenshot(path=str(screenshot_dir / "people-users-en.png"), full_page=True)

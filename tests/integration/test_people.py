@@ -605,3 +605,59 @@ def test_reminders_go_to_judges_behind_and_notices_to_entrants(mail_app, short_v
     assert to == ["pudong@example.org"]
     assert notice["Subject"] == f"{title}: 颁奖典礼"
     assert "请于9月11日出席。" in notice.get_payload(decode=True).decode("utf-8")
+
+
+def test_relation_declared_on_the_person_page_recuses_and_withdrawing_keeps_the_recusal(
+    app: Flask, client_for, users: dict[str, int], short_video: Path
+) -> None:  # type: ignore[no-untyped-def]
+    from judging.services import contests, panel
+
+    with app.app_context():
+        entry = submitted_video_entry_for(app, "entrant-a", short_video)
+        organizer, judge = _user("organizer"), _user("judge")
+        contests.change_phase(db.session, organizer, entry.contest, contests.Phase.REVIEW)
+        panel.add_to_panel(db.session, organizer, entry.contest, judge)
+        panel.assign_judges(db.session, organizer, entry.contest)
+        db.session.commit()
+        pudong = organization_named("浦东新区").id
+    client = english(client_for("organizer"))
+    url = f"/organizer/users/{users['judge']}/edit"
+    client.post(
+        f"/organizer/users/{users['judge']}/relations",
+        data={"csrf_token": csrf_token(client, url), "organization_id": pudong, "note": "前同事"},
+    )
+    page = client.get(url).get_data(as_text=True)
+    assert "1 open assignments were recused because of this relation." in page
+    with app.app_context():
+        relation = db.session.scalars(select(JudgeRelation).where(JudgeRelation.judge_id == users["judge"])).one()
+        relation_id = relation.id
+        assignment = db.session.scalars(select(Assignment).where(Assignment.judge_id == users["judge"])).one()
+        assert (assignment.status, assignment.recusal_reason) == (
+            AssignmentStatus.RECUSED,
+            "Declared relation: 浦东新区",
+        )
+    # a relation of another person cannot be withdrawn through this judge's page
+    other = client.post(
+        f"/organizer/users/{users['entrant-a']}/relations/{relation_id}/remove",
+        data={"csrf_token": csrf_token(client, url)},
+    )
+    assert other.status_code == 404
+    client.post(
+        f"/organizer/users/{users['judge']}/relations/{relation_id}/remove",
+        data={"csrf_token": csrf_token(client, url)},
+    )
+    with app.app_context():
+        assert db.session.scalar(select(func.count(JudgeRelation.id))) == 0
+        assignment = db.session.scalars(select(Assignment).where(Assignment.judge_id == users["judge"])).one()
+        assert assignment.status is AssignmentStatus.RECUSED
+
+
+def test_letters_in_english_when_the_organiser_reads_english(app: Flask, client_for, users: dict[str, int]) -> None:  # type: ignore[no-untyped-def]
+    with app.app_context():
+        accounts.create_account(
+            db.session, _user("organizer"), username="new1", display_name="Ada", role=Role.JUDGE, organization=None
+        )
+        db.session.commit()
+    pdf = _issue(english(client_for("organizer")), "pdf").data
+    text = page_texts(pdf)[0].replace("\n", " ")
+    assert "Dear Ada," in text and "As a judge you will score the entries assigned to you online" in text
