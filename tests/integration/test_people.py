@@ -661,3 +661,29 @@ def test_letters_in_english_when_the_organiser_reads_english(app: Flask, client_
     pdf = _issue(english(client_for("organizer")), "pdf").data
     text = page_texts(pdf)[0].replace("\n", " ")
     assert "Dear Ada," in text and "As a judge you will score the entries assigned to you online" in text
+
+
+def test_people_pages_are_for_organisers_only_and_tampered_previews_are_refused(
+    app: Flask, client_for, users: dict[str, int]
+) -> None:  # type: ignore[no-untyped-def]
+    judge = client_for("judge")
+    for url in ("/organizer/people/import", "/organizer/people/invitations", f"/organizer/users/{users['judge']}/edit"):
+        assert judge.get(url).status_code in (302, 403, 404)
+    token = csrf_token(judge, "/judge/")
+    for url, data in (
+        ("/organizer/people/invitations", {"output": "pdf"}),
+        (f"/organizer/users/{users['entrant-a']}/edit", {"display_name": "x", "role": "judge", "organization_id": 0}),
+    ):
+        assert judge.post(url, data={"csrf_token": token, **data}).status_code in (302, 403, 404)
+    organizer = client_for("organizer")
+    token = csrf_token(organizer, "/organizer/people/import")
+    for forged in ("../../instance/secret_key|x.xlsx", "|x.xlsx", ".hidden|x.xlsx"):
+        response = organizer.post("/organizer/people/import/confirm", data={"csrf_token": token, "token": forged})
+        assert response.status_code == 400
+    bad_ids = organizer.post(
+        "/organizer/people/invitations", data={"csrf_token": token, "output": "pdf", "people": "1,x"}
+    )
+    assert bad_ids.status_code == 400
+    with app.app_context():
+        assert _snapshot("entrant-a")[0] == "Entrant-A"
+        assert db.session.scalar(select(func.count(Invitation.id))) == 4  # only the fixture's own, all used
