@@ -687,3 +687,28 @@ def test_people_pages_are_for_organisers_only_and_tampered_previews_are_refused(
     with app.app_context():
         assert _snapshot("entrant-a")[0] == "Entrant-A"
         assert db.session.scalar(select(func.count(Invitation.id))) == 4  # only the fixture's own, all used
+
+
+def test_a_mail_server_that_is_down_is_reported_not_a_crash(app: Flask, client_for, users: dict[str, int]) -> None:  # type: ignore[no-untyped-def]
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]  # nothing listens once the probe is closed
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=closed_port, MAIL_SENDER="judging@example.org")
+    with app.app_context():
+        accounts.create_account(
+            db.session,
+            _user("organizer"),
+            username="new1",
+            display_name="Ada",
+            role=Role.JUDGE,
+            organization=None,
+            email="ada@example.org",
+        )
+        db.session.commit()
+    organizer = english(client_for("organizer"))
+    response = _issue(organizer, "mail")
+    page = organizer.get(response.headers["Location"]).get_data(as_text=True)
+    assert "The mail server did not accept mail for: Ada." in page
+    with app.app_context():
+        event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "mail.invitations")).one()
+        assert event.data == {"sent": [], "without_address": [], "failed": ["Ada"]}
