@@ -89,6 +89,15 @@ def settings_from_environment(instance_path: Path) -> dict[str, object]:
         "SETUP_LINK_HOURS": int(env.get("SETUP_LINK_HOURS") or 24),
         # While no organiser exists, every page but the setup page says how to set the service up.
         "FIRST_RUN_NOTICE": _bool(env.get("FIRST_RUN_NOTICE"), True),
+        # Optional mail (judging.services.mail): without MAIL_SERVER nothing is sent; letters and a spreadsheet
+        # of invitation links are offered instead.
+        "MAIL_SERVER": env.get("MAIL_SERVER") or "",
+        "MAIL_PORT": int(env.get("MAIL_PORT") or 25),
+        "MAIL_USE_TLS": _bool(env.get("MAIL_USE_TLS"), False),
+        "MAIL_USE_SSL": _bool(env.get("MAIL_USE_SSL"), False),
+        "MAIL_USERNAME": env.get("MAIL_USERNAME") or "",
+        "MAIL_PASSWORD": env.get("MAIL_PASSWORD") or "",
+        "MAIL_SENDER": env.get("MAIL_SENDER") or "",
         "MAX_CONTENT_LENGTH": int(env.get("MAX_UPLOAD_MB") or 1100) * 1024 * 1024,
         # memory:// counts per process: with several workers or hosts use redis://HOST:PORT/0 so all share one count.
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI") or "memory://",

@@ -158,6 +158,8 @@ class User(Base):
     role: Mapped[Role] = mapped_column(_enum(Role, "role"))
     organization_id: Mapped[int | None] = mapped_column(ForeignKey("organization.id", ondelete="RESTRICT"), index=True)
     """An entrant's organisation; a judge's affiliation (used for automatic recusal)."""
+    email: Mapped[str | None] = mapped_column(String(254))
+    """Where invitations, reminders and notices go when a mail server is configured; optional."""
     password_hash: Mapped[str | None] = mapped_column(String(255))
     """None until the invitation is accepted: such an account cannot log in."""
     active: Mapped[bool] = mapped_column(Boolean, default=True)

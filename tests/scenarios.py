@@ -480,3 +480,23 @@ def poster_contest(organizer_id: int, *, slug: str = "poster-2027", code_prefix:
     )
     db.session.commit()
     return contest
+
+PEOPLE_HEADERS = ["姓名", "角色", "单位", "回避单位", "邮箱", "用户名"]
+
+
+def people_workbook(path: Path, rows: list[list[str]], headers: list[str] = PEOPLE_HEADERS) -> Path:
+    """A people table as an organiser would fill it in Excel (header row 1, one person per row)."""
+    pd.DataFrame(rows, columns=headers).to_excel(path, index=False)
+    return path
+
+
+def thirty_judges(bad_row: int | None = None) -> list[list[str]]:
+    """30 judges of different districts; with ``bad_row`` (a spreadsheet row, 2–31) naming an unknown unit."""
+    districts = ["浦东新区", "黄浦区", "徐汇区", "长宁区", "静安区", "普陀区"]
+    rows = [
+        [f"专家{n:02d}", "评审专家", districts[n % len(districts)], "", f"expert{n:02d}@example.org", ""]
+        for n in range(1, 31)
+    ]
+    if bad_row is not None:
+        rows[bad_row - 2][2] = "不存在的单位"
+    return rows

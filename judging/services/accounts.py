@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 from zxcvbn import zxcvbn
@@ -21,6 +21,8 @@ from judging.services import NotFound, ServiceError, audit, login_throttle
 MIN_PASSWORD_LENGTH = 10
 MIN_PASSWORD_SCORE = 3
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{2,39}$")
+MAX_EMAIL = 254
+EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # A fixed hash to compare against when the user does not exist, so both paths take the same time.
 _DUMMY_HASH = generate_password_hash("not a real password", method="scrypt")
 
@@ -54,8 +56,30 @@ def password_problem(password: str, username: str = "", display_name: str = "") 
     return None
 
 
-def _token_hash(token: str) -> str:
+def email_problem(email: str) -> str | None:
+    """An address is optional; when given it has one @, a dot in the domain and no spaces (at most 254)."""
+    if email and (len(email) > MAX_EMAIL or not EMAIL_PATTERN.match(email)):
+        return _("“%(email)s” is not an e-mail address.", email=email)
+    return None
+
+
+def entrant_organization_problem(role: Role, organization: Organization | None) -> str | None:
+    """Entrants belong to an organisation that can enter (not the organiser's own)."""
+    if role is Role.ENTRANT:
+        if organization is None:
+            return _("An entrant account must belong to an organisation.")
+        if organization.kind is OrganizationKind.ORGANIZER:
+            return _("Entrant accounts belong to entrant organisations, not the organiser.")
+    return None
+
+
+def token_hash(token: str) -> str:
+    """What is stored of an invitation token: its sha256."""
     return hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
+
+
+class AccountDeactivated(ServiceError):
+    """The right password for an account an organiser has deactivated."""
 
 
 @dataclass(frozen=True)
@@ -74,14 +98,17 @@ def create_account(
     role: Role,
     organization: Organization | None,
     invitation_days: int = 7,
+    email: str = "",
 ) -> NewAccount:
     """Create an account without a password and an invitation with which its holder sets one.
 
     Entrants must belong to an organisation that can enter (not the organiser's own); judges may
     have an affiliation, which drives automatic recusal.
     """
-    user = _new_user(session, username=username, display_name=display_name, role=role, organization=organization)
-    token = _issue_invitation(session, actor, user, invitation_days)
+    user = _new_user(
+        session, username=username, display_name=display_name, role=role, organization=organization, email=email
+    )
+    token = issue_invitation(session, actor, user, invitation_days)
     _record_creation(session, actor, user)
     return NewAccount(user, token)
 
@@ -111,7 +138,13 @@ def create_account_with_password(
 
 
 def _new_user(
-    session: Session, *, username: str, display_name: str, role: Role, organization: Organization | None
+    session: Session,
+    *,
+    username: str,
+    display_name: str,
+    role: Role,
+    organization: Organization | None,
+    email: str = "",
 ) -> User:
     username = username.strip()
     if not USERNAME_PATTERN.match(username):
@@ -122,16 +155,16 @@ def _new_user(
         raise ServiceError(_("The username %(name)s is already taken.", name=username))
     if not display_name.strip():
         raise ServiceError(_("Please enter the name to display."))
-    if role is Role.ENTRANT:
-        if organization is None:
-            raise ServiceError(_("An entrant account must belong to an organisation."))
-        if organization.kind is OrganizationKind.ORGANIZER:
-            raise ServiceError(_("Entrant accounts belong to entrant organisations, not the organiser."))
+    email = email.strip()
+    problem = email_problem(email) or entrant_organization_problem(role, organization)
+    if problem:
+        raise ServiceError(problem)
     user = User(
         username=username,
         display_name=display_name.strip(),
         role=role,
         organization=organization,
+        email=email or None,
         password_hash=None,
         session_token=secrets.token_hex(16),
     )
@@ -156,7 +189,8 @@ def _record_creation(session: Session, actor: User | None, user: User) -> None:
     )
 
 
-def _issue_invitation(session: Session, actor: User | None, user: User, days: int) -> str:
+def issue_invitation(session: Session, actor: User | None, user: User, days: int) -> str:
+    """A new one-time link for the user, valid ``days``; any earlier open link of the user ends. Not audited."""
     now = utcnow()
     for old in session.scalars(select(Invitation).where(Invitation.user_id == user.id, Invitation.used_at.is_(None))):
         old.expires_at = now  # a new link replaces any earlier one
@@ -164,7 +198,7 @@ def _issue_invitation(session: Session, actor: User | None, user: User, days: in
     session.add(
         Invitation(
             user_id=user.id,
-            token_hash=_token_hash(token),
+            token_hash=token_hash(token),
             created_by_id=actor.id if actor else None,
             created_at=now,
             expires_at=now + timedelta(days=days),
@@ -176,14 +210,14 @@ def _issue_invitation(session: Session, actor: User | None, user: User, days: in
 
 def reissue_invitation(session: Session, actor: User, user: User, invitation_days: int = 7) -> str:
     """A fresh one-time link for a user who lost theirs or forgot the password; earlier links stop working."""
-    token = _issue_invitation(session, actor, user, invitation_days)
+    token = issue_invitation(session, actor, user, invitation_days)
     audit.record(session, actor, "account.invite", object_type="user", object_id=user.id)
     return token
 
 
 def find_invitation(session: Session, token: str) -> Invitation:
     """The open invitation for a token; NotFound when unknown, used or expired."""
-    invitation = session.scalar(select(Invitation).where(Invitation.token_hash == _token_hash(token)))
+    invitation = session.scalar(select(Invitation).where(Invitation.token_hash == token_hash(token)))
     if invitation is None or invitation.used_at is not None or invitation.expires_at <= utcnow():
         raise NotFound(_("This invitation link is not valid: it was already used, replaced or has expired."))
     if not invitation.user.active:
@@ -212,7 +246,8 @@ def authenticate(session: Session, username: str, password: str, client: str = "
     ``client`` is the address the attempt comes from. Before any password is checked, the attempt must
     pass :mod:`judging.services.login_throttle` (which raises ``LoginThrottled``); a failure is counted
     there, a success clears the (account, client) pair and makes ``client`` the account's usual one.
-    Takes the same time whether or not the user exists.
+    Takes the same time whether or not the user exists. The right password of a deactivated account
+    raises :class:`AccountDeactivated` (no failure is counted: it was not a guess).
     """
     username = username.strip()
     user = session.scalar(select(User).where(User.username == username))
@@ -222,9 +257,13 @@ def authenticate(session: Session, username: str, password: str, client: str = "
         check_password_hash(_DUMMY_HASH, password)
         login_throttle.record_failure(session, username, client, usual_client)
         return None
-    if not check_password_hash(user.password_hash, password) or not user.active:
+    if not check_password_hash(user.password_hash, password):
         login_throttle.record_failure(session, username, client, usual_client)
         return None
+    if not user.active:  # only the holder of the right password learns this
+        raise AccountDeactivated(
+            _("This account has been deactivated. Please ask the organisers if you need it again.")
+        )
     login_throttle.record_success(session, user, client)
     return user
 
@@ -255,14 +294,44 @@ def change_password(session: Session, user: User, current: str, new: str) -> Non
 
 
 def set_active(session: Session, actor: User, user: User, active: bool) -> None:
+    """Deactivate or reactivate an account.
+
+    Deactivated: it cannot log in (:class:`AccountDeactivated` names why), every session of it ends on
+    its next request, and its open invitation links stop working (reactivating does not revive them:
+    issue a new link). Its sheets and entries stay as they are, on record. Nobody deactivates their own
+    account, and the last active organiser stays active.
+    """
+    if user.active == active:
+        return
     if user.id == actor.id and not active:
         raise ServiceError(_("You cannot deactivate your own account."))
+    if not active and user.role is Role.ORGANIZER:
+        others = session.scalar(
+            select(func.count(User.id)).where(User.role == Role.ORGANIZER, User.active.is_(True), User.id != user.id)
+        )
+        if not others:
+            raise ServiceError(_("%(name)s is the last active organiser and stays active.", name=user.display_name))
     user.active = active
     end_sessions(user)
+    ended = 0
     if active:
         login_throttle.forget_account(session, user.username)
+    else:
+        now = utcnow()
+        for invitation in session.scalars(
+            select(Invitation).where(
+                Invitation.user_id == user.id, Invitation.used_at.is_(None), Invitation.expires_at > now
+            )
+        ):
+            invitation.expires_at = now
+            ended += 1
     audit.record(
-        session, actor, "account.activate" if active else "account.deactivate", object_type="user", object_id=user.id
+        session,
+        actor,
+        "account.activate" if active else "account.deactivate",
+        object_type="user",
+        object_id=user.id,
+        data={"username": user.username} | ({} if active else {"invitations_ended": ended}),
     )
 
 

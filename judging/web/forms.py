@@ -57,6 +57,7 @@ class NewUserForm(FlaskForm):
     display_name = StringField(_l("Name to display"), validators=[DataRequired(), Length(max=120)])
     role = SelectField(_l("Role"), choices=[])
     organization_id = SelectField(_l("Organisation"), coerce=int, choices=[])
+    email = StringField(_l("E-mail (optional)"), validators=[Optional(), Length(max=254)])
     submit = SubmitField(_l("Create account and invitation link"))
 
 

@@ -211,6 +211,7 @@ def create_user() -> ResponseReturnValue:
                 role=Role(form.role.data),
                 organization=organizations.get_organization(db.session, organization_id) if organization_id else None,
                 invitation_days=current_app.config["INVITATION_DAYS"],
+                email=form.email.data or "",
             )
         )
         if outcome.ok and outcome.value is not None:
@@ -253,6 +254,9 @@ def toggle_active(user_id: int) -> ResponseReturnValue:
     if not ConfirmForm().validate_on_submit():
         abort(400)
     user = lookups.user_for_organizer(user_id)
+    # Deactivating only from the page that says what will happen.
+    if user.active and request.form.get("confirmed") != "yes":
+        return redirect(url_for("organizer_people.confirm_deactivation", user_id=user.id))
     attempt(
         lambda: accounts.set_active(db.session, current_user, user, active=not user.active),
         _("The account of %(name)s has been updated.", name=user.display_name),

@@ -195,7 +195,7 @@ def test_deactivated_account_cannot_log_in_and_is_signed_out(app: Flask, client_
     judge = client_for("judge")
     organizer = client_for("organizer")
     token = csrf_token(organizer, "/organizer/users")
-    organizer.post(f"/organizer/users/{users['judge']}/active", data={"csrf_token": token})
+    organizer.post(f"/organizer/users/{users['judge']}/active", data={"csrf_token": token, "confirmed": "yes"})
     assert judge.get("/judge/").status_code == 302
     assert log_in(app.test_client(), "judge").status_code == 200
     with app.app_context():
@@ -408,7 +408,8 @@ def test_a_cookie_copied_before_deactivation_stops_working(app: Flask, client_fo
     stolen.set_cookie("session", entrant.get_cookie("session", domain="judging.test").value, domain="judging.test")
     organizer = client_for("organizer")
     organizer.post(
-        f"/organizer/users/{users['entrant-a']}/active", data={"csrf_token": csrf_token(organizer, "/organizer/users")}
+        f"/organizer/users/{users['entrant-a']}/active",
+        data={"csrf_token": csrf_token(organizer, "/organizer/users"), "confirmed": "yes"},
     )
     assert stolen.get("/entrant/").status_code == 302
     assert entrant.get("/entrant/").status_code == 302
