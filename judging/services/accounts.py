@@ -89,6 +89,8 @@ def create_account(
         raise ServiceError(_("The username %(name)s is already taken.", name=username))
     if not display_name.strip():
         raise ServiceError(_("Please enter the name to display."))
+    if organization is not None and organization.retired:
+        raise ServiceError(_("%(name)s is retired: it takes no new accounts.", name=organization.name))
     if role is Role.ENTRANT:
         if organization is None:
             raise ServiceError(_("An entrant account must belong to an organisation."))
@@ -217,6 +219,11 @@ def change_password(session: Session, user: User, current: str, new: str) -> Non
 def set_active(session: Session, actor: User, user: User, active: bool) -> None:
     if user.id == actor.id and not active:
         raise ServiceError(_("You cannot deactivate your own account."))
+    organization = user.organization
+    if active and organization is not None and organization.retired and user.role is not Role.JUDGE:
+        raise ServiceError(
+            _("%(name)s is retired: take the organisation back into use before its accounts.", name=organization.name)
+        )
     user.active = active
     end_sessions(user)
     if active:

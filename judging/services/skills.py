@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
@@ -43,7 +43,7 @@ from judging.models import (
 )
 from judging.rubric import Part, Rubric, format_points
 from judging.scoring.ranking import RankingResult, rank_entries
-from judging.scoring.score_table import ScoreTableError, cell_text, parse_score_frame, read_table_cells
+from judging.scoring.score_table import ScoreTableError, cell_text, parse_score_frame
 from judging.scoring.skills import (
     SkillsResult,
     judged_part_score,
@@ -56,6 +56,7 @@ from judging.services import ServiceError, audit, panel
 from judging.services.contests import current_rubric, require
 from judging.services.entries import judgeable_statuses
 from judging.services.results import ContestResults, score_frames
+from judging.services.table_import import ImportRefused, find_columns, read_cells
 from judging.workflow import Action
 
 ID_NUMBER = re.compile(r"^\d{17}[\dX]$")
@@ -76,14 +77,6 @@ SCORE_COLUMNS = {
 }
 
 
-class ImportRefused(ServiceError):
-    """The file cannot be imported; ``problems`` lists every row's problem, one line each."""
-
-    def __init__(self, problems: list[str]):
-        super().__init__(problems[0] if len(problems) == 1 else _("%(n)d problems in the file.", n=len(problems)))
-        self.problems = problems
-
-
 def mask_id_number(id_number: str | None) -> str:
     """An identity number as shown everywhere but the certification export: the first 3 and last 4
     characters, the rest hidden (``310***********123X``)."""
@@ -92,29 +85,6 @@ def mask_id_number(id_number: str | None) -> str:
     if len(id_number) <= 7:
         return "*" * len(id_number)
     return id_number[:3] + "*" * (len(id_number) - 7) + id_number[-4:]
-
-
-def _columns(cells: pd.DataFrame, names: dict[str, tuple[str, ...]], required: Iterable[str], source: str) -> dict:
-    by_header = {str(header).strip().lower(): header for header in cells.columns}
-    found = {}
-    for key, aliases in names.items():
-        for alias in aliases:
-            if alias.lower() in by_header:
-                found[key] = by_header[alias.lower()]
-                break
-    missing = [key for key in required if key not in found]
-    if missing:
-        wanted = "; ".join(" / ".join(names[key]) for key in missing)
-        raise ImportRefused([_("%(file)s: missing column: %(columns)s", file=source, columns=wanted)])
-    return found
-
-
-def _read(path: Path) -> tuple[pd.DataFrame, list[int]]:
-    try:
-        cells, rows = read_table_cells(path)
-    except ScoreTableError as exc:
-        raise ImportRefused(list(exc.errors)) from None
-    return cells, [int(row) for row in rows]
 
 
 @dataclass(frozen=True)
@@ -130,8 +100,8 @@ class RosterRow:
 def read_roster(session: Session, rubric: Rubric, path: Path, source: str) -> list[RosterRow]:
     """Validate a roster file: number, name and an existing organisation on every row, a known level
     (key or label) or none, an 18-character identity number or none, no number twice."""
-    cells, rows = _read(path)
-    columns = _columns(cells, ROSTER_COLUMNS, ("number", "name", "organization"), source)
+    cells, rows = read_cells(path)
+    columns = find_columns(cells, ROSTER_COLUMNS, ("number", "name", "organization"), source)
     organizations = {org.name: org for org in session.scalars(select(Organization))}
     levels = {level.key: level.key for level in rubric.levels} | {level.label: level.key for level in rubric.levels}
     problems: list[str] = []
@@ -163,6 +133,14 @@ def read_roster(session: Session, rubric: Rubric, path: Path, source: str) -> li
             problems.append(_("%(where)s: the name is empty.", where=where))
         if org_name not in organizations:
             problems.append(_("%(where)s: unknown organisation “%(name)s”.", where=where, name=org_name))
+        elif organizations[org_name].retired:
+            problems.append(
+                _(
+                    "%(where)s: the organisation “%(name)s” is retired: it takes no new contestants.",
+                    where=where,
+                    name=org_name,
+                )
+            )
         if level_text and level_text not in levels:
             problems.append(
                 _(
@@ -257,8 +235,8 @@ def preview_part_scores(session: Session, contest: Contest, path: Path, source: 
     """
     require(Action.IMPORT_SCORES, contest)
     rubric = current_rubric(contest)
-    cells, rows = _read(path)
-    columns = _columns(cells, SCORE_COLUMNS, ("number", "part", "score"), source)
+    cells, rows = read_cells(path)
+    columns = find_columns(cells, SCORE_COLUMNS, ("number", "part", "score"), source)
     contestants = {c.number: c for c in session.scalars(select(Contestant).where(Contestant.contest_id == contest.id))}
     parts = {p.key: p for p in rubric.parts} | {p.label: p for p in rubric.parts}
     problems: list[str] = []
