@@ -16,9 +16,9 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from judging.extensions import db
-from judging.models import Assignment, Contest, Entry, EntryFile, Objection, ResultSnapshot, Role, User
+from judging.models import Assignment, Contest, Entry, EntryFile, Objection, Organization, ResultSnapshot, Role, User
 from judging.rubric import Rubric
-from judging.services import NotFound, accounts, contests, entries, objections, panel, sheets, snapshots
+from judging.services import NotFound, accounts, contests, entries, objections, organizations, panel, sheets, snapshots
 from judging.web.permissions import coordinates, has_role, may_view_entry
 
 
@@ -83,6 +83,11 @@ def gallery_snapshot(contest: Contest) -> ResultSnapshot:
     if snapshot is None or not snapshots.has_gallery(contest):
         raise NotFound(_("No such result."))
     return snapshot
+
+
+def organization_for_organizer(organization_id: int) -> Organization:
+    _organizer()
+    return organizations.get_organization(db.session, organization_id)
 
 
 def user_for_organizer(user_id: int) -> User:

@@ -4,17 +4,11 @@ judged parts, ranking, certificates."""
 from __future__ import annotations
 
 import io
-import secrets
-import time
-from pathlib import Path
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, send_file, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, send_file, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
-from flask_wtf import FlaskForm
-from flask_wtf.file import FileAllowed, FileField, FileRequired
-from wtforms import HiddenField, SubmitField
 
 from judging.exports.certification_list import certification_list_xlsx
 from judging.exports.workbook import XLSX_MIMETYPE
@@ -28,42 +22,11 @@ from judging.web.forms import ConfirmForm
 from judging.web.lookups import skills_contest_for_organizer
 from judging.web.organizer_results import describe_method
 from judging.web.permissions import role_required
+from judging.web.table_uploads import ConfirmImportForm, TableUploadForm, confirm_token, keep_upload, pending_upload
 from judging.workflow import Action
 
 bp = Blueprint("organizer_skills", __name__, url_prefix="/organizer")
 organizer_only = role_required(Role.ORGANIZER)
-PENDING_MAX_AGE_SECONDS = 24 * 3600
-
-
-class TableUploadForm(FlaskForm):
-    file = FileField(
-        validators=[FileRequired(), FileAllowed(["csv", "xlsx"], message="CSV / XLSX")],
-    )
-    submit = SubmitField()
-
-
-class ConfirmImportForm(FlaskForm):
-    token = HiddenField()
-    submit = SubmitField()
-
-
-def _pending_folder() -> Path:
-    folder = Path(current_app.instance_path) / "imports"
-    folder.mkdir(parents=True, exist_ok=True)
-    now = time.time()
-    for stale in folder.glob("*"):  # previews never confirmed: gone after a day
-        if now - stale.stat().st_mtime > PENDING_MAX_AGE_SECONDS:
-            stale.unlink(missing_ok=True)
-    return folder
-
-
-def _keep_upload(form: TableUploadForm) -> tuple[Path, str]:
-    """Store an uploaded table under a random name; return its path and the name the user gave it."""
-    upload = form.file.data
-    suffix = Path(upload.filename or "").suffix.lower()
-    path = _pending_folder() / f"{secrets.token_hex(16)}{suffix}"
-    upload.save(path)
-    return path, Path(upload.filename or "table").name
 
 
 @bp.get("/contests/<slug>/contestants")
@@ -112,7 +75,7 @@ def import_roster(slug: str) -> ResponseReturnValue:
     if not form.validate_on_submit():
         flash(_("Please choose a .csv or .xlsx file."), "danger")
         return redirect(url_for("organizer_skills.contestants", slug=slug))
-    path, name = _keep_upload(form)
+    path, name = keep_upload(form)
     try:
         outcome = attempt(lambda: skills.import_roster(db.session, current_user, contest, path, name))
     finally:
@@ -133,7 +96,7 @@ def preview_scores(slug: str) -> ResponseReturnValue:
     if not form.validate_on_submit():
         flash(_("Please choose a .csv or .xlsx file."), "danger")
         return redirect(url_for("organizer_skills.contestants", slug=slug))
-    path, name = _keep_upload(form)
+    path, name = keep_upload(form)
     try:
         preview = skills.preview_part_scores(db.session, contest, path, name)
     except ServiceError as refusal:
@@ -141,7 +104,7 @@ def preview_scores(slug: str) -> ResponseReturnValue:
         flash_refusal(refusal)
         flash(_("Nothing was imported."), "warning")
         return redirect(url_for("organizer_skills.contestants", slug=slug))
-    confirm = ConfirmImportForm(token=f"{path.name}|{name}")
+    confirm = ConfirmImportForm(token=confirm_token(path, name))
     return render_template("organizer/score_preview.html", contest=contest, preview=preview, form=confirm, file=name)
 
 
@@ -150,10 +113,10 @@ def preview_scores(slug: str) -> ResponseReturnValue:
 def confirm_scores(slug: str) -> ResponseReturnValue:
     contest = skills_contest_for_organizer(slug)
     form = ConfirmImportForm()
-    stored, _sep, name = (form.token.data or "").partition("|")
-    if not form.validate_on_submit() or not stored or "/" in stored or stored.startswith("."):
+    pending = pending_upload(form.token.data or "")
+    if not form.validate_on_submit() or pending is None:
         abort(400)
-    path = _pending_folder() / stored
+    path, name = pending
     if not path.is_file():
         flash(_("This preview has expired; please upload the file again."), "warning")
         return redirect(url_for("organizer_skills.contestants", slug=slug))
