@@ -219,7 +219,7 @@ def _cycle_message(name: str, parent: str, chain: list[str]) -> str:
 
 
 def _listed(items: list[str]) -> str:
-    shown = "、".join(items[:MAX_LISTED])
+    shown = _(", ").join(items[:MAX_LISTED])  # "、" in Chinese
     if len(items) > MAX_LISTED:
         shown += _(" and %(n)d more", n=len(items) - MAX_LISTED)
     return shown
@@ -655,7 +655,7 @@ KIND_ORDER = {kind: position for position, kind in enumerate(OrganizationKind)}
 
 def organization_tree(session: Session) -> list[tuple[Organization, int]]:
     """Every organisation with its depth, each after the one it belongs to: top-level ones by kind (the
-    organiser, districts, authorities, companies) in the order they were added, units by name."""
+    organiser, districts, authorities, companies), each kind in the order they were added."""
     every = list(session.scalars(select(Organization).order_by(Organization.id)))
     children: dict[int | None, list[Organization]] = {}
     for org in every:
@@ -668,7 +668,7 @@ def organization_tree(session: Session) -> list[tuple[Organization, int]]:
             return
         seen.add(org.id)
         ordered.append((org, depth))
-        for child in sorted(children.get(org.id, []), key=lambda o: (KIND_ORDER[o.kind], o.name)):
+        for child in sorted(children.get(org.id, []), key=lambda o: (KIND_ORDER[o.kind], o.id)):
             walk(child, depth + 1)
 
     for top in sorted(children.get(None, []), key=lambda o: (KIND_ORDER[o.kind], o.id)):
@@ -958,7 +958,12 @@ def _plan_import(
     for item in in_file:
         assert item.row is not None
         if item.existing is None:
-            changes.append(RowChange(item.row, item.name, "create"))
+            given = tuple(
+                (key, "", _shown(getattr(item, key)))
+                for key in ("kind", "parent", "short_name", "english_name", "aliases", "retired")
+                if getattr(item, key) or key == "kind"
+            )
+            changes.append(RowChange(item.row, item.name, "create", given))
             continue
         was = _planned_from(item.existing)
         differences = tuple(

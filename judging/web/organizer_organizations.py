@@ -154,7 +154,7 @@ def _edit_page(org: Organization, edit: EditOrganizationForm | None = None, stat
         check=check,
         blocking=check.problems(org.name, accounts_too=False),
         move_blockers=organizations.tree_blockers(db.session, org),
-        units=[child for child in org.children],
+        units=sorted(org.children, key=lambda child: child.id),
     ), status
 
 

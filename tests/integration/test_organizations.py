@@ -478,13 +478,15 @@ def test_the_export_reimports_as_no_change_in_either_language(app: Flask, client
         db.session.commit()
         total = len(_snapshot())
     for language in ("zh_CN", "en"):
-        client.get(f"/language/{language}")
+        assert client.get(f"/lang/{language}").status_code == 302
         exported = client.get(f"{LIST}.xlsx")
         assert exported.status_code == 200
         path = tmp_path / f"export-{language}.xlsx"
         path.write_bytes(exported.data)
         sheet = openpyxl.load_workbook(path).active
         assert sheet.max_row == total + 1
+        assert sheet["A1"].value == {"zh_CN": "名称", "en": "Name"}[language]
+        assert sheet["B3"].value == {"zh_CN": "区", "en": "District"}[language]
         page = _upload(client, path).get_data(as_text=True)
         assert page.count('data-action="unchanged"') == total, language
         assert page.count('data-action="create"') == page.count('data-action="update"') == 0
