@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -770,15 +770,23 @@ def _shown(value: object) -> str:
 
 
 def preview_import(
-    session: Session, path: Path, source: str, kind_words: Mapping[str, OrganizationKind]
+    session: Session,
+    path: Path,
+    source: str,
+    kind_words: Mapping[str, OrganizationKind],
+    known_kinds: Sequence[str] = (),
 ) -> OrganizationImport:
     """Validate an organisations file and say what importing it would do; writes nothing (see
-    :func:`_plan_import` for the rules)."""
-    return _plan_import(session, path, source, kind_words)[0]
+    :func:`_plan_import` for the rules; ``known_kinds`` name the kinds in refusals, in the user's language)."""
+    return _plan_import(session, path, source, kind_words, known_kinds)[0]
 
 
 def _plan_import(
-    session: Session, path: Path, source: str, kind_words: Mapping[str, OrganizationKind]
+    session: Session,
+    path: Path,
+    source: str,
+    kind_words: Mapping[str, OrganizationKind],
+    known_kinds: Sequence[str] = (),
 ) -> tuple[OrganizationImport, list[_Planned]]:
     """Validate an organisations file and say what importing it would do; writes nothing.
 
@@ -836,7 +844,7 @@ def _plan_import(
                     "%(where)s: unknown kind “%(kind)s” (known: %(known)s).",
                     where=where(row_number, "kind"),
                     kind=kind_text,
-                    known=", ".join(sorted({k.value for k in kind_words.values()})),
+                    known=_(", ").join(known_kinds or sorted({k.value for k in kind_words.values()})),
                 )
             )
         current = planned.get(name)
@@ -976,11 +984,16 @@ def _plan_import(
 
 
 def import_organizations(
-    session: Session, actor: User, path: Path, source: str, kind_words: Mapping[str, OrganizationKind]
+    session: Session,
+    actor: User,
+    path: Path,
+    source: str,
+    kind_words: Mapping[str, OrganizationKind],
+    known_kinds: Sequence[str] = (),
 ) -> OrganizationImport:
     """Write what :func:`preview_import` showed, in one transaction: the file is validated again (the
     data may have changed since the preview), all or nothing."""
-    preview, planned = _plan_import(session, path, source, kind_words)
+    preview, planned = _plan_import(session, path, source, kind_words, known_kinds)
     if not preview.count("create") and not preview.count("update"):
         return preview
     by_name = {org.name: org for org in session.scalars(select(Organization))}

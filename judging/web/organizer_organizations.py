@@ -59,6 +59,11 @@ def kind_words() -> dict[str, OrganizationKind]:
     return words
 
 
+def _kind_names() -> list[str]:
+    """The kinds a file may give, as the user reads them."""
+    return [organization_kind_label(kind) for kind in OrganizationKind if kind is not OrganizationKind.ORGANIZER]
+
+
 def _holders() -> list[Organization]:
     """Organisations a unit may be put under, not retired, in tree order."""
     return [
@@ -307,7 +312,7 @@ def preview_import() -> ResponseReturnValue:
         return redirect(url_for("organizer_organizations.organization_list"))
     path, name = keep_upload(form)
     try:
-        preview = organizations.preview_import(db.session, path, name, kind_words())
+        preview = organizations.preview_import(db.session, path, name, kind_words(), _kind_names())
     except ServiceError as refusal:
         path.unlink(missing_ok=True)
         flash_refusal(refusal)
@@ -346,7 +351,9 @@ def confirm_import() -> ResponseReturnValue:
         return redirect(url_for("organizer_organizations.organization_list"))
     try:
         outcome = attempt(
-            lambda: organizations.import_organizations(db.session, current_user, path, name, kind_words())
+            lambda: organizations.import_organizations(
+                db.session, current_user, path, name, kind_words(), _kind_names()
+            )
         )
     finally:
         path.unlink(missing_ok=True)

@@ -436,7 +436,7 @@ def test_a_bad_row_refuses_the_whole_import_naming_row_and_column(app: Flask, cl
     response = _upload(client, path)
     assert response.status_code == 302
     page = client.get(LIST).get_data(as_text=True)
-    assert "orgs.xlsx，第 5 行，“类型”列：未知类型“街道办”" in page
+    assert "orgs.xlsx，第 5 行，“类型”列：未知类型“街道办”（可用：区、行业主管部门、企业、基层单位）。" in page
     assert "orgs.xlsx，第 14 行，“上级单位”列：本文件和现有单位中都没有名为“不存在区”的单位。" in page
     assert "未导入任何数据。" in page
     with app.app_context():
@@ -527,3 +527,47 @@ def test_the_template_has_the_header_and_a_guide(app: Flask, client_for, tmp_pat
     ]
     assert book.worksheets[0].max_row == 1
     assert book.worksheets[1].title == "填写说明"
+
+
+def test_an_import_cannot_retire_past_the_rules_nor_take_the_organiser_kind(
+    app: Flask, client_for, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    client = client_for("organizer")
+    path = organizations_workbook(
+        tmp_path / "sneaky.xlsx",
+        [("黄浦区", "区", "", "", "Huangpu", "", "是"), ("影子组织者", "组织方", "")],
+    )
+    with app.app_context():
+        before = _snapshot()
+    _upload(client, path)
+    assert alerts(client.get(LIST).get_data(as_text=True)) == [
+        "sneaky.xlsx，第 3 行，“类型”列：组织者单位只有一个；新增的单位用于参赛。",
+        "sneaky.xlsx，第 2 行，“已停用”列：黄浦区 仍有在用账号：entrant-b。"
+        "请在停用单位时一并停用这些账号，或先行停用。",
+        "未导入任何数据。",
+    ]
+    with app.app_context():
+        assert _snapshot() == before
+
+
+def test_a_confirm_token_names_only_a_stored_preview_and_only_organisers_import(
+    app: Flask, client_for, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    client = client_for("organizer")
+    csrf = csrf_token(client, LIST)
+    for token in ("../../instance/secret_key|x", "/etc/passwd|x", ".hidden|x", ""):
+        assert client.post(f"{LIST}/import/confirm", data={"token": token, "csrf_token": csrf}).status_code == 400
+    expired = client.post(f"{LIST}/import/confirm", data={"token": "0123abcd.xlsx|x.xlsx", "csrf_token": csrf})
+    assert expired.status_code == 302
+    entrant = client_for("entrant-a")
+    path = organizations_workbook(tmp_path / "orgs.xlsx", twenty_organizations())
+    with path.open("rb") as stream:
+        response = entrant.post(
+            f"{LIST}/import/preview",
+            data={"file": (stream, "orgs.xlsx"), "csrf_token": csrf_token(entrant, "/")},
+            content_type="multipart/form-data",
+        )
+    assert response.status_code in (302, 403, 404)
+    assert entrant.get(f"{LIST}.xlsx").status_code in (302, 403, 404)
+    with app.app_context():
+        assert organizations.find_organization(db.session, "滨江区") is None
