@@ -53,6 +53,14 @@ MAX_LISTED = 5
 ALIAS_SEPARATORS = re.compile(r"[;；\n\r]+")
 
 
+class Refused(ServiceError):
+    """A change refused for several reasons at once; ``problems`` lists each, one line each."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__(problems[0])
+        self.problems = problems
+
+
 # --- the seed file -----------------------------------------------------------------------------------
 
 
@@ -482,7 +490,7 @@ def move_organization(session: Session, actor: User, org: Organization, parent: 
         raise ServiceError(problem)
     blockers = tree_blockers(session, org)
     if blockers:
-        raise ImportRefused(blockers) if len(blockers) > 1 else ServiceError(blockers[0])
+        raise Refused(blockers)
     before = org.parent.name if org.parent else None
     org.parent = parent
     session.flush()
@@ -600,7 +608,7 @@ def retire_organization(session: Session, actor: User, org: Organization, *, dea
     check = retirement_blockers(session, org)
     problems = check.problems(org.name, accounts_too=not deactivate_accounts)
     if problems:
-        raise ImportRefused(problems) if len(problems) > 1 else ServiceError(problems[0])
+        raise Refused(problems)
     if any(user.id == actor.id for user in check.accounts):
         raise ServiceError(_("You cannot deactivate your own account."))
     for user in check.accounts:
