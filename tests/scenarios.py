@@ -209,6 +209,7 @@ SAMPLE_ARGUMENTS = {
     "code": "en",
     "token": "not-a-real-token",
     "user_id": 1,
+    "organization_id": 1,
     "file_id": 1,
     "entry_id": 1,
     "entry_ref": "MV-001",
