@@ -169,7 +169,7 @@ def organization(organization_id: int) -> ResponseReturnValue:
     return _edit_page(lookups.organization_for_organizer(organization_id))
 
 
-@bp.post("/organizations/<int:organization_id>")
+@bp.post("/organizations/<int:organization_id>/edit")
 @organizer_only
 def edit_organization(organization_id: int) -> ResponseReturnValue:
     org = lookups.organization_for_organizer(organization_id)

@@ -94,7 +94,7 @@ def test_edit_saves_names_and_a_new_alias_is_masked_from_blind_judges(
     url = f"{LIST}/{pudong}"
     token = csrf_token(client, url)
     response = client.post(
-        url,
+        f"{url}/edit",
         data={
             "name": "浦东新区",
             "kind": "district",
@@ -128,11 +128,13 @@ def test_edit_refuses_a_taken_name_and_a_one_letter_alias_changing_nothing(app: 
         before = _snapshot()
     url = f"{LIST}/{pudong}"
     token = csrf_token(client, url)
-    taken = client.post(url, data={"name": "黄浦区", "kind": "district", "csrf_token": token})
+    taken = client.post(f"{url}/edit", data={"name": "黄浦区", "kind": "district", "csrf_token": token})
     assert taken.status_code == 400 and "已存在名为“黄浦区”的单位。" in taken.get_data(as_text=True)
-    short = client.post(url, data={"name": "浦东新区", "kind": "district", "aliases": "P", "csrf_token": token})
+    short = client.post(
+        f"{url}/edit", data={"name": "浦东新区", "kind": "district", "aliases": "P", "csrf_token": token}
+    )
     assert "“P”太短，无法对盲评评委遮盖：名称至少需要 2 个字符。" in short.get_data(as_text=True)
-    grassroots = client.post(url, data={"name": "浦东新区", "kind": "grassroots", "csrf_token": token})
+    grassroots = client.post(f"{url}/edit", data={"name": "浦东新区", "kind": "grassroots", "csrf_token": token})
     assert "基层单位须隶属于某个区、行业主管部门或企业。" in grassroots.get_data(as_text=True)
     with app.app_context():
         assert _snapshot() == before
