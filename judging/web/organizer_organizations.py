@@ -18,7 +18,7 @@ from wtforms.validators import DataRequired, Length
 from judging.exports.workbook import XLSX_MIMETYPE, Sheet, xlsx_bytes
 from judging.extensions import db
 from judging.models import Organization, OrganizationKind, Role
-from judging.services import ServiceError, organizations
+from judging.services import ServiceError, organization_import, organizations
 from judging.web import lookups
 from judging.web.actions import attempt, flash_refusal
 from judging.web.forms import ConfirmForm, NewOrganizationForm, organization_kind_choices
@@ -269,7 +269,7 @@ def _xlsx(content: bytes, name: str) -> ResponseReturnValue:
 @organizer_only
 def export_organizations() -> ResponseReturnValue:
     """Every organisation, retired ones too, in tree order: a file that imports back as unchanged."""
-    headers, rows = organizations.export_rows(db.session, organization_kind_label)
+    headers, rows = organization_import.export_rows(db.session, organization_kind_label)
     return _xlsx(xlsx_bytes([Sheet(_("Organisations"), headers, rows)], display_zone()), "organisations.xlsx")
 
 
@@ -277,7 +277,7 @@ def export_organizations() -> ResponseReturnValue:
 @organizer_only
 def import_template() -> ResponseReturnValue:
     """An empty organisations file with its header, and a second sheet saying how to fill it in."""
-    headers, _rows = organizations.export_rows(db.session, organization_kind_label)
+    headers, _rows = organization_import.export_rows(db.session, organization_kind_label)
     kinds = "、".join(
         organization_kind_label(kind) for kind in OrganizationKind if kind is not OrganizationKind.ORGANIZER
     )
@@ -312,7 +312,7 @@ def preview_import() -> ResponseReturnValue:
         return redirect(url_for("organizer_organizations.organization_list"))
     path, name = keep_upload(form)
     try:
-        preview = organizations.preview_import(db.session, path, name, kind_words(), _kind_names())
+        preview = organization_import.preview_import(db.session, path, name, kind_words(), _kind_names())
     except ServiceError as refusal:
         path.unlink(missing_ok=True)
         flash_refusal(refusal)
@@ -351,7 +351,7 @@ def confirm_import() -> ResponseReturnValue:
         return redirect(url_for("organizer_organizations.organization_list"))
     try:
         outcome = attempt(
-            lambda: organizations.import_organizations(
+            lambda: organization_import.import_organizations(
                 db.session, current_user, path, name, kind_words(), _kind_names()
             )
         )
