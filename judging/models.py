@@ -36,7 +36,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry, relationship
 
-# The workflow's enums live in the pure workflow module; imported from here too, as the columns use them.
+# The workflow's enums and the organisation kinds live in pure modules; imported from here too, as the columns use them.
+from judging.organization_places import OrganizationKind
 from judging.workflow import Phase, SnapshotStatus
 
 NAMING_CONVENTION = {
@@ -92,14 +93,6 @@ def _enum(enum_class: type[enum.Enum], name: str) -> Enum:
     )
 
 
-class OrganizationKind(enum.StrEnum):
-    ORGANIZER = "organizer"
-    DISTRICT = "district"
-    INDUSTRY = "industry"
-    COMPANY = "company"
-    GRASSROOTS = "grassroots"
-
-
 class Role(enum.StrEnum):
     ORGANIZER = "organizer"
     JUDGE = "judge"
@@ -137,13 +130,27 @@ class Organization(Base):
     name: Mapped[str] = mapped_column(String(200), unique=True)
     kind: Mapped[OrganizationKind] = mapped_column(_enum(OrganizationKind, "organization_kind"))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("organization.id", ondelete="RESTRICT"), index=True)
+    short_name: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    english_name: Mapped[str] = mapped_column(String(200), default="", server_default="")
     aliases: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
-    """Other names the organisation goes by (short name, English name): masked from blind judges like its name."""
+    """Other names the organisation goes by: masked from blind judges like its name, short and English name."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    retired_at: Mapped[datetime | None]
+    """Set when the organisation is retired: no new accounts or entries, hidden from pickers; its history stays."""
 
     parent: Mapped[Organization | None] = relationship(remote_side=[id], back_populates="children")
     children: Mapped[list[Organization]] = relationship(back_populates="parent", order_by="Organization.name")
     users: Mapped[list[User]] = relationship(back_populates="organization")
+
+    @property
+    def retired(self) -> bool:
+        return self.retired_at is not None
+
+    @property
+    def other_names(self) -> list[str]:
+        """Every name besides ``name`` it goes by (short, English, aliases), each once, in that order."""
+        names = [self.short_name or "", self.english_name or "", *(a for a in self.aliases or [] if isinstance(a, str))]
+        return list(dict.fromkeys(name for name in names if name and name != self.name))
 
     def __repr__(self) -> str:
         return f"<Organization {self.id} {self.name!r}>"

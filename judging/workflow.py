@@ -284,3 +284,16 @@ def moves_from(phase: Phase, *, with_result: bool | None = None) -> tuple[Move, 
 def snapshot_move(action: Action, *, corrected: bool = False) -> SnapshotMove:
     """The snapshot move an action makes (on the acted-on snapshot, or on the publication it corrects)."""
     return next(move for move in SNAPSHOT_MOVES if move.action is action and move.corrected is corrected)
+
+
+SETTLED: frozenset[Phase] = frozenset({Phase.PUBLISHED, Phase.ARCHIVED})
+"""The phases in which a contest's entries are settled: its result is published (and keeps the names and
+places it was frozen with), so organisations may move or retire under it."""
+JUDGED_BY_TREE: frozenset[Phase] = frozenset({Phase.REVIEW, Phase.PUBLICITY})
+"""The phases in which the judges were assigned by the organisation tree as it stood (conflicts of
+interest follow the tree), so the tree must not change under the entries before the panel."""
+
+
+def settled(phase: Phase) -> bool:
+    """Whether a contest in ``phase`` is over: its entries no longer depend on the organisation tree."""
+    return phase in SETTLED

@@ -230,6 +230,7 @@ SAMPLE_ARGUMENTS = {
     "code": "en",
     "token": "not-a-real-token",
     "user_id": 1,
+    "organization_id": 1,
     "file_id": 1,
     "entry_id": 1,
     "entry_ref": "MV-001",
@@ -500,3 +501,18 @@ def thirty_judges(bad_row: int | None = None) -> list[list[str]]:
     if bad_row is not None:
         rows[bad_row - 2][2] = "不存在的单位"
     return rows
+
+ORGANIZATION_HEADER = ("名称", "类型", "上级单位", "简称", "英文名称", "其他名称", "已停用")
+
+
+def organizations_workbook(path: Path, rows: list[tuple[object, ...]], header=ORGANIZATION_HEADER) -> Path:  # type: ignore[no-untyped-def]
+    """An organisations file as a person fills it in Excel (written with openpyxl, not our writer)."""
+    frame = pd.DataFrame([list(row) + [""] * (len(header) - len(row)) for row in rows], columns=list(header))
+    frame.to_excel(path, index=False, engine="openpyxl")
+    return path
+
+
+def twenty_organizations() -> list[tuple[object, ...]]:
+    """A new district with 19 units, the units listed before the district they belong to."""
+    units = [(f"滨江区第{n}街道", "基层单位", "滨江区", f"滨江{n}街", f"Binjiang Street {n}") for n in range(1, 20)]
+    return [*units[:10], ("滨江区", "区", "", "滨江", "Binjiang", "滨江新区；Binjiang District"), *units[10:]]

@@ -155,6 +155,8 @@ def _new_user(
         raise ServiceError(_("The username %(name)s is already taken.", name=username))
     if not display_name.strip():
         raise ServiceError(_("Please enter the name to display."))
+    if organization is not None and organization.retired:
+        raise ServiceError(_("%(name)s is retired: it takes no new accounts.", name=organization.name))
     email = email.strip()
     problem = email_problem(email) or entrant_organization_problem(role, organization)
     if problem:
@@ -311,6 +313,11 @@ def set_active(session: Session, actor: User, user: User, active: bool) -> None:
         )
         if not others:
             raise ServiceError(_("%(name)s is the last active organiser and stays active.", name=user.display_name))
+    organization = user.organization
+    if active and organization is not None and organization.retired and user.role is not Role.JUDGE:
+        raise ServiceError(
+            _("%(name)s is retired: take the organisation back into use before its accounts.", name=organization.name)
+        )
     user.active = active
     end_sessions(user)
     ended = 0

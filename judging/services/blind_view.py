@@ -31,12 +31,13 @@ class EntryForJudge:
 
 
 def organization_names(session: Session) -> list[str]:
-    """Every name and declared alias of the entrant organisations (the organiser's own name says nothing
-    about who entered): what a blind judge must not read in an entry's text."""
+    """Every name, short and English name and declared alias of the entrant organisations, retired ones too
+    (the organiser's own name says nothing about who entered): what a blind judge must not read in an
+    entry's text."""
     names: list[str] = []
     for organization in session.scalars(select(Organization).where(Organization.kind != OrganizationKind.ORGANIZER)):
         names.append(organization.name)
-        names += [alias for alias in (organization.aliases or []) if isinstance(alias, str)]
+        names += organization.other_names  # short name, English name and other aliases
     return names
 
 

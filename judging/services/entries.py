@@ -94,6 +94,8 @@ def create_draft(
     organization = actor.organization
     if organization is None or not may_enter(rubric, organization):
         raise ServiceError(_("Your organisation cannot enter this contest."))
+    if organization.retired:
+        raise ServiceError(_("Your organisation has been retired: it cannot start new entries."))
     refuse_when_closed(contest)
     if category is not None and category not in {c.key for c in rubric.categories}:
         raise ServiceError(_("Unknown category."))

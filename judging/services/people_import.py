@@ -34,7 +34,7 @@ from judging.services.accounts import (
     email_problem,
     entrant_organization_problem,
 )
-from judging.services.table_import import ImportRefused, find_columns, read_table
+from judging.services.table_import import ImportRefused, find_columns, read_cells
 
 MAX_ROWS = 2000
 MAX_NAME = 120
@@ -110,7 +110,7 @@ def _next_username(role: Role, taken: set[str]) -> str:
 
 def read_people(session: Session, path: Path, source: str) -> list[PersonRow]:
     """Validate a people table and return who would be created; writes nothing (see the module)."""
-    cells, rows = read_table(path)
+    cells, rows = read_cells(path)
     columns = find_columns(cells, COLUMNS, REQUIRED, source)
     if len(rows) > MAX_ROWS:
         raise ImportRefused([_("%(file)s: at most %(n)d people per file.", file=source, n=MAX_ROWS)])

@@ -56,7 +56,7 @@ from judging.services import ServiceError, audit, panel
 from judging.services.contests import current_rubric, require
 from judging.services.entries import judgeable_statuses
 from judging.services.results import ContestResults, score_frames
-from judging.services.table_import import ImportRefused, find_columns, read_table
+from judging.services.table_import import ImportRefused, find_columns, read_cells
 from judging.workflow import Action
 
 ID_NUMBER = re.compile(r"^\d{17}[\dX]$")
@@ -100,7 +100,7 @@ class RosterRow:
 def read_roster(session: Session, rubric: Rubric, path: Path, source: str) -> list[RosterRow]:
     """Validate a roster file: number, name and an existing organisation on every row, a known level
     (key or label) or none, an 18-character identity number or none, no number twice."""
-    cells, rows = read_table(path)
+    cells, rows = read_cells(path)
     columns = find_columns(cells, ROSTER_COLUMNS, ("number", "name", "organization"), source)
     organizations = {org.name: org for org in session.scalars(select(Organization))}
     levels = {level.key: level.key for level in rubric.levels} | {level.label: level.key for level in rubric.levels}
@@ -133,6 +133,14 @@ def read_roster(session: Session, rubric: Rubric, path: Path, source: str) -> li
             problems.append(_("%(where)s: the name is empty.", where=where))
         if org_name not in organizations:
             problems.append(_("%(where)s: unknown organisation “%(name)s”.", where=where, name=org_name))
+        elif organizations[org_name].retired:
+            problems.append(
+                _(
+                    "%(where)s: the organisation “%(name)s” is retired: it takes no new contestants.",
+                    where=where,
+                    name=org_name,
+                )
+            )
         if level_text and level_text not in levels:
             problems.append(
                 _(
@@ -227,7 +235,7 @@ def preview_part_scores(session: Session, contest: Contest, path: Path, source: 
     """
     require(Action.IMPORT_SCORES, contest)
     rubric = current_rubric(contest)
-    cells, rows = read_table(path)
+    cells, rows = read_cells(path)
     columns = find_columns(cells, SCORE_COLUMNS, ("number", "part", "score"), source)
     contestants = {c.number: c for c in session.scalars(select(Contestant).where(Contestant.contest_id == contest.id))}
     parts = {p.key: p for p in rubric.parts} | {p.label: p for p in rubric.parts}

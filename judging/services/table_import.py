@@ -1,8 +1,11 @@
-"""Reading an uploaded table (.csv or .xlsx) for an all-or-nothing import: its cells, the spreadsheet row
-number of each data row, and columns found by any of their accepted header names.
+"""Importing a table (.csv or .xlsx) that people filled in: all or nothing, every problem named.
 
-Every import built on it validates every row before writing anything; one bad row writes nothing, and
-each problem names the row as a spreadsheet shows it (the header is row 1) and the column.
+The shared pattern of every import (skills rosters and part scores, organisations): the file is read into
+its cells with the row number a spreadsheet shows (the header is row 1, blank rows keep their number),
+the columns are found by any of their accepted header names (Chinese or English, case and surrounding
+spaces ignored), every row is validated before anything is written, and one bad row refuses the whole
+file with :class:`ImportRefused`, whose ``problems`` name each row (and column) in the user's language.
+Imports that change existing data show a preview first and validate the file again when confirmed.
 """
 
 from __future__ import annotations
@@ -28,10 +31,10 @@ class ImportRefused(ServiceError):
 def find_columns(
     cells: pd.DataFrame, names: dict[str, tuple[str, ...]], required: Iterable[str], source: str
 ) -> dict[str, object]:
-    """Column key → the header that names it (any accepted alias, case and spaces aside); a missing
-    required column refuses the file, naming every accepted header."""
+    """Column key → the header of the file's column for it, found by any of its accepted ``names``;
+    refused, naming what to call them, when a ``required`` one is missing."""
     by_header = {str(header).strip().lower(): header for header in cells.columns}
-    found = {}
+    found: dict[str, object] = {}
     for key, aliases in names.items():
         for alias in aliases:
             if alias.lower() in by_header:
@@ -44,8 +47,8 @@ def find_columns(
     return found
 
 
-def read_table(path: Path) -> tuple[pd.DataFrame, list[int]]:
-    """The cells below the header and each data row's spreadsheet row number; an unreadable file is refused."""
+def read_cells(path: Path) -> tuple[pd.DataFrame, list[int]]:
+    """The cells below the header of a .csv or .xlsx file, and each data row's spreadsheet row number."""
     try:
         cells, rows = read_table_cells(path)
     except ScoreTableError as exc:

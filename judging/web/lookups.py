@@ -25,6 +25,7 @@ from judging.models import (
     Entry,
     EntryFile,
     Objection,
+    Organization,
     PartsUpload,
     ResultSnapshot,
     Role,
@@ -40,6 +41,7 @@ from judging.services import (
     entries,
     jobs,
     objections,
+    organizations,
     panel,
     rubric_editing,
     sheets,
@@ -119,6 +121,11 @@ def gallery_snapshot(contest: Contest) -> ResultSnapshot:
     if snapshot is None or not snapshots.has_gallery(contest):
         raise NotFound(_("No such result."))
     return snapshot
+
+
+def organization_for_organizer(organization_id: int) -> Organization:
+    _organizer()
+    return organizations.get_organization(db.session, organization_id)
 
 
 def user_for_organizer(user_id: int) -> User:

@@ -1,4 +1,5 @@
-"""The organisers' area: contests and their phases, organisations, accounts and invitations, audit."""
+"""The organisers' area: contests and their phases, accounts and invitations, audit (organisations:
+:mod:`judging.web.organizer_organizations`)."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from flask_login import current_user
 from judging import workflow
 from judging.extensions import db
 from judging.links import absolute_url
-from judging.models import OrganizationKind, Phase, Role, utcnow
+from judging.models import Phase, Role, utcnow
 from judging.services import NotFound, accounts, audit, contests, login_throttle, organizations, overview
 from judging.web import confirmation, lookups
 from judging.web.actions import attempt
@@ -31,10 +32,8 @@ from judging.web.forms import (
     AuditFilterForm,
     ConfirmForm,
     DeadlinesForm,
-    NewOrganizationForm,
     NewUserForm,
     PhaseForm,
-    organization_kind_choices,
     phase_choices,
     role_choices,
 )
@@ -128,58 +127,11 @@ def set_deadlines(slug: str) -> ResponseReturnValue:
     return redirect(url_for("organizer.contest", slug=slug))
 
 
-@bp.get("/organizations")
-@organizer_only
-def organization_list() -> ResponseReturnValue:
-    form = _organization_form()
-    return render_template(
-        "organizer/organizations.html", organizations=organizations.list_organizations(db.session), form=form
-    )
-
-
-def _organization_form() -> NewOrganizationForm:
-    form = NewOrganizationForm()
-    form.kind.choices = organization_kind_choices()
-    parents = [
-        org
-        for org in organizations.list_organizations(db.session)
-        if org.kind in (OrganizationKind.DISTRICT, OrganizationKind.INDUSTRY, OrganizationKind.COMPANY)
-    ]
-    form.parent_id.choices = [(0, "—")] + [(org.id, org.name) for org in parents]
-    return form
-
-
-@bp.post("/organizations")
-@organizer_only
-def create_organization() -> ResponseReturnValue:
-    form = _organization_form()
-    if form.validate_on_submit():
-        parent_id = form.parent_id.data
-        outcome = attempt(
-            lambda: organizations.create_organization(
-                db.session,
-                current_user,
-                name=form.name.data or "",
-                kind=OrganizationKind(form.kind.data),
-                parent=organizations.get_organization(db.session, parent_id) if parent_id else None,
-            ),
-            _("%(name)s has been added.", name=(form.name.data or "").strip()),
-        )
-        if outcome.ok:
-            return redirect(url_for("organizer.organization_list"))
-    else:
-        for errors in form.errors.values():
-            flash(errors[0], "danger")
-    return render_template(
-        "organizer/organizations.html", organizations=organizations.list_organizations(db.session), form=form
-    ), 400
-
-
 def _user_form() -> NewUserForm:
     form = NewUserForm()
     form.role.choices = role_choices()
     form.organization_id.choices = [(0, "—")] + [
-        (org.id, org.name) for org in organizations.list_organizations(db.session)
+        (org.id, org.name) for org in organizations.pickable_organizations(db.session)
     ]
     return form
 

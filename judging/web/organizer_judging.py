@@ -72,7 +72,7 @@ def dashboard(slug: str) -> ResponseReturnValue:
 
 def _relation_form() -> RelationForm:
     form = RelationForm()
-    form.organization_id.choices = [(o.id, o.name) for o in organizations.list_organizations(db.session)]
+    form.organization_id.choices = [(o.id, o.name) for o in organizations.pickable_organizations(db.session)]
     return form
 
 

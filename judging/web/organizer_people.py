@@ -39,12 +39,12 @@ from judging.web.forms import ConfirmForm, role_choices
 from judging.web.labels import role_label
 from judging.web.permissions import role_required
 from judging.web.sheet_forms import RelationForm
-from judging.web.uploaded_tables import (
+from judging.web.table_uploads import (
     ConfirmImportForm,
     TableUploadForm,
+    confirm_token,
     keep_upload,
     pending_upload,
-    preview_token,
 )
 
 bp = Blueprint("organizer_people", __name__, url_prefix="/organizer")
@@ -140,7 +140,7 @@ def _relations(user: User) -> list[JudgeRelation]:
 
 def _relation_form() -> RelationForm:
     form = RelationForm()
-    form.organization_id.choices = [(o.id, o.name) for o in organizations.list_organizations(db.session)]
+    form.organization_id.choices = [(o.id, o.name) for o in organizations.pickable_organizations(db.session)]
     return form
 
 
@@ -261,7 +261,7 @@ def preview_people() -> ResponseReturnValue:
         "organizer/people_preview.html",
         rows=rows,
         file=name,
-        form=ConfirmImportForm(token=preview_token(path, name)),
+        form=ConfirmImportForm(token=confirm_token(path, name)),
     )
 
 

@@ -23,13 +23,7 @@ from judging.web.forms import ConfirmForm
 from judging.web.lookups import imported_part_of, skills_contest_for_organizer
 from judging.web.organizer_results import describe_method
 from judging.web.permissions import role_required
-from judging.web.uploaded_tables import (
-    ConfirmImportForm,
-    TableUploadForm,
-    keep_upload,
-    pending_upload,
-    preview_token,
-)
+from judging.web.table_uploads import ConfirmImportForm, TableUploadForm, confirm_token, keep_upload, pending_upload
 from judging.workflow import Action
 
 bp = Blueprint("organizer_skills", __name__, url_prefix="/organizer")
@@ -133,7 +127,7 @@ def preview_scores(slug: str) -> ResponseReturnValue:
         flash_refusal(refusal)
         flash(_("Nothing was imported."), "warning")
         return redirect(url_for("organizer_skills.contestants", slug=slug))
-    confirm = ConfirmImportForm(token=preview_token(path, name))
+    confirm = ConfirmImportForm(token=confirm_token(path, name))
     part_labels = {part.key: part.label for part in contests.current_rubric(contest).parts}
     return render_template(
         "organizer/score_preview.html",

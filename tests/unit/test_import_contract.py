@@ -30,6 +30,7 @@ DOMAIN = (
     "judging.conflicts",
     "judging.names_in_text",
     "judging.clean_copies",
+    "judging.organization_places",
 )
 """Pure modules: plain data in, plain data out (``judging.workflow`` is included once it exists)."""
 FORBIDDEN_IN_DOMAIN = (

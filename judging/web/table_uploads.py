@@ -1,5 +1,10 @@
-"""Uploaded tables waiting between their preview and the organiser's confirmation (imports of rosters,
-scores, people): kept under a random name in ``instance/imports`` for at most a day."""
+"""Uploaded tables kept between an import's preview and its confirmation (skills scores, organisations).
+
+The preview stores the upload under a random name in the instance's ``imports`` folder and hands the
+browser a token naming it; the confirmation finds it again by that token (nothing else: no path from
+the browser is ever opened), validates it again and removes it. Previews never confirmed are removed
+after a day.
+"""
 
 from __future__ import annotations
 
@@ -46,14 +51,15 @@ def keep_upload(form: TableUploadForm) -> tuple[Path, str]:
     return path, Path(upload.filename or "table").name
 
 
-def preview_token(path: Path, name: str) -> str:
-    """What the confirmation form carries back: the stored file's random name and the user's file name."""
+def confirm_token(path: Path, name: str) -> str:
+    """What the preview's confirm form carries: the stored file's random name and the user's file name."""
     return f"{path.name}|{name}"
 
 
 def pending_upload(token: str) -> tuple[Path, str] | None:
-    """The stored file a confirmation names, or None when the token is malformed (the caller says 400)."""
-    stored, _sep, name = token.partition("|")
+    """The stored upload a confirm token names, and the user's file name; None when the token is not one
+    of ours (no separator, a path, a hidden name); the path may no longer exist (expired)."""
+    stored, _sep, name = (token or "").partition("|")
     if not stored or "/" in stored or "\\" in stored or stored.startswith("."):
         return None
     return pending_folder() / stored, name
