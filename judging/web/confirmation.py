@@ -6,9 +6,8 @@ view answers with :func:`ask`, a page stating exactly what will happen (names, c
 whose *Confirm* button posts the same fields again, with the same CSRF token and ``confirmed=1``; *Cancel*
 goes back. The view checks its form both times, so bad input is refused before anything is asked.
 
-The statements themselves are built here, one function per action, from what the services report.
-Deactivating an account (built separately) is meant to use the same mechanism: a ``deactivate`` statement
-here (what the holder loses, their open assignments), and ``needed``/``ask`` in its view.
+The statements themselves are built here, one function per action, from what the services report
+(deactivating an account too: :func:`deactivate`, from ``people.deactivation_effects``).
 """
 
 from __future__ import annotations
@@ -21,8 +20,9 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 
 from judging.extensions import db
-from judging.models import Contest, Entry, EntryStatus, Objection, Phase, ResultSnapshot, User
+from judging.models import Contest, Entry, EntryStatus, Objection, Phase, ResultSnapshot, Role, User
 from judging.services import contests, overview, panel, snapshots
+from judging.services.people import DeactivationEffects
 from judging.web.labels import phase_label, phase_move
 from judging.workflow import Action
 
@@ -196,4 +196,43 @@ def publish(snapshot: ResultSnapshot, cancel_url: str) -> Consequences:
         ],
         _("Publish"),
         cancel_url,
+    )
+
+
+def deactivate(user: User, effects: DeactivationEffects, cancel_url: str) -> Consequences:
+    """Deactivating an account: what its holder loses, and what becomes of its sheets, assignments, entries."""
+    points = [
+        _("The account can no longer log in; the login page tells its holder it has been deactivated."),
+        _("Every open session of the account ends on its next request."),
+        ngettext(
+            "%(num)d open invitation link stops working.",
+            "%(num)d open invitation links stop working.",
+            effects.open_invitations,
+        ),
+    ]
+    if user.role is Role.JUDGE:
+        sheets = _("Submitted score sheets stay on record and in the results: %(n)d.", n=effects.submitted_sheets)
+        if effects.draft_sheets:
+            sheets += " " + _("Draft sheets stay as drafts: %(n)d.", n=effects.draft_sheets)
+        points.append(sheets)
+        if effects.open_assignments:
+            listed = _(", ").join(
+                _("%(contest)s (%(n)d)", contest=title, n=n) for title, n in effects.open_assignments.items()
+            )
+            points.append(
+                _(
+                    "Assignments not yet submitted stay with the judge and will not be scored: %(listed)s. To give "
+                    "them to other judges, take the judge off that contest's panel on its judging page.",
+                    listed=listed,
+                )
+            )
+        else:
+            points.append(_("The judge has no unfinished assignments."))
+    if effects.entries_made:
+        points.append(_("The %(n)d entries this account made stay with its organisation.", n=effects.entries_made))
+    points.append(
+        _("The account can be reactivated later; it then needs a new invitation link if it never set a password.")
+    )
+    return Consequences(
+        _("Deactivate %(name)s?", name=user.display_name), points, _("Deactivate the account"), cancel_url
     )

@@ -25,7 +25,7 @@ from judging import workflow
 from judging.extensions import db
 from judging.links import absolute_url
 from judging.models import Phase, Role, utcnow
-from judging.services import NotFound, accounts, audit, contests, login_throttle, organizations, overview
+from judging.services import NotFound, accounts, audit, contests, login_throttle, organizations, overview, people
 from judging.web import confirmation, lookups
 from judging.web.actions import attempt
 from judging.web.forms import (
@@ -206,9 +206,9 @@ def toggle_active(user_id: int) -> ResponseReturnValue:
     if not ConfirmForm().validate_on_submit():
         abort(400)
     user = lookups.user_for_organizer(user_id)
-    # Deactivating only from the page that says what will happen.
-    if user.active and request.form.get("confirmed") != "yes":
-        return redirect(url_for("organizer_people.confirm_deactivation", user_id=user.id))
+    if user.active and not confirmation.confirmed():  # say what deactivating will do, then do it
+        effects = people.deactivation_effects(db.session, user)
+        return confirmation.ask(confirmation.deactivate(user, effects, url_for("organizer.user_list")))
     attempt(
         lambda: accounts.set_active(db.session, current_user, user, active=not user.active),
         _("The account of %(name)s has been updated.", name=user.display_name),

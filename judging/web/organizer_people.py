@@ -190,19 +190,6 @@ def remove_relation(user_id: int, relation_id: int) -> ResponseReturnValue:
     return redirect(url_for("organizer_people.edit_person", user_id=user.id))
 
 
-@bp.get("/users/<int:user_id>/deactivate")
-@organizer_only
-def confirm_deactivation(user_id: int) -> ResponseReturnValue:
-    """What deactivating the account will do, with the button that does it (no script needed)."""
-    user = lookups.user_for_organizer(user_id)
-    return render_template(
-        "organizer/deactivate.html",
-        person=user,
-        effects=people.deactivation_effects(db.session, user),
-        form=ConfirmForm(),
-    )
-
-
 # --- many people from a table -----------------------------------------------------------------------
 
 

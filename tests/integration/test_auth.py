@@ -195,7 +195,7 @@ def test_deactivated_account_cannot_log_in_and_is_signed_out(app: Flask, client_
     judge = client_for("judge")
     organizer = client_for("organizer")
     token = csrf_token(organizer, "/organizer/users")
-    organizer.post(f"/organizer/users/{users['judge']}/active", data={"csrf_token": token, "confirmed": "yes"})
+    organizer.post(f"/organizer/users/{users['judge']}/active", data={"csrf_token": token, "confirmed": "1"})
     assert judge.get("/judge/").status_code == 302
     assert log_in(app.test_client(), "judge").status_code == 200
     with app.app_context():
@@ -409,7 +409,7 @@ def test_a_cookie_copied_before_deactivation_stops_working(app: Flask, client_fo
     organizer = client_for("organizer")
     organizer.post(
         f"/organizer/users/{users['entrant-a']}/active",
-        data={"csrf_token": csrf_token(organizer, "/organizer/users"), "confirmed": "yes"},
+        data={"csrf_token": csrf_token(organizer, "/organizer/users"), "confirmed": "1"},
     )
     assert stolen.get("/entrant/").status_code == 302
     assert entrant.get("/entrant/").status_code == 302

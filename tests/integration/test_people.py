@@ -215,13 +215,15 @@ def test_deactivation_confirm_page_says_what_happens_and_post_without_it_changes
     app: Flask, client_for, users: dict[str, int]
 ) -> None:  # type: ignore[no-untyped-def]
     organizer = english(client_for("organizer"))
-    page = organizer.get(f"/organizer/users/{users['judge']}/deactivate").get_data(as_text=True)
-    assert "Every open session of the account ends on its next request." in page
-    assert "The judge has no unfinished assignments." in page
     response = organizer.post(
         f"/organizer/users/{users['judge']}/active", data={"csrf_token": csrf_token(organizer, "/organizer/users")}
     )
-    assert response.headers["Location"].endswith(f"/organizer/users/{users['judge']}/deactivate")
+    assert response.status_code == 200  # the confirmation page, nothing done yet
+    page = response.get_data(as_text=True)
+    assert "Deactivate Judge?" in page
+    assert "Every open session of the account ends on its next request." in page
+    assert "The judge has no unfinished assignments." in page
+    assert 'name="confirmed" value="1"' in page
     with app.app_context():
         assert _user("judge").active
 
@@ -237,7 +239,7 @@ def test_deactivated_account_gets_the_exact_message_sessions_end_and_links_die(
     for username in ("judge", "entrant-b"):
         organizer.post(
             f"/organizer/users/{users[username]}/active",
-            data={"csrf_token": csrf_token(organizer, "/organizer/users"), "confirmed": "yes"},
+            data={"csrf_token": csrf_token(organizer, "/organizer/users"), "confirmed": "1"},
         )
     assert judge.get("/judge/").status_code == 302  # logged out on the next request
     page = log_in(english(app.test_client()), "judge").get_data(as_text=True)
