@@ -317,3 +317,20 @@ def seed_review_contest(app: Flask, video: Path, *, with_entrants: bool = True) 
     )
     db.session.commit()
     return codes
+
+
+def one_entry_in_review(app: Flask, video: Path, judges: tuple[str, ...] = ("judge",)) -> str:
+    """entrant-a's micro-video submitted, the contest in review, ``judges`` on the panel and assigned;
+    returns the entry's code. Takes the ``users`` accounts; opens its own app context."""
+    with app.app_context():
+        code = submitted_video_entry(app, "entrant-a", video, "作品甲").code
+        contest = db.session.scalar(select(Contest).where(Contest.slug == "micro-video"))
+        organizer = db.session.scalar(select(User).where(User.username == "organizer"))
+        contests.change_phase(db.session, organizer, contest, Phase.REVIEW)
+        for username in judges:
+            panel.add_to_panel(
+                db.session, organizer, contest, db.session.scalar(select(User).where(User.username == username))
+            )
+        panel.assign_judges(db.session, organizer, contest)
+        db.session.commit()
+    return code
