@@ -35,6 +35,7 @@ from judging.services import (
 from judging.services.sheets import save_sheet
 from tests.conftest import (
     create_user,
+    make_test_app,
     submitted_video_entry,
 )
 
@@ -334,3 +335,19 @@ def one_entry_in_review(app: Flask, video: Path, judges: tuple[str, ...] = ("jud
         panel.assign_judges(db.session, organizer, contest)
         db.session.commit()
     return code
+
+
+def live_entry_in_review(tmp_path: Path, video: Path) -> None:
+    """In the e2e live server's database (``live_server`` accounts): the entrant's micro-video submitted, the
+    contest in review with ``judge`` on the panel and assigned."""
+    app = make_test_app(f"sqlite:///{tmp_path / 'e2e.sqlite3'}", tmp_path, SERVER_NAME=None)
+    with app.app_context():
+        submitted_video_entry(app, "entrant", video, "浦东新区的反诈短片")
+        contest = db.session.scalar(select(Contest).where(Contest.slug == "micro-video"))
+        organizer = db.session.scalar(select(User).where(User.username == "organizer"))
+        judge = db.session.scalar(select(User).where(User.username == "judge"))
+        contests.change_phase(db.session, organizer, contest, Phase.REVIEW)
+        panel.add_to_panel(db.session, organizer, contest, judge)
+        panel.assign_judges(db.session, organizer, contest)
+        db.session.commit()
+        db.engine.dispose()

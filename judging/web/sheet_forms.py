@@ -144,7 +144,7 @@ def _score_sheet_form_class(rubric: Rubric) -> type[ScoreSheetForm]:
             Form,
             CRITERION_PREFIX + criterion.key,
             StringField(
-                f"{criterion.label}（0–{format_points(criterion.max)}）",
+                _l("%(label)s (0–%(max)s)", label=criterion.label, max=format_points(criterion.max)),
                 widget=widget,
                 render_kw={"inputmode": "decimal", "data-weight": format_points(criterion.weight)},
             ),

@@ -43,6 +43,7 @@
   form.addEventListener("keydown", function (event) {
     var target = event.target;
     if (event.key !== "Enter" || target.tagName !== "INPUT" || event.isComposing) { return; }
+    if (/^(submit|button|reset|image)$/.test(target.type)) { return; }  // Enter on a button presses it
     event.preventDefault();
     var controls = Array.prototype.filter.call(
       form.querySelectorAll("input:not([type=hidden]), textarea, button"),
