@@ -5,12 +5,17 @@ beside its field; and a judge scores a whole sheet with the keyboard alone."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
+from sqlalchemy import select
 
-from tests.conftest import PASSWORD
+from judging.extensions import db
+from judging.models import Contest
+from judging.services import contests
+from tests.conftest import PASSWORD, make_test_app
 from tests.scenarios import live_entry_in_review
 
 pytestmark = pytest.mark.e2e
@@ -164,3 +169,36 @@ def test_judge_scores_a_whole_sheet_with_the_keyboard_alone(
     expect(page).to_have_url(f"{live_server}/judge/")
     expect(page.get_by_text("MV-001 的评分表已提交。")).to_be_visible()
     expect(page.locator("section[data-contest=micro-video] .progress")).to_have_attribute("aria-valuenow", "100")
+
+
+@pytest.mark.parametrize("zone", ["America/New_York", "Asia/Shanghai"])
+def test_judge_reads_the_review_deadline_in_the_browsers_zone_beside_the_configured_one(
+    browser,
+    live_server: str,
+    tmp_path: Path,
+    short_video: Path,
+    screenshot_dir: Path,
+    zone: str,  # type: ignore[no-untyped-def]
+) -> None:
+    live_entry_in_review(tmp_path, short_video)
+    app = make_test_app(f"sqlite:///{tmp_path / 'e2e.sqlite3'}", tmp_path, SERVER_NAME=None)
+    with app.app_context():
+        contest = db.session.scalar(select(Contest).where(Contest.slug == "micro-video"))
+        deadline = datetime(2099, 9, 5, 10, 0, tzinfo=UTC)  # 18:00 in Shanghai, 06:00 in New York
+        contests.set_deadlines(db.session, None, contest, submission_deadline=None, review_deadline=deadline)  # type: ignore[arg-type]
+        db.session.commit()
+        db.engine.dispose()
+    context = browser.new_context(timezone_id=zone, locale="zh-CN")
+    page = context.new_page()
+    _log_in(page, live_server, "judge")
+    for path in ("/judge/", "/judge/entries/MV-001"):
+        page.goto(f"{live_server}{path}")
+        shown = page.locator("time[data-local-time]").first
+        expect(shown).to_contain_text("2099-09-05 18:00")  # the configured zone's time, as without JavaScript
+        own = page.locator(".local-time")
+        if zone == "Asia/Shanghai":
+            expect(own).to_have_count(0)  # the same zone: nothing to add
+        else:
+            expect(own.first).to_have_text(" （您所在时区：2099-09-05 06:00 (北美东部夏令时间)）")
+    page.screenshot(path=str(screenshot_dir / f"judge-deadline-{zone.replace('/', '-')}.png"), full_page=True)
+    context.close()

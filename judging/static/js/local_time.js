@@ -9,10 +9,14 @@
   document.querySelectorAll("time[data-local-time]").forEach(function (element) {
     var moment = new Date(element.getAttribute("datetime"));
     if (isNaN(moment.getTime()) || !own || own === element.dataset.zone) { return; }
-    var shown = new Intl.DateTimeFormat(lang, {
+    // Laid out as the server prints its own: yyyy-MM-dd HH:mm (zone name in the page's language).
+    var parts = {};
+    new Intl.DateTimeFormat(lang, {
       year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit",
       hourCycle: "h23", timeZoneName: "long"
-    }).format(moment);
+    }).formatToParts(moment).forEach(function (part) { parts[part.type] = part.value; });
+    var shown = parts.year + "-" + parts.month + "-" + parts.day + " " + parts.hour + ":" + parts.minute +
+      " (" + parts.timeZoneName + ")";
     var extra = document.createElement("span");
     extra.className = "local-time text-muted";
     extra.dataset.ownZone = own;
