@@ -151,3 +151,32 @@ def test_judge_sees_what_is_left_and_the_deadline_in_the_configured_zone(
     assert "内容" not in gaps and "形式" in gaps and "影响力" in gaps and "玉兰" not in gaps
     dashboard = client.get("/judge/").get_data(as_text=True)
     assert "data-left" in dashboard and "data-local-time" in dashboard
+
+
+def test_sheet_buttons_are_offered_exactly_while_a_save_would_be_accepted(
+    app: Flask,
+    users,
+    client_for,
+    short_video: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    code = one_entry_in_review(app, short_video)
+    client = client_for("judge")
+    page = client.get(f"/judge/entries/{code}").get_data(as_text=True)
+    assert 'id="save_draft"' in page and 'id="submit_sheet"' in page
+    assert _post(client, code, {"score_content": "30"}).status_code == 302
+    with app.app_context():
+        contest = db.session.scalar(select(Contest).where(Contest.slug == "micro-video"))
+        past = datetime(2020, 1, 1, tzinfo=UTC)
+        contests.set_deadlines(db.session, None, contest, submission_deadline=None, review_deadline=past)  # type: ignore[arg-type]
+        db.session.commit()
+    page = client.get(f"/judge/entries/{code}").get_data(as_text=True)
+    assert 'id="save_draft"' not in page and 'id="submit_sheet"' not in page
+    assert "当前不能评分（评审已结束或已过截止时间），评分表只读。" in page
+    token = TOKEN.search(page).group(1)
+    refused = client.post(
+        f"/judge/entries/{code}/sheet",
+        data={"csrf_token": token, "version": "1", "score_content": "31", "save_draft": "x"},
+    )
+    assert refused.status_code == 400 and "评审截止时间已过。" in refused.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(Score.value)) == 30
