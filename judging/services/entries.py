@@ -152,9 +152,11 @@ def new_entry_refusal(session: Session, organization: Organization | None, conte
     return None
 
 
-def submit_refusal(session: Session, entry: Entry) -> str | None:
+def submit_refusal(session: Session, entry: Entry, *, once_uploaded: bool = False) -> str | None:
     """Why the entry cannot be submitted now, whatever declarations are ticked, or None when it can: a draft,
     in an open contest before its deadline, with its work uploaded, while its organisation's quota has room.
+    ``once_uploaded`` asks the same as if the work were uploaded (the page keeps the form ready for an upload
+    made in place).
 
     :func:`submit_entry` refuses with this message; the entry page offers the submit form only when None."""
     contest = entry.contest
@@ -163,7 +165,7 @@ def submit_refusal(session: Session, entry: Entry) -> str | None:
         return closed
     if entry.status is not EntryStatus.DRAFT:
         return _("Only a draft can be submitted.")
-    if not any(f.purpose in ("work", "image") for f in entry.files):  # a case may be told in pictures alone
+    if not once_uploaded and not any(f.purpose in ("work", "image") for f in entry.files):  # pictures may tell a case
         return _("Please upload the work before submitting.")
     rubric = current_rubric(contest)
     assert rubric.entry is not None

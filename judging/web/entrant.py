@@ -133,6 +133,7 @@ def entry(entry_id: int) -> ResponseReturnValue:
         confirm_form=ConfirmForm(),
         is_open=entries.is_open_for_entries(found.contest),
         submit_refusal=entries.submit_refusal(db.session, found),
+        submit_refusal_once_uploaded=entries.submit_refusal(db.session, found, once_uploaded=True),
         show_deadline=entries.show_deadline,
     )
 

@@ -143,8 +143,9 @@ def test_submit_form_is_offered_exactly_when_the_submission_would_be_accepted(
 
     def offered(entry_id: int) -> bool:
         page = client.get(f"/entrant/entries/{entry_id}").get_data(as_text=True)
-        assert ("data-submit-form" in page) != ("data-submit-refusal" in page)
-        return "data-submit-form" in page
+        shown = "data-submit-form >" in page  # a form waiting hidden for the work is not offered
+        assert shown != ("data-submit-refusal" in page)
+        return shown
 
     def submit(entry_id: int) -> EntryStatus:
         token = csrf_token(client, f"/entrant/entries/{entry_id}")
@@ -154,12 +155,16 @@ def test_submit_form_is_offered_exactly_when_the_submission_would_be_accepted(
 
     # No work uploaded: the reason instead of the form, and the POST refused.
     assert not offered(bare)
-    assert "请先上传作品再提交。" in client.get(f"/entrant/entries/{bare}").get_data(as_text=True)
+    page = client.get(f"/entrant/entries/{bare}").get_data(as_text=True)
+    assert "请先上传作品再提交。" in page
+    # Only the work is missing: the form waits hidden, for entry_page.js to show after an upload in place.
+    assert "data-waits-for-work" in page and "data-submit-form hidden>" in page
     assert submit(bare) is EntryStatus.DRAFT
     # Work uploaded, quota free: offered and accepted.
     assert offered(ready) and offered(other)
     assert submit(ready) is EntryStatus.SUBMITTED
     # The quota is now full: the other draft is not offered the form, and the POST is refused.
     assert not offered(other)
-    assert "本单位已报送 1 件作品，已达上限。" in client.get(f"/entrant/entries/{other}").get_data(as_text=True)
+    page = client.get(f"/entrant/entries/{other}").get_data(as_text=True)
+    assert "本单位已报送 1 件作品，已达上限。" in page and "data-submit-form" not in page
     assert submit(other) is EntryStatus.DRAFT
