@@ -86,7 +86,8 @@ def award_note_text(note: AwardNote) -> str:
         note.places,
         rank=note.rank,
         award=note.award,
-        entries=", ".join(note.entries),
+        places=note.places,
+        entries=_(", ").join(note.entries),
     )
 
 
@@ -106,9 +107,10 @@ def sheet_note_text(
     """The note of a sheet in the sheets table: the criteria an incomplete sheet lacks, or (at
     criterion level) the criterion scores that did not count and why."""
     if missing:
-        return _("Missing: %(criteria)s", criteria=", ".join(criterion_labels.get(key, key) for key in missing))
-    return "; ".join(
-        f"{criterion_labels.get(key, key)}: {sheet_fate_label(fate)}" for key, fate in criterion_status.items()
+        return _("Missing: %(criteria)s", criteria=_(", ").join(criterion_labels.get(key, key) for key in missing))
+    return _("; ").join(
+        _("%(label)s: %(value)s", label=criterion_labels.get(key, key), value=sheet_fate_label(fate))
+        for key, fate in criterion_status.items()
     )
 
 
@@ -171,7 +173,7 @@ def neighbour_text(neighbour: Neighbour | None, above: bool, criterion_labels: M
 def missing_parts_text(missing: tuple[MissingPart, ...], part_labels: Mapping[str, str]) -> str:
     """Why a contestant of a skills contest is not ranked: for each part without a score, the words
     the caller gave for it, else that the part has no score."""
-    return "; ".join(
+    return _("; ").join(
         item.reason or _("No score for the part %(part)s.", part=part_labels.get(item.part, item.part))
         for item in missing
     )

@@ -56,6 +56,7 @@ from tests.conftest import (
     ROOT,
     create_user,
     csrf_token,
+    make_test_app,
     submitted_video_entry,
 )
 
@@ -516,3 +517,35 @@ def twenty_organizations() -> list[tuple[object, ...]]:
     """A new district with 19 units, the units listed before the district they belong to."""
     units = [(f"滨江区第{n}街道", "基层单位", "滨江区", f"滨江{n}街", f"Binjiang Street {n}") for n in range(1, 20)]
     return [*units[:10], ("滨江区", "区", "", "滨江", "Binjiang", "滨江新区；Binjiang District"), *units[10:]]
+
+def one_entry_in_review(app: Flask, video: Path, judges: tuple[str, ...] = ("judge",)) -> str:
+    """entrant-a's micro-video submitted, the contest in review, ``judges`` on the panel and assigned;
+    returns the entry's code. Takes the ``users`` accounts; opens its own app context."""
+    with app.app_context():
+        code = submitted_video_entry(app, "entrant-a", video, "作品甲").code
+        contest = db.session.scalar(select(Contest).where(Contest.slug == "micro-video"))
+        organizer = db.session.scalar(select(User).where(User.username == "organizer"))
+        contests.change_phase(db.session, organizer, contest, Phase.REVIEW)
+        for username in judges:
+            panel.add_to_panel(
+                db.session, organizer, contest, db.session.scalar(select(User).where(User.username == username))
+            )
+        panel.assign_judges(db.session, organizer, contest)
+        db.session.commit()
+    return code
+
+
+def live_entry_in_review(tmp_path: Path, video: Path) -> None:
+    """In the e2e live server's database (``live_server`` accounts): the entrant's micro-video submitted, the
+    contest in review with ``judge`` on the panel and assigned."""
+    app = make_test_app(f"sqlite:///{tmp_path / 'e2e.sqlite3'}", tmp_path, SERVER_NAME=None)
+    with app.app_context():
+        submitted_video_entry(app, "entrant", video, "浦东新区的反诈短片")
+        contest = db.session.scalar(select(Contest).where(Contest.slug == "micro-video"))
+        organizer = db.session.scalar(select(User).where(User.username == "organizer"))
+        judge = db.session.scalar(select(User).where(User.username == "judge"))
+        contests.change_phase(db.session, organizer, contest, Phase.REVIEW)
+        panel.add_to_panel(db.session, organizer, contest, judge)
+        panel.assign_judges(db.session, organizer, contest)
+        db.session.commit()
+        db.engine.dispose()

@@ -147,7 +147,9 @@ def _out_of_phase(action: Action, contest: Contest) -> str:
     if action is Action.FILE_OBJECTIONS:
         return _("Objections can be filed only while the result is on public notice.")
     if action is Action.FREEZE_RESULTS:
-        return _("Results can be frozen only during review; the contest is in “%(phase)s”.", phase=contest.phase.value)
+        return _(
+            "Results can be frozen only during review; the contest is in “%(phase)s”.", phase=phase_label(contest.phase)
+        )
     if action is Action.REOPEN_REVIEW:
         return _("Only a result on public notice can be withdrawn.")
     if action is Action.PUBLISH_RESULTS:
@@ -158,7 +160,11 @@ def _out_of_phase(action: Action, contest: Contest) -> str:
 
 
 def _cannot_move(contest: Contest, target: Phase) -> str:
-    return _("A contest in phase “%(old)s” cannot move to “%(new)s”.", old=contest.phase.value, new=target.value)
+    return _(
+        "A contest in phase “%(old)s” cannot move to “%(new)s”.",
+        old=phase_label(contest.phase),
+        new=phase_label(target),
+    )
 
 
 def plain_move_targets(contest: Contest) -> tuple[Phase, ...]:

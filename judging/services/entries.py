@@ -9,6 +9,7 @@ the two-tier nomination of units' cases in :mod:`nomination`.
 from __future__ import annotations
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session, selectinload
@@ -16,7 +17,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session, selectinload
 from judging.models import Contest, Entry, EntryStatus, Organization, User, utcnow
 from judging.rubric import Rubric
 from judging.services import NotFound, ServiceError, audit
-from judging.services.contests import allowed, current_rubric, require, show_moment
+from judging.services.contests import allowed, current_rubric, refusal_message, require, show_moment
 from judging.workflow import Action
 
 
@@ -79,6 +80,102 @@ def entry_label(entry: Entry) -> str:
     return f"{entry.code} 《{entry.title}》"
 
 
+def quota_full_message(quota: int) -> str:
+    """The refusal when an organisation's submitted entries fill the contest's quota."""
+    return ngettext(
+        "Your organisation has already submitted %(num)d entry, the most allowed.",
+        "Your organisation has already submitted %(num)d entries, the most allowed.",
+        quota,
+    )
+
+
+def _submitted_count(session: Session, contest: Contest, organization_id: int) -> int:
+    """How many of the organisation's entries hold a quota slot in the contest (submitted or nominated)."""
+    return (
+        session.scalar(
+            select(func.count(Entry.id)).where(
+                Entry.contest_id == contest.id,
+                Entry.organization_id == organization_id,
+                Entry.quota_slot.is_not(None),
+            )
+        )
+        or 0
+    )
+
+
+def _open_drafts(session: Session, contest: Contest, organization_id: int) -> list[Entry]:
+    return list(
+        session.scalars(
+            select(Entry)
+            .where(
+                Entry.contest_id == contest.id,
+                Entry.organization_id == organization_id,
+                Entry.status == EntryStatus.DRAFT,
+            )
+            .order_by(Entry.id)
+        )
+    )
+
+
+def new_entry_refusal(session: Session, organization: Organization | None, contest: Contest) -> str | None:
+    """Why the organisation may not start a new entry in the contest now, or None when it may: its kind must
+    be admitted, the contest open before its deadline, its submitted entries below the quota (a draft it
+    could never submit is not started), and its open drafts below :func:`draft_allowance`.
+
+    :func:`create_draft` refuses with this message, and the entrant's pages offer "New entry" only when it
+    is None, saying why otherwise."""
+    rubric = current_rubric(contest)
+    if organization is None or not may_enter(rubric, organization):
+        return _("Your organisation cannot enter this contest.")
+    if organization.retired:
+        return _("Your organisation has been retired: it cannot start new entries.")
+    closed = refusal_message(Action.CHANGE_ENTRIES, contest)
+    if closed is not None:
+        return closed
+    assert rubric.entry is not None
+    quota = rubric.entry.quota_per_organization
+    if _submitted_count(session, contest, organization.id) >= quota:
+        return ngettext(
+            "Your organisation has already submitted %(num)d entry, the most allowed. Withdraw it to start another.",
+            "Your organisation has already submitted %(num)d entries, the most allowed. Withdraw one to start another.",
+            quota,
+        )
+    drafts = _open_drafts(session, contest, organization.id)
+    if len(drafts) >= draft_allowance(rubric):
+        return _(
+            "Your organisation already has %(n)d drafts in this contest, the most it may keep (its quota of "
+            "%(quota)d plus %(margin)d). Withdraw a draft it will not submit before starting another: "
+            "%(drafts)s.",
+            n=len(drafts),
+            quota=quota,
+            margin=DRAFT_MARGIN,
+            drafts=_("; ").join(entry_label(draft) for draft in drafts),
+        )
+    return None
+
+
+def submit_refusal(session: Session, entry: Entry, *, once_uploaded: bool = False) -> str | None:
+    """Why the entry cannot be submitted now, whatever declarations are ticked, or None when it can: a draft,
+    in an open contest before its deadline, with its work uploaded, while its organisation's quota has room.
+    ``once_uploaded`` asks the same as if the work were uploaded (the page keeps the form ready for an upload
+    made in place).
+
+    :func:`submit_entry` refuses with this message; the entry page offers the submit form only when None."""
+    contest = entry.contest
+    closed = refusal_message(Action.CHANGE_ENTRIES, contest)
+    if closed is not None:
+        return closed
+    if entry.status is not EntryStatus.DRAFT:
+        return _("Only a draft can be submitted.")
+    if not once_uploaded and not any(f.purpose in ("work", "image") for f in entry.files):  # pictures may tell a case
+        return _("Please upload the work before submitting.")
+    rubric = current_rubric(contest)
+    assert rubric.entry is not None
+    if _submitted_count(session, contest, entry.organization_id) >= rubric.entry.quota_per_organization:
+        return quota_full_message(rubric.entry.quota_per_organization)
+    return None
+
+
 def create_draft(
     session: Session,
     actor: User,
@@ -92,34 +189,12 @@ def create_draft(
     """Start a draft entry for the actor's organisation while the contest is open."""
     rubric = current_rubric(contest)
     organization = actor.organization
-    if organization is None or not may_enter(rubric, organization):
-        raise ServiceError(_("Your organisation cannot enter this contest."))
-    if organization.retired:
-        raise ServiceError(_("Your organisation has been retired: it cannot start new entries."))
-    refuse_when_closed(contest)
+    refusal = new_entry_refusal(session, organization, contest)
+    if refusal is not None:
+        raise ServiceError(refusal)
+    assert organization is not None
     if category is not None and category not in {c.key for c in rubric.categories}:
         raise ServiceError(_("Unknown category."))
-    drafts = session.scalars(
-        select(Entry)
-        .where(
-            Entry.contest_id == contest.id,
-            Entry.organization_id == organization.id,
-            Entry.status == EntryStatus.DRAFT,
-        )
-        .order_by(Entry.id)
-    ).all()
-    if len(drafts) >= draft_allowance(rubric):
-        raise ServiceError(
-            _(
-                "Your organisation already has %(n)d drafts in this contest, the most it may keep (its quota of "
-                "%(quota)d plus %(margin)d). Withdraw a draft it will not submit before starting another: "
-                "%(drafts)s.",
-                n=len(drafts),
-                quota=rubric.entry.quota_per_organization,  # type: ignore[union-attr]
-                margin=DRAFT_MARGIN,
-                drafts="; ".join(entry_label(draft) for draft in drafts),
-            )
-        )
     entry = Entry(
         contest=contest,
         organization=organization,
@@ -152,16 +227,14 @@ def submit_entry(session: Session, actor: User, entry: Entry, declarations: list
     rubric = current_rubric(contest)
     assert rubric.entry is not None
     _require_own(actor, entry)
-    refuse_when_closed(contest)
-    if entry.status is not EntryStatus.DRAFT:
-        raise ServiceError(_("Only a draft can be submitted."))
-    if not any(f.purpose in ("work", "image") for f in entry.files):  # a case may be told in pictures alone
-        raise ServiceError(_("Please upload the work before submitting."))
+    refused = submit_refusal(session, entry)
+    if refused is not None:
+        raise ServiceError(refused)
     missing = [text for text in rubric.entry.declarations if text not in declarations]
     if missing:
         raise ServiceError(_("Please confirm: %(text)s", text=missing[0]))
     quota = rubric.entry.quota_per_organization
-    refusal = _("Your organisation has already submitted %(n)d entries, the most allowed.", n=quota)
+    refusal = quota_full_message(quota)  # also when a simultaneous submission takes the last slot first
     entry.quota_slot = lowest_free_slot(
         session,
         Entry.quota_slot,

@@ -8,10 +8,12 @@ organiser reopening a submitted sheet.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, cast
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import Table, bindparam, insert, select
 from sqlalchemy.orm import Session, contains_eager, joinedload
 from sqlalchemy.orm.exc import StaleDataError
@@ -50,6 +52,32 @@ class StaleSheet(ServiceError):
         )
 
 
+@dataclass(frozen=True)
+class SheetProblem:
+    """One value of a sheet that cannot be kept: ``part`` is ``"criterion"`` or ``"check"``, ``key`` the
+    rubric's key of that criterion or check, ``message`` what the judge reads next to the field."""
+
+    part: str
+    key: str
+    message: str
+
+
+class InvalidSheet(ServiceError):
+    """Some values of a sheet cannot be kept; nothing is stored. Every problem is named, not only the first,
+    so that the judge can mend them all at once."""
+
+    def __init__(self, problems: list[SheetProblem]) -> None:
+        super().__init__(
+            ngettext(
+                "The sheet has %(num)d problem; nothing was saved.",
+                "The sheet has %(num)d problems; nothing was saved.",
+                len(problems),
+            )
+        )
+        self.sheet_problems = problems
+        self.problems = [problem.message for problem in problems]
+
+
 def parse_score(criterion: Criterion, raw: object) -> Decimal:
     """A score must be a number from 0 to the criterion's max, in multiples of its step."""
     try:
@@ -75,6 +103,58 @@ def parse_score(criterion: Criterion, raw: object) -> Decimal:
             )
         )
     return value.quantize(Decimal("0.01"))
+
+
+def checked_values(
+    rubric: Rubric, scores: Mapping[str, object], checks: Mapping[str, bool] | None, *, submit: bool
+) -> tuple[dict[str, Decimal], dict[str, bool]]:
+    """The scores and check answers of a sheet, each score checked by :func:`parse_score`; a submitted
+    sheet needs every score and every check answered. Raises :class:`InvalidSheet` naming every value that
+    fails, in the rubric's order."""
+    problems: list[SheetProblem] = []
+    parsed: dict[str, Decimal] = {}
+    for criterion in rubric.criteria:
+        raw = scores.get(criterion.key)
+        if raw is None or str(raw).strip() == "":
+            if submit:
+                message = _("%(label)s: a score is required to submit.", label=criterion.label)
+                problems.append(SheetProblem("criterion", criterion.key, message))
+            continue
+        try:
+            parsed[criterion.key] = parse_score(criterion, raw)
+        except ServiceError as refusal:
+            problems.append(SheetProblem("criterion", criterion.key, refusal.message))
+    check_values = {c.key: bool(checks[c.key]) for c in rubric.checks if checks and c.key in checks}
+    if submit:
+        for check in rubric.checks:
+            if check.key not in check_values:
+                message = _("%(label)s: please answer this check.", label=check.label)
+                problems.append(SheetProblem("check", check.key, message))
+    if problems:
+        raise InvalidSheet(problems)
+    return parsed, check_values
+
+
+@dataclass(frozen=True)
+class SheetGaps:
+    """What is left to fill in on a sheet before it can be submitted: criterion and check labels."""
+
+    criteria: list[str]
+    checks: list[str]
+
+    @property
+    def empty(self) -> bool:
+        return not self.criteria and not self.checks
+
+
+def sheet_gaps(rubric: Rubric, sheet: ScoreSheet | None) -> SheetGaps:
+    """The rubric's criteria without a score and checks without an answer on ``sheet`` (all, without one)."""
+    scored = {score.criterion for score in sheet.scores} if sheet is not None else set()
+    answered = {answer.check_key for answer in sheet.check_answers} if sheet is not None else set()
+    return SheetGaps(
+        [c.label for c in rubric.criteria if c.key not in scored],
+        [c.label for c in rubric.checks if c.key not in answered],
+    )
 
 
 def save_sheet(
@@ -105,19 +185,7 @@ def save_sheet(
     if expected_version is not None and expected_version != (sheet.version if sheet else 0):
         raise StaleSheet()
     rubric = current_rubric(contest)
-    parsed: dict[str, Decimal] = {}
-    for criterion in rubric.criteria:
-        raw = scores.get(criterion.key)
-        if raw is None or str(raw).strip() == "":
-            if submit:
-                raise ServiceError(_("%(label)s: a score is required to submit.", label=criterion.label))
-            continue
-        parsed[criterion.key] = parse_score(criterion, raw)
-    check_values = {c.key: bool(checks[c.key]) for c in rubric.checks if checks and c.key in checks}
-    if submit:
-        for check in rubric.checks:
-            if check.key not in check_values:
-                raise ServiceError(_("%(label)s: please answer this check.", label=check.label))
+    parsed, check_values = checked_values(rubric, scores, checks, submit=submit)
     old = None
     if sheet is None:
         sheet = ScoreSheet(assignment=assignment, rubric_version=contest.current_rubric)

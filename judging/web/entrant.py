@@ -63,6 +63,9 @@ def dashboard() -> ResponseReturnValue:
     return render_template(
         "entrant/dashboard.html",
         contests=contests,
+        new_entry_refusals={
+            contest.id: entries.new_entry_refusal(db.session, organization, contest) for contest, _rubric in contests
+        },
         coordinating=coordinating,
         entries=entries.entries_of_organization(db.session, organization),
         organization=organization,
@@ -132,6 +135,8 @@ def entry(entry_id: int) -> ResponseReturnValue:
         submit_form=submit_form_class(rubric)(),
         confirm_form=ConfirmForm(),
         is_open=entries.is_open_for_entries(found.contest),
+        submit_refusal=entries.submit_refusal(db.session, found),
+        submit_refusal_once_uploaded=entries.submit_refusal(db.session, found, once_uploaded=True),
         show_deadline=entries.show_deadline,
         result=entrant_results.entry_outcome(db.session, found, _letters_key()),
     )

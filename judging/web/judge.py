@@ -17,8 +17,8 @@ from judging.services.blind_view import entry_for_judge, organization_names
 from judging.services.contests import current_rubric
 from judging.services.panel import declare_conflict, declare_relation
 from judging.services.progress import open_for_conflicts, open_for_scores, progress_of_judge
-from judging.services.sheets import StaleSheet, save_sheet, sheet_values
-from judging.web.actions import attempt
+from judging.services.sheets import InvalidSheet, StaleSheet, save_sheet, sheet_gaps, sheet_values
+from judging.web.actions import attempt, flash_refusal
 from judging.web.forms import ConfirmForm
 from judging.web.lookups import assignment_for_judge
 from judging.web.permissions import role_required
@@ -92,13 +92,16 @@ def _render_entry(
         and a.status is AssignmentStatus.ASSIGNED
         and (a.sheet is None or a.sheet.status is SheetStatus.DRAFT)
     ]
+    rubric = current_rubric(contest)
     return render_template(
         "judge/entry.html",
         assignment=assignment,
         entry=entry_for_judge(db.session, assignment.entry),
         files=assignment.entry.files,
-        rubric=current_rubric(contest),
+        rubric=rubric,
         form=form,
+        problems=form.problems(),
+        gaps=sheet_gaps(rubric, assignment.sheet),
         reason_form=ReasonForm(),
         stored=stored,
         open_for_scores=scoring,
@@ -123,8 +126,8 @@ def save(entry_ref: str) -> ResponseReturnValue:
     assignment = assignment_for_judge(entry_ref)
     form = score_sheet_form(current_rubric(assignment.entry.contest), None)
     if not form.validate_on_submit():
-        for errors in form.errors.values():
-            flash(str(errors[0]), "danger")
+        if "csrf_token" in form.errors:
+            flash(_("The form has expired. Please reload and retry."), "danger")
         return _render_entry(assignment, form, status=400)
     submit = bool(form.submit_sheet.data)
     code = assignment.entry.code  # read before the commit expires it: no reload of the assignment and entry
@@ -141,7 +144,14 @@ def save(entry_ref: str) -> ResponseReturnValue:
         ),
         _("Your sheet for %(code)s has been submitted.", code=code) if submit else _("Draft saved."),
         warnings=(StaleSheet,),
+        announce=False,
     )
+    if isinstance(outcome.refusal, InvalidSheet):
+        # Each message goes next to its own field, and the summary at the top links to each of them.
+        form.mark_problems(outcome.refusal.sheet_problems)
+        return _render_entry(assignment_for_judge(entry_ref), form, status=400)
+    if outcome.refusal is not None:
+        flash_refusal(outcome.refusal, "warning" if isinstance(outcome.refusal, StaleSheet) else "danger")
     if isinstance(outcome.refusal, StaleSheet):
         # Keep what the judge typed in the form, and let the next save knowingly replace the newer sheet.
         assignment = assignment_for_judge(entry_ref)

@@ -1,5 +1,5 @@
 """The organisers' list of a contest's entries: filters, file details, disqualify or reinstate, xlsx export,
-and the blind check of what judges would read."""
+each entry's full page, and the blind check of what judges would read."""
 
 from __future__ import annotations
 
@@ -84,6 +84,20 @@ def entry_list(slug: str) -> ResponseReturnValue:
         entries=listed,
         status_form=EntryStatusForm(),
         frozen=not contests.allowed(Action.DISQUALIFY_ENTRIES, contest),
+    )
+
+
+@bp.get("/entries/<int:entry_id>")
+@organizer_only
+def entry_detail(entry_id: int) -> ResponseReturnValue:
+    """Everything an entry holds: every rubric field (identifying ones too), the declarations, the
+    coordinator's comment, and every file with its links and checks."""
+    entry = lookups.entry_for_organizer(entry_id)
+    return render_template(
+        "organizer/entry.html",
+        entry=entry,
+        contest=entry.contest,
+        rubric=contests.current_rubric(entry.contest),
     )
 
 

@@ -158,7 +158,7 @@ def _draw_plots(computed: ContestResults) -> Mapping[str, Any]:
 
 def labels_of(keys: Sequence[str], labels: Mapping[str, str]) -> str:
     """Keys shown by their labels (a key without one as itself), separated by commas."""
-    return ", ".join(labels.get(key, key) for key in keys)
+    return _(", ").join(labels.get(key, key) for key in keys)
 
 
 def describe_method(spec: AggregationSpec) -> str:

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from flask import Flask, Response, abort, current_app, request
 from flask_babel import format_datetime, format_decimal, get_locale
+from flask_babel import gettext as _
 from flask_login import current_user
+from markupsafe import Markup
 
 from judging import workflow
 from judging.rubric import format_points
@@ -59,6 +61,22 @@ def show_datetime(value: datetime | None) -> str:
     return format_datetime(value, "yyyy-MM-dd HH:mm (zzzz)")
 
 
+def local_time(value: datetime | None) -> Markup:
+    """A moment shown in the display time zone, marked up so that local_time.js adds the reader's own time
+    when the browser's zone differs (without JavaScript the configured zone's time stands alone)."""
+    if value is None:
+        return Markup("—")
+    moment = value if value.tzinfo else value.replace(tzinfo=UTC)
+    return Markup(
+        '<time datetime="{iso}" data-local-time data-zone="{zone}" data-label="{label}">{shown}</time>'
+    ).format(
+        iso=moment.astimezone(UTC).isoformat(),
+        zone=current_app.config["DISPLAY_TIMEZONE"],
+        label=_("(your time: %(when)s)", when="{when}"),
+        shown=show_datetime(value),
+    )
+
+
 FILE_SIZE_UNITS = (("GB", 1024**3, "#,##0.00"), ("MB", 1024**2, "#,##0.0"), ("KB", 1024, "#,##0.0"))
 
 
@@ -82,6 +100,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["file_size"] = file_size
     app.jinja_env.globals.update(
         show_datetime=show_datetime,
+        local_time=local_time,
         phase_label=labels.phase_label,
         phase_move=labels.phase_move,
         # The workflow's questions, so that a page shows a button or a form exactly when the service allows it.

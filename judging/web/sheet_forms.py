@@ -37,6 +37,7 @@ from wtforms.widgets import NumberInput
 
 from judging.models import ScoreSheet
 from judging.rubric import Rubric, format_points
+from judging.services.sheets import SheetProblem
 
 CRITERION_PREFIX = "score_"
 CHECK_PREFIX = "check_"
@@ -85,6 +86,22 @@ class ScoreSheetForm(JudgingForm):
                 answers[check.key] = value == "yes"
         return answers
 
+    def mark_problems(self, problems: list[SheetProblem]) -> None:
+        """Put each refused value's message on its own field, where the sheet shows it."""
+        prefixes = {"criterion": CRITERION_PREFIX, "check": CHECK_PREFIX}
+        for problem in problems:
+            field = self[prefixes[problem.part] + problem.key]
+            field.errors = [*field.errors, problem.message]
+
+    def problems(self) -> list[tuple[str, str]]:
+        """Every field's messages in the order of the sheet, as (id of the control to focus, message): the
+        summary at the top of the page links each message to its field."""
+        found: list[tuple[str, str]] = []
+        for field in [*self.criterion_fields(), *self.check_fields(), self.comment]:
+            target = f"{field.id}-0" if field.type == "RadioField" else field.id
+            found.extend((target, str(message)) for message in field.errors)
+        return found
+
     def expected_version(self) -> int:
         try:
             return int(self.version.data or 0)
@@ -127,7 +144,7 @@ def _score_sheet_form_class(rubric: Rubric) -> type[ScoreSheetForm]:
             Form,
             CRITERION_PREFIX + criterion.key,
             StringField(
-                f"{criterion.label}（0–{format_points(criterion.max)}）",
+                _l("%(label)s (0–%(max)s)", label=criterion.label, max=format_points(criterion.max)),
                 widget=widget,
                 render_kw={"inputmode": "decimal", "data-weight": format_points(criterion.weight)},
             ),

@@ -112,7 +112,7 @@ def test_award_that_hinges_on_one_judge_is_flagged(client_for, codes: dict[str, 
     assert flagged == [codes["B"], codes["A"]]
     assert "去掉 Expert3 后将获得 二等奖（第 2 名，86.00）" in robustness
     row_b = re.search(rf'<tr data-entry="{codes["B"]}">(.*?)</tr>', html, flags=re.S).group(1)
-    assert "取决于 Expert3, Expert4" in row_b
+    assert "取决于 Expert3、Expert4" in row_b  # names listed with the Chinese enumeration comma
     row_c = re.search(rf'<tr data-entry="{codes["C"]}">(.*?)</tr>', html, flags=re.S).group(1)
     assert "取决于" not in row_c
 
