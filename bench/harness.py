@@ -306,6 +306,9 @@ def server_env(database_url: str, workdir: Path, **extra: str) -> dict[str, str]
         **audit_settings(workdir),
         "UPLOAD_FOLDER": str(workdir / "uploads"),
         "LOGIN_RATE_LIMIT": "10000 per minute",
+        # The harness's instances are built by script, with or without an organiser account: no first-run
+        # notice in front of every page (tests/integration/test_first_run.py covers it).
+        "FIRST_RUN_NOTICE": "0",
         **extra,
     }
 

@@ -243,6 +243,7 @@ SAMPLE_ARGUMENTS = {
     "document": "award-list.xlsx",
     "ceremony": "opening",
     "part": "theory",
+    "job_id": 1,
 }
 
 
@@ -310,7 +311,9 @@ def publish_micro_video(app: Flask, organizer: FlaskClient) -> None:
         db.session.commit()
         number = snapshot.number
     token = csrf_token(organizer, PUBLICATION_DESK)
-    organizer.post(f"/organizer/contests/micro-video/snapshots/{number}/publish", data={"csrf_token": token})
+    organizer.post(
+        f"/organizer/contests/micro-video/snapshots/{number}/publish", data={"csrf_token": token, "confirmed": "1"}
+    )
 
 
 def qr_codes_in_pdf(pdf: bytes, page: int = 1) -> list[str]:

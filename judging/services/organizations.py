@@ -377,7 +377,9 @@ def create_organization(
         raise ServiceError(problem)
     if _name_taken(session, name):
         raise ServiceError(_("An organisation named %(name)s already exists.", name=name))
-    if kind is OrganizationKind.ORGANIZER:
+    if kind is OrganizationKind.ORGANIZER and session.scalar(
+        select(Organization.id).where(Organization.kind == OrganizationKind.ORGANIZER).limit(1)
+    ):  # the first one is made at setup when the organisations file has none
         raise ServiceError(_("There is one organiser's organisation; a new organisation enters contests."))
     problem = place_problem(name, kind, _place_of(parent), {}) or other_names_problem(
         short_name.strip(), english_name.strip(), aliases

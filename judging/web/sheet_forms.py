@@ -18,6 +18,7 @@ from typing import Any
 from babel import support
 from flask import current_app
 from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -144,7 +145,9 @@ def _score_sheet_form_class(rubric: Rubric) -> type[ScoreSheetForm]:
             Form,
             CRITERION_PREFIX + criterion.key,
             StringField(
-                _l("%(label)s (0–%(max)s)", label=criterion.label, max=format_points(criterion.max)),
+                # gettext, not lazy_gettext: Flask-Babel's lazy strings count as safe markup, and the label is the
+                # organiser's text, which must be escaped like any other.
+                _("%(label)s (0–%(max)s)", label=criterion.label, max=format_points(criterion.max)),
                 widget=widget,
                 render_kw={"inputmode": "decimal", "data-weight": format_points(criterion.weight)},
             ),

@@ -380,10 +380,12 @@ def test_blind_check_lists_entries_whose_text_or_documents_name_an_organisation(
             )
             with upload.open("rb") as stream:
                 entry_files.attach_file(db.session, unit, entry, storage, stream, name)
-            if len(made) < 3:
-                entries.submit_entry(db.session, unit, entry, declarations)
-                nomination.nominate_entry(db.session, office, entry)
-            made.append(entry.code)
+            made.append(entry)
+        # all four drafts first: once the unit's quota of three is submitted, no new draft may start
+        for entry in made[:3]:
+            entries.submit_entry(db.session, unit, entry, declarations)
+            nomination.nominate_entry(db.session, office, entry)
+        made = [entry.code for entry in made]
         db.session.commit()
 
     page = client_for("organizer").get("/organizer/contests/exemplary-cases/blind-check")

@@ -67,7 +67,8 @@ def test_verify_finds_a_certificate_by_serial_and_by_code(app: Flask, published)
 
 def test_each_certificate_carries_a_qr_code_of_its_verification_url(app: Flask, published, client_for) -> None:  # type: ignore[no-untyped-def]
     organizer = client_for("organizer")
-    pdf = organizer.get("/organizer/contests/micro-video/snapshots/1/certificates.pdf").data
+    with organizer.get("/organizer/contests/micro-video/snapshots/1/certificates.pdf") as response:  # stored file
+        pdf = response.data
     texts = page_texts(pdf)
     assert len(texts) == 4
     public = app.test_client()

@@ -342,7 +342,7 @@ def test_changed_rubric_is_refused_during_review_with_the_differences(
         with pytest.raises(contests.RubricInUse) as refusal:
             contests.sync_rubric(db.session, None, parse_rubric(changed, "micro_video.toml"))
         db.session.rollback()
-        assert "criteria[content].weight：1.0 → 2.0" in refusal.value.problems
+        assert "criteria[content].weight：1 → 2" in refusal.value.problems
         assert "awards[二等奖].count：3 → 4" in refusal.value.problems
         assert [v.version for v in db.session.get(Contest, contest.id).rubric_versions] == [1]
         statuses = db.session.scalars(db.select(ScoreSheet.status)).all()

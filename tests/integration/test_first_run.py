@@ -28,7 +28,7 @@ from judging.models import (
     utcnow,
 )
 from judging.services import ServiceError, demo, first_run
-from tests.conftest import CSRF_FIELD, PASSWORD, csrf_token, log_in, make_test_app
+from tests.conftest import CSRF_FIELD, PASSWORD, ROOT, csrf_token, log_in, make_test_app
 
 BASE = "https://awards.example.org"
 SETUP_LINK = re.compile(re.escape(BASE) + r"/setup/([A-Za-z0-9_-]{40,})")
@@ -47,8 +47,13 @@ def _drop_everything(app: Flask) -> None:
 
 @pytest.fixture
 def fresh_install(database_url: str, tmp_path: Path) -> Iterator[Flask]:
-    """An app on an empty database, with the not-set-up notice on, as a fresh install runs."""
-    app = make_test_app(database_url, tmp_path, PUBLIC_BASE_URL=BASE, FIRST_RUN_NOTICE=True)
+    """An app on an empty database, with the not-set-up notice on, as a fresh install runs, for a city whose
+    organisations file does not list the organiser's own office (the setup names it: there is only one)."""
+    districts_only = tmp_path / "districts.toml"
+    districts_only.write_text('[[organizations]]\nname = "姑苏区"\nkind = "district"\n', encoding="utf-8")
+    app = make_test_app(
+        database_url, tmp_path, PUBLIC_BASE_URL=BASE, FIRST_RUN_NOTICE=True, ORGANIZATIONS_FILE=str(districts_only)
+    )
     _drop_everything(app)
     yield app
     _drop_everything(app)
@@ -224,7 +229,9 @@ def test_setup_creates_the_first_organiser_with_a_new_organisation_and_logs_in(f
     client = fresh_install.test_client()
     form = _setup_form(csrf_token=csrf_token(client, f"/setup/{token}"))
     response = client.post(f"/setup/{token}", data=form)
-    assert response.status_code == 302 and response.headers["Location"].endswith("/organizer/")
+    assert response.status_code == 302 and response.headers["Location"].endswith("/organizer/"), re.findall(
+        r'(?:invalid-feedback|alert)[^>]*>(.*?)</div>', response.get_data(as_text=True), re.S
+    )
     dashboard = client.get("/organizer/")
     assert dashboard.status_code == 200 and "王主任" in dashboard.get_data(as_text=True)
     with fresh_install.app_context():
@@ -242,6 +249,7 @@ def test_setup_creates_the_first_organiser_with_a_new_organisation_and_logs_in(f
 
 
 def test_setup_with_an_existing_organiser_organisation(fresh_install: Flask) -> None:
+    fresh_install.config["ORGANIZATIONS_FILE"] = str(ROOT / "data" / "organizations.toml")  # lists 市委网信办
     token = _init(fresh_install)
     client = fresh_install.test_client()
     page = client.get(f"/setup/{token}").get_data(as_text=True)

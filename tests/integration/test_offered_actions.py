@@ -89,7 +89,7 @@ def test_new_entry_is_offered_exactly_when_a_draft_would_be_accepted(
     # Another organisation is not held by entrant-a's quota.
     assert _offered(client_for("entrant-b"))
     # Withdrawing frees the quota: offered again, and accepted.
-    client.post(f"/entrant/entries/{second}/withdraw", data={"csrf_token": token})
+    client.post(f"/entrant/entries/{second}/withdraw", data={"csrf_token": token, "confirmed": "1"})
     assert _offered(client)
     with app.app_context():
         _post_new(client, "第三部")
