@@ -670,6 +670,27 @@ class Objection(Base):
     answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
 
     snapshot: Mapped[ResultSnapshot] = relationship(back_populates="objections")
+    attachments: Mapped[list[ObjectionAttachment]] = relationship(
+        back_populates="objection", cascade="all, delete-orphan", order_by="ObjectionAttachment.id"
+    )
+
+
+class ObjectionAttachment(Base):
+    """Evidence filed with an objection (a PDF or an image, checked by content), stored under a random key;
+    only the organisers open it."""
+
+    __tablename__ = "objection_attachment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    objection_id: Mapped[int] = mapped_column(ForeignKey("objection.id", ondelete="CASCADE"), index=True)
+    storage_key: Mapped[str] = mapped_column(String(100), unique=True)
+    original_name: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    objection: Mapped[Objection] = relationship(back_populates="attachments")
 
 
 class Certificate(Base):

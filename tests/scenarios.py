@@ -244,6 +244,7 @@ SAMPLE_ARGUMENTS = {
     "ceremony": "opening",
     "part": "theory",
     "job_id": 1,
+    "attachment_id": 1,
 }
 
 

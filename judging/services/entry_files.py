@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, SessionTransaction, scoped_session
 from judging import clean_copies, file_types
 from judging.document_text import document_text
 from judging.media import NotAVideo, VideoInfo, make_thumbnail, probe_video, strip_metadata
-from judging.models import Entry, EntryFile, EntryStatus, User
+from judging.models import Base, Entry, EntryFile, EntryStatus, ObjectionAttachment, User
 from judging.rubric import Rubric
 from judging.services import ServiceError, audit
 from judging.services.contests import current_rubric
@@ -109,7 +109,7 @@ def attach_file(
             sha256=uploaded.sha256,
         )
         if kind in file_types.IMAGE_KINDS:
-            _check_image(uploaded)
+            check_image(uploaded)
         if rubric.entry.media == "image":
             _thumbnail_of_picture(record, uploaded, storage, staged)
         if rubric.entry.media == "video":
@@ -304,7 +304,7 @@ def files_follow_transaction(
     session: Session,
     storage: Storage,
     *,
-    record: EntryFile | None = None,
+    record: Base | None = None,
     staged: list[StagedFile] | None = None,
     retiring: list[str] | None = None,
 ) -> None:
@@ -415,6 +415,13 @@ def clear_interrupted_uploads(session: Session, storage: Storage) -> list[str]:
                         select(EntryFile.blind_key).where(EntryFile.blind_key.in_(publication.listed))
                     ).all()
                 )
+                | set(
+                    connection.scalars(
+                        select(ObjectionAttachment.storage_key).where(
+                            ObjectionAttachment.storage_key.in_(publication.listed)
+                        )
+                    ).all()
+                )
             )
             connection.rollback()  # releases the advisory lock
             unnamed = [key for key in publication.listed if key not in named]
@@ -484,7 +491,8 @@ def _thumbnail_of_picture(record: EntryFile, uploaded: StagedFile, storage: Stor
     record.thumbnail_key = thumbnail.key
 
 
-def _check_image(uploaded: StagedFile) -> None:
+def check_image(uploaded: StagedFile) -> None:
+    """Refuse an image too large to decode safely, or unreadable (entry files and objections' evidence)."""
     try:
         clean_copies.check_image(uploaded.path)
     except clean_copies.ImageTooLarge as refusal:

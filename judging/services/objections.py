@@ -7,14 +7,18 @@ one withdraws the snapshot and reopens review (:func:`publication.reopen_review`
 from __future__ import annotations
 
 import hmac
+from collections.abc import Sequence
 from datetime import datetime
+from typing import IO
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from judging import file_types
 from judging.models import (
     Objection,
+    ObjectionAttachment,
     ObjectionStatus,
     ResultSnapshot,
     User,
@@ -23,8 +27,10 @@ from judging.models import (
 from judging.services import NotFound, ServiceError, audit
 from judging.services.certificates import random_code
 from judging.services.contests import allowed, require, rubric_of
+from judging.services.entry_files import check_image, files_follow_transaction
 from judging.services.publication import reopen_review
 from judging.services.snapshots import objection_subjects, payload_of
+from judging.storage import StagedFile, Storage, TooLarge
 from judging.workflow import Action
 
 NAME_MAX = 100
@@ -40,6 +46,14 @@ REASON_MAX = 4000
 
 
 OBJECTIONS_PER_CLIENT = 3
+
+ATTACHMENT_KINDS = frozenset({"pdf", "jpg", "png", "webp"})
+"""Evidence is accepted as a PDF or an image, recognised by its content, never by its name."""
+MAX_ATTACHMENTS = 3
+ATTACHMENT_MB = 10
+
+Upload = tuple[IO[bytes], str]
+"""A file sent with an objection: its stream and the name it was sent under."""
 """Objections one client address may file against one result: each blocks publication until answered."""
 
 
@@ -58,6 +72,8 @@ def file_objection(
     reason: str,
     client: str = "",
     now: datetime | None = None,
+    attachments: Sequence[Upload] = (),
+    storage: Storage | None = None,
 ) -> Objection:
     """Store an objection from anyone against a result on notice; returns it with its reference number.
 
@@ -80,8 +96,91 @@ def file_objection(
         problems.append(_("Please choose the award the objection concerns from the list."))
     if not REASON_MIN <= len(reason) <= REASON_MAX:
         problems.append(_("Please state the reason in %(min)d to %(max)d characters.", min=REASON_MIN, max=REASON_MAX))
+    if len(attachments) > MAX_ATTACHMENTS:
+        problems.append(_("Please attach at most %(n)d files.", n=MAX_ATTACHMENTS))
     if problems:
         raise ServiceError(" ".join(problems))
+    if attachments and storage is None:
+        raise ValueError("attachments need a storage")
+    staged = _stage_evidence(attachments, storage) if storage is not None else []
+    try:
+        objection = _file_or_fold(session, snapshot, name, contact, subject, reason, client, now)
+        records = [
+            ObjectionAttachment(
+                objection=objection,
+                storage_key=file.key,
+                original_name=file_types.safe_file_name(sent_name, kind),
+                content_type=file_types.MEDIA_TYPES[kind],
+                size_bytes=file.size,
+                sha256=file.sha256,
+            )
+            for file, sent_name, kind in staged
+        ]
+        session.add_all(records)
+        session.flush()
+    except BaseException:
+        if storage is not None:
+            storage.discard([file for file, _name, _kind in staged])
+        raise
+    for record, (file, _sent_name, _kind) in zip(records, staged, strict=True):
+        assert storage is not None
+        files_follow_transaction(session, storage, record=record, staged=[file])
+    if records:
+        audit.record(
+            session,
+            None,
+            "objection.evidence",
+            object_type="objection",
+            object_id=objection.id,
+            contest_id=snapshot.contest_id,
+            data={"files": [{"name": r.original_name, "size": r.size_bytes, "sha256": r.sha256} for r in records]},
+        )
+    return objection
+
+
+def _stage_evidence(attachments: Sequence[Upload], storage: Storage) -> list[tuple[StagedFile, str, str]]:
+    """Each file copied aside and recognised by its content (a PDF or an image of sane size); on any refusal
+    every file staged so far is deleted and the refusal names the file."""
+    staged: list[tuple[StagedFile, str, str]] = []
+    try:
+        for stream, sent_name in attachments:
+            shown = file_types.safe_file_name(sent_name, None)
+            try:
+                file = storage.stage(stream, limit=ATTACHMENT_MB * 1024 * 1024)
+            except TooLarge:
+                raise ServiceError(
+                    _("“%(name)s” is larger than %(mb)d MB.", name=shown, mb=ATTACHMENT_MB)
+                ) from None
+            staged.append((file, sent_name, ""))
+            kind = file_types.detect_kind(file.path)
+            if kind not in ATTACHMENT_KINDS:
+                raise ServiceError(
+                    _(
+                        "“%(name)s” is not a PDF or an image (JPEG, PNG or WebP): evidence is accepted in these "
+                        "forms only.",
+                        name=shown,
+                    )
+                )
+            if kind in file_types.IMAGE_KINDS:
+                check_image(file)
+            staged[-1] = (file, sent_name, kind)
+    except BaseException:
+        storage.discard([file for file, _name, _kind in staged])
+        raise
+    return staged
+
+
+def _file_or_fold(
+    session: Session,
+    snapshot: ResultSnapshot,
+    name: str,
+    contact: str,
+    subject: str,
+    reason: str,
+    client: str,
+    now: datetime | None,
+) -> Objection:
+    """A new objection, or the same pending one again (its ``repeats`` counted)."""
     earlier = _same_pending_objection(session, snapshot, subject, reason)
     if earlier is not None:
         earlier.repeats += 1

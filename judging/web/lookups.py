@@ -25,6 +25,7 @@ from judging.models import (
     Entry,
     EntryFile,
     Objection,
+    ObjectionAttachment,
     Organization,
     PartsUpload,
     ResultSnapshot,
@@ -141,6 +142,14 @@ def job_for_organizer(job_id: int) -> BackgroundJob:
 def objection_for_organizer(objection_id: int) -> Objection:
     _organizer()
     return objections.get_objection(db.session, objection_id)
+
+
+def evidence_of(objection: Objection, attachment_id: int) -> ObjectionAttachment:
+    """A file filed with this objection (another objection's file is not found here)."""
+    for attachment in objection.attachments:
+        if attachment.id == attachment_id:
+            return attachment
+    raise NotFound(_("No such file."))
 
 
 def entry_for_organizer(entry_id: int) -> Entry:

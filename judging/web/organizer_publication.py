@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, Response, current_app, flash, redirect, render_template, send_file, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -137,6 +137,22 @@ def correction(slug: str) -> ResponseReturnValue:
         _("Review is reopened for a correction; the publication stays public until the corrected one replaces it."),
     )
     return _back(slug)
+
+
+@bp.get("/objections/<int:objection_id>/evidence/<int:attachment_id>")
+@organizer_only
+def evidence(objection_id: int, attachment_id: int) -> ResponseReturnValue:
+    """A file filed with an objection, as a download (never shown inline: it is anyone's upload)."""
+    attachment = lookups.evidence_of(lookups.objection_for_organizer(objection_id), attachment_id)
+    response = send_file(
+        storage_from_config(current_app.config).path(attachment.storage_key),
+        mimetype=attachment.content_type,
+        as_attachment=True,
+        download_name=attachment.original_name,
+        max_age=0,
+    )
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 @bp.post("/objections/<int:objection_id>/answer")

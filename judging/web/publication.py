@@ -11,6 +11,7 @@ from judging.exports import publication as documents
 from judging.extensions import db, limiter
 from judging.models import Contest, Entry, ResultSnapshot, SnapshotStatus
 from judging.services import NotFound, audit, certificates, integrity, objections, snapshots
+from judging.storage import storage_from_config
 from judging.web import lookups
 from judging.web.actions import attempt
 from judging.web.permissions import public
@@ -140,6 +141,7 @@ def objection(slug: str, number: int) -> ResponseReturnValue:
     form.subject.choices = [("", _("Choose…")), *snapshots.objection_subjects(snapshots.payload_of(snapshot))]
     if request.method == "POST":
         if form.validate_on_submit():
+            sent_files = [sent for sent in request.files.getlist(form.evidence.name) if sent and sent.filename]
             outcome = attempt(
                 lambda: objections.file_objection(
                     db.session,
@@ -149,15 +151,26 @@ def objection(slug: str, number: int) -> ResponseReturnValue:
                     subject=form.subject.data or "",
                     reason=form.reason.data or "",
                     client=request.remote_addr or "",
+                    attachments=[(sent.stream, sent.filename or "") for sent in sent_files],
+                    storage=storage_from_config(current_app.config),
                 )
             )
+            for sent in sent_files:
+                sent.close()  # the parser's temporary files go now, not when collected
             if outcome.ok:
                 return render_template(
                     "publication/objection_filed.html", contest=contest, snapshot=snapshot, objection=outcome.value
                 )
         else:
             flash(_("Please correct the marked fields."), "danger")
-    return render_template("publication/objection.html", contest=contest, snapshot=snapshot, form=form)
+    return render_template(
+        "publication/objection.html",
+        contest=contest,
+        snapshot=snapshot,
+        form=form,
+        max_files=objections.MAX_ATTACHMENTS,
+        max_mb=objections.ATTACHMENT_MB,
+    )
 
 
 def _lookup_limit() -> str:

@@ -6,6 +6,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     IntegerField,
+    MultipleFileField,
     RadioField,
     SelectField,
     SelectMultipleField,
@@ -56,6 +57,7 @@ class ObjectionForm(FlaskForm):
     reason = TextAreaField(
         _l("Reason and evidence"), validators=[DataRequired(), Length(min=REASON_MIN, max=REASON_MAX)]
     )
+    evidence = MultipleFileField(_l("Evidence files (optional)"))
     submit = SubmitField(_l("File the objection"))
 
 
