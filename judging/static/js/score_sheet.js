@@ -65,8 +65,12 @@
   showTotal();
 
   // After a refused save: the first invalid field has the focus (autofocus); a summary link focuses its field.
+  // Brought into view as well: the page's other scripts may move the layout after the browser scrolled to it.
   var first = form.querySelector("[autofocus]");
-  if (first && document.activeElement !== first) { first.focus(); }
+  if (first) {
+    if (document.activeElement !== first) { first.focus(); }
+    first.scrollIntoView({block: "center"});
+  }
   document.querySelectorAll("[data-problem-link]").forEach(function (link) {
     link.addEventListener("click", function (event) {
       var field = document.getElementById(link.getAttribute("href").slice(1));
