@@ -236,7 +236,8 @@ class S3Storage:
         )
 
     def write_part(self, token: str, reference: str, number: int, stream: IO[bytes], limit: int) -> StoredPart:
-        raise NotImplementedError("parts go straight to the object store")
+        # Never reached: parts_uploads.write_part refuses a part sent to the app when part_url names the store.
+        raise RuntimeError("the object store receives an upload's parts itself, through presigned URLs")
 
     def stored_parts(self, token: str, reference: str) -> list[StoredPart]:
         parts: list[StoredPart] = []

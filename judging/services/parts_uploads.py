@@ -156,6 +156,9 @@ def write_part(actor: User, upload: PartsUpload, storage: Storage, number: int, 
     sizes = part_sizes(upload)
     if not 1 <= number <= len(sizes):
         raise ServiceError(_("This upload has no part %(number)d.", number=number))
+    if storage.part_url(upload.token, upload.reference, number) is not None:
+        # The object store takes this upload's parts itself (presigned URLs); the app keeps none of them.
+        raise ServiceError(_("Send this part to the address the upload's status gives, not to this site."))
     try:
         return storage.write_part(upload.token, upload.reference, number, stream, sizes[number - 1])
     except TooLarge:

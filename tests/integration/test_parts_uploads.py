@@ -266,6 +266,23 @@ def test_parts_outside_the_declared_file_are_refused(app: Flask, client_for) -> 
     assert [p for p in (upload_folder / "tmp").glob(".part-*")] == []
 
 
+def test_with_the_object_store_a_part_sent_to_the_app_is_refused_and_kept_nowhere(  # type: ignore[no-untyped-def]
+    app: Flask, client_for
+) -> None:
+    if app.config["STORAGE_BACKEND"] == "local":
+        pytest.skip("on local disk the app is where parts go")
+    entry_id = _draft(app)
+    client = client_for("entrant-a")
+    answer = _begin(client, entry_id, "a.mp4", PART + 10).get_json()
+    response = client.put(
+        f"/entrant/uploads/{answer['upload']}/parts/1", data=b"x" * PART, headers=_headers(client, entry_id)
+    )
+    assert response.status_code == 400
+    assert response.get_json()["message"] == "请把这一段发送到上传状态给出的地址，而不是本站。"
+    assert client.get(answer["status_url"]).get_json()["received"] == []
+    assert _objects(app) == [answer["upload"]]
+
+
 def test_the_page_may_reach_the_object_store_and_nothing_else(app: Flask, client_for) -> None:  # type: ignore[no-untyped-def]
     entry_id = _draft(app)
     csp = client_for("entrant-a").get(f"/entrant/entries/{entry_id}").headers["Content-Security-Policy"]
