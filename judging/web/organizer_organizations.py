@@ -25,7 +25,7 @@ from judging.web.forms import ConfirmForm, NewOrganizationForm, organization_kin
 from judging.web.labels import organization_kind_label
 from judging.web.pages import display_zone
 from judging.web.permissions import role_required
-from judging.web.table_uploads import ConfirmImportForm, TableUploadForm, confirm_token, keep_upload, pending_upload
+from judging.web.table_uploads import ConfirmImportForm, TableUploadForm, confirm_token, confirmed_upload, keep_upload
 
 bp = Blueprint("organizer_organizations", __name__, url_prefix="/organizer")
 organizer_only = role_required(Role.ORGANIZER)
@@ -341,14 +341,10 @@ def _field_labels() -> dict[str, str]:
 @bp.post("/organizations/import/confirm")
 @organizer_only
 def confirm_import() -> ResponseReturnValue:
-    form = ConfirmImportForm()
-    pending = pending_upload(form.token.data or "")
-    if not form.validate_on_submit() or pending is None:
-        abort(400)
-    path, name = pending
-    if not path.is_file():
-        flash(_("This preview has expired; please upload the file again."), "warning")
+    pending = confirmed_upload()
+    if pending is None:
         return redirect(url_for("organizer_organizations.organization_list"))
+    path, name = pending
     try:
         outcome = attempt(
             lambda: organization_import.import_organizations(

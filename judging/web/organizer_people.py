@@ -43,8 +43,8 @@ from judging.web.table_uploads import (
     ConfirmImportForm,
     TableUploadForm,
     confirm_token,
+    confirmed_upload,
     keep_upload,
-    pending_upload,
 )
 
 bp = Blueprint("organizer_people", __name__, url_prefix="/organizer")
@@ -255,14 +255,10 @@ def preview_people() -> ResponseReturnValue:
 @bp.post("/people/import/confirm")
 @organizer_only
 def confirm_people() -> ResponseReturnValue:
-    form = ConfirmImportForm()
-    pending = pending_upload(form.token.data or "")
-    if not form.validate_on_submit() or pending is None:
-        abort(400)
-    path, name = pending
-    if not path.is_file():
-        flash(_("This preview has expired; please upload the file again."), "warning")
+    pending = confirmed_upload()
+    if pending is None:
         return redirect(url_for("organizer_people.import_people"))
+    path, name = pending
     try:
         outcome = attempt(
             lambda: people_import.create_people(

@@ -23,7 +23,7 @@ from judging.web.forms import ConfirmForm
 from judging.web.lookups import imported_part_of, skills_contest_for_organizer
 from judging.web.organizer_results import describe_method
 from judging.web.permissions import role_required
-from judging.web.table_uploads import ConfirmImportForm, TableUploadForm, confirm_token, keep_upload, pending_upload
+from judging.web.table_uploads import ConfirmImportForm, TableUploadForm, confirm_token, confirmed_upload, keep_upload
 from judging.workflow import Action
 
 bp = Blueprint("organizer_skills", __name__, url_prefix="/organizer")
@@ -143,14 +143,10 @@ def preview_scores(slug: str) -> ResponseReturnValue:
 @organizer_only
 def confirm_scores(slug: str) -> ResponseReturnValue:
     contest = skills_contest_for_organizer(slug)
-    form = ConfirmImportForm()
-    pending = pending_upload(form.token.data or "")
-    if not form.validate_on_submit() or pending is None:
-        abort(400)
-    path, name = pending
-    if not path.is_file():
-        flash(_("This preview has expired; please upload the file again."), "warning")
+    pending = confirmed_upload()
+    if pending is None:
         return redirect(url_for("organizer_skills.contestants", slug=slug))
+    path, name = pending
     try:
         outcome = attempt(lambda: skills.import_part_scores(db.session, current_user, contest, path, name))
     finally:

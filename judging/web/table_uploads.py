@@ -12,7 +12,8 @@ import secrets
 import time
 from pathlib import Path
 
-from flask import current_app
+from flask import abort, current_app, flash
+from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import HiddenField, SubmitField
@@ -63,3 +64,17 @@ def pending_upload(token: str) -> tuple[Path, str] | None:
     if not stored or "/" in stored or "\\" in stored or stored.startswith("."):
         return None
     return pending_folder() / stored, name
+
+
+def confirmed_upload() -> tuple[Path, str] | None:
+    """The upload the posted confirm form names, as :func:`pending_upload`: a bad form or token answers 400;
+    an expired preview is flashed and gives None (the caller goes back to its page). The caller deletes the
+    file once the import ran, whatever its outcome."""
+    form = ConfirmImportForm()
+    pending = pending_upload(form.token.data or "")
+    if not form.validate_on_submit() or pending is None:
+        abort(400)
+    if not pending[0].is_file():
+        flash(_("This preview has expired; please upload the file again."), "warning")
+        return None
+    return pending
