@@ -100,7 +100,8 @@ def conditional(parts: Iterable[object], render: Callable[[], bytes], mimetype: 
 class _Recent:
     until: float
     etag: str
-    body: bytes
+    body: bytes | None
+    """None when the view answered 304: then only a visitor holding ``etag`` is answered from memory."""
     headers: tuple[tuple[str, str], ...]
 
 
@@ -121,8 +122,9 @@ def recent(view: Callable[..., ResponseReturnValue]) -> Callable[..., ResponseRe
         now = time.monotonic()
         with _BODIES_LOCK:
             kept = _RECENT.get(key)
-        if kept is not None and kept.until > now:
-            response = Response(status=304) if kept.etag in request.if_none_match else Response(kept.body)
+        holds = kept is not None and kept.etag in request.if_none_match
+        if kept is not None and kept.until > now and (holds or kept.body is not None):
+            response = Response(status=304) if holds else Response(kept.body)
             response.headers.update(kept.headers if response.status_code == 200 else ())
             response.set_etag(kept.etag)
             response.headers["Cache-Control"] = SHARED
@@ -130,14 +132,19 @@ def recent(view: Callable[..., ResponseReturnValue]) -> Callable[..., ResponseRe
             return response
         response = make_response(view(**kwargs))
         etag, _weak = response.get_etag()
-        if response.status_code == 200 and etag:
+        # A ceremony's readers revalidate: a 304 is remembered too, or every one of them would reach the
+        # database once the window has passed.
+        if response.status_code in (200, 304) and etag:
             headers = tuple(
                 (name, value)
                 for name, value in response.headers.items()
                 if name in ("Content-Type", "Content-Disposition")
             )
+            body = response.get_data() if response.status_code == 200 else None
+            if body is None and kept is not None and kept.etag == etag:
+                body, headers = kept.body, kept.headers  # the same version: keep its body for visitors without it
             with _BODIES_LOCK:
-                _RECENT[key] = _Recent(now + seconds, etag, response.get_data(), headers)
+                _RECENT[key] = _Recent(now + seconds, etag, body, headers)
                 _RECENT.move_to_end(key)
                 while len(_RECENT) > RECENT_KEPT:
                     _RECENT.popitem(last=False)

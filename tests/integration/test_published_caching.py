@@ -128,3 +128,24 @@ def test_during_a_spike_each_worker_answers_from_memory_for_the_configured_secon
     assert frozen.get(PAGE).status_code == 409  # a signed-in organiser is never served from memory
     time.sleep(1.6)
     assert visitor.get(PAGE).status_code == 409  # the window over, the rewrite is refused
+
+
+def test_revalidations_alone_keep_the_window_answering_from_memory(app: Flask, frozen: FlaskClient) -> None:
+    """At a ceremony nearly every reader revalidates: a 304 the view gave is remembered for the window too,
+    or each of them would reach the database once the first window has passed."""
+    app.config["PUBLISHED_PAGE_SECONDS"] = 1.5
+    visitor = app.test_client()
+    etag = visitor.get(PAGE).get_etag()[0]
+    time.sleep(1.6)  # the 200's window is over: the next revalidation runs the view, which answers 304
+    assert visitor.get(PAGE, headers={"If-None-Match": f'"{etag}"'}).status_code == 304
+    with app.app_context():
+        snapshot = db.session.scalar(select(ResultSnapshot))
+        snapshot.payload = snapshot.payload.replace('"rank":1', '"rank":9', 1)
+        db.session.commit()
+    # within the new window: revalidations and a newcomer are answered from memory (the rewrite unseen)
+    assert visitor.get(PAGE, headers={"If-None-Match": f'"{etag}"'}).status_code == 304
+    newcomer = app.test_client().get(PAGE)
+    assert newcomer.status_code == 200 and newcomer.get_etag()[0] == etag
+    assert visitor.get(PAGE, headers={"If-None-Match": '"another-version"'}).status_code == 200
+    time.sleep(1.6)
+    assert visitor.get(PAGE, headers={"If-None-Match": f'"{etag}"'}).status_code == 409  # then refused
