@@ -64,21 +64,26 @@ def tree_rule(rubric: Rubric) -> bool:
 
 
 def excluded_pairs(
-    session: Session, contest: Contest, rubric: Rubric, judges: Sequence[User], entries: Sequence[Entry]
+    session: Session,
+    contest: Contest,
+    rubric: Rubric,
+    judges: Sequence[User],
+    entries: Sequence[Entry],
+    recusals: Sequence[Assignment] | None = None,
 ) -> list[ExcludedPair]:
     """Every (judge, entry) pair of these judges and entries that must not be assigned, with its reason:
-    the conflicts of :mod:`judging.conflicts`, then the judges' recusals. By entry code, then judge."""
+    the conflicts of :mod:`judging.conflicts`, then the judges' recusals (read here unless the caller
+    already holds the contest's ``recusals``). By entry code, then judge."""
     tree = organization_tree(session)
     declared = declared_organizations(session, [judge.id for judge in judges])
     names = _names(session, {org for orgs in declared.values() for org in orgs})
-    recused = {
-        (a.entry_id, a.judge_id): a
-        for a in session.scalars(
+    if recusals is None:
+        recusals = session.scalars(
             select(Assignment)
             .join(Entry)
             .where(Entry.contest_id == contest.id, Assignment.status == AssignmentStatus.RECUSED)
-        )
-    }
+        ).all()
+    recused = {(a.entry_id, a.judge_id): a for a in recusals if a.status is AssignmentStatus.RECUSED}
     rule = tree_rule(rubric)
     pairs = []
     for entry in sorted(entries, key=lambda e: e.code):

@@ -9,7 +9,7 @@ from decimal import Decimal
 from itertools import groupby
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from judging.models import (
     Assignment,
@@ -17,6 +17,7 @@ from judging.models import (
     Contest,
     Entry,
     PanelMember,
+    ScoreSheet,
     SheetStatus,
     User,
 )
@@ -162,19 +163,24 @@ def panel_progress(session: Session, contest: Contest, allowed_spread: Decimal) 
     rubric = current_rubric(contest)
     entries = judgeable_entries(session, contest)
     members = session.scalars(
-        select(PanelMember).where(PanelMember.contest_id == contest.id).options(selectinload(PanelMember.judge))
+        select(PanelMember).where(PanelMember.contest_id == contest.id).options(joinedload(PanelMember.judge))
     )
     judges = sorted((m.judge for m in members), key=lambda j: (j.display_name, j.id))
-    # One statement each for the assignments, their judges and their sheets (whose scores and check answers
-    # load with them): the page costs the same for 5 entries as for 500.
+    # The assignments with their judges and sheets in one statement, the sheets' scores and check answers in
+    # one more each (subquery loading: no list of ids, which would be cut into chunks of 500 as a contest
+    # grows): the page runs the same statements for 5 entries as for 500.
     assignments = {
         (a.entry_id, a.judge_id): a
         for a in session.scalars(
             select(Assignment)
             .join(Entry)
             .where(Entry.contest_id == contest.id)
-            .options(selectinload(Assignment.judge), selectinload(Assignment.sheet))
-        )
+            .options(
+                joinedload(Assignment.judge),
+                joinedload(Assignment.sheet).subqueryload(ScoreSheet.scores),
+                joinedload(Assignment.sheet).subqueryload(ScoreSheet.check_answers),
+            )
+        ).unique()
     }
     for listed in assignments.values():
         if listed.judge not in judges:

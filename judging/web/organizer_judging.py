@@ -57,7 +57,7 @@ def dashboard(slug: str) -> ResponseReturnValue:
         contest=contest,
         rubric=rubric,
         progress=matrix,
-        excluded=exclusions.excluded_pairs(db.session, contest, rubric, judges, matrix.entries),
+        excluded=exclusions.excluded_pairs(db.session, contest, rubric, judges, matrix.entries, matrix.recusals),
         relations=exclusions.relations_by_judge(db.session, judges),
         relation_form=_relation_form(),
         remove_form=RemoveJudgeForm(),

@@ -82,3 +82,5 @@ def test_statements_do_not_grow_with_entries_judges_or_sheets(app: Flask, users:
         statements = _statements(app, _client(app, username), url)
         counts.append(len(statements))
     assert counts[0] == counts[1], f"{page}: {counts[0]} statements at {SMALL}, {counts[1]} at {LARGE}"
+    if page == "organiser's judging progress":
+        assert counts[1] <= 20, f"{page}: {counts[1]} statements (issue 18's target is at most 20)"
