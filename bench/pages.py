@@ -90,7 +90,7 @@ def in_process(database_url: str, workdir: Path) -> dict[str, object]:
         n, best, status = statements_and_best_time(app, client, "/organizer/contests/micro-video/judging")
         out["progress"] = (n, best, status)
         results._RUNS.clear()
-        organizer_results._PLOTS.clear()
+        organizer_results._RENDERED.clear()
         started = time.perf_counter()
         first = client.get("/organizer/contests/micro-video/results")
         out["preview_first"] = (time.perf_counter() - started, first.status_code)

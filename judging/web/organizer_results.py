@@ -1,14 +1,15 @@
 """The organisers' results preview: ranking, explanations, reliability, robustness, plots and the xlsx.
 
 The results come from the sheets submitted so far (see :mod:`judging.services.results`): the tables are
-read on every request, the engine runs and the charts are drawn once per distinct table (nothing is
-written to the database). Judges never see this page, so the organiser
+read on every request; the engine runs, and the ranking with its charts is rendered, once per distinct
+table (nothing is written to the database). Judges never see this page, so the organiser
 sees the organisation and title beside each blind code.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from flask import Blueprint, Response, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from markupsafe import Markup
 
 from judging.exports.plots import RankedBar, judge_distributions_svg, ranked_scores_svg
 from judging.extensions import db
@@ -43,16 +45,7 @@ def results_page(slug: str) -> ResponseReturnValue:
     except ServiceError as refusal:
         flash(refusal.message, "warning")
         return redirect(url_for("organizer.contest", slug=slug))
-    return render_template(
-        "organizer/results.html",
-        contest=contest,
-        results=computed,
-        sections=_category_sections(computed),
-        plots=_plots(computed),
-        describe_method=describe_method,
-        criterion_labels={criterion.key: criterion.label for criterion in computed.rubric.criteria},
-        labels_of=labels_of,
-    )
+    return render_template("organizer/results.html", contest=contest, results=computed, body=_body(computed))
 
 
 @bp.get("/contests/<slug>/results.xlsx")
@@ -109,24 +102,52 @@ def _data_uri(svg: str) -> str:
     return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
 
 
-_PLOTS: OrderedDict[tuple[str, ...], Mapping[str, Any]] = OrderedDict()
-PLOTS_KEPT = 16
+_RENDERED: OrderedDict[str, Markup] = OrderedDict()
+RENDERED_KEPT = 16
 
 
-def _plots(computed: ContestResults) -> Mapping[str, Any]:
-    """The two charts as ``data:`` URIs, drawn once per engine result, language and judges' names (the
-    drawing costs more than the ranking); the most recent few are kept in this process."""
-    if computed.ranking is None:
-        return {}
-    key = (computed.engine_key, str(get_locale()), *sorted(f"{u}={n}" for u, n in computed.judges.items()))
-    found = _PLOTS.get(key)
+def _version(computed: ContestResults) -> str:
+    """What the body shows beyond the page's head: the engine's inputs (its key), the language, and the
+    names the organiser sees beside codes and judges. Equal versions, equal markup."""
+    parts = [
+        computed.engine_key,
+        str(get_locale()),
+        *sorted(f"{user}={name}" for user, name in computed.judges.items()),
+        *(f"{line.code}={line.organization}={line.title}={line.category}" for line in computed.entries.values()),
+        *computed.unscored,
+    ]
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
+
+
+def _body(computed: ContestResults) -> Markup:
+    """The ranking, explanations, robustness, reliability and charts, rendered once per :func:`_version`
+    (the 200 rows and their explanations cost more than the ranking; the charts more still); the most
+    recent few are kept in this process. Without a ranking nothing is kept: the page is short."""
+    if computed.ranking is None or not computed.engine_key:
+        return _render_body(computed)
+    key = _version(computed)
+    found = _RENDERED.get(key)
     if found is None:
-        found = _draw_plots(computed)
-        _PLOTS[key] = found
-        while len(_PLOTS) > PLOTS_KEPT:
-            _PLOTS.popitem(last=False)
-    _PLOTS.move_to_end(key)
+        found = _RENDERED[key] = _render_body(computed)
+        while len(_RENDERED) > RENDERED_KEPT:
+            _RENDERED.popitem(last=False)
+    _RENDERED.move_to_end(key)
     return found
+
+
+def _render_body(computed: ContestResults) -> Markup:
+    # A template's own output, escaped by Jinja as it rendered: markup already.
+    return Markup(  # noqa: S704  # nosec B704
+        render_template(
+            "organizer/_results_body.html",
+            results=computed,
+            sections=_category_sections(computed),
+            plots=_draw_plots(computed),
+            describe_method=describe_method,
+            criterion_labels={criterion.key: criterion.label for criterion in computed.rubric.criteria},
+            labels_of=labels_of,
+        )
+    )
 
 
 def _draw_plots(computed: ContestResults) -> Mapping[str, Any]:

@@ -91,3 +91,31 @@ def test_the_preview_page_draws_its_charts_per_language_and_shows_a_change_at_on
     assert changed != english
     # every scored entry's sheets now total 75, 76, 77 (were 70, 71, 72): trimmed, 76.00
     assert "76.00" in changed and "76.00" not in english
+
+
+def test_the_ranking_is_rendered_once_per_state_and_a_renamed_entry_or_judge_shows_at_once(
+    app: Flask, users: dict[str, int]
+) -> None:
+    """The second view reuses the rendered ranking (issue 18: the 200 rows and their explanations cost more
+    than the ranking); what the organiser sees beside the codes is part of its version."""
+    from judging.models import User
+    from judging.web import organizer_results
+
+    organizer_results._RENDERED.clear()
+    with app.app_context():
+        grow_judging(6, 3)
+    client = app.test_client()
+    assert log_in(client, "organizer").status_code == 302
+    first = _page(client)
+    assert len(organizer_results._RENDERED) == 1
+    kept = next(iter(organizer_results._RENDERED.values()))
+    assert _page(client) == first and next(iter(organizer_results._RENDERED.values())) is kept
+    with app.app_context():
+        db.session.execute(update(Entry).where(Entry.code == "MV-002").values(title="改过的标题"))
+        judge = db.session.scalar(select(User).where(User.username == "scale-judge-0"))
+        old_name, judge.display_name = judge.display_name, "新名字评委"
+        db.session.commit()
+    renamed = _page(client)
+    assert "改过的标题" in renamed and "改过的标题" not in first
+    assert "新名字评委" in renamed and "新名字评委" not in first and old_name in first
+    assert len(organizer_results._RENDERED) == 2
