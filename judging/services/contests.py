@@ -7,7 +7,7 @@ from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 
-from flask_babel import format_datetime
+from flask_babel import format_datetime, get_locale
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -44,8 +44,11 @@ def phase_label(phase: Phase) -> str:
 
 
 def show_moment(moment: datetime) -> str:
-    """A deadline or the end of a notice period as people read it: in the display time zone, with its name."""
-    return format_datetime(moment, "yyyy-MM-dd HH:mm (zzzz)")
+    """A deadline or the end of a notice period as people read it: in the display time zone, with its name
+    (``2026-09-01 18:00 (China Standard Time)``; in Chinese ``2026-09-01 18:00 中国标准时间``, which reads
+    right inside the full-width brackets Chinese sentences put around a time)."""
+    pattern = "yyyy-MM-dd HH:mm zzzz" if str(get_locale()).startswith("zh") else "yyyy-MM-dd HH:mm (zzzz)"
+    return format_datetime(moment, pattern)
 
 
 def state_of(contest: Contest, snapshot: ResultSnapshot | None = None) -> ContestState:

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from flask import Flask, Response, abort, current_app, request
-from flask_babel import format_datetime, format_decimal, get_locale
+from flask_babel import format_decimal, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
@@ -58,7 +58,7 @@ def show_datetime(value: datetime | None) -> str:
     """A moment in the display time zone (Asia/Shanghai by default), with the zone's name."""
     if value is None:
         return "—"
-    return format_datetime(value, "yyyy-MM-dd HH:mm (zzzz)")
+    return contests.show_moment(value)
 
 
 def local_time(value: datetime | None) -> Markup:

@@ -103,7 +103,7 @@ def test_late_submission_is_refused(open_contest: Flask, users: dict[str, int], 
                 db.session, db.session.get(User, users["entrant-b"]), db.session.get(Entry, entry_id), _declarations()
             )
         db.session.rollback()
-        assert refusal.value.message == "报送截止时间（2026-09-01 18:00 (中国标准时间)）已过。"
+        assert refusal.value.message == "报送截止时间（2026-09-01 18:00 中国标准时间）已过。"
         assert db.session.get(Entry, entry_id).status is EntryStatus.DRAFT
 
 

@@ -228,11 +228,11 @@ def test_an_objection_is_stored_acknowledged_and_an_upheld_one_reopens_review(ap
     _publish(organizer)
     desk = _text(organizer, DESK)
     assert "还有 1 条异议未答复" in desk
-    assert re.search(r"公示期已于 \d{4}-\d\d-\d\d \d\d:\d\d \(中国标准时间\) 结束。", desk)
+    assert re.search(r"公示期已于 \d{4}-\d\d-\d\d \d\d:\d\d 中国标准时间 结束。", desk)
     assert not re.search(r"</a> · \s*</td>", desk)  # no separator after the last document
     # The public sees that the notice is over and the final list is still to come; no objection is offered.
     ended = _text(public, "/results/micro-video")
-    assert re.search(r"公示期已于 \d{4}-\d\d-\d\d \d\d:\d\d \(中国标准时间\) 结束。所有异议答复完毕后", ended)
+    assert re.search(r"公示期已于 \d{4}-\d\d-\d\d \d\d:\d\d 中国标准时间 结束。所有异议答复完毕后", ended)
     assert "提出异议" not in ended and "公示期内，任何人均可" not in ended
     assert "最终名单待发布" in _text(public, "/results")
     # Upheld: the snapshot is withdrawn (kept on record) and review reopens.
