@@ -1,0 +1,336 @@
+"""Double entry of paper score sheets (issue 20): two clerks type each signed sheet, only agreement counts.
+
+The micro-video contest in review (``seed_review_contest``): four judges submitted on the web, expert5
+submitted nothing (a draft for A only). expert5 judged on paper; clerks type those sheets. Entry B's
+web sheets total 86, 83, 83, 95 → trimmed mean (83 + 86) / 2 = 84.50; with expert5's paper sheet of
+70 (30 + 20 + 20) → (83 + 83 + 86) / 3 = 84.00, level with A (84.00) and behind it on the content
+tie-break (35.00 against 34.67): B falls from first to second. Both databases.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from flask import Flask
+from sqlalchemy import select, text
+
+from judging.extensions import db
+from judging.models import (
+    Assignment,
+    AuditEvent,
+    Contest,
+    PaperEntry,
+    PaperSheet,
+    Role,
+    ScoreSheet,
+    SheetStatus,
+    User,
+)
+from judging.scoring.ranking import rank_entries
+from judging.scoring.score_table import parse_score_frame
+from judging.services import ServiceError, audit
+from judging.services.integrity import verify_instance
+from judging.services.paper_sheets import (
+    assignment_for_paper,
+    enter_paper_sheet,
+    name_clerk,
+    open_pairs,
+    paper_backlog,
+    paper_record,
+    settle_pair,
+)
+from judging.services.results import compute_results
+from judging.services.sheets import InvalidSheet, save_sheet
+from tests.conftest import create_user
+from tests.scenarios import seed_review_contest, table_rows
+
+PAPER = {"content": "30", "form": "20", "influence": "20"}
+YES = {"ip_characters": True, "duration": True}
+
+
+@pytest.fixture
+def paper_contest(app: Flask, users: dict[str, int], short_video) -> dict[str, str]:
+    """The review contest with three clerks named by the organiser; returns entry letter → code."""
+    with app.app_context():
+        codes = seed_review_contest(app, short_video)
+        organizer = db.session.get(User, users["organizer"])
+        contest = _contest()
+        for name in ("clerk-a", "clerk-b", "clerk-c"):
+            name_clerk(db.session, organizer, contest, create_user(name, Role.JUDGE))
+        db.session.commit()
+        return codes
+
+
+def _contest() -> Contest:
+    return db.session.scalar(select(Contest).where(Contest.slug == "micro-video"))
+
+
+def _user(name: str) -> User:
+    return db.session.scalar(select(User).where(User.username == name))
+
+
+def _type(clerk: str, code: str, number: str = "P-17", scores=PAPER, checks=YES, judge: str = "expert5", comment=""):
+    contest = _contest()
+    assignment = assignment_for_paper(db.session, contest, code, _user(judge).id)
+    outcome = enter_paper_sheet(
+        db.session,
+        _user(clerk),
+        contest,
+        assignment,
+        paper_number=number,
+        scores=scores,
+        checks=checks,
+        comment=comment,
+    )
+    db.session.commit()
+    return outcome
+
+
+def _final(code: str) -> tuple[int, str]:
+    table = compute_results(db.session, _contest()).ranking.table
+    row = table[table["entry"] == code].iloc[0]
+    return int(row["rank"]), str(row["final_score"])
+
+
+def test_agreeing_entries_count_as_the_judges_web_sheet_would(app, paper_contest):
+    code = paper_contest["B"]
+    with app.app_context():
+        before = compute_results(db.session, _contest())
+        assert _final(code) == (1, "84.50")
+        assert _type("clerk-a", code).state == "waiting"
+        assert _final(code) == (1, "84.50")  # one entry counts for nothing
+        outcome = _type("clerk-b", code, scores={"content": "30.0", "form": "20", "influence": "20.00"})
+        assert outcome.state == "counted"
+        after = compute_results(db.session, _contest())
+        assert _final(code) == (2, "84.00")
+        # The same values as a web sheet of expert5, through the same engine: the same ranking.
+        rows = [{"entry": code, "judge": "expert5", "criterion": key, "score": value} for key, value in PAPER.items()]
+        web = pd.concat([before.scores, pd.DataFrame(rows)], ignore_index=True)
+        answers = [{"entry": code, "judge": "expert5", "check": key, "passed": True} for key in YES]
+        web_checks = pd.concat([before.checks, pd.DataFrame(answers)], ignore_index=True)
+        expected = rank_entries(parse_score_frame(web, after.rubric), after.rubric, web_checks)
+        assert table_rows(expected) == table_rows(after.ranking)
+        sheet = outcome.sheet
+        assert sheet.status is SheetStatus.SUBMITTED
+        record = paper_record(db.session, sheet)
+        assert (record.paper_number, record.first_clerk.username, record.second_clerk.username) == (
+            "P-17",
+            "clerk-a",
+            "clerk-b",
+        )
+        assert record.settled_by_id is None
+        event = db.session.scalar(
+            select(AuditEvent).where(AuditEvent.action == "sheet.submit", AuditEvent.object_id == str(sheet.id))
+        )
+        assert event.actor_name == "clerk-b"
+        assert event.data["paper"] == {"number": "P-17", "clerks": ["clerk-a", "clerk-b"], "settled_by": None}
+        assert event.data["new"]["scores"] == {"content": "30.00", "form": "20.00", "influence": "20.00"}
+        assert verify_instance(db.session, audit.current_seal()).findings == []
+
+
+def test_one_disagreeing_score_blocks_the_sheet_and_shows_both_sides(app, paper_contest):
+    code = paper_contest["B"]
+    with app.app_context():
+        _type("clerk-a", code)
+        outcome = _type("clerk-b", code, scores={"content": "30", "form": "20", "influence": "25"})
+        assert outcome.state == "disagreement"
+        assert outcome.sheet is None
+        assert _final(code) == (1, "84.50")
+        (pair,) = open_pairs(db.session, _contest())
+        assert [(d.field, d.first, d.second) for d in pair.differences] == [("score_influence", "20", "25")]
+        backlog = paper_backlog(db.session, _contest())
+        assert (backlog.waiting, backlog.disagreements) == (0, 1)
+        # Neither clerk can change an entry once both are in (no retyping until it happens to agree).
+        with pytest.raises(ServiceError, match="can no longer be changed"):
+            _type("clerk-b", code)
+        db.session.rollback()
+        assert db.session.scalar(select(PaperEntry.scores).where(PaperEntry.slot == 2))["influence"] == "25.00"
+
+
+def test_a_different_paper_number_is_a_disagreement(app, paper_contest):
+    code = paper_contest["C"]
+    with app.app_context():
+        _type("clerk-a", code, number="17")
+        assert _type("clerk-b", code, number="71").state == "disagreement"
+        (pair,) = open_pairs(db.session, _contest())
+        assert [(d.field, d.first, d.second) for d in pair.differences] == [("paper_number", "17", "71")]
+
+
+def test_a_missing_second_entry_is_listed_and_does_not_count(app, paper_contest):
+    with app.app_context():
+        _type("clerk-a", paper_contest["C"])
+        _type("clerk-a", paper_contest["D"])
+        pairs = open_pairs(db.session, _contest())
+        assert [(p.assignment.entry.code, p.waiting, [e.clerk.username for e in p.entries]) for p in pairs] == [
+            (paper_contest["C"], True, ["clerk-a"]),
+            (paper_contest["D"], True, ["clerk-a"]),
+        ]
+        backlog = paper_backlog(db.session, _contest())
+        assert (backlog.waiting, backlog.disagreements) == (2, 0)
+        assert (
+            db.session.scalar(
+                select(ScoreSheet)
+                .join(Assignment)
+                .where(Assignment.judge_id == _user("expert5").id, ScoreSheet.status == SheetStatus.SUBMITTED)
+            )
+            is None
+        )
+        with pytest.raises(ServiceError, match="waits for the second clerk"):
+            settle_pair(db.session, _user("organizer"), _contest(), pairs[0].assignment.id, {}, "看纸质表")
+
+
+def test_settling_a_disagreement_is_audited_and_then_counts(app, paper_contest):
+    code = paper_contest["B"]
+    with app.app_context():
+        _type("clerk-a", code, checks={"ip_characters": True, "duration": True})
+        _type(
+            "clerk-b",
+            code,
+            scores={"content": "30", "form": "20", "influence": "25"},
+            checks={"ip_characters": True, "duration": False},
+        )
+        (pair,) = open_pairs(db.session, _contest())
+        organizer = _user("organizer")
+        # Every differing field must be settled, and with a reason; a typed score is validated.
+        with pytest.raises(ServiceError, match="please choose a value"):
+            settle_pair(
+                db.session, organizer, _contest(), pair.assignment.id, {"score_influence": ("first", "")}, "纸质表"
+            )
+        db.session.rollback()
+        with pytest.raises(ServiceError, match="between 0 and 30"):
+            settle_pair(
+                db.session,
+                organizer,
+                _contest(),
+                pair.assignment.id,
+                {"score_influence": ("typed", "31"), "check_duration": ("first", "")},
+                "纸质表",
+            )
+        db.session.rollback()
+        with pytest.raises(ServiceError, match="why"):
+            settle_pair(
+                db.session,
+                organizer,
+                _contest(),
+                pair.assignment.id,
+                {"score_influence": ("first", ""), "check_duration": ("first", "")},
+                "  ",
+            )
+        db.session.rollback()
+        assert db.session.scalar(select(PaperSheet)) is None
+        # A clerk who typed one of the entries may not settle it; a third clerk may.
+        with pytest.raises(ServiceError, match="typed neither entry"):
+            settle_pair(
+                db.session,
+                _user("clerk-a"),
+                _contest(),
+                pair.assignment.id,
+                {"score_influence": ("first", ""), "check_duration": ("first", "")},
+                "纸质表",
+            )
+        db.session.rollback()
+        sheet = settle_pair(
+            db.session,
+            _user("clerk-c"),
+            _contest(),
+            pair.assignment.id,
+            {"score_influence": ("typed", "20"), "check_duration": ("first", "")},
+            "纸质表上影响力写的是20",
+        )
+        db.session.commit()
+        assert _final(code) == (2, "84.00")
+        record = paper_record(db.session, sheet)
+        assert record.settled_by.username == "clerk-c"
+        assert record.settlement_reason == "纸质表上影响力写的是20"
+        event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "paper.settle"))
+        assert event.actor_name == "clerk-c"
+        assert event.data["reason"] == "纸质表上影响力写的是20"
+        assert event.data["fields"] == {
+            "score_influence": {"first": "20", "second": "25", "choice": "typed", "value": "20.00"},
+            "check_duration": {"first": "Yes", "second": "No", "choice": "first", "value": "Yes"},
+        }
+        assert open_pairs(db.session, _contest()) == []
+        assert verify_instance(db.session, audit.current_seal()).findings == []
+
+
+def test_a_clerk_cannot_type_both_entries_nor_a_third(app, paper_contest):
+    code = paper_contest["B"]
+    with app.app_context():
+        _type("clerk-a", code, number="1")
+        # Typing again corrects the clerk's own entry; it never becomes the second one.
+        assert _type("clerk-a", code, number="2").state == "waiting"
+        assert [(e.slot, e.paper_number) for e in db.session.scalars(select(PaperEntry))] == [(1, "2")]
+        assert _type("clerk-b", code, number="3").state == "disagreement"
+        with pytest.raises(ServiceError, match="Two clerks have already typed this sheet"):
+            _type("clerk-c", code, number="2")
+        db.session.rollback()
+        assert db.session.scalar(select(text("count(*)")).select_from(PaperEntry)) == 2
+
+
+def test_a_judge_clerks_and_strangers_are_refused(app, paper_contest, users):
+    with app.app_context():
+        contest = _contest()
+        organizer = _user("organizer")
+        with pytest.raises(ServiceError, match="sits on this contest's panel"):
+            name_clerk(db.session, organizer, contest, _user("expert1"))
+        db.session.rollback()
+        with pytest.raises(ServiceError, match="An entrant's account cannot type score sheets"):
+            name_clerk(db.session, organizer, contest, _user("entrant-a"))
+        db.session.rollback()
+        with pytest.raises(ServiceError, match="not a clerk of this contest"):
+            _type("judge", paper_contest["B"])
+        db.session.rollback()
+        with pytest.raises(InvalidSheet) as refused:
+            _type("clerk-a", paper_contest["B"], scores={"content": "41", "form": "20.3"}, checks={})
+        assert refused.value.problems == [
+            "内容: the score must be between 0 and 40.",
+            "形式: the score must be a multiple of 0.5.",
+            "影响力: a score is required to submit.",
+            "作品包含“玉兰”“沪宝”角色元素: please answer this check.",
+            "作品时长在3分钟以内: please answer this check.",
+        ]
+        db.session.rollback()
+        assert db.session.scalar(select(PaperEntry)) is None
+
+
+def test_a_web_sheet_from_paper_cannot_be_changed_by_the_judge(app, paper_contest):
+    code = paper_contest["B"]
+    with app.app_context():
+        _type("clerk-a", code)
+        _type("clerk-b", code)
+        judge = _user("expert5")
+        assignment = assignment_for_paper(db.session, _contest(), code, judge.id)
+        with pytest.raises(ServiceError, match="entered from your signed paper sheet"):
+            save_sheet(
+                db.session,
+                judge,
+                assignment,
+                scores={"content": 40, "form": 30, "influence": 30},
+                checks=YES,
+                submit=True,
+            )
+        db.session.rollback()
+        assert _final(code) == (2, "84.00")
+
+
+def test_an_insider_editing_an_entry_after_agreement_is_refused_and_detected(app, paper_contest):
+    code = paper_contest["B"]
+    with app.app_context():
+        _type("clerk-a", code)
+        _type("clerk-b", code)
+        with pytest.raises(ServiceError, match=r"can no longer be changed|already submitted"):
+            _type("clerk-a", code, scores={"content": "40", "form": "30", "influence": "30"})
+        db.session.rollback()
+        # With database access: rewrite the first entry (to claim the clerks typed 40) and the sheet's score.
+        entry_id = db.session.scalar(select(PaperEntry.id).where(PaperEntry.slot == 1))
+        db.session.execute(
+            text("UPDATE paper_entry SET scores = :scores WHERE id = :id"),
+            {"scores": '{"content": "40.00", "form": "20.00", "influence": "20.00"}', "id": entry_id},
+        )
+        db.session.commit()
+        findings = verify_instance(db.session, audit.current_seal()).findings
+        sheet_id = db.session.scalar(select(PaperSheet.sheet_id))
+        assert findings == [
+            f"paper entry {entry_id}: differs from what the audit log says its clerk typed",
+            f"score sheet {sheet_id}: counted from paper no. P-17, but paper entry {entry_id} no longer agrees with it",
+        ]
