@@ -41,7 +41,7 @@ from judging.services.paper_sheets import (
 )
 from judging.services.results import compute_results
 from judging.services.sheets import InvalidSheet, save_sheet
-from tests.conftest import create_user
+from tests.conftest import create_user, csrf_token
 from tests.scenarios import seed_review_contest, table_rows
 
 PAPER = {"content": "30", "form": "20", "influence": "20"}
@@ -334,3 +334,108 @@ def test_an_insider_editing_an_entry_after_agreement_is_refused_and_detected(app
             f"paper entry {entry_id}: differs from what the audit log says its clerk typed",
             f"score sheet {sheet_id}: counted from paper no. P-17, but paper entry {entry_id} no longer agrees with it",
         ]
+
+
+# --- through the pages ------------------------------------------------------------------------------------
+
+ENTER = "/paper/contests/micro-video"
+RECONCILE = "/paper/contests/micro-video/reconcile"
+
+
+def _post_sheet(client, code: str, judge_id: int, number: str, scores=PAPER, checks=("yes", "yes")):
+    data = {
+        "csrf_token": csrf_token(client, ENTER),
+        "judge_id": str(judge_id),
+        "entry_code": code,
+        "paper_number": number,
+        "score_content": scores["content"],
+        "score_form": scores["form"],
+        "score_influence": scores["influence"],
+        "check_ip_characters": checks[0],
+        "check_duration": checks[1],
+        "comment": "",
+        "record": "1",
+    }
+    return client.post(ENTER, data=data)
+
+
+def test_two_clerks_type_and_an_organiser_settles_through_the_pages(app, paper_contest, client_for):
+    code = paper_contest["B"]
+    with app.app_context():
+        expert5 = _user("expert5").id
+    clerk_a, clerk_b, organizer = client_for("clerk-a"), client_for("clerk-b"), client_for("organizer")
+    answer = _post_sheet(clerk_a, code, expert5, "P-17")
+    assert answer.status_code == 302
+    page = clerk_a.get(answer.headers["Location"]).get_data(as_text=True)
+    assert f"Recorded: {code}, paper no. P-17. It counts once a second clerk has typed it alike." in page
+    # Clerk B sees neither clerk A's values on the entry page nor the waiting sheet's values anywhere.
+    page_b = clerk_b.get(ENTER).get_data(as_text=True)
+    assert "P-17" not in page_b
+    assert 'data-entry="' not in page_b
+    waiting = clerk_b.get(RECONCILE).get_data(as_text=True)
+    assert "1 paper sheet awaits a second entry: they do not count until they are reconciled." in waiting
+    assert "P-17" not in waiting
+    answer = _post_sheet(clerk_b, code, expert5, "P-17", scores={"content": "30", "form": "20", "influence": "25"})
+    assert answer.status_code == 302
+    page = clerk_b.get(answer.headers["Location"]).get_data(as_text=True)
+    assert "The two entries differ: the sheet goes to reconciliation." in page
+    # Neither typist is shown the pair side by side.
+    for clerk in (clerk_a, clerk_b):
+        shown = clerk.get(RECONCILE).get_data(as_text=True)
+        assert 'data-pair="' not in shown and "P-17" not in shown
+    # The results and progress pages say why the sheet is missing.
+    note = "1 disagreement: they do not count until they are reconciled."
+    assert note in organizer.get("/organizer/contests/micro-video/results").get_data(as_text=True)
+    assert note in organizer.get("/organizer/contests/micro-video/judging").get_data(as_text=True)
+    side_by_side = organizer.get(RECONCILE).get_data(as_text=True)
+    assert f'data-pair="{code}"' in side_by_side
+    assert '<tr class="table-warning" data-field="score_influence">' in side_by_side
+    assert '<td data-side="first"><mark>20</mark></td>' in side_by_side
+    assert '<td data-side="second"><mark>25</mark></td>' in side_by_side
+    assert 'data-field="score_content"' not in side_by_side  # agreeing fields are not listed
+    with app.app_context():
+        assignment_id = assignment_for_paper(db.session, _contest(), code, expert5).id
+    token = csrf_token(organizer, RECONCILE)
+    url = f"{RECONCILE}/{assignment_id}"
+    refused = organizer.post(url, data={"csrf_token": token, "choice_score_influence": "first", "reason": ""})
+    assert refused.status_code == 400
+    assert "Please say why (e.g. what the paper sheet shows)." in refused.get_data(as_text=True)
+    settled = organizer.post(
+        url, data={"csrf_token": token, "choice_score_influence": "first", "reason": "纸质表上是20"}
+    )
+    assert settled.status_code == 302
+    page = organizer.get(RECONCILE).get_data(as_text=True)
+    assert f"The paper sheet for {code} is settled and now counts." in page
+    assert "Every typed paper sheet counts." in page
+    with app.app_context():
+        assert _final(code) == (2, "84.00")
+        event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "paper.settle"))
+        assert (event.actor_name, event.data["reason"]) == ("organizer", "纸质表上是20")
+
+
+def test_the_clerk_pages_refuse_who_is_not_a_clerk(app, paper_contest, client_for):
+    assert client_for("judge").get(ENTER).status_code == 404
+    assert client_for("entrant-a").get(ENTER).status_code == 403
+    assert client_for("judge").get(RECONCILE).status_code == 404
+    organizer = client_for("organizer")
+    page = organizer.get(RECONCILE).get_data(as_text=True)
+    assert all(f'data-clerk="{name}"' in page for name in ("clerk-a", "clerk-b", "clerk-c"))
+
+
+def test_a_refused_paper_sheet_names_every_problem_and_records_nothing(app, paper_contest, client_for):
+    with app.app_context():
+        expert5 = _user("expert5").id
+    clerk = client_for("clerk-a")
+    answer = _post_sheet(
+        clerk, paper_contest["B"], expert5, "P-1", scores={"content": "41", "form": "2", "influence": ""}
+    )
+    assert answer.status_code == 400
+    page = answer.get_data(as_text=True)
+    assert "Nothing was recorded. Please mend:" in page
+    assert "the score must be between 0 and 40." in page
+    assert "a score is required to submit." in page
+    missing = _post_sheet(clerk, "MV-999", expert5, "P-1")
+    assert missing.status_code == 400
+    assert "This judge has no sheet for an entry with that code in this contest." in missing.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(PaperEntry)) is None
