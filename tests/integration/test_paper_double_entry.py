@@ -9,9 +9,12 @@ tie-break (35.00 against 34.67): B falls from first to second. Both databases.
 
 from __future__ import annotations
 
+import io
+
 import pandas as pd
 import pytest
 from flask import Flask
+from openpyxl import load_workbook
 from sqlalchemy import select, text
 
 from judging.extensions import db
@@ -39,7 +42,7 @@ from judging.services.paper_sheets import (
     paper_record,
     settle_pair,
 )
-from judging.services.results import compute_results
+from judging.services.results import compute_results, results_workbook
 from judging.services.sheets import InvalidSheet, save_sheet
 from tests.conftest import create_user, csrf_token
 from tests.scenarios import seed_review_contest, table_rows
@@ -59,6 +62,11 @@ def paper_contest(app: Flask, users: dict[str, int], short_video) -> dict[str, s
             name_clerk(db.session, organizer, contest, create_user(name, Role.JUDGE))
         db.session.commit()
         return codes
+
+
+def in_english(app: Flask):
+    """A request context in English: the services' refusals are read in the user's language."""
+    return app.test_request_context("/?lang=en")
 
 
 def _contest() -> Contest:
@@ -94,7 +102,7 @@ def _final(code: str) -> tuple[int, str]:
 
 def test_agreeing_entries_count_as_the_judges_web_sheet_would(app, paper_contest):
     code = paper_contest["B"]
-    with app.app_context():
+    with in_english(app):
         before = compute_results(db.session, _contest())
         assert _final(code) == (1, "84.50")
         assert _type("clerk-a", code).state == "waiting"
@@ -130,7 +138,7 @@ def test_agreeing_entries_count_as_the_judges_web_sheet_would(app, paper_contest
 
 def test_one_disagreeing_score_blocks_the_sheet_and_shows_both_sides(app, paper_contest):
     code = paper_contest["B"]
-    with app.app_context():
+    with in_english(app):
         _type("clerk-a", code)
         outcome = _type("clerk-b", code, scores={"content": "30", "form": "20", "influence": "25"})
         assert outcome.state == "disagreement"
@@ -149,7 +157,7 @@ def test_one_disagreeing_score_blocks_the_sheet_and_shows_both_sides(app, paper_
 
 def test_a_different_paper_number_is_a_disagreement(app, paper_contest):
     code = paper_contest["C"]
-    with app.app_context():
+    with in_english(app):
         _type("clerk-a", code, number="17")
         assert _type("clerk-b", code, number="71").state == "disagreement"
         (pair,) = open_pairs(db.session, _contest())
@@ -157,7 +165,7 @@ def test_a_different_paper_number_is_a_disagreement(app, paper_contest):
 
 
 def test_a_missing_second_entry_is_listed_and_does_not_count(app, paper_contest):
-    with app.app_context():
+    with in_english(app):
         _type("clerk-a", paper_contest["C"])
         _type("clerk-a", paper_contest["D"])
         pairs = open_pairs(db.session, _contest())
@@ -181,7 +189,7 @@ def test_a_missing_second_entry_is_listed_and_does_not_count(app, paper_contest)
 
 def test_settling_a_disagreement_is_audited_and_then_counts(app, paper_contest):
     code = paper_contest["B"]
-    with app.app_context():
+    with in_english(app):
         _type("clerk-a", code, checks={"ip_characters": True, "duration": True})
         _type(
             "clerk-b",
@@ -255,7 +263,7 @@ def test_settling_a_disagreement_is_audited_and_then_counts(app, paper_contest):
 
 def test_a_clerk_cannot_type_both_entries_nor_a_third(app, paper_contest):
     code = paper_contest["B"]
-    with app.app_context():
+    with in_english(app):
         _type("clerk-a", code, number="1")
         # Typing again corrects the clerk's own entry; it never becomes the second one.
         assert _type("clerk-a", code, number="2").state == "waiting"
@@ -268,7 +276,7 @@ def test_a_clerk_cannot_type_both_entries_nor_a_third(app, paper_contest):
 
 
 def test_a_judge_clerks_and_strangers_are_refused(app, paper_contest, users):
-    with app.app_context():
+    with in_english(app):
         contest = _contest()
         organizer = _user("organizer")
         with pytest.raises(ServiceError, match="sits on this contest's panel"):
@@ -295,7 +303,7 @@ def test_a_judge_clerks_and_strangers_are_refused(app, paper_contest, users):
 
 def test_a_web_sheet_from_paper_cannot_be_changed_by_the_judge(app, paper_contest):
     code = paper_contest["B"]
-    with app.app_context():
+    with in_english(app):
         _type("clerk-a", code)
         _type("clerk-b", code)
         judge = _user("expert5")
@@ -315,7 +323,7 @@ def test_a_web_sheet_from_paper_cannot_be_changed_by_the_judge(app, paper_contes
 
 def test_an_insider_editing_an_entry_after_agreement_is_refused_and_detected(app, paper_contest):
     code = paper_contest["B"]
-    with app.app_context():
+    with in_english(app):
         _type("clerk-a", code)
         _type("clerk-b", code)
         with pytest.raises(ServiceError, match=r"can no longer be changed|already submitted"):
@@ -337,6 +345,13 @@ def test_an_insider_editing_an_entry_after_agreement_is_refused_and_detected(app
 
 
 # --- through the pages ------------------------------------------------------------------------------------
+
+
+def _english(client):
+    """The client reads the pages in English (the default is Chinese)."""
+    client.get("/lang/en?next=/")
+    return client
+
 
 ENTER = "/paper/contests/micro-video"
 RECONCILE = "/paper/contests/micro-video/reconcile"
@@ -361,9 +376,9 @@ def _post_sheet(client, code: str, judge_id: int, number: str, scores=PAPER, che
 
 def test_two_clerks_type_and_an_organiser_settles_through_the_pages(app, paper_contest, client_for):
     code = paper_contest["B"]
-    with app.app_context():
+    with in_english(app):
         expert5 = _user("expert5").id
-    clerk_a, clerk_b, organizer = client_for("clerk-a"), client_for("clerk-b"), client_for("organizer")
+    clerk_a, clerk_b, organizer = (_english(client_for(name)) for name in ("clerk-a", "clerk-b", "organizer"))
     answer = _post_sheet(clerk_a, code, expert5, "P-17")
     assert answer.status_code == 302
     page = clerk_a.get(answer.headers["Location"]).get_data(as_text=True)
@@ -393,7 +408,7 @@ def test_two_clerks_type_and_an_organiser_settles_through_the_pages(app, paper_c
     assert '<td data-side="first"><mark>20</mark></td>' in side_by_side
     assert '<td data-side="second"><mark>25</mark></td>' in side_by_side
     assert 'data-field="score_content"' not in side_by_side  # agreeing fields are not listed
-    with app.app_context():
+    with in_english(app):
         assignment_id = assignment_for_paper(db.session, _contest(), code, expert5).id
     token = csrf_token(organizer, RECONCILE)
     url = f"{RECONCILE}/{assignment_id}"
@@ -407,7 +422,7 @@ def test_two_clerks_type_and_an_organiser_settles_through_the_pages(app, paper_c
     page = organizer.get(RECONCILE).get_data(as_text=True)
     assert f"The paper sheet for {code} is settled and now counts." in page
     assert "Every typed paper sheet counts." in page
-    with app.app_context():
+    with in_english(app):
         assert _final(code) == (2, "84.00")
         event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "paper.settle"))
         assert (event.actor_name, event.data["reason"]) == ("organizer", "纸质表上是20")
@@ -417,15 +432,16 @@ def test_the_clerk_pages_refuse_who_is_not_a_clerk(app, paper_contest, client_fo
     assert client_for("judge").get(ENTER).status_code == 404
     assert client_for("entrant-a").get(ENTER).status_code == 403
     assert client_for("judge").get(RECONCILE).status_code == 404
-    organizer = client_for("organizer")
+    organizer = _english(client_for("organizer"))
     page = organizer.get(RECONCILE).get_data(as_text=True)
+    assert "录入员" not in page
     assert all(f'data-clerk="{name}"' in page for name in ("clerk-a", "clerk-b", "clerk-c"))
 
 
 def test_a_refused_paper_sheet_names_every_problem_and_records_nothing(app, paper_contest, client_for):
-    with app.app_context():
+    with in_english(app):
         expert5 = _user("expert5").id
-    clerk = client_for("clerk-a")
+    clerk = _english(client_for("clerk-a"))
     answer = _post_sheet(
         clerk, paper_contest["B"], expert5, "P-1", scores={"content": "41", "form": "2", "influence": ""}
     )
@@ -437,5 +453,27 @@ def test_a_refused_paper_sheet_names_every_problem_and_records_nothing(app, pape
     missing = _post_sheet(clerk, "MV-999", expert5, "P-1")
     assert missing.status_code == 400
     assert "This judge has no sheet for an entry with that code in this contest." in missing.get_data(as_text=True)
-    with app.app_context():
+    with in_english(app):
         assert db.session.scalar(select(PaperEntry)) is None
+
+
+def test_a_paper_sheet_says_where_it_came_from_on_the_sheet_the_explanation_and_the_workbook(
+    app, paper_contest, client_for
+):
+    code = paper_contest["B"]
+    with in_english(app):
+        _type("clerk-a", code, comment="画面清晰，\n节奏 紧凑")
+        # Spacing and line breaks of a typed comment are not a disagreement.
+        assert _type("clerk-b", code, comment="画面清晰， 节奏  紧凑").state == "counted"
+        workbook = load_workbook(io.BytesIO(results_workbook(compute_results(db.session, _contest()))))
+    origin = "From paper no. P-17, typed by Clerk-A and Clerk-B"
+    sheets = list(workbook["Score sheets"].iter_rows(values_only=True))
+    column = sheets[0].index("Paper sheet")
+    paper_rows = [(row[0], row[1], row[column]) for row in sheets[1:] if row[column]]
+    assert paper_rows == [(code, "Expert5", origin)]
+    page = _english(client_for("organizer")).get("/organizer/contests/micro-video/results").get_data(as_text=True)
+    assert f'<div class="small text-muted paper-origin">{origin}</div>' in page
+    judge_page = client_for("expert5").get(f"/judge/entries/{code}").get_data(as_text=True)
+    assert (
+        '<p class="small mt-2 mb-0" id="paper-origin">录自纸质评分表 P-17，录入员：Clerk-A、Clerk-B</p>' in judge_page
+    )
