@@ -294,6 +294,9 @@ def enter_paper_sheet(
     rubric = current_rubric(contest)
     parsed, check_values = checked_values(rubric, scores, checks, submit=True)
     values = _entry_values(number, parsed, check_values, comment.strip())
+    # One sheet's entries are written one at a time (PostgreSQL: a row lock on the assignment), so that
+    # the second entry is compared with the first as it stands, not as a concurrent retyping left it.
+    session.execute(select(Assignment.id).where(Assignment.id == assignment.id).with_for_update())
     entries = _entries_of(session, assignment)
     own = next((entry for entry in entries if entry.clerk_id == clerk.id), None)
     if len(entries) == 2:

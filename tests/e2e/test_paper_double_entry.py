@@ -75,6 +75,10 @@ def test_two_clerks_type_a_sheet_and_an_organiser_settles_the_disagreement(
     page.screenshot(path=str(screenshot_dir / "paper-enter-zh-phone.png"), full_page=True)
     page.set_viewport_size({"width": 1280, "height": 800})
     page.screenshot(path=str(screenshot_dir / "paper-enter-zh.png"), full_page=True)
+    page.goto(f"{live_server}/lang/en?next=/paper/contests/micro-video")
+    expect(page.locator("#typed-entries tr[data-entry=MV-001]")).to_contain_text("P-0042")
+    page.screenshot(path=str(screenshot_dir / "paper-enter-en.png"), full_page=True)
+    page.goto(f"{live_server}/lang/zh_CN?next=/paper/")
 
     _log_in(page, live_server, "clerk-b")
     page.goto(f"{live_server}/paper/contests/micro-video")
