@@ -526,14 +526,11 @@ def backlog_message(backlog: PaperBacklog) -> str:
 
 
 def may_settle(session: Session, user: User, contest: Contest, pair: PaperPair) -> bool:
-    """An organiser, or a clerk of the contest who typed neither entry and is not the sheet's judge."""
-    if user.role is Role.ORGANIZER:
-        return True
-    return (
-        is_clerk(session, user, contest)
-        and all(entry.clerk_id != user.id for entry in pair.entries)
-        and pair.assignment.judge_id != user.id
-    )
+    """An organiser, or a clerk of the contest; either way someone who typed neither entry (an organiser
+    may be a clerk too) and is not the sheet's judge."""
+    if any(entry.clerk_id == user.id for entry in pair.entries) or pair.assignment.judge_id == user.id:
+        return False
+    return user.role is Role.ORGANIZER or is_clerk(session, user, contest)
 
 
 def pair_of(session: Session, contest: Contest, assignment_id: int) -> PaperPair:

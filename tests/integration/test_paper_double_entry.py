@@ -261,6 +261,22 @@ def test_settling_a_disagreement_is_audited_and_then_counts(app, paper_contest):
         assert verify_instance(db.session, audit.current_seal()).findings == []
 
 
+def test_an_organiser_who_typed_an_entry_cannot_settle_it(app, paper_contest, users):
+    code = paper_contest["C"]
+    with in_english(app):
+        name_clerk(db.session, _user("organizer"), _contest(), _user("organizer"))
+        db.session.commit()
+        _type("organizer", code)
+        assert _type("clerk-a", code, scores={"content": "31", "form": "20", "influence": "20"}).state == "disagreement"
+        (pair,) = open_pairs(db.session, _contest())
+        with pytest.raises(ServiceError, match="typed neither entry"):
+            settle_pair(
+                db.session, _user("organizer"), _contest(), pair.assignment.id, {"score_content": ("first", "")}, "x"
+            )
+        db.session.rollback()
+        assert db.session.scalar(select(PaperSheet)) is None
+
+
 def test_a_clerk_cannot_type_both_entries_nor_a_third(app, paper_contest):
     code = paper_contest["B"]
     with in_english(app):
