@@ -170,6 +170,7 @@ def _register_blueprints(app: Flask) -> None:
         organizer_publication,
         organizer_results,
         organizer_skills,
+        paper,
         public,
         publication,
         setup,
@@ -194,6 +195,7 @@ def _register_blueprints(app: Flask) -> None:
         publication,
         entrant,
         judge,
+        paper,
         files,
         api,
     ):

@@ -541,6 +541,80 @@ class CheckAnswer(Base):
     sheet: Mapped[ScoreSheet] = relationship(back_populates="check_answers")
 
 
+class PaperClerk(Base):
+    """An account named by an organiser to type a contest's paper score sheets (double entry).
+
+    The grant is per contest, like a seat on the panel: the account keeps its role (a judge account that
+    sits on no panel of the contest), and the clerk pages check this row. A contest with clerks takes
+    paper sheets; removing the last clerk turns paper entry off again (entries already typed are kept).
+    """
+
+    __tablename__ = "paper_clerk"
+    __table_args__ = (UniqueConstraint("contest_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contest_id: Mapped[int] = mapped_column(ForeignKey("contest.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="RESTRICT"), index=True)
+    named_at: Mapped[datetime] = mapped_column(default=utcnow)
+    named_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+
+
+class PaperEntry(Base):
+    """One clerk's typing of one judge's paper sheet for one entry (an assignment).
+
+    Two entries (``slot`` 1 and 2, by different clerks) make a pair; the database allows no third and no
+    clerk twice. The values are kept as typed-and-validated plain data (scores as exact decimal text),
+    the way the audit log records them, so that the two can be compared field by field.
+    """
+
+    __tablename__ = "paper_entry"
+    __table_args__ = (
+        UniqueConstraint("assignment_id", "slot"),
+        UniqueConstraint("assignment_id", "clerk_id"),
+        CheckConstraint("slot IN (1, 2)", name="slot_one_or_two"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignment.id", ondelete="RESTRICT"), index=True)
+    slot: Mapped[int] = mapped_column(Integer)
+    clerk_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="RESTRICT"), index=True)
+    paper_number: Mapped[str] = mapped_column(String(40))
+    scores: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    checks: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    assignment: Mapped[Assignment] = relationship()
+    clerk: Mapped[User] = relationship()
+
+
+class PaperSheet(Base):
+    """A judge's submitted sheet that came from paper: its paper number, the two clerks who typed it and,
+    when they disagreed, who settled it, when and why (``settlement`` holds each settled field's two
+    typed values and the value kept)."""
+
+    __tablename__ = "paper_sheet"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sheet_id: Mapped[int] = mapped_column(ForeignKey("score_sheet.id", ondelete="CASCADE"), unique=True)
+    paper_number: Mapped[str] = mapped_column(String(40))
+    first_clerk_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="RESTRICT"))
+    second_clerk_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="RESTRICT"))
+    settled_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="RESTRICT"))
+    settled_at: Mapped[datetime | None]
+    settlement_reason: Mapped[str] = mapped_column(Text, default="")
+    settlement: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    sheet: Mapped[ScoreSheet] = relationship()
+    first_clerk: Mapped[User] = relationship(foreign_keys=[first_clerk_id])
+    second_clerk: Mapped[User] = relationship(foreign_keys=[second_clerk_id])
+    settled_by: Mapped[User | None] = relationship(foreign_keys=[settled_by_id])
+
+
 class Contestant(Base):
     """A contestant of a skills competition (e.g. ISG), registered by or for an organisation."""
 

@@ -21,9 +21,10 @@ import pandas as pd
 
 from judging.exports.ranking import listing_csv, listing_json, ranking_xlsx
 from judging.rubric import Rubric, RubricError, load_rubric
+from judging.scoring.double_entry import compare_tables, describe_difference, sheet_numbers
 from judging.scoring.ranking import rank_entries
 from judging.scoring.reliability import reliability_report
-from judging.scoring.score_table import ScoreTableError, cell_text, read_score_table, read_table_cells
+from judging.scoring.score_table import ScoreTable, ScoreTableError, cell_text, read_score_table, read_table_cells
 
 OUTPUT_FORMATS = ("csv", "json", "xlsx")
 
@@ -38,7 +39,14 @@ def output_format(out: str | None, requested: str | None) -> str:
 
 
 @click.option("--rubric", "rubric_path", required=True, metavar="PATH", help="The contest's rubric (.toml).")
-@click.option("--scores", "scores_path", required=True, metavar="FILE", help="Long-format scores (.csv or .xlsx).")
+@click.option(
+    "--scores",
+    "scores_paths",
+    required=True,
+    multiple=True,
+    metavar="FILE",
+    help="Long-format scores (.csv or .xlsx); give it twice for two clerks' copies of the same paper sheets.",
+)
 @click.option("--out", "out_path", metavar="FILE", help="Where to write the ranking (default: standard output).")
 @click.option(
     "--format",
@@ -46,7 +54,7 @@ def output_format(out: str | None, requested: str | None) -> str:
     type=click.Choice(OUTPUT_FORMATS, case_sensitive=False),
     help="csv, json or xlsx (default: from the --out suffix, else csv).",
 )
-def rank(rubric_path: str, scores_path: str, out_path: str | None, requested_format: str | None) -> None:
+def rank(rubric_path: str, scores_paths: tuple[str, ...], out_path: str | None, requested_format: str | None) -> None:
     """Rank a contest offline from a long-format score table (entry,judge,criterion,score[,category]).
 
     Writes the columns rank,entry,category,final_score,award,n_sheets, one column per criterion (the
@@ -55,7 +63,15 @@ def rank(rubric_path: str, scores_path: str, out_path: str | None, requested_for
     says when it shares a rank across an award boundary). CSV files get a UTF-8 BOM for Excel, standard
     output does not; json adds each entry's explanation; xlsx adds a "sheets" sheet with every judge's
     sheet. A bad rubric or table exits with status 1 and its problems on standard error, one per line.
+
+    Double entry: with ``--scores`` given twice (two clerks' copies of the same paper sheets, each may
+    carry a ``sheet`` column with the judge's paper sheet number), the two tables must agree on every
+    score, category and sheet number; then the ranking is the one either table gives. Otherwise the
+    command exits with status 1 and names every disagreement and every row present in one table only
+    (:mod:`judging.scoring.double_entry`).
     """
+    if len(scores_paths) > 2:
+        _fail(["--scores: give one score table, or two copies of the same sheets to reconcile"])
     fmt = output_format(out_path, requested_format)
     xlsx_path = Path(out_path) if out_path else None
     if fmt == "xlsx" and xlsx_path is None:
@@ -67,7 +83,10 @@ def rank(rubric_path: str, scores_path: str, out_path: str | None, requested_for
     if rubric.contest.kind != "work":
         _fail([f'{rubric_path}: contest.kind is "{rubric.contest.kind}"; rank ranks judged ("work") contests'])
     try:
-        table = read_score_table(scores_path, rubric)
+        if len(scores_paths) == 2:
+            table = _reconciled_table(scores_paths, rubric)
+        else:
+            table = read_score_table(scores_paths[0], rubric)
         result = rank_entries(table, rubric)
     except ScoreTableError as exc:
         _fail(exc.errors)
@@ -86,6 +105,32 @@ def rank(rubric_path: str, scores_path: str, out_path: str | None, requested_for
 
 
 rank_command = click.command("rank")(rank)
+
+
+def _reconciled_table(paths: tuple[str, ...], rubric: Rubric) -> ScoreTable:
+    """The first of two copies of the same score table once they agree in full; otherwise exit 1 naming
+    every difference (problems in either table are reported together, before any comparison)."""
+    tables: list[ScoreTable] = []
+    numbers: list[dict[tuple[str, str], str] | None] = []
+    problems: list[str] = []
+    for path in paths:
+        try:
+            tables.append(read_score_table(path, rubric))
+            cells, rows = read_table_cells(Path(path))
+            numbers.append(sheet_numbers(cells, rows, path))
+        except ScoreTableError as exc:
+            problems += exc.errors
+    if problems:
+        raise ScoreTableError(problems)
+    differences = compare_tables(tables[0], tables[1], numbers[0], numbers[1])
+    if differences:
+        _fail(
+            [
+                f"{paths[0]} and {paths[1]} disagree in {len(differences)} place(s); nothing was ranked:",
+                *(describe_difference(difference, paths[0], paths[1]) for difference in differences),
+            ]
+        )
+    return tables[0]
 
 
 def _write_text(text: str, out_path: str | None, *, bom: bool) -> None:

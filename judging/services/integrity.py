@@ -11,7 +11,9 @@ holds the live tables against it:
   what the ``score_sheet``, ``score`` and ``check_answer`` tables hold;
 - the result snapshots: each payload must hash to its digest, the digest must be the one its
   ``results.freeze`` event recorded, and each chain head it recorded must be an event of the chain;
-- the certificates: each must be an award (or skill level) of its snapshot's payload.
+- the certificates: each must be an award (or skill level) of its snapshot's payload;
+- the paper entries of double-entered sheets: each must be what its last ``paper.enter`` event says,
+  and both entries of a sheet counted without a settlement must still agree with it.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from judging.models import Assignment, AuditEvent, Certificate, Contest, Entry, ResultSnapshot, ScoreSheet, User
 from judging.services import audit
+from judging.services.paper_sheets import paper_findings
 from judging.services.snapshots import award_rows, digest_of, level_rows, payload_of, recorded_heads
 
 SHEET_ACTIONS = ("sheet.save", "sheet.submit", "sheet.reopen")
@@ -53,6 +56,7 @@ def verify_instance(session: Session, seal: audit.AuditSeal) -> Verification:
     result.sheets = _check_sheets(session, result.findings)
     result.snapshots = _check_snapshots(session, seal, result.findings)
     result.certificates = _check_certificates(session, result.findings)
+    result.findings += paper_findings(session)
     return result
 
 

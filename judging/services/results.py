@@ -63,6 +63,7 @@ from judging.services import ServiceError
 from judging.services.contests import current_rubric
 from judging.services.entries import judgeable_statuses
 from judging.services.membership import sheets_count
+from judging.services.paper_sheets import paper_origins
 
 
 @dataclass(frozen=True)
@@ -115,6 +116,8 @@ class ContestResults:
     sheets_of_earlier_rubric: int = 0
     """Submitted sheets made with an earlier rubric version: left out until their judges submit them again."""
     engine_key: str = ""
+    paper_sheets: Mapping[tuple[str, str], str] = field(default_factory=dict)
+    """(entry code, judge username) → where a sheet typed from paper came from (number, clerks, settlement)."""
     """The digest of the engine's inputs (:func:`engine_key`): equal keys, equal ranking; "" without sheets."""
 
     def judge_name(self, username: str) -> str:
@@ -267,6 +270,7 @@ def compute_results(session: Session, contest: Contest) -> ContestResults:
         "sheets_not_counted": int(drafts or 0),
         "unscored": tuple(code for code in entries if code not in scored),
         "removed_judges": removed_judges(session, contest, rubric),
+        "paper_sheets": paper_origins(session, contest),
         "sheets_of_earlier_rubric": int(
             session.scalar(
                 _active_sheets(contest, rubric, SheetStatus.SUBMITTED, select(func.count(ScoreSheet.id))).where(
@@ -420,6 +424,11 @@ def _sheets_frame(results: ContestResults, ranking: RankingResult, criterion_lab
         frame[label] = sheets[key].tolist()
     frame[_("Sheet total")] = sheets["total"].tolist()
     frame[_("Status")] = [sheet_fate_label(fate) for fate in sheets["status"]]
+    if results.paper_sheets:
+        frame[_("Paper sheet")] = [
+            results.paper_sheets.get((str(entry), str(judge)), "")
+            for entry, judge in zip(sheets["entry"], sheets["judge"], strict=True)
+        ]
     if "z" in sheets.columns:
         frame["z"] = sheets["z"].tolist()
     frame[_("Note")] = [

@@ -24,6 +24,7 @@ from judging.models import (
     CheckAnswer,
     Contest,
     Entry,
+    PaperSheet,
     Score,
     ScoreSheet,
     SheetStatus,
@@ -182,6 +183,8 @@ def save_sheet(
         raise NotFound(_("No such entry among your assignments."))
     require(Action.SAVE_SHEETS, contest)
     sheet = assignment.sheet
+    if sheet is not None and session.scalar(select(PaperSheet.id).where(PaperSheet.sheet_id == sheet.id)):
+        raise ServiceError(_("This sheet was entered from your signed paper sheet; it is changed on paper only."))
     if expected_version is not None and expected_version != (sheet.version if sheet else 0):
         raise StaleSheet()
     rubric = current_rubric(contest)

@@ -16,6 +16,7 @@ from judging.services import exclusions, organizations
 from judging.services.blind_view import entry_for_judge, organization_names
 from judging.services.contests import current_rubric
 from judging.services.panel import declare_conflict, declare_relation
+from judging.services.paper_sheets import paper_origin
 from judging.services.progress import open_for_conflicts, open_for_scores, progress_of_judge
 from judging.services.sheets import InvalidSheet, StaleSheet, save_sheet, sheet_gaps, sheet_values
 from judging.web.actions import attempt, flash_refusal
@@ -109,6 +110,7 @@ def _render_entry(
         progress=progress,
         next_assignment=to_do[0] if to_do else None,
         number=format_points,
+        paper=paper_origin(db.session, assignment.sheet) if assignment.sheet else "",
     ), status
 
 

@@ -115,6 +115,7 @@ def _version(computed: ContestResults) -> str:
         *sorted(f"{user}={name}" for user, name in computed.judges.items()),
         *(f"{line.code}={line.organization}={line.title}={line.category}" for line in computed.entries.values()),
         *computed.unscored,
+        *sorted(f"{entry}={judge}={origin}" for (entry, judge), origin in computed.paper_sheets.items()),
     ]
     return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
 

@@ -272,3 +272,86 @@ def test_runs_as_a_flask_command_without_an_app_context(tmp_path):
     result = app.test_cli_runner().invoke(args=["rank", "--rubric", RUBRIC, "--scores", str(scores)])
     assert result.exit_code == 0, result.output
     assert result.stdout == EXPECTED_CSV
+
+
+# --- double entry: two clerks' copies of the same paper sheets --------------------------------------------
+
+
+def sheet_rows() -> list[list[object]]:
+    """The score rows with the judge's paper sheet number (one per entry and judge) as a fifth column."""
+    numbers: dict[tuple[str, str], int] = {}
+    return [[*row, numbers.setdefault((str(row[0]), str(row[1])), 100 + len(numbers))] for row in score_rows()]
+
+
+def test_rank_two_agreeing_tables_gives_the_one_table_output(tmp_path):
+    first = write_scores_csv(tmp_path / "A.csv", sheet_rows(), header="entry,judge,criterion,score,sheet")
+    # The second clerk typed the rows in another order, 35.50 for 35.5, and the criterion by its label.
+    rows = [list(row) for row in reversed(sheet_rows())]
+    for row in rows:
+        if row[3] == 35.5:
+            row[3] = "35.50"
+        if row[2] == "content":
+            row[2] = "内容"
+    second = write_scores_csv(tmp_path / "B.csv", rows, header="entry,judge,criterion,score,sheet")
+    result = run("--rubric", RUBRIC, "--scores", str(first), "--scores", str(second))
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == EXPECTED_CSV
+    assert result.stderr == ""
+
+
+def test_rank_two_tables_names_every_disagreement_and_ranks_nothing(tmp_path):
+    first = write_scores_csv(tmp_path / "A.csv", sheet_rows(), header="entry,judge,criterion,score,sheet")
+    rows = sheet_rows()
+    rows[0][3] = 36  # MV-001 J1 content: 35 on A
+    rows[5][3] = 27  # MV-001 J2 influence: 26 on A
+    rows[12][4] = 999  # MV-002 J1: every row of the sheet says 999 … (sheet 104 on A)
+    rows[13][4] = 999
+    rows[14][4] = 999
+    dropped = rows.pop(29)  # MV-003 J3 influence: only in A
+    rows.append(["MV-005", "J4", "form", 20, 200])  # only in B
+    second = write_scores_csv(tmp_path / "B.csv", rows, header="entry,judge,criterion,score,sheet")
+    assert dropped[:3] == ["MV-003", "J3", "influence"]
+    out = tmp_path / "ranking.csv"
+    result = run("--rubric", RUBRIC, "--scores", str(first), "--scores", str(second), "--out", str(out))
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert not out.exists()
+    a, b = str(first), str(second)
+    assert result.stderr.splitlines() == [
+        f"{a} and {b} disagree in 6 place(s); nothing was ranked:",
+        f"entry MV-001, judge J1, criterion content: {a} has 35, {b} has 36",
+        f"entry MV-001, judge J2, criterion influence: {a} has 26, {b} has 27",
+        f"entry MV-002, judge J1, sheet number: {a} has 104, {b} has 999",
+        f"entry MV-003, judge J3, criterion influence: only in {a} (25), missing from {b}",
+        f"entry MV-005, judge J4, sheet number: only in {b} (200), missing from {a}",
+        f"entry MV-005, judge J4, criterion form: only in {b} (20), missing from {a}",
+    ]
+
+
+def test_rank_two_tables_without_sheet_numbers_compares_scores(tmp_path):
+    first = write_scores_csv(tmp_path / "A.csv")
+    rows = score_rows()
+    rows[1][3] = 25.5
+    second = write_scores_csv(tmp_path / "B.csv", rows)
+    result = run("--rubric", RUBRIC, "--scores", str(first), "--scores", str(second))
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[1:] == [
+        f"entry MV-001, judge J1, criterion form: {first} has 25, {second} has 25.5"
+    ]
+
+
+def test_rank_two_tables_reports_a_bad_table_before_comparing(tmp_path):
+    first = write_scores_csv(tmp_path / "A.csv")
+    rows = score_rows()
+    rows[0][3] = 41
+    second = write_scores_csv(tmp_path / "B.csv", rows)
+    result = run("--rubric", RUBRIC, "--scores", str(first), "--scores", str(second))
+    assert result.exit_code == 1
+    assert result.stderr == f"{second}: row 2: score '41' for criterion 'content' is outside 0 to 40\n"
+
+
+def test_rank_refuses_three_tables(tmp_path):
+    scores = write_scores_csv(tmp_path / "A.csv")
+    result = run("--rubric", RUBRIC, "--scores", str(scores), "--scores", str(scores), "--scores", str(scores))
+    assert result.exit_code == 1
+    assert result.stderr == "--scores: give one score table, or two copies of the same sheets to reconcile\n"
