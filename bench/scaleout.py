@@ -187,6 +187,7 @@ def seaweedfs(folder: Path) -> Iterator[dict[str, str]]:
                 time.sleep(0.5)
         yield {"S3_ENDPOINT_URL": endpoint, "S3_BUCKET": S3_BUCKET, **S3_KEYS}
     finally:
+        client.close()
         stop(process)
 
 
@@ -450,7 +451,8 @@ def ceremony_spike(base_url: str, paths: list[str], seconds: int, readers: int, 
     )
     start = log_size(log)
     threads = max(1, min(2, readers))
-    command = ["wrk", f"-t{threads}", f"-c{readers}", f"-d{seconds}s", "--latency", "-s", str(script), base_url]
+    command = ["wrk", f"-t{threads}", f"-c{readers}", f"-d{seconds}s", "--timeout", "30s", "--latency"]
+    command += ["-s", str(script), base_url]
     output = subprocess.run(command, capture_output=True, text=True, check=True, timeout=seconds + 120).stdout
     spike = Spike(seconds=float(seconds))
     found = re.search(r"(\d+) requests in ([\d.]+)(\w+)", output)
@@ -671,7 +673,9 @@ def check_nothing_lost(env: dict[str, str], season: Season, rush: Rush) -> list[
                 if not storage.exists(key):
                     problems.append(f"entry {draft}: object {key} is not in the store")
             body = storage.client.get_object(Bucket=storage.bucket, Key=storage.files_prefix + record.storage_key)  # type: ignore[attr-defined]
-            if hashlib.sha256(body["Body"].read()).hexdigest() != sha:
+            with body["Body"] as stream:
+                stored = hashlib.sha256(stream.read()).hexdigest()
+            if stored != sha:
                 problems.append(f"entry {draft}: the stored object's bytes are not the upload's")
         orphans = db.session.scalar(select(db.func.count()).select_from(EntryFile).where(EntryFile.entry_id.in_(list(rush.uploads))))
         if orphans != len(rush.uploads):
@@ -735,7 +739,11 @@ class Read:
 
 
 def read_from(base_url: str, path: str) -> Read:
-    answer = Browser(base_url).get(path)
+    browser = Browser(base_url)
+    try:
+        answer = browser.get(path)
+    finally:
+        browser.close()
     digests = frozenset(DIGEST.findall(answer.text)) if "html" in answer.headers.get("Content-Type", "") else frozenset()
     return Read(answer.status, answer.headers.get("ETag", ""), hashlib.sha256(answer.body).hexdigest(), digests)
 
@@ -849,7 +857,10 @@ def run(
     readers: int = 32,
     workers: int = 2,
     say: Callable[[str], None] = lambda _line: None,
+    after_rush: Callable[[dict[str, str]], None] | None = None,
 ) -> Report:
+    """The whole rehearsal under ``workdir``; ``after_rush`` (tests) is called with the set-up's environment
+    between the rush and the checks, as an insider with the database and the store's keys would act."""
     timings: dict[str, float] = {}
     clock = time.perf_counter()
 
@@ -910,15 +921,25 @@ def run(
         lap("hosts, worker and nginx")
         published = CONTESTS["published"]
         reading = [f"/results/{published}/1", f"/results/{published}/gallery", f"/results/{published}/1/award-list.pdf"]
+        warm = Browser(base)
         for path in reading:  # each worker of each host renders once before the clock starts
             for _ in range(2 * workers):
-                Browser(base).get(path)
+                warm.get(path)
+        warm.close()
         spike = ceremony_spike(base, reading, int(seconds), readers, workdir, log)
         lap("ceremony spike")
         rush = deadline_rush(base, season, videos, seconds, log)
         lap("deadline rush")
+        if after_rush is not None:
+            after_rush(admin_env)
         failures = [f"ceremony spike: {line}" for line in spike.error_lines if not line.endswith(" 0, timeout 0")]
-        failures += [f"ceremony spike: {n} answers {status}" for status, n in spike.statuses.items() if status >= 400]
+        # 499: nginx's note of a request whose client closed the connection first. wrk closes its connections
+        # when the clock stops, with at most one request in flight on each; any other 499 is a finding.
+        failures += [
+            f"ceremony spike: {n} answers {status}"
+            for status, n in spike.statuses.items()
+            if status >= 400 and not (status == 499 and n <= readers)
+        ]
         failures += [f"deadline rush: {n} answers {status}" for status, n in rush.statuses.items() if status >= 500]
         for name, counter in (("ceremony spike", spike.per_host), ("deadline rush", rush.per_host)):
             for host, server in servers.items():
