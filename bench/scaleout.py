@@ -65,7 +65,6 @@ if str(ROOT) not in sys.path:
 
 from bench.harness import (  # noqa: E402
     CHEAP_PASSWORD_HASH,
-    PASSWORD,
     Browser,
     GunicornServer,
     create_person,
@@ -533,7 +532,9 @@ def _put_part(url: str, data: bytes) -> int:
 def upload_once(browser: Browser, token: str, draft: int, video: Path) -> tuple[str, int] | str:
     """One resumable upload of ``video`` to the draft; its (sha256, size) when acknowledged, else why not."""
     data = video.read_bytes()
-    status, answer = _json(browser, "POST", f"/entrant/entries/{draft}/uploads", token, {"name": video.name, "size": len(data)})
+    status, answer = _json(
+        browser, "POST", f"/entrant/entries/{draft}/uploads", token, {"name": video.name, "size": len(data)}
+    )
     if status != 201 or not answer.get("ok"):
         return f"begin answered {status}: {answer.get('message')}"
     size = int(answer["part_size"])
@@ -603,12 +604,16 @@ def deadline_rush(base_url: str, season: Season, videos: list[Path], seconds: fl
             round_ = 0
             while time.monotonic() < stop_at or round_ == 0:
                 for number, code in enumerate(season.review_codes):
-                    if not _save(rush, browser, username, code, sheet_form(index, number, round_, token, versions[code], False)):
+                    if not _save(
+                        rush, browser, username, code, sheet_form(index, number, round_, token, versions[code], False)
+                    ):
                         return
                     versions[code] += 1
                 round_ += 1
             for number, code in enumerate(season.review_codes):  # the deadline: every sheet submitted
-                if not _save(rush, browser, username, code, sheet_form(index, number, round_, token, versions[code], True)):
+                if not _save(
+                    rush, browser, username, code, sheet_form(index, number, round_, token, versions[code], True)
+                ):
                     return
                 versions[code] += 1
         except Exception as error:
@@ -677,7 +682,9 @@ def check_nothing_lost(env: dict[str, str], season: Season, rush: Rush) -> list[
                 stored = hashlib.sha256(stream.read()).hexdigest()
             if stored != sha:
                 problems.append(f"entry {draft}: the stored object's bytes are not the upload's")
-        orphans = db.session.scalar(select(db.func.count()).select_from(EntryFile).where(EntryFile.entry_id.in_(list(rush.uploads))))
+        orphans = db.session.scalar(
+            select(db.func.count()).select_from(EntryFile).where(EntryFile.entry_id.in_(list(rush.uploads)))
+        )
         if orphans != len(rush.uploads):
             problems.append(f"{orphans} file rows for {len(rush.uploads)} drafts: a replaced work was kept")
         for (judge, code), forms in rush.saves.items():
@@ -744,11 +751,15 @@ def read_from(base_url: str, path: str) -> Read:
         answer = browser.get(path)
     finally:
         browser.close()
-    digests = frozenset(DIGEST.findall(answer.text)) if "html" in answer.headers.get("Content-Type", "") else frozenset()
+    digests = (
+        frozenset(DIGEST.findall(answer.text)) if "html" in answer.headers.get("Content-Type", "") else frozenset()
+    )
     return Read(answer.status, answer.headers.get("ETag", ""), hashlib.sha256(answer.body).hexdigest(), digests)
 
 
-def compare_hosts(hosts: dict[str, str], paths: list[str], expected: dict[str, str]) -> tuple[list[str], dict[str, Read]]:
+def compare_hosts(
+    hosts: dict[str, str], paths: list[str], expected: dict[str, str]
+) -> tuple[list[str], dict[str, Read]]:
     """Each path read from every host directly: the same status, ETag and bytes; each page names its digest."""
     problems, first = [], {}
     for path in paths:
@@ -820,7 +831,7 @@ class Report:
             f"digests: published {self.digests.get('published', '')[:16]}…, freshly frozen "
             f"{self.digests.get('review', '')[:16]}…; pages and PDFs identical on both hosts: "
             f"{'yes' if not any('disagree' in f for f in self.failures) else 'NO'}",
-            f"audit verify: " + ", ".join(f"host {name} exit {code}" for name, (code, _) in self.audit.items()),
+            "audit verify: " + ", ".join(f"host {name} exit {code}" for name, (code, _) in self.audit.items()),
             "timings: " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in self.timings.items()),
             f"failures: {len(self.failures)}",
             *(f"  {failure}" for failure in self.failures[:40]),
@@ -895,7 +906,11 @@ def run(
         envs = {name: host_env(shared, workdir / f"host-{name}") for name in ("A", "B")}
         admin_env = host_env(shared, workdir / "admin")
         init = subprocess.run(
-            [sys.executable, "-m", "flask", "init"], cwd=ROOT, env=_process_env(envs["A"]), capture_output=True, text=True
+            [sys.executable, "-m", "flask", "init"],
+            cwd=ROOT,
+            env=_process_env(envs["A"]),
+            capture_output=True,
+            text=True,
         )
         if init.returncode != 0:
             raise RuntimeError(f"flask init failed:\n{init.stdout}\n{init.stderr}")
@@ -912,7 +927,11 @@ def run(
         worker_log = (workdir / "worker.log").open("wb")
         stack.callback(worker_log.close)
         worker = subprocess.Popen(
-            [sys.executable, "-m", "flask", "worker"], cwd=ROOT, env=_process_env(envs["A"]), stdout=worker_log, stderr=worker_log
+            [sys.executable, "-m", "flask", "worker"],
+            cwd=ROOT,
+            env=_process_env(envs["A"]),
+            stdout=worker_log,
+            stderr=worker_log,
         )
         stack.callback(stop, worker)
         log = stack.enter_context(nginx(workdir / "nginx", proxy_port, [server.port for server in servers.values()]))

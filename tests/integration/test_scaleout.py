@@ -28,7 +28,11 @@ from bench import scaleout  # noqa: E402
 
 @pytest.fixture(autouse=True)
 def _servers_installed() -> None:
-    missing = [name for name in ("nginx", "redis-server", "wrk") if not (shutil.which(name) or Path(f"/usr/sbin/{name}").exists())]
+    missing = [
+        name
+        for name in ("nginx", "redis-server", "wrk")
+        if not (shutil.which(name) or Path(f"/usr/sbin/{name}").exists())
+    ]
     if not (shutil.which("weed") or (Path(sys.executable).parent / "weed").exists()):
         missing.append("weed")
     if not _postgres_reachable():
