@@ -30,7 +30,8 @@ Everything is set up as README's *Several hosts* section says, on this machine:
    every acknowledged save is in the database (the sheet's version counts the saves, its scores are the
    last ones sent); the review contest is then frozen, and the published and the fresh result, their
    pages and the award-list PDF, read from host A and from host B directly, carry identical digests,
-   ETags and bytes; ``flask audit verify`` passes on each host.
+   ETags and bytes; an organisations table previewed on host A is imported by its confirmation on host B;
+   ``flask audit verify`` passes on each host.
 
 ``run`` is what tests/integration/test_scaleout.py calls at tiny sizes.
 """
@@ -777,6 +778,49 @@ def compare_hosts(
     return problems, first
 
 
+IMPORTED = "演练新区"
+TOKEN_FIELD = re.compile(r'name="token" type="hidden" value="([^"]+)"')
+
+
+def import_across_hosts(hosts: dict[str, str], env: dict[str, str]) -> list[str]:
+    """The organiser previews an organisations table on host A and confirms it on host B (round robin may
+    do that to anyone); the organisation must then exist."""
+    from judging.extensions import db
+    from judging.services import organizations
+
+    boundary = "rehearsal-boundary"
+    table = f"名称,类型,上级单位,简称,英文名称,其他名称,已停用\r\n{IMPORTED},区,,演练,Rehearsal District,,\r\n"
+    on_a, on_b = Browser(hosts["A"]), Browser(hosts["B"])
+    try:
+        on_a.log_in("organiser")
+        page = "/organizer/organizations"
+        body = (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n{on_a.csrf_token(page)}\r\n'
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="orgs.csv"\r\n'
+            f"Content-Type: text/csv\r\n\r\n{table}\r\n--{boundary}--\r\n"
+        ).encode()
+        preview = on_a.request(
+            "POST",
+            f"{page}/import/preview",
+            body=body,
+            headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+        )
+        token = TOKEN_FIELD.search(preview.text)
+        if preview.status != 200 or not token:
+            return [f"import preview on host A answered {preview.status}"]
+        on_b.cookies = dict(on_a.cookies)  # the same browser; nginx sent its next request to host B
+        done = on_b.post_form(f"{page}/import/confirm", {"csrf_token": on_b.csrf_token(page), "token": token[1]})
+        if done.status != 302:
+            return [f"import confirmed on host B answered {done.status}"]
+    finally:
+        on_a.close()
+        on_b.close()
+    with admin_app(env):
+        if organizations.find_organization(db.session, IMPORTED) is None:
+            return ["an organisations table previewed on host A and confirmed on host B imported nothing"]
+    return []
+
+
 def audit_verify(env: dict[str, str]) -> tuple[int, str]:
     done = subprocess.run(
         [sys.executable, "-m", "flask", "audit", "verify"],
@@ -972,6 +1016,7 @@ def run(
         paths = [*reading, f"/results/{review}/1", f"/results/{review}/1/award-list.pdf"]
         problems, reads = compare_hosts(hosts, paths, digests)
         failures += problems
+        failures += import_across_hosts(hosts, admin_env)
         audit = {name: audit_verify(env) for name, env in envs.items()}
         failures += [f"flask audit verify on host {name}: {out}" for name, (code, out) in audit.items() if code != 0]
         lap("checks")
