@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
@@ -31,8 +32,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         template_folder=str(PROJECT_ROOT / "templates"),
         static_folder="static",
     )
-    if config and "INSTANCE_PATH" in config:
-        app.instance_path = str(config["INSTANCE_PATH"])
+    # The instance folder (generated keys, the audit head, uploads by default, previews of imports): the
+    # project's instance/ unless INSTANCE_PATH says otherwise (each host of several has its own).
+    instance = (config or {}).get("INSTANCE_PATH") or os.environ.get("INSTANCE_PATH")
+    if instance:
+        app.instance_path = str(instance)
     app.config.update(settings_from_environment(Path(app.instance_path)))
     if config:
         app.config.update(config)

@@ -25,7 +25,14 @@ from judging.web.forms import ConfirmForm, NewOrganizationForm, organization_kin
 from judging.web.labels import organization_kind_label
 from judging.web.pages import display_zone
 from judging.web.permissions import role_required
-from judging.web.table_uploads import ConfirmImportForm, TableUploadForm, confirm_token, confirmed_upload, keep_upload
+from judging.web.table_uploads import (
+    ConfirmImportForm,
+    TableUploadForm,
+    confirm_token,
+    confirmed_upload,
+    discard_upload,
+    keep_upload,
+)
 
 bp = Blueprint("organizer_organizations", __name__, url_prefix="/organizer")
 organizer_only = role_required(Role.ORGANIZER)
@@ -314,7 +321,7 @@ def preview_import() -> ResponseReturnValue:
     try:
         preview = organization_import.preview_import(db.session, path, name, kind_words(), _kind_names())
     except ServiceError as refusal:
-        path.unlink(missing_ok=True)
+        discard_upload(path)
         flash_refusal(refusal)
         flash(_("Nothing was imported."), "warning")
         return redirect(url_for("organizer_organizations.organization_list"))
@@ -352,7 +359,7 @@ def confirm_import() -> ResponseReturnValue:
             )
         )
     finally:
-        path.unlink(missing_ok=True)
+        discard_upload(path)
     if outcome.ok and outcome.value is not None:
         flash(
             _(

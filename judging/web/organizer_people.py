@@ -44,6 +44,7 @@ from judging.web.table_uploads import (
     TableUploadForm,
     confirm_token,
     confirmed_upload,
+    discard_upload,
     keep_upload,
 )
 
@@ -238,7 +239,7 @@ def preview_people() -> ResponseReturnValue:
     try:
         rows = people_import.read_people(db.session, path, name)
     except ServiceError as refusal:
-        path.unlink(missing_ok=True)
+        discard_upload(path)
         flash_refusal(refusal)
         flash(_("Nothing was imported."), "warning")
         return render_template(
@@ -266,7 +267,7 @@ def confirm_people() -> ResponseReturnValue:
             )
         )
     finally:
-        path.unlink(missing_ok=True)
+        discard_upload(path)
     if not outcome.ok or outcome.value is None:
         flash(_("Nothing was imported."), "warning")
         return redirect(url_for("organizer_people.import_people"))

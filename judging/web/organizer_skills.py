@@ -23,7 +23,14 @@ from judging.web.forms import ConfirmForm
 from judging.web.lookups import imported_part_of, skills_contest_for_organizer
 from judging.web.organizer_results import describe_method
 from judging.web.permissions import role_required
-from judging.web.table_uploads import ConfirmImportForm, TableUploadForm, confirm_token, confirmed_upload, keep_upload
+from judging.web.table_uploads import (
+    ConfirmImportForm,
+    TableUploadForm,
+    confirm_token,
+    confirmed_upload,
+    discard_upload,
+    keep_upload,
+)
 from judging.workflow import Action
 
 bp = Blueprint("organizer_skills", __name__, url_prefix="/organizer")
@@ -102,7 +109,7 @@ def import_roster(slug: str) -> ResponseReturnValue:
     try:
         outcome = attempt(lambda: skills.import_roster(db.session, current_user, contest, path, name))
     finally:
-        path.unlink(missing_ok=True)
+        discard_upload(path)
     if outcome.ok and outcome.value is not None:
         created, updated = outcome.value
         flash(_("%(created)d contestants added, %(updated)d updated.", created=created, updated=updated), "success")
@@ -123,7 +130,7 @@ def preview_scores(slug: str) -> ResponseReturnValue:
     try:
         preview = skills.preview_part_scores(db.session, contest, path, name)
     except ServiceError as refusal:
-        path.unlink(missing_ok=True)
+        discard_upload(path)
         flash_refusal(refusal)
         flash(_("Nothing was imported."), "warning")
         return redirect(url_for("organizer_skills.contestants", slug=slug))
@@ -150,7 +157,7 @@ def confirm_scores(slug: str) -> ResponseReturnValue:
     try:
         outcome = attempt(lambda: skills.import_part_scores(db.session, current_user, contest, path, name))
     finally:
-        path.unlink(missing_ok=True)
+        discard_upload(path)
     if outcome.ok and outcome.value is not None:
         flash(_("%(n)d scores written.", n=len(outcome.value.changes)), "success")
     return redirect(url_for("organizer_skills.contestants", slug=slug))
