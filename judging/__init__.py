@@ -82,12 +82,16 @@ def _warn_when_limits_are_per_process(app: Flask) -> None:
 
 
 def _select_locale() -> Locale:
-    """The language asked for with ``?lang=`` or chosen with the switch; else the default (Chinese)."""
+    """The language asked for with ``?lang=`` or chosen with the switch (by the API's callers: with
+    ``Accept-Language``); else the default (Chinese)."""
     languages = current_app.config["LANGUAGES"]
     if has_request_context():
         chosen = request.args.get("lang")
         if chosen in languages:
             return _locale(chosen)
+        if request.path.startswith("/api/"):  # API callers say so with Accept-Language; no session there
+            asked = request.accept_languages.best_match(languages)
+            return _locale(asked or current_app.config["BABEL_DEFAULT_LOCALE"])
         stored = session.get("locale")
         if stored in languages:
             return _locale(stored)
@@ -154,6 +158,7 @@ def _register_blueprints(app: Flask) -> None:
     url_converters.init_app(app)  # before any rule is added: rules compile their converters when added
     from judging.web import (
         api,
+        api_v1,
         auth,
         ceremonies,
         entrant,
@@ -170,6 +175,7 @@ def _register_blueprints(app: Flask) -> None:
         organizer_publication,
         organizer_results,
         organizer_skills,
+        organizer_tokens,
         public,
         publication,
         setup,
@@ -190,12 +196,14 @@ def _register_blueprints(app: Flask) -> None:
         organizer_skills,
         organizer_publication,
         organizer_jobs,
+        organizer_tokens,
         ceremonies,
         publication,
         entrant,
         judge,
         files,
         api,
+        api_v1,
     ):
         app.register_blueprint(module.bp)
 
