@@ -75,6 +75,10 @@ def refusal_response(refusal: ApiRefusal) -> Response:
     return error_response(refusal.status, refusal.message, code=refusal.code, fields=refusal.fields)
 
 
+def _scope_label(scope: str) -> str:
+    return _("write") if scope == "write" else _("read")
+
+
 def current_token() -> ApiToken:
     """The token this request was authenticated with (inside a :func:`token_required` view)."""
     return cast(ApiToken, g.api_token)
@@ -108,8 +112,8 @@ def token_required(scope: str) -> Callable[[F], F]:
                     403,
                     _(
                         "This token's scope is %(scope)s; this operation needs a token with scope %(needed)s.",
-                        scope=token.scope,
-                        needed=scope,
+                        scope=_scope_label(token.scope),
+                        needed=_scope_label(scope),
                     ),
                     code="insufficient_scope",
                 )
