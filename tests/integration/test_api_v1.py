@@ -31,7 +31,7 @@ from judging.models import (
     User,
 )
 from judging.services import accounts, api_tokens, organizations, skills
-from tests.conftest import create_user, csrf_token, log_in
+from tests.conftest import create_user, csrf_token, log_in, make_test_app
 from tests.scenarios import freeze_micro_video, publish_micro_video, recuse_expert5, seed_review_contest
 
 SKILLS_PAGE = "/organizer/contests/isg-skills/contestants"
@@ -465,3 +465,26 @@ def test_a_rewritten_result_is_refused_not_served(app: Flask, published: dict[st
     answer = app.test_client().get("/api/v1/contests/micro-video/results/1", headers={"Accept-Language": "en"})
     assert answer.status_code == 409 and answer.json["error"]["code"] == "unverified"
     assert "篡改者" not in answer.get_data(as_text=True)
+
+
+def test_the_api_is_rate_limited_per_caller_with_the_one_error_shape(database_url: str, tmp_path: Path) -> None:
+    app = make_test_app(database_url, tmp_path, RATELIMIT_ENABLED=True, API_RATE_LIMIT="3 per minute")
+    with app.app_context():
+        db.create_all()
+    client = app.test_client()
+    answers = [client.get("/api/v1/contests", headers={"Accept-Language": "en"}) for _ in range(4)]
+    assert [answer.status_code for answer in answers] == [200, 200, 200, 429]
+    assert answers[-1].json == {
+        "error": {
+            "code": "too_many_requests",
+            "message": "Too many requests in a short time. Please wait a minute and try again.",
+            "fields": {},
+        }
+    }
+    # A made-up token does not buy a fresh allowance: the count is per client address.
+    assert client.get("/api/v1/contests", headers={"Authorization": "Bearer jt_other"}).status_code == 429
+    other_route = client.get("/api/v1/organizer/contests/x/entries", headers={"Authorization": "Bearer jt_x"})
+    assert other_route.status_code == 429  # one allowance for the whole API, not one per route
+    with app.app_context():  # the next test's fixture empties the shared PostgreSQL database
+        db.session.remove()
+        db.engine.dispose()
