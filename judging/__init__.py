@@ -82,19 +82,19 @@ def _warn_when_limits_are_per_process(app: Flask) -> None:
 
 
 def _select_locale() -> Locale:
-    """The language asked for with ``?lang=`` or chosen with the switch (by the API's callers: with
-    ``Accept-Language``); else the default (Chinese)."""
+    """The language asked for with ``?lang=`` or chosen with the switch (by a program calling the API:
+    with ``Accept-Language``); else the default (Chinese)."""
     languages = current_app.config["LANGUAGES"]
     if has_request_context():
         chosen = request.args.get("lang")
         if chosen in languages:
             return _locale(chosen)
-        if request.path.startswith("/api/"):  # API callers say so with Accept-Language; no session there
-            asked = request.accept_languages.best_match(languages)
-            return _locale(asked or current_app.config["BABEL_DEFAULT_LOCALE"])
         stored = session.get("locale")
         if stored in languages:
             return _locale(stored)
+        if request.path.startswith("/api/"):  # programs calling the API say so with Accept-Language
+            asked = request.accept_languages.best_match(languages)
+            return _locale(asked or current_app.config["BABEL_DEFAULT_LOCALE"])
     return _locale(current_app.config["BABEL_DEFAULT_LOCALE"])
 
 

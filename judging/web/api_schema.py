@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from apispec import APISpec
 from flask import Flask
+from flask_babel import LazyString
 from pydantic import BaseModel, ConfigDict, Field
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -265,7 +266,8 @@ PAGING = (
 
 @dataclass(frozen=True)
 class Operation:
-    summary: str
+    summary: str | LazyString
+    """Shown in the caller's language (the document and the docs page follow Accept-Language)."""
     answer: type[BaseModel] | None
     tag: str
     scope: str | None = None
@@ -366,7 +368,7 @@ def _operation(rule_arguments: dict[str, str], endpoint: str, operation: Operati
         }
     found: dict[str, Any] = {
         "operationId": endpoint.rsplit(".", 1)[-1],
-        "summary": operation.summary,
+        "summary": str(operation.summary),
         "tags": [operation.tag],
         "parameters": parameters,
         "responses": responses,

@@ -23,6 +23,7 @@ from urllib.parse import urlencode
 from flask import Blueprint, Response, current_app, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from pydantic import BaseModel
 
 from judging.extensions import csrf, db, limiter
@@ -90,6 +91,8 @@ def _public_body(body: bytes) -> Response:
     response = Response(status=304) if etag in request.if_none_match else Response(body, mimetype="application/json")
     response.set_etag(etag)
     response.headers["Cache-Control"] = SHARED
+    response.vary.add("Accept-Language")
+    response.vary.add("Cookie")  # a browser's chosen language rides in its session
     response.vary.add("Accept-Language")
     return response
 
@@ -160,7 +163,7 @@ ORGANISER = "organiser"
 @bp.get("/contests")
 @documented(
     Operation(
-        "Contests that are not archived, with their phase and deadlines",
+        _l("Contests that are not archived, with their phase and deadlines"),
         schema.ContestList,
         PUBLIC,
         query=PAGING,
@@ -175,7 +178,7 @@ def contest_list() -> ResponseReturnValue:
 
 
 @bp.get("/contests/<slug>")
-@documented(Operation("One contest", schema.Contest, PUBLIC, cacheable=True))
+@documented(Operation(_l("One contest"), schema.Contest, PUBLIC, cacheable=True))
 @public
 def contest_one(slug: str) -> ResponseReturnValue:
     return _public_json(_contest(lookups.contest_for_public(slug)))
@@ -184,7 +187,7 @@ def contest_one(slug: str) -> ResponseReturnValue:
 @bp.get("/series")
 @documented(
     Operation(
-        "Series and their editions, newest first",
+        _l("Series and their editions, newest first"),
         schema.SeriesList,
         PUBLIC,
         query=PAGING,
@@ -219,7 +222,7 @@ def _public_snapshots(contest: Contest) -> list[ResultSnapshot]:
 @bp.get("/contests/<slug>/results")
 @documented(
     Operation(
-        "A contest's results on notice or published, with their digests",
+        _l("A contest's results on notice or published, with their digests"),
         schema.ResultList,
         PUBLIC,
         query=PAGING,
@@ -237,7 +240,7 @@ def result_list(slug: str) -> ResponseReturnValue:
 @bp.get("/contests/<slug>/results/<int:number>")
 @documented(
     Operation(
-        "A frozen or published award list and its digest (immutable: strong ETag, 304)",
+        _l("A frozen or published award list and its digest (immutable: strong ETag, 304)"),
         schema.AwardList,
         PUBLIC,
         cacheable=True,
@@ -293,7 +296,7 @@ def award_list(slug: str, number: int) -> ResponseReturnValue:
 @bp.get("/certificates/<code>")
 @documented(
     Operation(
-        "Verify a certificate by its serial number or verification code",
+        _l("Verify a certificate by its serial number or verification code"),
         schema.CertificateCheck,
         PUBLIC,
         cacheable=True,
@@ -352,7 +355,7 @@ def _paged_rows(fetch: Callable[[int, int], list[T]]) -> tuple[list[T], schema.P
 @bp.get("/organizer/contests/<slug>/entries")
 @documented(
     Operation(
-        "A contest's entries, by code, with the organisations behind them",
+        _l("A contest's entries, by code, with the organisations behind them"),
         schema.EntryList,
         ORGANISER,
         scope="read",
@@ -379,7 +382,7 @@ def _file(row: EntryFileRow) -> schema.EntryFile:
 
 
 @bp.get("/organizer/entries/<int:entry_id>")
-@documented(Operation("One entry with its fields and files", schema.EntryDetail, ORGANISER, scope="read"))
+@documented(Operation(_l("One entry with its fields and files"), schema.EntryDetail, ORGANISER, scope="read"))
 @token_required("read")
 def entry_one(entry_id: int) -> ResponseReturnValue:
     entry = lookups.entry_for_api(current_token(), entry_id)
@@ -412,7 +415,7 @@ def _sheet(sheet: ScoreSheet) -> schema.Sheet:
 @bp.get("/organizer/contests/<slug>/sheets")
 @documented(
     Operation(
-        "A contest's score sheets with every score (drafts too, each with its status)",
+        _l("A contest's score sheets with every score (drafts too, each with its status)"),
         schema.SheetList,
         ORGANISER,
         scope="read",
@@ -430,7 +433,7 @@ def sheet_list(slug: str) -> ResponseReturnValue:
 @bp.get("/organizer/contests/<slug>/results-preview")
 @documented(
     Operation(
-        "The results as they stand, as the organiser's results page computes them",
+        _l("The results as they stand, as the organiser's results page computes them"),
         schema.ResultsPreview,
         ORGANISER,
         scope="read",
@@ -507,7 +510,7 @@ def _import_body() -> tuple[list[dict[str, object]], bool]:
 @bp.post("/organizer/contests/<slug>/part-scores")
 @documented(
     Operation(
-        "Import skills part scores: validated as the spreadsheet import, all or nothing",
+        _l("Import skills part scores: validated as the spreadsheet import, all or nothing"),
         schema.PartScoreOutcome,
         ORGANISER,
         scope="write",
@@ -560,7 +563,7 @@ def import_part_scores(slug: str) -> ResponseReturnValue:
 
 
 @bp.get("/openapi.json")
-@documented(Operation("This OpenAPI document", None, "meta", cacheable=True))
+@documented(Operation(_l("This OpenAPI document"), None, "meta", cacheable=True))
 @public
 def openapi() -> ResponseReturnValue:
     document = schema.openapi_document(current_app)
@@ -568,7 +571,7 @@ def openapi() -> ResponseReturnValue:
 
 
 @bp.get("/docs")
-@documented(Operation("A readable page of the operations", None, "meta", hidden=True))
+@documented(Operation(_l("A readable page of the operations"), None, "meta", hidden=True))
 @public
 def docs() -> ResponseReturnValue:
     return render_template("api/docs.html", document=schema.openapi_document(current_app))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, make_response, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -48,7 +48,9 @@ def create_token() -> ResponseReturnValue:
     )
     if not outcome.ok or outcome.value is None:
         return _page(form, 400)
-    return render_template("organizer/api_token_created.html", created=outcome.value)
+    shown = make_response(render_template("organizer/api_token_created.html", created=outcome.value))
+    shown.headers["Cache-Control"] = "no-store"  # the token itself is on this page: no copy in any cache
+    return shown
 
 
 @bp.post("/<int:token_id>/revoke")

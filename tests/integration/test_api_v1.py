@@ -290,6 +290,7 @@ def test_organiser_creates_sees_once_and_revokes_a_token_in_the_ui(app: Flask, c
         page, data={"name": "颁奖大屏", "scope": "read", "csrf_token": csrf_token(organizer, page)}
     )
     shown = created.get_data(as_text=True)
+    assert created.headers["Cache-Control"] == "no-store"
     secret = shown.split('<code id="api-token">')[1].split("</code>")[0]
     assert secret.startswith("jt_") and len(secret) == 46
     listing = organizer.get(page).get_data(as_text=True)
