@@ -31,6 +31,7 @@ from judging.models import (
     User,
 )
 from judging.services import accounts, api_tokens, organizations, skills
+from judging.web.api_schema import openapi_document
 from tests.conftest import create_user, csrf_token, log_in, make_test_app
 from tests.scenarios import freeze_micro_video, publish_micro_video, recuse_expert5, seed_review_contest
 
@@ -489,3 +490,19 @@ def test_the_api_is_rate_limited_per_caller_with_the_one_error_shape(database_ur
     with app.app_context():  # the next test's fixture empties the shared PostgreSQL database
         db.session.remove()
         db.engine.dispose()
+
+
+def test_an_unexpected_failure_and_an_undocumented_route_under_the_api(bare_app: Flask) -> None:
+    """A route added under /api/v1 without a documented operation stops the document from being built,
+    and an exception inside the API answers 500 in the error shape (no HTML, no traceback)."""
+
+    def boom() -> str:
+        raise RuntimeError("secret internals")
+
+    bare_app.add_url_rule("/api/v1/boom", "boom", boom)
+    with bare_app.test_request_context("/api/v1/openapi.json"), pytest.raises(RuntimeError, match="/api/v1/boom"):
+        openapi_document(bare_app)
+    answer = bare_app.test_client().get("/api/v1/boom")
+    assert answer.status_code == 500 and answer.json == {
+        "error": {"code": "internal_error", "message": "发生意外错误，未作任何更改，请重试。", "fields": {}}
+    }
