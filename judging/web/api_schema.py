@@ -316,6 +316,7 @@ ERROR_DESCRIPTIONS = {
     404: "Not found",
     405: "Method not allowed",
     409: "Conflict (the contest's phase does not allow it, or a result is not what was frozen)",
+    413: "The body is too large",
     422: "Refused input; every problem is listed in fields",
     429: "Too many requests",
     500: "Unexpected error; nothing was changed",

@@ -55,6 +55,8 @@ bp = Blueprint("api_v1", __name__, url_prefix=schema.API_PREFIX)
 csrf.exempt(bp)  # no cookie is accepted by an operation that writes: a token is, which a forged page cannot send
 
 T = TypeVar("T")
+MAX_IMPORT_BYTES = 4 * 2**20
+"""The largest part-score import body: some 40,000 rows, far beyond a competition's roster."""
 IMPORT_SOURCE = "JSON"
 """How the part-score import names the request in its messages (``JSON, row 3``)."""
 
@@ -484,8 +486,13 @@ def results_preview(slug: str) -> ResponseReturnValue:
 def _import_body() -> tuple[list[dict[str, object]], bool]:
     """The posted rows, numbers kept exact (parsed as decimals, never floats); a body of the wrong shape
     is refused with 400, naming what is wrong."""
+    if request.content_length is not None and request.content_length > MAX_IMPORT_BYTES:
+        raise ApiRefusal(413, _("Send at most %(mb)d MB of rows at a time.", mb=MAX_IMPORT_BYTES // 2**20))
+    raw = request.stream.read(MAX_IMPORT_BYTES + 1)  # bounded even without a Content-Length
+    if len(raw) > MAX_IMPORT_BYTES:
+        raise ApiRefusal(413, _("Send at most %(mb)d MB of rows at a time.", mb=MAX_IMPORT_BYTES // 2**20))
     try:
-        body = json.loads(request.get_data(cache=False) or b"null", parse_float=Decimal)
+        body = json.loads(raw or b"null", parse_float=Decimal)
     except (ValueError, UnicodeDecodeError):
         raise ApiRefusal(400, _("The body is not JSON.")) from None
     rows = body.get("rows") if isinstance(body, dict) else None
@@ -515,7 +522,7 @@ def _import_body() -> tuple[list[dict[str, object]], bool]:
         ORGANISER,
         scope="write",
         body=schema.PartScoreImport,
-        errors=(409, 422),
+        errors=(409, 413, 422),
     )
 )
 @token_required("write")

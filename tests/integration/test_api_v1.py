@@ -159,6 +159,7 @@ def test_openapi_document_validates_and_every_listed_operation_answers_as_docume
             ({"slug": "isg-skills"}, {}, write, bad_rows, 422),
             ({"slug": "isg-skills"}, {}, read, ok_rows, 403),
             ({"slug": "isg-skills"}, {}, write, {"rows": "C1"}, 400),
+            ({"slug": "isg-skills"}, {}, write, {"rows": [{"number": "C1" * 2**21}]}, 413),
             ({"slug": "micro-video"}, {}, write, ok_rows, 409),
         ],
     }
