@@ -197,13 +197,26 @@ class RankedEntry(_Model):
     n_sheets: int
 
 
+class RankedContestant(_Model):
+    rank: int | None
+    number: str
+    name: str
+    organization: str
+    final_score: str | None
+    award: str
+    parts: dict[str, str | None] = Field(description="Part key → the contestant's score of it (exact decimal).")
+    time_used: int | None
+
+
 class ResultsPreview(_Model):
     contest: str
+    kind: str = Field(description="work: judged entries, in ranking; skills: contestants, in contestants.")
     computed_at: str
     sheets_counted: int
     sheets_not_counted: int
     ranking: list[RankedEntry]
-    not_ranked: dict[str, list[str]] = Field(description="Entry code → why it is not ranked.")
+    contestants: list[RankedContestant]
+    not_ranked: dict[str, list[str]] = Field(description="Entry code or contestant number → why not ranked.")
     problems: list[str]
 
 

@@ -27,8 +27,9 @@ from flask_babel import lazy_gettext as _l
 from pydantic import BaseModel
 
 from judging.extensions import csrf, db, limiter
-from judging.models import Certificate, Contest, Entry, ResultSnapshot, ScoreSheet
+from judging.models import Certificate, Contest, Entry, ResultSnapshot, ScoreSheet, utcnow
 from judging.models import EntryFile as EntryFileRow
+from judging.result_words import missing_parts_text
 from judging.services import (
     ServiceError,
     audit,
@@ -445,6 +446,8 @@ def sheet_list(slug: str) -> ResponseReturnValue:
 @token_required("read")
 def results_preview(slug: str) -> ResponseReturnValue:
     contest = lookups.contest_for_api(current_token(), slug)
+    if contest.kind == "skills":
+        return _json(_skills_preview(contest))
     try:
         computed = results.compute_results(db.session, contest)
     except ServiceError as refusal:
@@ -476,10 +479,56 @@ def results_preview(slug: str) -> ResponseReturnValue:
             computed_at=computed.computed_at.isoformat(),
             sheets_counted=computed.sheets_counted,
             sheets_not_counted=computed.sheets_not_counted,
+            kind="work",
             ranking=ranking,
+            contestants=[],
             not_ranked=not_ranked,
             problems=list(computed.problems),
         )
+    )
+
+
+def _exact_text(value: object) -> str | None:
+    """A score of the engine's table as an exact decimal string; None for a blank."""
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    return str(value)
+
+
+def _skills_preview(contest: Contest) -> schema.ResultsPreview:
+    """A skills competition's ranking as the organiser's skills results page computes it."""
+    rubric = contests.current_rubric(contest)
+    ranked = skills.skills_results(db.session, contest)
+    part_labels = {part.key: part.label for part in rubric.parts}
+    rows = [
+        schema.RankedContestant(
+            rank=int(row["rank"]) if row["rank"] is not None else None,
+            number=str(row["contestant"]),
+            name=str(row["name"]),
+            organization=str(row["organization"]),
+            final_score=_exact_text(row["final_score"]),
+            award=str(row.get("award") or ""),
+            parts={part.key: _exact_text(row.get(part.key)) for part in rubric.parts},
+            time_used=int(row["time_used"]) if _exact_text(row.get("time_used")) is not None else None,
+        )
+        for row in ranked.table.to_dict("records")
+    ]
+    not_ranked = {
+        str(row["contestant"]): [missing_parts_text(row["reasons"], part_labels)]
+        for row in ranked.excluded.to_dict("records")
+    }
+    return schema.ResultsPreview(
+        contest=contest.slug,
+        kind="skills",
+        computed_at=utcnow().isoformat(),
+        sheets_counted=0,
+        sheets_not_counted=0,
+        ranking=[],
+        contestants=rows,
+        not_ranked=not_ranked,
+        problems=[],
     )
 
 

@@ -30,10 +30,17 @@ from judging.models import (
     Role,
     User,
 )
-from judging.services import accounts, api_tokens, organizations, skills
+from judging.rubric import parse_rubric
+from judging.services import accounts, api_tokens, contests, organizations, skills
 from judging.web.api_schema import openapi_document
-from tests.conftest import create_user, csrf_token, log_in, make_test_app
-from tests.scenarios import freeze_micro_video, publish_micro_video, recuse_expert5, seed_review_contest
+from tests.conftest import ROOT, create_user, csrf_token, log_in, make_test_app
+from tests.scenarios import (
+    freeze_micro_video,
+    imported_parts_only,
+    publish_micro_video,
+    recuse_expert5,
+    seed_review_contest,
+)
 
 SKILLS_PAGE = "/organizer/contests/isg-skills/contestants"
 ROSTER = [("C1", "选手一"), ("C2", "选手二"), ("C3", "选手三")]
@@ -152,7 +159,8 @@ def test_openapi_document_validates_and_every_listed_operation_answers_as_docume
         ],
         ("/api/v1/organizer/contests/{slug}/results-preview", "get"): [
             ({"slug": "micro-video"}, {}, read, None, 200),
-            ({"slug": "isg-skills"}, {}, read, None, 409),
+            ({"slug": "isg-skills"}, {}, read, None, 200),
+            ({"slug": "nope"}, {}, read, None, 404),
         ],
         ("/api/v1/organizer/contests/{slug}/part-scores", "post"): [
             ({"slug": "isg-skills"}, {}, write, ok_rows, 200),
@@ -414,6 +422,18 @@ def test_skills_import_writes_exact_scores_all_or_nothing_and_is_audited(app: Fl
         )
     again = client.post(url, headers=_bearer(secret), json={"rows": rows[:2]})
     assert again.json == {"written": True, "changes": [], "unchanged": 2}
+    # The results preview ranks the contestant with every part, as the organiser's skills results page does.
+    with app.app_context():
+        text = imported_parts_only((ROOT / "rubrics" / "isg_skills.toml").read_text(encoding="utf-8"))
+        contests.sync_rubric(db.session, None, parse_rubric(text, "isg_imported.toml"))
+        db.session.commit()
+    client.post(url, headers=_bearer(secret), json={"rows": [{"number": "C1", "part": "practical", "score": "90"}]})
+    preview = client.get("/api/v1/organizer/contests/isg-skills/results-preview", headers=_bearer(secret)).json
+    assert preview["kind"] == "skills" and preview["ranking"] == []
+    assert [(c["rank"], c["number"], c["final_score"], c["parts"]) for c in preview["contestants"]] == [
+        (1, "C1", "89.48", {"theory": "88.25", "practical": "90.00"})
+    ]
+    assert sorted(preview["not_ranked"]) == ["C2", "C3"]
 
 
 # --- public answers: paging and caching ------------------------------------------------------------------
