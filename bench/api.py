@@ -87,7 +87,8 @@ def main() -> None:
             times = {name: best_of(call, options.repeat) for name, call in runs.items()}
             times["/healthz (again)"] = best_of(runs["/healthz"], options.repeat)
             floor = (times["/healthz"] + times["/healthz (again)"]) / 2
-            print(f"{options.entries} entries × {options.judges} judges, {whole_export()} sheets; best of {options.repeat}")
+            sheets = whole_export()
+            print(f"{options.entries} entries × {options.judges} judges, {sheets} sheets; best of {options.repeat}")
             print("| request | ms | × healthz |\n|---|---:|---:|")
             for name, seconds in times.items():
                 print(f"| {name} | {seconds * 1000:.1f} | {seconds / floor:.1f} |")
