@@ -86,7 +86,8 @@ def _warn_when_limits_are_per_process(app: Flask) -> None:
 
 
 def _select_locale() -> Locale:
-    """The language asked for with ``?lang=`` or chosen with the switch; else the default (Chinese)."""
+    """The language asked for with ``?lang=`` or chosen with the switch (by a program calling the API:
+    with ``Accept-Language``); else the default (Chinese)."""
     languages = current_app.config["LANGUAGES"]
     if has_request_context():
         chosen = request.args.get("lang")
@@ -95,6 +96,9 @@ def _select_locale() -> Locale:
         stored = session.get("locale")
         if stored in languages:
             return _locale(stored)
+        if request.path.startswith("/api/"):  # programs calling the API say so with Accept-Language
+            asked = request.accept_languages.best_match(languages)
+            return _locale(asked or current_app.config["BABEL_DEFAULT_LOCALE"])
     return _locale(current_app.config["BABEL_DEFAULT_LOCALE"])
 
 
@@ -158,6 +162,7 @@ def _register_blueprints(app: Flask) -> None:
     url_converters.init_app(app)  # before any rule is added: rules compile their converters when added
     from judging.web import (
         api,
+        api_v1,
         auth,
         ceremonies,
         entrant,
@@ -174,6 +179,7 @@ def _register_blueprints(app: Flask) -> None:
         organizer_publication,
         organizer_results,
         organizer_skills,
+        organizer_tokens,
         paper,
         public,
         publication,
@@ -195,6 +201,7 @@ def _register_blueprints(app: Flask) -> None:
         organizer_skills,
         organizer_publication,
         organizer_jobs,
+        organizer_tokens,
         ceremonies,
         publication,
         entrant,
@@ -202,6 +209,7 @@ def _register_blueprints(app: Flask) -> None:
         paper,
         files,
         api,
+        api_v1,
     ):
         app.register_blueprint(module.bp)
 

@@ -106,6 +106,7 @@ def settings_from_environment(instance_path: Path) -> dict[str, object]:
         # Empty: it runs inside the request that asks for it (the embedded default).
         "JOB_QUEUE_URL": env.get("JOB_QUEUE_URL") or "",
         "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT") or "10 per minute",
+        "API_RATE_LIMIT": env.get("API_RATE_LIMIT") or "300 per minute;5000 per hour",
         "OBJECTION_RATE_LIMIT": env.get("OBJECTION_RATE_LIMIT") or "5 per hour;20 per day",
         # A published award list is answered from each worker's memory for this long (a ceremony's readers
         # arrive within seconds); a correction or the end of the notice shows at most this much later. 0: off.

@@ -200,6 +200,30 @@ class User(Base):
         return f"<User {self.id} {self.username!r} {self.role}>"
 
 
+class ApiToken(Base):
+    """An organiser's personal token for the JSON API (``Authorization: Bearer …``).
+
+    Only the sha256 of the token is stored: the token itself is shown once, when it is created, so that
+    someone reading this table cannot call the API with it. ``scope`` is ``read`` or ``write`` (write
+    includes read). A revoked token, or one whose owner is deactivated or no longer an organiser, is refused.
+    """
+
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(80))
+    scope: Mapped[str] = mapped_column(String(8))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(12))
+    """The token's first characters, shown in the list so that its owner can tell tokens apart."""
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship()
+
+
 class LoginThrottle(Base):
     """Failed logins counted in one scope, and how long further attempts in it must wait.
 

@@ -245,6 +245,7 @@ SAMPLE_ARGUMENTS = {
     "part": "theory",
     "job_id": 1,
     "attachment_id": 1,
+    "token_id": 1,
 }
 
 

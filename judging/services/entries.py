@@ -451,3 +451,9 @@ def reinstate_entry(session: Session, actor: User, entry: Entry, reason: str) ->
         contest_id=entry.contest_id,
         data={"code": entry.code, "to": entry.status.value, "reason": reason},
     )
+
+
+def entries_page(session: Session, contest: Contest, offset: int, limit: int) -> list[Entry]:
+    """Up to ``limit`` entries of a contest from position ``offset``, by code (one page of an export)."""
+    query = select(Entry).where(Entry.contest_id == contest.id).options(*LISTED_WITH).order_by(Entry.code)
+    return list(session.scalars(query.offset(offset).limit(limit)))

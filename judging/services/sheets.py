@@ -15,7 +15,7 @@ from typing import Any, cast
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy import Table, bindparam, insert, select
-from sqlalchemy.orm import Session, contains_eager, joinedload
+from sqlalchemy.orm import Session, contains_eager, joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from judging.models import (
@@ -397,3 +397,18 @@ def sheet_total(rubric: Rubric, sheet: ScoreSheet) -> Decimal | None:
     if any(criterion.key not in values for criterion in rubric.criteria):
         return None
     return sum((criterion.weight * values[criterion.key] for criterion in rubric.criteria), Decimal(0))
+
+
+def sheets_page(session: Session, contest: Contest, offset: int, limit: int) -> list[ScoreSheet]:
+    """Up to ``limit`` score sheets of a contest from position ``offset``, in the order they were created,
+    with their assignment's entry and judge (one page of an export; drafts too, each with its status)."""
+    query = (
+        select(ScoreSheet)
+        .join(Assignment)
+        .join(Entry)
+        .where(Entry.contest_id == contest.id)
+        .options(selectinload(ScoreSheet.assignment).selectinload(Assignment.entry))
+        .options(selectinload(ScoreSheet.assignment).selectinload(Assignment.judge))
+        .order_by(ScoreSheet.id)
+    )
+    return list(session.scalars(query.offset(offset).limit(limit)))

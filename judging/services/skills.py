@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
@@ -234,8 +234,34 @@ def preview_part_scores(session: Session, contest: Contest, path: Path, source: 
     from 0 to the part's maximum with at most two decimals, and, if given, a whole number of seconds.
     """
     require(Action.IMPORT_SCORES, contest)
-    rubric = current_rubric(contest)
     cells, rows = read_cells(path)
+    return _preview_score_cells(session, contest, cells, rows, source)
+
+
+def score_rows_cells(records: Sequence[Mapping[str, object]]) -> tuple[pd.DataFrame, list[int]]:
+    """Part-score rows given as records (``number, part, score[, time_used]``, e.g. a JSON array) as the
+    cells of a table, numbered from 1 in the order given; a missing key is a blank cell."""
+    keys = ["number", "part", "score", "time_used"]
+    cells = pd.DataFrame([[record.get(key) for key in keys] for record in records], columns=keys, dtype=object)
+    return cells, list(range(1, len(records) + 1))
+
+
+def preview_part_score_rows(
+    session: Session, contest: Contest, records: Sequence[Mapping[str, object]], source: str
+) -> ScorePreview:
+    """:func:`preview_part_scores` of rows given as records (:func:`score_rows_cells`): the same checks and
+    messages, each row named by its position; writes nothing."""
+    require(Action.IMPORT_SCORES, contest)
+    if not records:
+        raise ImportRefused([_("%(file)s: no rows to import.", file=source)])
+    cells, rows = score_rows_cells(records)
+    return _preview_score_cells(session, contest, cells, rows, source)
+
+
+def _preview_score_cells(
+    session: Session, contest: Contest, cells: pd.DataFrame, rows: list[int], source: str
+) -> ScorePreview:
+    rubric = current_rubric(contest)
     columns = find_columns(cells, SCORE_COLUMNS, ("number", "part", "score"), source)
     contestants = {c.number: c for c in session.scalars(select(Contestant).where(Contestant.contest_id == contest.id))}
     parts = {p.key: p for p in rubric.parts} | {p.label: p for p in rubric.parts}
@@ -332,7 +358,20 @@ def preview_part_scores(session: Session, contest: Contest, path: Path, source: 
 
 def import_part_scores(session: Session, actor: User, contest: Contest, path: Path, source: str) -> ScorePreview:
     """Write what :func:`preview_part_scores` showed; the file is validated again, all or nothing."""
-    preview = preview_part_scores(session, contest, path, source)
+    return _write_part_scores(session, actor, contest, preview_part_scores(session, contest, path, source), source)
+
+
+def import_part_score_rows(
+    session: Session, actor: User, contest: Contest, records: Sequence[Mapping[str, object]], source: str
+) -> ScorePreview:
+    """Write part scores given as records, validated as :func:`preview_part_score_rows` does, all or nothing."""
+    preview = preview_part_score_rows(session, contest, records, source)
+    return _write_part_scores(session, actor, contest, preview, source)
+
+
+def _write_part_scores(
+    session: Session, actor: User, contest: Contest, preview: ScorePreview, source: str
+) -> ScorePreview:
     contestants = {c.number: c for c in session.scalars(select(Contestant).where(Contestant.contest_id == contest.id))}
     for change in preview.changes:
         contestant = contestants[change.number]

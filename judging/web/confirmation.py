@@ -20,7 +20,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 
 from judging.extensions import db
-from judging.models import Contest, Entry, EntryStatus, Objection, Phase, ResultSnapshot, Role, User
+from judging.models import ApiToken, Contest, Entry, EntryStatus, Objection, Phase, ResultSnapshot, Role, User
 from judging.services import contests, overview, panel, snapshots
 from judging.services.people import DeactivationEffects
 from judging.web.labels import phase_label, phase_move
@@ -235,4 +235,17 @@ def deactivate(user: User, effects: DeactivationEffects, cancel_url: str) -> Con
     )
     return Consequences(
         _("Deactivate %(name)s?", name=user.display_name), points, _("Deactivate the account"), cancel_url
+    )
+
+
+def revoke_api_token(token: ApiToken, cancel_url: str) -> Consequences:
+    """Revoking an API token: every program using it is refused from the next request, for good."""
+    return Consequences(
+        _("Revoke the API token “%(name)s”?", name=token.name),
+        [
+            _("Every program that uses this token is refused from its next request (401)."),
+            _("A revoked token cannot be restored; create a new one if it is needed again."),
+        ],
+        _("Revoke the token"),
+        cancel_url,
     )

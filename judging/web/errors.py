@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException
 
 from judging.extensions import db, login_manager
 from judging.services import NotFound
+from judging.web import api_access
 
 
 def _messages() -> dict[int, tuple[str, str]]:
@@ -34,6 +35,8 @@ def _messages() -> dict[int, tuple[str, str]]:
 
 def render_error(status: int, detail: str | None = None) -> ResponseReturnValue:
     title, message = _messages().get(status, (str(status), ""))
+    if api_access.is_api_request():
+        return api_access.error_response(status, detail or message)
     if request.path.startswith("/api/"):
         return {"error": title, "message": detail or message}, status
     return render_template("errors/error.html", status=status, title=title, message=detail or message), status
@@ -48,7 +51,12 @@ def init_app(app: Flask) -> None:
     def _not_found(error: NotFound) -> ResponseReturnValue:
         """A missing object, or one the user may not see, raised by a lookup or a service: 404 in one place."""
         db.session.rollback()
-        return render_error(404)
+        return render_error(404, error.message if api_access.is_api_request() else None)
+
+    @app.errorhandler(api_access.ApiRefusal)
+    def _api_refusal(error: api_access.ApiRefusal) -> ResponseReturnValue:
+        db.session.rollback()
+        return api_access.refusal_response(error)
 
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException) -> ResponseReturnValue:

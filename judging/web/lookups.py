@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from judging.extensions import db
 from judging.models import (
+    ApiToken,
     Assignment,
     BackgroundJob,
     Certificate,
@@ -236,3 +237,32 @@ def rubric_version_of(contest: Contest, number: int) -> RubricVersion:
     """A stored version of the contest's rubric, by its number."""
     _organizer()
     return rubric_editing.get_version(contest, number)
+
+
+def contest_for_api(token: ApiToken, slug: str) -> Contest:
+    """Any contest, archived ones too, for a live organiser's API token (checked when it was presented)."""
+    _token_of_organizer(token)
+    return contests.get_contest(db.session, slug, archived=True)
+
+
+def entry_for_api(token: ApiToken, entry_id: int) -> Entry:
+    """Any entry, for a live organiser's API token."""
+    _token_of_organizer(token)
+    entry = db.session.get(Entry, entry_id)
+    if entry is None:
+        raise NotFound(_("There is no such entry."))
+    return entry
+
+
+def _token_of_organizer(token: ApiToken) -> None:
+    if token.revoked_at is not None or not token.user.is_active or token.user.role is not Role.ORGANIZER:
+        raise NotFound(_("There is no such page, or it is not visible to you."))
+
+
+def own_api_token(token_id: int) -> ApiToken:
+    """One of the signed-in organiser's own API tokens (another organiser's is not found)."""
+    _organizer()
+    token = db.session.get(ApiToken, token_id)
+    if token is None or token.user_id != current_user.id:
+        raise NotFound(_("There is no such token."))
+    return token

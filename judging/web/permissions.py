@@ -25,6 +25,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 ACCESS_ATTRIBUTE = "access_roles"
 PUBLIC = "public"
 AUTHENTICATED = "authenticated"
+API_TOKEN = "api-token"  # noqa: S105 - the name of an access rule, not a secret
+"""The JSON API's organiser operations: a bearer token, never a login cookie (:mod:`judging.web.api_access`)."""
 
 
 def public(view: F) -> F:

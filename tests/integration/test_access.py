@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask import Flask
 
 from judging.models import Role
-from judging.web.permissions import ACCESS_ATTRIBUTE, AUTHENTICATED, PUBLIC
+from judging.web.permissions import ACCESS_ATTRIBUTE, API_TOKEN, AUTHENTICATED, PUBLIC
 from tests.conftest import csrf_token
 from tests.scenarios import SAMPLE_ARGUMENTS
 
@@ -51,6 +51,11 @@ def test_role_pages_refuse_anonymous_and_every_other_role(app: Flask, client_for
     checked = 0
     for rule, access in _rules(app):
         if access in (PUBLIC, AUTHENTICATED):
+            continue
+        if access == API_TOKEN:  # a token, never a login cookie: every role's session is refused alike
+            for client in (anonymous, *clients.values()):
+                answer = _request(client, rule, anonymous_token)
+                assert answer.status_code == 401 and answer.json["error"]["code"] == "missing_token", rule.rule
             continue
         answer = _request(anonymous, rule, anonymous_token)
         assert answer.status_code == 302 and answer.headers["Location"].startswith("/login"), rule.rule
