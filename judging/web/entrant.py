@@ -134,7 +134,7 @@ def entry(entry_id: int) -> ResponseReturnValue:
         upload_form=UploadForm(),
         submit_form=submit_form_class(rubric)(),
         confirm_form=ConfirmForm(),
-        is_open=entries.is_open_for_entries(found.contest),
+        is_open=entries.is_open_for_entries(found.contest, found),
         submit_refusal=entries.submit_refusal(db.session, found),
         submit_refusal_once_uploaded=entries.submit_refusal(db.session, found, once_uploaded=True),
         show_deadline=entries.show_deadline,
@@ -316,7 +316,7 @@ def _upload_answer(
             "entrant/_files.html",
             entry=entry,
             confirm_form=ConfirmForm(),
-            is_open=entries.is_open_for_entries(entry.contest),
+            is_open=entries.is_open_for_entries(entry.contest, entry),
         )
         return jsonify(ok=ok, message=message, thumbnail=thumbnail, image=image, files_html=files_html), status
     flash(message, "success" if ok else "danger")
