@@ -148,6 +148,8 @@ def new_entry_refusal(session: Session, organization: Organization | None, conte
     is None, saying why otherwise."""
     rubric = current_rubric(contest)
     if organization is None or not may_enter(rubric, organization):
+        if rubric.collection is not None:
+            return _("Your organisation is not among those asked to report in this collection.")
         return _("Your organisation cannot enter this contest.")
     if organization.retired:
         return _("Your organisation has been retired: it cannot start new entries.")

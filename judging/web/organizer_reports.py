@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import tempfile
+from pathlib import Path
 
 from flask import Blueprint, current_app, flash, redirect, render_template, send_file, url_for
 from flask.typing import ResponseReturnValue
@@ -160,10 +161,19 @@ def figures_xlsx(slug: str) -> ResponseReturnValue:
 @organizer_only
 def files_zip(slug: str) -> ResponseReturnValue:
     contest = _collection(slug)
-    spooled = tempfile.SpooledTemporaryFile(max_size=32 * 1024 * 1024)  # large exports go to disk, not memory
-    write_files_zip(db.session, contest, _storage(), spooled)
-    spooled.seek(0)
-    return send_file(spooled, mimetype="application/zip", as_attachment=True, download_name=f"{contest.slug}-files.zip")
+    # Written to a temporary file, never held whole in memory, and removed once the response is sent.
+    with tempfile.NamedTemporaryFile(suffix=".zip", delete=False) as target:
+        path = Path(target.name)
+        try:
+            write_files_zip(db.session, contest, _storage(), target)
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+    response = send_file(
+        path, mimetype="application/zip", as_attachment=True, download_name=f"{contest.slug}-files.zip"
+    )
+    response.call_on_close(lambda: path.unlink(missing_ok=True))
+    return response
 
 
 @bp.get("/contests/<slug>/reports/reports.pdf")
