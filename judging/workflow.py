@@ -297,6 +297,14 @@ def refusal(action: Action, state: ContestState, now: datetime) -> Refusal | Non
     return None
 
 
+def reporting_over(state: ContestState, now: datetime) -> bool:
+    """Whether a collection's reporting is over: closed, or open past its submission deadline. An expected
+    organisation without a submitted report is then *missing* (before, it is merely not done yet)."""
+    if state.phase is Phase.ARCHIVED:
+        return True
+    return state.phase is Phase.OPEN and state.submission_deadline is not None and now > state.submission_deadline
+
+
 def allowed(action: Action, state: ContestState, now: datetime) -> bool:
     """Whether the workflow allows ``action`` in ``state`` at ``now`` (see :data:`RULES`)."""
     return refusal(action, state, now) is None

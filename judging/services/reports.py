@@ -22,10 +22,10 @@ from sqlalchemy.orm import Session, selectinload
 from judging.models import AuditEvent, Contest, Entry, EntryStatus, Organization, Role, User, utcnow
 from judging.rubric import Rubric
 from judging.services import NotFound, ServiceError, audit
-from judging.services.contests import current_rubric, require
+from judging.services.contests import current_rubric, require, state_of
 from judging.services.mail import MailReport, MailSettings, send_notices
 from judging.services.notices import Notice
-from judging.workflow import Action
+from judging.workflow import Action, reporting_over
 
 REMINDER_PAUSE = timedelta(hours=12)
 """An organisation reminded less than this long ago is not reminded again (a second click sends nothing)."""
@@ -68,11 +68,6 @@ def expected_organizations(session: Session, rubric: Rubric) -> list[Organizatio
     return sorted(found, key=lambda org: (kinds.index(org.kind.value), org.name))
 
 
-def _collection_over(contest: Contest, now: datetime) -> bool:
-    deadline = contest.submission_deadline
-    return contest.phase.value == "archived" or (deadline is not None and now > deadline)
-
-
 def last_reminders(session: Session, contest: Contest) -> dict[int, datetime]:
     """When each organisation was last reminded to report in this contest (from the audit log)."""
     events = session.execute(
@@ -113,7 +108,7 @@ def report_rows(session: Session, contest: Contest, now: datetime | None = None)
         if report.organization_id not in expected_ids and report.status is EntryStatus.SUBMITTED
     ]
     reminded = last_reminders(session, contest)
-    over = _collection_over(contest, now)
+    over = reporting_over(state_of(contest), now)
     rows = []
     for organization in [*expected, *sorted(extra, key=lambda org: org.name)]:
         held = by_organization.get(organization.id)

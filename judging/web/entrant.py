@@ -53,7 +53,8 @@ def dashboard() -> ResponseReturnValue:
     contests = [
         (contest, rubric)
         for contest in list_contests(db.session)
-        if (rubric := current_rubric(contest)).contest.kind == "work" and entries.may_enter(rubric, organization)
+        if (rubric := current_rubric(contest)).contest.kind in ("work", "collection")
+        and entries.may_enter(rubric, organization)
     ]
     coordinating = [
         contest

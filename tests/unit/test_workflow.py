@@ -150,6 +150,15 @@ def test_a_reopened_report_may_change_until_its_grace_after_the_deadline() -> No
     assert refusal(Action.REOPEN_REPORTS, late, NOW) is None
 
 
+def test_reporting_is_over_once_closed_or_past_the_deadline() -> None:
+    past, future = NOW - timedelta(seconds=1), NOW + timedelta(seconds=1)
+    assert workflow.reporting_over(ContestState(OP, submission_deadline=past, collection=True), NOW)
+    assert not workflow.reporting_over(ContestState(OP, submission_deadline=future, collection=True), NOW)
+    assert not workflow.reporting_over(ContestState(OP, collection=True), NOW)
+    assert not workflow.reporting_over(ContestState(DR, submission_deadline=past, collection=True), NOW)
+    assert workflow.reporting_over(ContestState(AR, collection=True), NOW)
+
+
 @pytest.mark.parametrize("phase", list(Phase))
 @pytest.mark.parametrize("action", sorted(EXPECTED_RULES))
 def test_each_phase_and_action_gets_the_tables_answer(phase: Phase, action: Action) -> None:
