@@ -67,7 +67,9 @@ def reporting_site(tmp_path: Path) -> Iterator[tuple[str, _Inbox]]:
     controller.start()
     app = configured_app(tmp_path, MAIL_SERVER="127.0.0.1", MAIL_PORT=port, MAIL_SENDER="judging@example.org")
     with app.app_context():
-        contests.sync_rubric(db.session, None, load_rubric(ROOT / "rubrics/templates/activity_report.toml"), edition="2026")
+        contests.sync_rubric(
+            db.session, None, load_rubric(ROOT / "rubrics/templates/activity_report.toml"), edition="2026"
+        )
         db.session.commit()
         create_user("organizer", Role.ORGANIZER, "市委网信办")
         for username, organization in (("pudong", "浦东新区"), ("huangpu", "黄浦区"), ("jingan", "静安区")):
@@ -182,7 +184,15 @@ def test_two_districts_report_a_third_is_missing_reminded_and_the_exports_hold_e
 
     pdf = _download(page, "export-pdf")
     text = "\n".join(page_texts(pdf))
-    for expected in ("浦东新区宣传周活动总结", "网络安全进社区", "3,400", "黄浦区宣传周活动总结", "15,000", "静安区", "未报送"):
+    for expected in (
+        "浦东新区宣传周活动总结",
+        "网络安全进社区",
+        "3,400",
+        "黄浦区宣传周活动总结",
+        "15,000",
+        "静安区",
+        "未报送",
+    ):
         assert expected in text, expected
     assert embedded_fonts(pdf)
 
