@@ -59,13 +59,13 @@ def require_collection(contest: Contest) -> Rubric:
 
 def expected_organizations(session: Session, rubric: Rubric) -> list[Organization]:
     """The organisations that must report: every active one of a kind in ``collection.organizations``,
-    by kind (in the rubric's order) then name."""
+    by kind (in the rubric's order), then in the order the organisation list gives them."""
     assert rubric.collection is not None
     kinds: list[str] = list(rubric.collection.organizations)
     found = session.scalars(
         select(Organization).where(Organization.kind.in_(kinds), Organization.retired_at.is_(None))
     ).all()
-    return sorted(found, key=lambda org: (kinds.index(org.kind.value), org.name))
+    return sorted(found, key=lambda org: (kinds.index(org.kind.value), org.id))
 
 
 def last_reminders(session: Session, contest: Contest) -> dict[int, datetime]:
@@ -110,7 +110,7 @@ def report_rows(session: Session, contest: Contest, now: datetime | None = None)
     reminded = last_reminders(session, contest)
     over = reporting_over(state_of(contest), now)
     rows = []
-    for organization in [*expected, *sorted(extra, key=lambda org: org.name)]:
+    for organization in [*expected, *sorted(extra, key=lambda org: org.id)]:
         held = by_organization.get(organization.id)
         if held is not None and held.status is EntryStatus.SUBMITTED:
             state = ReportState.SUBMITTED

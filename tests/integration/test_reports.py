@@ -30,7 +30,7 @@ from judging.rubric import parse_rubric
 from judging.services import ServiceError, contests, entries, entry_files, reports
 from judging.services.mail import MailSettings
 from judging.storage import LocalStorage
-from tests.conftest import _bare_app, _seeded, create_user, csrf_token, log_in
+from tests.conftest import ROOT, _bare_app, _seeded, create_user, csrf_token, log_in
 from tests.scenarios import embedded_fonts, page_texts
 
 SLUG = "week-reports"
@@ -480,3 +480,15 @@ def test_a_collection_is_never_judged_ranked_or_public(app: Flask) -> None:
     anonymous = app.test_client()
     assert "宣传周活动总结" not in anonymous.get("/").get_data(as_text=True)
     assert anonymous.get(f"/contests/{SLUG}").status_code == 404
+
+
+def test_flask_rubric_check_accepts_the_template_and_refuses_a_bad_collection(app: Flask, tmp_path: Path) -> None:
+    template = ROOT / "rubrics" / "templates" / "activity_report.toml"
+    result = app.test_cli_runner().invoke(args=["rubric", "check", str(template)])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == "1 rubric file(s) valid."
+    bad = tmp_path / "bad.toml"
+    bad.write_text(template.read_text(encoding="utf-8").replace("max_photos = 20", "max_photos = -1"), encoding="utf-8")
+    result = app.test_cli_runner().invoke(args=["rubric", "check", str(bad)])
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [f"{bad}: collection.max_photos: must be >= 0"]
