@@ -24,7 +24,7 @@ from judging.rubric import Rubric
 from judging.services import NotFound, ServiceError, audit
 from judging.services.contests import current_rubric, require, state_of
 from judging.services.mail import MailReport, MailSettings, send_notices
-from judging.services.notices import Notice
+from judging.services.notices import Notice, report_reminder_notice
 from judging.workflow import Action, reporting_over
 
 REMINDER_PAUSE = timedelta(hours=12)
@@ -162,29 +162,6 @@ def reopen_report(session: Session, actor: User, report: Entry, days: int, now: 
     )
 
 
-def reminder_notice(entrant: User, contest: Contest, deadline: str, link: str) -> Notice:
-    """The reminder to an entrant account whose organisation has not reported."""
-    organization = entrant.organization.name if entrant.organization else ""
-    paragraphs = [
-        _(
-            "%(organization)s has not yet submitted its report for “%(contest)s”.",
-            organization=organization,
-            contest=contest.title,
-        )
-    ]
-    if deadline:
-        paragraphs.append(_("Reports are due by %(deadline)s.", deadline=deadline))
-    paragraphs.append(_("Please fill in the report, attach its documents and photos, and submit it."))
-    return Notice(
-        to=entrant,
-        subject=_("%(contest)s: please submit your report", contest=contest.title),
-        greeting=_("Dear %(name)s,", name=entrant.display_name),
-        paragraphs=tuple(paragraphs),
-        link=link,
-        link_label=_("Your reports:"),
-    )
-
-
 @dataclass
 class Reminding:
     """What a round of reminders did: organisations reminded, those skipped as reminded recently, and the
@@ -214,7 +191,7 @@ def remind_missing(
     now = now or utcnow()
     due = [row for row in report_rows(session, contest, now) if row.state is not ReportState.SUBMITTED]
     result = Reminding([], [], [], MailReport())
-    notices: list[Notice] = []
+    written: list[Notice] = []
     chosen: list[tuple[Organization, list[User]]] = []
     for row in due:
         if row.reminded_at is not None and now - row.reminded_at < REMINDER_PAUSE:
@@ -225,10 +202,10 @@ def remind_missing(
             result.without_account.append(row.organization.name)
             continue
         chosen.append((row.organization, accounts))
-        notices += [reminder_notice(user, contest, deadline, link) for user in accounts]
-    if not notices:
+        written += [report_reminder_notice(user, contest, deadline, link) for user in accounts]
+    if not written:
         return result
-    result.mail = send_notices(settings, notices)
+    result.mail = send_notices(settings, written)
     sent = set(result.mail.sent)
     for organization, accounts in chosen:
         reached = [user.display_name for user in accounts if user.display_name in sent]

@@ -99,7 +99,7 @@ def _set_deadline(page: Page, base: str, moment: datetime) -> None:
     page.get_by_role("button", name="保存截止时间").click()
 
 
-def _report(page: Page, base: str, username: str, tmp_path: Path) -> None:
+def _report(page: Page, base: str, username: str, tmp_path: Path, screenshot_dir: Path) -> None:
     title, highlights, events, participants = REPORTS[username]
     _log_in(page, base, username)
     page.get_by_role("link", name="新建作品").click()
@@ -124,6 +124,7 @@ def _report(page: Page, base: str, username: str, tmp_path: Path) -> None:
     page.reload()
     page.get_by_role("button", name="提交作品").click()
     expect(page.locator("[data-status]")).to_have_attribute("data-status", "submitted")
+    page.screenshot(path=str(screenshot_dir / f"report-entrant-{username}.png"), full_page=True)
     _log_out(page)
 
 
@@ -146,7 +147,7 @@ def test_two_districts_report_a_third_is_missing_reminded_and_the_exports_hold_e
     _log_out(page)
 
     for username in ("pudong", "huangpu"):
-        _report(page, base, username, tmp_path)
+        _report(page, base, username, tmp_path, screenshot_dir)
 
     _log_in(page, base, "organizer")
     _set_deadline(page, base, datetime.now(ZoneInfo("UTC")) - timedelta(minutes=5))

@@ -480,6 +480,8 @@ def test_a_collection_is_never_judged_ranked_or_public(app: Flask) -> None:
     anonymous = app.test_client()
     assert "宣传周活动总结" not in anonymous.get("/").get_data(as_text=True)
     assert anonymous.get(f"/contests/{SLUG}").status_code == 404
+    listed = [contest["slug"] for contest in anonymous.get("/api/contests").get_json()["contests"]]
+    assert SLUG not in listed and "micro-video" in listed
 
 
 def test_flask_rubric_check_accepts_the_template_and_refuses_a_bad_collection(app: Flask, tmp_path: Path) -> None:
