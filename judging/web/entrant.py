@@ -91,7 +91,9 @@ def new_entry(slug: str) -> ResponseReturnValue:
                 fields=field_values(form, rubric),
                 category=form.category.data if rubric.categories else None,
             ),
-            _("The draft has been saved. Now upload the work."),
+            _("The draft has been saved. Now upload its documents and photos.")
+            if rubric.collection
+            else _("The draft has been saved. Now upload the work."),
         )
         if outcome.ok and outcome.value is not None:
             return redirect(url_for("entrant.entry", entry_id=outcome.value.id))
@@ -347,7 +349,7 @@ def submit(entry_id: int) -> ResponseReturnValue:
     if form.validate_on_submit():
         attempt(
             lambda: entries.submit_entry(db.session, current_user, found, ticked_declarations(form, rubric)),
-            _("The entry has been submitted."),
+            _("The report has been submitted.") if rubric.collection else _("The entry has been submitted."),
         )
     else:
         flash(_("The form has expired. Please reload and retry."), "danger")

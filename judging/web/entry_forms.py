@@ -139,7 +139,7 @@ def submit_form_class(rubric: Rubric) -> type[FlaskForm]:
     """The submission form: one checkbox per declaration of the rubric (each must be ticked)."""
 
     class SubmitEntryForm(FlaskForm):
-        submit = SubmitField(_l("Submit entry"))
+        submit = SubmitField(_l("Submit the report") if rubric.collection else _l("Submit entry"))
 
     assert rubric.entry is not None
     for index, text in enumerate(rubric.entry.declarations):

@@ -102,7 +102,7 @@ def _set_deadline(page: Page, base: str, moment: datetime) -> None:
 def _report(page: Page, base: str, username: str, tmp_path: Path, screenshot_dir: Path) -> None:
     title, highlights, events, participants = REPORTS[username]
     _log_in(page, base, username)
-    page.get_by_role("link", name="新建作品").click()
+    page.get_by_role("link", name="填写报告").click()
     page.get_by_label("标题").fill(title)
     page.get_by_label("简介").fill("宣传周期间开展系列活动。")
     page.get_by_label("活动亮点").fill(highlights)
@@ -122,7 +122,8 @@ def _report(page: Page, base: str, username: str, tmp_path: Path, screenshot_dir
         page.get_by_role("button", name="上传", exact=True).click()
         expect(page.locator("#entry-files").get_by_role("cell", name=upload.name)).to_be_visible(timeout=30_000)
     page.reload()
-    page.get_by_role("button", name="提交作品").click()
+    page.get_by_role("button", name="提交报告").click()
+    expect(page.get_by_text("报告已提交。")).to_be_visible()
     expect(page.locator("[data-status]")).to_have_attribute("data-status", "submitted")
     page.screenshot(path=str(screenshot_dir / f"report-entrant-{username}.png"), full_page=True)
     _log_out(page)
