@@ -494,3 +494,32 @@ def test_flask_rubric_check_accepts_the_template_and_refuses_a_bad_collection(ap
     result = app.test_cli_runner().invoke(args=["rubric", "check", str(bad)])
     assert result.exit_code == 1
     assert result.output.splitlines() == [f"{bad}: collection.max_photos: must be >= 0"]
+
+
+def test_an_organiser_starts_a_collection_from_the_template_and_every_district_and_industry_is_expected(
+    app: Flask,
+) -> None:
+    from judging.models import Organization, OrganizationKind
+    from judging.services import editions
+
+    with app.app_context():
+        contest = editions.create_from_template(
+            db.session,
+            _user("organizer"),
+            ROOT / "rubrics",
+            "templates/activity_report.toml",
+            title="",
+            edition="2027",
+            slug="reports-2027",
+            code_prefix="AR27",
+        )
+        db.session.commit()
+        assert (contest.kind, contest.phase) == ("collection", Phase.DRAFT)
+        rows = reports.report_rows(db.session, contest)
+        kinds = (OrganizationKind.DISTRICT, OrganizationKind.INDUSTRY)
+        expected = db.session.scalar(
+            select(func.count(Organization.id)).where(Organization.kind.in_(kinds), Organization.retired_at.is_(None))
+        )
+        assert len(rows) == expected == 36
+        assert [row.organization.name for row in rows[:3]] == ["浦东新区", "黄浦区", "静安区"]
+        assert {row.state for row in rows} == {reports.ReportState.NOT_STARTED}
