@@ -367,6 +367,8 @@ class Entry(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     submitted_at: Mapped[datetime | None]
     nominated_at: Mapped[datetime | None]
+    reopened_until: Mapped[datetime | None]
+    """A report the organiser reopened (a collection contest) may change until then, even after the deadline."""
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     contest: Mapped[Contest] = relationship(back_populates="entries")

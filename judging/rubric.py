@@ -89,7 +89,8 @@ class _Spec(BaseModel):
 class ContestSpec(_Spec):
     slug: Annotated[StrictStr, Field(pattern=SLUG_PATTERN, max_length=80)]
     title: Label
-    kind: Literal["work", "skills"]
+    kind: Literal["work", "skills", "collection"]
+    """``collection``: reports collected by a deadline (:class:`CollectionSpec`), never judged or ranked."""
     ceremony: Literal["opening", "closing"]
     description: StrictStr = ""
     issuer: StrictStr = ""
@@ -227,6 +228,28 @@ class FeedbackSpec(_Spec):
     ``scores_and_comments``: and the judges' comments."""
 
 
+class Figure(_Spec):
+    """A named whole number an organisation reports (events held, people reached): 0 up to ``max``."""
+
+    key: Key
+    label: Label
+    max: Annotated[StrictInt, Field(ge=1)] = 1_000_000_000
+    required: StrictBool = True
+    unit: StrictStr = ""
+    """How the number is counted (场, 人次), shown beside the box and in the exports' headers."""
+
+
+class CollectionSpec(_Spec):
+    """What a ``kind = "collection"`` contest collects from each expected organisation: one report with the
+    ``[entry]`` text fields, these figures, documents and photos (docs/rubric-reports.md)."""
+
+    organizations: Annotated[tuple[Literal["district", "industry", "company", "grassroots"], ...], Field(min_length=1)]
+    """The kinds of organisation that must report: every active organisation of these kinds is expected."""
+    figures: tuple[Figure, ...] = ()
+    max_documents: Annotated[StrictInt, Field(ge=0, le=50)] = 5
+    max_photos: Annotated[StrictInt, Field(ge=0, le=100)] = 20
+
+
 class Rubric(_Spec):
     contest: ContestSpec
     entry: EntrySpec | None = None
@@ -243,6 +266,7 @@ class Rubric(_Spec):
     levels: tuple[Level, ...] = ()
     """Certificate levels, highest first."""
     feedback: FeedbackSpec = FeedbackSpec()
+    collection: CollectionSpec | None = None
 
     _text: str = PrivateAttr(default="")
     _sha256: str = PrivateAttr(default="")
@@ -265,6 +289,11 @@ class Rubric(_Spec):
     @property
     def slug(self) -> str:
         return self.contest.slug
+
+    @property
+    def is_collection(self) -> bool:
+        """A collection of reports: nothing is judged or ranked."""
+        return self.contest.kind == "collection"
 
     @property
     def max_total(self) -> Decimal:
@@ -406,6 +435,8 @@ def _meaning_problems(rubric: Rubric) -> list[tuple[str, str]]:
                 problems.append((key, 'required when contest.kind = "work"'))
         if not rubric.criteria:
             problems.append(("criteria", 'at least one criterion is required when contest.kind = "work"'))
+    elif kind == "collection":
+        problems += _collection_problems(rubric)
     else:
         if rubric.feedback.show != "none":
             problems.append(("feedback.show", 'entrants see feedback only when contest.kind = "work"'))
@@ -504,6 +535,51 @@ def _meaning_problems(rubric: Rubric) -> list[tuple[str, str]]:
         problems.append(("collectives", 'only for contest.kind = "skills"'))
     if rubric.nomination and not rubric.entry:
         problems.append(("nomination", "needs an [entry] table"))
+    if rubric.collection and kind != "collection":
+        problems.append(("collection", 'only for contest.kind = "collection"'))
+    return problems
+
+
+_NOT_COLLECTED = (
+    "nomination",
+    "categories",
+    "criteria",
+    "checks",
+    "assignment",
+    "aggregation",
+    "awards",
+    "parts",
+    "ranking",
+)
+"""Sections a collection has no use for: nothing is judged, ranked, nominated or awarded."""
+
+
+def _collection_problems(rubric: Rubric) -> list[tuple[str, str]]:
+    """A collection needs ``[collection]`` and a document ``[entry]`` with one report per organisation; its
+    figure keys must differ from the entry fields' keys (both are stored among the report's fields)."""
+    problems: list[tuple[str, str]] = []
+    if rubric.collection is None:
+        problems.append(("collection", 'required when contest.kind = "collection"'))
+    if rubric.entry is None:
+        problems.append(("entry", 'required when contest.kind = "collection"'))
+    else:
+        if rubric.entry.media != "document":
+            problems.append(("entry.media", 'must be "document" when contest.kind = "collection"'))
+        if rubric.entry.quota_per_organization != 1:
+            problems.append(("entry.quota_per_organization", 'must be 1 when contest.kind = "collection"'))
+        if rubric.entry.entrant_kinds:
+            problems.append(("entry.entrant_kinds", "not used by a collection: set collection.organizations"))
+    for name in _NOT_COLLECTED:
+        if getattr(rubric, name):
+            problems.append((name, 'not used when contest.kind = "collection" (nothing is judged or ranked)'))
+    if rubric.feedback.show != "none":
+        problems.append(("feedback.show", 'entrants see feedback only when contest.kind = "work"'))
+    if rubric.collection is not None:
+        problems += _duplicates("collection.figures", rubric.collection.figures)
+        field_keys = {field.key for field in rubric.entry.fields} if rubric.entry else set()
+        for index, figure in enumerate(rubric.collection.figures):
+            if figure.key in field_keys:
+                problems.append((f"collection.figures[{index}].key", f"{figure.key!r} is also an entry field's key"))
     return problems
 
 

@@ -52,6 +52,8 @@ class Action(enum.StrEnum):
     PUBLISH_RESULTS = "publish_results"
     START_CORRECTION = "start_correction"
     ARCHIVE = "archive"
+    CLOSE_COLLECTION = "close_collection"
+    REOPEN_COLLECTION = "reopen_collection"
     # Work within a phase
     CHANGE_ENTRIES = "change_entries"
     """Entrants create, edit, upload to, submit, withdraw and nominate entries."""
@@ -73,6 +75,10 @@ class Action(enum.StrEnum):
     """Organisers create the judged task entries of a skills contest."""
     FILE_OBJECTIONS = "file_objections"
     """Anyone objects to a result on public notice."""
+    REOPEN_REPORTS = "reopen_reports"
+    """Organisers send one organisation's submitted report back to it (a collection contest)."""
+    REMIND_MISSING = "remind_missing"
+    """Organisers remind the organisations that have not reported (a collection contest)."""
 
 
 class Clock(enum.StrEnum):
@@ -98,6 +104,9 @@ class Refusal(enum.StrEnum):
     NOTICE_RUNNING = "notice_running"
     NOTICE_OVER = "notice_over"
     ARCHIVED = "archived"
+    WRONG_KIND = "wrong_kind"
+    """The action does not exist for this kind of contest (judging or results in a collection of reports,
+    reminders about reports in a judged contest)."""
 
 
 @dataclass(frozen=True)
@@ -112,6 +121,10 @@ class ContestState:
     publicity_ends_at: datetime | None = None
     archived: bool = False
     """An archived contest is read-only: every action is refused until it is unarchived."""
+    collection: bool = False
+    """A collection of reports (``kind = "collection"``): its own table, :data:`COLLECTION_RULES`."""
+    grace_until: datetime | None = None
+    """For one report the organiser reopened: it may change until then, even after the submission deadline."""
 
 
 @dataclass(frozen=True)
@@ -138,6 +151,8 @@ class Move:
     with_result: bool = False
     results: frozenset[SnapshotStatus] | None = None
     clock: Clock | None = None
+    kinds: str = "judged"
+    """Which contests make the move: ``judged`` (work and skills), ``collection``, or ``both``."""
 
     @property
     def rule(self) -> Rule:
@@ -158,8 +173,8 @@ class SnapshotMove:
 _ON_NOTICE = frozenset({SnapshotStatus.FROZEN})
 
 MOVES: tuple[Move, ...] = (
-    Move(Action.OPEN_ENTRIES, Phase.DRAFT, Phase.OPEN, backwards=False),
-    Move(Action.BACK_TO_PREPARATION, Phase.OPEN, Phase.DRAFT, backwards=True),
+    Move(Action.OPEN_ENTRIES, Phase.DRAFT, Phase.OPEN, backwards=False, kinds="both"),
+    Move(Action.BACK_TO_PREPARATION, Phase.OPEN, Phase.DRAFT, backwards=True, kinds="both"),
     Move(Action.START_REVIEW, Phase.OPEN, Phase.REVIEW, backwards=False),
     Move(Action.REOPEN_ENTRIES, Phase.REVIEW, Phase.OPEN, backwards=True),
     Move(Action.FREEZE_RESULTS, Phase.REVIEW, Phase.PUBLICITY, backwards=False, with_result=True),
@@ -182,9 +197,13 @@ MOVES: tuple[Move, ...] = (
         results=frozenset({SnapshotStatus.PUBLISHED}),
     ),
     Move(Action.ARCHIVE, Phase.PUBLISHED, Phase.ARCHIVED, backwards=False),
+    Move(Action.CLOSE_COLLECTION, Phase.OPEN, Phase.ARCHIVED, backwards=False, kinds="collection"),
+    Move(Action.REOPEN_COLLECTION, Phase.ARCHIVED, Phase.OPEN, backwards=True, kinds="collection"),
 )
-"""Every phase move of a contest. Publish also needs every objection answered; the publication
-service checks that, as it is about the objections rather than the workflow."""
+"""Every phase move of a contest. A collection of reports goes ``draft → open (until the deadline) →
+closed`` (the archived phase) and may be reopened; it has no review, notice or publication. Publish also
+needs every objection answered; the publication service checks that, as it is about the objections
+rather than the workflow."""
 
 SNAPSHOT_MOVES: tuple[SnapshotMove, ...] = (
     SnapshotMove(Action.FREEZE_RESULTS, None, SnapshotStatus.FROZEN),
@@ -202,8 +221,13 @@ _BEFORE_RESULT = frozenset(Phase) - RESULT_FROZEN
 _TAKING_SHAPE = frozenset({Phase.OPEN, Phase.REVIEW})
 _REVIEW = frozenset({Phase.REVIEW})
 
+
+def _makes(move: Move, collection: bool) -> bool:
+    return move.kinds == "both" or move.kinds == ("collection" if collection else "judged")
+
+
 RULES: dict[Action, Rule] = {
-    **{move.action: move.rule for move in MOVES},
+    **{move.action: move.rule for move in MOVES if _makes(move, collection=False)},
     Action.CHANGE_ENTRIES: Rule(frozenset({Phase.OPEN}), clock=Clock.BEFORE_SUBMISSION_DEADLINE),
     Action.SAVE_SHEETS: Rule(_REVIEW, clock=Clock.BEFORE_REVIEW_DEADLINE),
     Action.REOPEN_SHEETS: Rule(_REVIEW),
@@ -221,21 +245,45 @@ entries of a skills contest are created in review only: before it an entrant cou
 submitted entry of its organisation."""
 
 
+COLLECTION_RULES: dict[Action, Rule] = {
+    **{move.action: move.rule for move in MOVES if _makes(move, collection=True)},
+    Action.CHANGE_ENTRIES: Rule(frozenset({Phase.OPEN}), clock=Clock.BEFORE_SUBMISSION_DEADLINE),
+    Action.REOPEN_REPORTS: Rule(frozenset({Phase.OPEN})),
+    Action.REMIND_MISSING: Rule(frozenset({Phase.OPEN})),
+}
+"""When each action is allowed in a collection of reports (``kind = "collection"``); every action not
+listed (judging, results, objections) is refused for it. Organisations report while the collection is
+open, until the deadline; the organiser may reopen one report and remind the missing organisations
+while it is open, after the deadline too (a reopened report gets its own later deadline,
+:attr:`ContestState.grace_until`)."""
+
+
+def rules_for(state: ContestState) -> dict[Action, Rule]:
+    """The table that governs the contest: :data:`COLLECTION_RULES` or :data:`RULES`."""
+    return COLLECTION_RULES if state.collection else RULES
+
+
 def refusal(action: Action, state: ContestState, now: datetime) -> Refusal | None:
     """Why the workflow refuses ``action`` in ``state`` at ``now``; ``None`` when it allows it.
 
-    An archived contest refuses everything; otherwise the phase is checked first, then the snapshot's
-    status, then the time.
+    An archived contest refuses everything; an action the contest's kind has no rule for is refused;
+    otherwise the phase is checked first, then the snapshot's status, then the time. The submission
+    deadline of a report the organiser reopened is the later of the contest's and its grace.
     """
     if state.archived:
         return Refusal.ARCHIVED
-    rule = RULES[action]
+    rule = rules_for(state).get(action)
+    if rule is None:
+        return Refusal.WRONG_KIND
     if state.phase not in rule.phases:
         return Refusal.WRONG_PHASE
     if rule.results is not None and state.snapshot_status not in rule.results:
         return Refusal.WRONG_RESULT_STATE
     if rule.clock is Clock.BEFORE_SUBMISSION_DEADLINE:
-        if state.submission_deadline is not None and now > state.submission_deadline:
+        deadline = state.submission_deadline
+        if deadline is not None and state.grace_until is not None:
+            deadline = max(deadline, state.grace_until)
+        if deadline is not None and now > deadline:
             return Refusal.SUBMISSION_DEADLINE_PASSED
     elif rule.clock is Clock.BEFORE_REVIEW_DEADLINE:
         if state.review_deadline is not None and now > state.review_deadline:
@@ -249,14 +297,23 @@ def refusal(action: Action, state: ContestState, now: datetime) -> Refusal | Non
     return None
 
 
+def reporting_over(state: ContestState, now: datetime) -> bool:
+    """Whether a collection's reporting is over: closed, or open past its submission deadline. An expected
+    organisation without a submitted report is then *missing* (before, it is merely not done yet)."""
+    if state.phase is Phase.ARCHIVED:
+        return True
+    return state.phase is Phase.OPEN and state.submission_deadline is not None and now > state.submission_deadline
+
+
 def allowed(action: Action, state: ContestState, now: datetime) -> bool:
     """Whether the workflow allows ``action`` in ``state`` at ``now`` (see :data:`RULES`)."""
     return refusal(action, state, now) is None
 
 
-def allowed_phases(action: Action) -> tuple[Phase, ...]:
+def allowed_phases(action: Action, *, collection: bool = False) -> tuple[Phase, ...]:
     """The phases in which ``action`` may be allowed, in workflow order."""
-    return tuple(phase for phase in Phase if phase in RULES[action].phases)
+    rule = (COLLECTION_RULES if collection else RULES).get(action)
+    return tuple(phase for phase in Phase if rule is not None and phase in rule.phases)
 
 
 def results_frozen(phase: Phase) -> bool:
@@ -269,15 +326,27 @@ def move_of(action: Action) -> Move:
     return next(move for move in MOVES if move.action is action)
 
 
-def move_between(source: Phase, target: Phase) -> Move | None:
-    """The move from ``source`` to ``target``, if the workflow has one."""
-    return next((move for move in MOVES if move.source is source and move.target is target), None)
+def move_between(source: Phase, target: Phase, *, collection: bool = False) -> Move | None:
+    """The move from ``source`` to ``target``, if the workflow of a judged contest (or of a collection) has one."""
+    return next(
+        (
+            move
+            for move in MOVES
+            if move.source is source and move.target is target and _makes(move, collection=collection)
+        ),
+        None,
+    )
 
 
-def moves_from(phase: Phase, *, with_result: bool | None = None) -> tuple[Move, ...]:
-    """The moves out of ``phase``: all, or only those made with (``True``) or without (``False``) a result."""
+def moves_from(phase: Phase, *, with_result: bool | None = None, collection: bool = False) -> tuple[Move, ...]:
+    """The moves out of ``phase`` of a judged contest (or of a collection): all, or only those made with
+    (``True``) or without (``False``) a result."""
     return tuple(
-        move for move in MOVES if move.source is phase and (with_result is None or move.with_result is with_result)
+        move
+        for move in MOVES
+        if move.source is phase
+        and _makes(move, collection=collection)
+        and (with_result is None or move.with_result is with_result)
     )
 
 

@@ -51,8 +51,16 @@ def show_moment(moment: datetime) -> str:
     return format_datetime(moment, pattern)
 
 
-def state_of(contest: Contest, snapshot: ResultSnapshot | None = None) -> ContestState:
-    """What the workflow's rules look at: the contest, and the snapshot acted on (if any)."""
+def is_collection(contest: Contest) -> bool:
+    """A collection of reports (``kind = "collection"``): nothing in it is judged or ranked."""
+    return contest.kind == "collection"
+
+
+def state_of(
+    contest: Contest, snapshot: ResultSnapshot | None = None, grace_until: datetime | None = None
+) -> ContestState:
+    """What the workflow's rules look at: the contest, the snapshot acted on (if any), and the grace of a
+    report the organiser reopened (if the action is on one)."""
     return ContestState(
         phase=contest.phase,
         submission_deadline=contest.submission_deadline,
@@ -60,6 +68,8 @@ def state_of(contest: Contest, snapshot: ResultSnapshot | None = None) -> Contes
         snapshot_status=snapshot.status if snapshot is not None else None,
         publicity_ends_at=snapshot.publicity_ends_at if snapshot is not None else None,
         archived=contest.archived_at is not None,
+        collection=is_collection(contest),
+        grace_until=grace_until,
     )
 
 
@@ -72,14 +82,23 @@ def allowed(
 
 
 def refusal_message(
-    action: Action, contest: Contest, snapshot: ResultSnapshot | None = None, now: datetime | None = None
+    action: Action,
+    contest: Contest,
+    snapshot: ResultSnapshot | None = None,
+    now: datetime | None = None,
+    *,
+    grace_until: datetime | None = None,
 ) -> str | None:
     """Why the workflow refuses ``action`` now, in the user's language; ``None`` when it allows it."""
-    refused = workflow.refusal(action, state_of(contest, snapshot), now or utcnow())
+    refused = workflow.refusal(action, state_of(contest, snapshot, grace_until), now or utcnow())
     if refused is None:
         return None
     if refused is Refusal.ARCHIVED:
         return archived_message()
+    if refused is Refusal.WRONG_KIND:
+        if is_collection(contest):
+            return _("This is a collection of reports: nothing in it is judged, ranked or published as results.")
+        return _("Only a collection of reports has reports to reopen or missing organisations to remind.")
     if refused is Refusal.SUBMISSION_DEADLINE_PASSED and contest.submission_deadline is not None:
         deadline = show_moment(contest.submission_deadline)
         return _("The submission deadline (%(deadline)s) has passed.", deadline=deadline)
@@ -119,10 +138,16 @@ def results_frozen(contest: Contest) -> bool:
 
 def _out_of_phase(action: Action, contest: Contest) -> str:
     """The refusal of an action in the wrong phase (or with no result in the state it needs)."""
-    phases = " / ".join(f"“{phase_label(phase)}”" for phase in workflow.allowed_phases(action))
+    phases = " / ".join(
+        f"“{phase_label(phase)}”" for phase in workflow.allowed_phases(action, collection=is_collection(contest))
+    )
     now_in = phase_label(contest.phase)
     if action is Action.CHANGE_ENTRIES:
+        if is_collection(contest):
+            return _("This collection is not open for reports.")
         return _("This contest is not open for entries.")
+    if action in (Action.REOPEN_REPORTS, Action.REMIND_MISSING):
+        return _("Reports can be reopened and reminders sent only while the collection is open.")
     if action is Action.SAVE_SHEETS:
         return _("Scores can only be recorded while the contest is in review.")
     if action is Action.REOPEN_SHEETS:
@@ -173,7 +198,9 @@ def _cannot_move(contest: Contest, target: Phase) -> str:
 def plain_move_targets(contest: Contest) -> tuple[Phase, ...]:
     """Where the organiser can move the contest from its page: the moves without a result (the
     publication desk makes the others)."""
-    return tuple(move.target for move in workflow.moves_from(contest.phase, with_result=False))
+    return tuple(
+        move.target for move in workflow.moves_from(contest.phase, with_result=False, collection=is_collection(contest))
+    )
 
 
 @lru_cache(maxsize=64)
@@ -462,7 +489,7 @@ def unarchive(session: Session, actor: User, contest: Contest) -> None:
 
 def change_phase(session: Session, actor: User, contest: Contest, target: Phase) -> None:
     """Make one of the workflow's plain moves (:func:`plain_move_targets`); other moves are refused."""
-    move = workflow.move_between(contest.phase, target)
+    move = workflow.move_between(contest.phase, target, collection=is_collection(contest))
     if move is None or move.with_result:
         raise ServiceError(_cannot_move(contest, target))
     require(move.action, contest)

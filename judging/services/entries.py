@@ -17,7 +17,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session, selectinload
 from judging.models import Contest, Entry, EntryStatus, Organization, User, utcnow
 from judging.rubric import Rubric
 from judging.services import NotFound, ServiceError, audit
-from judging.services.contests import allowed, current_rubric, refusal_message, require, show_moment
+from judging.services.contests import current_rubric, refusal_message, require, show_moment
 from judging.workflow import Action
 
 
@@ -28,14 +28,19 @@ def show_deadline(contest: Contest) -> str:
     return show_moment(contest.submission_deadline)
 
 
-def is_open_for_entries(contest: Contest) -> bool:
-    """Whether entrants may change entries now (:data:`judging.workflow.RULES`: open, deadline not passed)."""
-    return allowed(Action.CHANGE_ENTRIES, contest)
+def is_open_for_entries(contest: Contest, entry: Entry | None = None) -> bool:
+    """Whether entrants may change entries now (:data:`judging.workflow.RULES`: open, deadline not passed;
+    for a report the organiser reopened, until its own deadline)."""
+    grace = entry.reopened_until if entry is not None else None
+    return refusal_message(Action.CHANGE_ENTRIES, contest, grace_until=grace) is None
 
 
-def refuse_when_closed(contest: Contest) -> None:
-    """Refuse any change to entries outside the open phase or after the deadline, naming the deadline."""
-    require(Action.CHANGE_ENTRIES, contest)
+def refuse_when_closed(contest: Contest, entry: Entry | None = None) -> None:
+    """Refuse any change to entries outside the open phase or after the deadline, naming the deadline; a
+    report the organiser reopened may change until its own later deadline (``entry.reopened_until``)."""
+    message = refusal_message(Action.CHANGE_ENTRIES, contest, grace_until=entry.reopened_until if entry else None)
+    if message is not None:
+        raise ServiceError(message)
 
 
 def _require_own(actor: User, entry: Entry) -> None:
@@ -51,6 +56,21 @@ def require_own_draft(actor: User, entry: Entry) -> None:
         raise ServiceError(_("Only a draft can be changed."))
 
 
+def refuse_bad_figures(rubric: Rubric, fields: dict[str, object]) -> None:
+    """Refuse (naming the figure) a report's figure that is not a whole number from 0 to its ``max``; the
+    form checks the same, this holds for every caller. A contest without figures passes anything."""
+    if rubric.collection is None:
+        return
+    for figure in rubric.collection.figures:
+        value = fields.get(figure.key)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ServiceError(_("%(figure)s: please enter a whole number.", figure=figure.label))
+        if value < 0 or value > figure.max:
+            raise ServiceError(_("%(figure)s: must be from 0 to %(max)d.", figure=figure.label, max=figure.max))
+
+
 def next_entry_code(session: Session, contest: Contest, rubric: Rubric) -> str:
     """The next blind code of a contest, e.g. ``MV-007``: a prefix and a running number."""
     count = session.scalar(select(func.count(Entry.id)).where(Entry.contest_id == contest.id)) or 0
@@ -61,6 +81,8 @@ def may_enter(rubric: Rubric, organization: Organization) -> bool:
     """Whether an organisation's kind is among the rubric's ``entry.entrant_kinds`` (any when empty)."""
     if rubric.entry is None:
         return False
+    if rubric.collection is not None:  # a collection names the kinds that must report
+        return organization.kind.value in rubric.collection.organizations
     kinds = rubric.entry.entrant_kinds
     return not kinds or organization.kind.value in kinds
 
@@ -126,6 +148,8 @@ def new_entry_refusal(session: Session, organization: Organization | None, conte
     is None, saying why otherwise."""
     rubric = current_rubric(contest)
     if organization is None or not may_enter(rubric, organization):
+        if rubric.collection is not None:
+            return _("Your organisation is not among those asked to report in this collection.")
         return _("Your organisation cannot enter this contest.")
     if organization.retired:
         return _("Your organisation has been retired: it cannot start new entries.")
@@ -162,14 +186,20 @@ def submit_refusal(session: Session, entry: Entry, *, once_uploaded: bool = Fals
 
     :func:`submit_entry` refuses with this message; the entry page offers the submit form only when None."""
     contest = entry.contest
-    closed = refusal_message(Action.CHANGE_ENTRIES, contest)
+    closed = refusal_message(Action.CHANGE_ENTRIES, contest, grace_until=entry.reopened_until)
     if closed is not None:
         return closed
     if entry.status is not EntryStatus.DRAFT:
         return _("Only a draft can be submitted.")
-    if not once_uploaded and not any(f.purpose in ("work", "image") for f in entry.files):  # pictures may tell a case
-        return _("Please upload the work before submitting.")
     rubric = current_rubric(contest)
+    if rubric.collection is not None:  # a report may be text and figures alone; each required figure is given
+        missing = [
+            figure.label for figure in rubric.collection.figures if figure.required and figure.key not in entry.fields
+        ]
+        if missing:
+            return _("Please fill in these figures before submitting: %(figures)s.", figures="、".join(missing))
+    elif not once_uploaded and not any(f.purpose in ("work", "image") for f in entry.files):  # pictures may tell a case
+        return _("Please upload the work before submitting.")
     assert rubric.entry is not None
     if _submitted_count(session, contest, entry.organization_id) >= rubric.entry.quota_per_organization:
         return quota_full_message(rubric.entry.quota_per_organization)
@@ -195,6 +225,7 @@ def create_draft(
     assert organization is not None
     if category is not None and category not in {c.key for c in rubric.categories}:
         raise ServiceError(_("Unknown category."))
+    refuse_bad_figures(rubric, fields or {})
     entry = Entry(
         contest=contest,
         organization=organization,
@@ -306,10 +337,11 @@ def update_draft(
 ) -> None:
     """Change a draft's title, summary, rubric fields and category, before the deadline."""
     require_own_draft(actor, entry)
-    refuse_when_closed(entry.contest)
+    refuse_when_closed(entry.contest, entry)
     rubric = current_rubric(entry.contest)
     if category is not None and category not in {c.key for c in rubric.categories}:
         raise ServiceError(_("Unknown category."))
+    refuse_bad_figures(rubric, fields)
     before = {"title": entry.title, "category": entry.category}
     entry.title = title.strip()
     entry.summary = summary.strip()
@@ -331,7 +363,7 @@ def withdraw_entry(session: Session, actor: User, entry: Entry) -> None:
     """Withdraw a draft, submitted or nominated entry before the deadline; its quota slot (and any
     nomination slot) is freed, so the organisation may submit another."""
     _require_own(actor, entry)
-    refuse_when_closed(entry.contest)
+    refuse_when_closed(entry.contest, entry)
     if entry.status not in (EntryStatus.DRAFT, EntryStatus.SUBMITTED, EntryStatus.NOMINATED):
         raise ServiceError(_("This entry cannot be withdrawn."))
     previous = entry.status

@@ -73,7 +73,7 @@ def attach_file(
     rubric = current_rubric(entry.contest)
     assert rubric.entry is not None
     require_own_draft(actor, entry)
-    refuse_when_closed(entry.contest)
+    refuse_when_closed(entry.contest, entry)
     clear_interrupted_uploads(session, storage)
     limit = rubric.entry.max_file_mb * 1024 * 1024
     try:
@@ -98,6 +98,8 @@ def attach_file(
             )
         assert kind is not None
         purpose = "image" if rubric.entry.media == "document" and kind in file_types.IMAGE_KINDS else "work"
+        if rubric.collection is not None and purpose == "work":
+            purpose = "attachment"  # a report keeps several documents; none replaces another
         replacing = sum(f.size_bytes for f in entry.files if f.purpose == "work") if purpose == "work" else 0
         refuse_beyond_storage_budget(session, entry, rubric, uploaded.size - replacing)
         record = EntryFile(
@@ -116,9 +118,13 @@ def attach_file(
             _probe_into(record, uploaded, storage, rubric, staged)
         if kind in file_types.OFFICE_KINDS or kind == "pdf":
             record.document_text = document_text(kind, uploaded.path)
-        if rubric.assignment is not None and rubric.assignment.blind:
+        if (rubric.assignment is not None and rubric.assignment.blind) or (
+            rubric.collection is not None and purpose == "image"
+        ):  # a report's photos are exported without their EXIF (where and on what they were taken)
             _make_blind_copy(record, uploaded, storage, kind, staged, codec=record.codec)
-        if purpose == "image" and sum(1 for f in entry.files if f.purpose == "image") >= MAX_IMAGES:
+        if rubric.collection is not None:
+            refuse_beyond_report_limits(entry, rubric, purpose)
+        elif purpose == "image" and sum(1 for f in entry.files if f.purpose == "image") >= MAX_IMAGES:
             raise ServiceError(_("An entry can have at most %(n)d images.", n=MAX_IMAGES))
         replaced = [f for f in entry.files if f.purpose == "work"] if purpose == "work" else []
         for old in replaced:
@@ -156,10 +162,24 @@ def attach_file(
     return record
 
 
+def refuse_beyond_report_limits(entry: Entry, rubric: Rubric, purpose: str) -> None:
+    """Refuse a report's document or photo beyond the rubric's ``collection.max_documents`` / ``max_photos``."""
+    assert rubric.collection is not None
+    count = sum(1 for f in entry.files if f.purpose == purpose)
+    if purpose == "image" and count >= rubric.collection.max_photos:
+        raise ServiceError(_("A report can have at most %(n)d photos.", n=rubric.collection.max_photos))
+    if purpose == "attachment" and count >= rubric.collection.max_documents:
+        raise ServiceError(_("A report can have at most %(n)d documents.", n=rubric.collection.max_documents))
+
+
 def storage_budget(rubric: Rubric) -> int:
     """Bytes an organisation's files may take in one contest: a full-size file for each draft it may keep
-    (quota plus margin, :func:`entries.draft_allowance`)."""
+    (quota plus margin, :func:`entries.draft_allowance`); for a report, one for each document and photo it may
+    carry."""
     assert rubric.entry is not None
+    if rubric.collection is not None:
+        files = rubric.collection.max_documents + rubric.collection.max_photos
+        return max(files, 1) * rubric.entry.max_file_mb * 1024 * 1024
     return draft_allowance(rubric) * rubric.entry.max_file_mb * 1024 * 1024
 
 
@@ -283,7 +303,7 @@ def remove_file(session: Session, actor: User, entry_file: EntryFile, storage: S
     """Remove a file from a draft entry; the stored file goes when the transaction commits."""
     entry = entry_file.entry
     require_own_draft(actor, entry)
-    refuse_when_closed(entry.contest)
+    refuse_when_closed(entry.contest, entry)
     keys = list(entry_file.stored_keys)
     entry.files.remove(entry_file)
     session.delete(entry_file)

@@ -113,3 +113,26 @@ def entrant_notice(entrant: User, contest: Contest, subject: str, text: str, lin
         link=link,
         link_label=_("Your entries:"),
     )
+
+
+def report_reminder_notice(entrant: User, contest: Contest, deadline: str, link: str) -> Notice:
+    """The reminder to an entrant account whose organisation has not reported."""
+    organization = entrant.organization.name if entrant.organization else ""
+    paragraphs = [
+        _(
+            "%(organization)s has not yet submitted its report for “%(contest)s”.",
+            organization=organization,
+            contest=contest.title,
+        )
+    ]
+    if deadline:
+        paragraphs.append(_("Reports are due by %(deadline)s.", deadline=deadline))
+    paragraphs.append(_("Please fill in the report, attach its documents and photos, and submit it."))
+    return Notice(
+        to=entrant,
+        subject=_("%(contest)s: please submit your report", contest=contest.title),
+        greeting=_("Dear %(name)s,", name=entrant.display_name),
+        paragraphs=tuple(paragraphs),
+        link=link,
+        link_label=_("Your reports:"),
+    )

@@ -64,7 +64,7 @@ def ask(consequences: Consequences) -> ResponseReturnValue:
 
 def phase_back(contest: Contest, target: Phase, cancel_url: str) -> Consequences:
     """Moving a contest back in the workflow (e.g. reopening submissions from review)."""
-    label, effect, _backwards = phase_move(contest.phase, target)
+    label, effect, _backwards = phase_move(contest.phase, target, collection=contests.is_collection(contest))
     summary = overview.contest_summary(db.session, contest)
     submitted = summary.entries_by_status.get(EntryStatus.SUBMITTED, 0)
     points = [

@@ -53,7 +53,8 @@ def dashboard() -> ResponseReturnValue:
     contests = [
         (contest, rubric)
         for contest in list_contests(db.session)
-        if (rubric := current_rubric(contest)).contest.kind == "work" and entries.may_enter(rubric, organization)
+        if (rubric := current_rubric(contest)).contest.kind in ("work", "collection")
+        and entries.may_enter(rubric, organization)
     ]
     coordinating = [
         contest
@@ -90,7 +91,9 @@ def new_entry(slug: str) -> ResponseReturnValue:
                 fields=field_values(form, rubric),
                 category=form.category.data if rubric.categories else None,
             ),
-            _("The draft has been saved. Now upload the work."),
+            _("The draft has been saved. Now upload its documents and photos.")
+            if rubric.collection
+            else _("The draft has been saved. Now upload the work."),
         )
         if outcome.ok and outcome.value is not None:
             return redirect(url_for("entrant.entry", entry_id=outcome.value.id))
@@ -134,7 +137,7 @@ def entry(entry_id: int) -> ResponseReturnValue:
         upload_form=UploadForm(),
         submit_form=submit_form_class(rubric)(),
         confirm_form=ConfirmForm(),
-        is_open=entries.is_open_for_entries(found.contest),
+        is_open=entries.is_open_for_entries(found.contest, found),
         submit_refusal=entries.submit_refusal(db.session, found),
         submit_refusal_once_uploaded=entries.submit_refusal(db.session, found, once_uploaded=True),
         show_deadline=entries.show_deadline,
@@ -316,7 +319,7 @@ def _upload_answer(
             "entrant/_files.html",
             entry=entry,
             confirm_form=ConfirmForm(),
-            is_open=entries.is_open_for_entries(entry.contest),
+            is_open=entries.is_open_for_entries(entry.contest, entry),
         )
         return jsonify(ok=ok, message=message, thumbnail=thumbnail, image=image, files_html=files_html), status
     flash(message, "success" if ok else "danger")
@@ -346,7 +349,7 @@ def submit(entry_id: int) -> ResponseReturnValue:
     if form.validate_on_submit():
         attempt(
             lambda: entries.submit_entry(db.session, current_user, found, ticked_declarations(form, rubric)),
-            _("The entry has been submitted."),
+            _("The report has been submitted.") if rubric.collection else _("The entry has been submitted."),
         )
     else:
         flash(_("The form has expired. Please reload and retry."), "danger")

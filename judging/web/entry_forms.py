@@ -25,7 +25,7 @@ from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  #
 from wtforms.validators import URL, DataRequired, InputRequired, Length, NumberRange, Optional
 
 from judging.models import Entry
-from judging.rubric import EntryField, Rubric
+from judging.rubric import EntryField, Figure, Rubric
 from judging.web.forms import WithinYears
 
 FIELD_PREFIX = "field_"
@@ -53,6 +53,23 @@ def _rubric_field(spec: EntryField) -> Field:
     return StringField(spec.label, validators=[*presence, Length(max=500)])
 
 
+def _figure_field(spec: Figure) -> Field:
+    label = f"{spec.label}（{spec.unit}）" if spec.unit else spec.label
+    return IntegerField(
+        label,
+        validators=[
+            InputRequired() if spec.required else Optional(),
+            NumberRange(min=0, max=spec.max, message=_l("Please enter a whole number from %(min)s to %(max)s.")),
+        ],
+        render_kw={"inputmode": "numeric"},
+    )
+
+
+def report_figures(rubric: Rubric) -> tuple[Figure, ...]:
+    """The figures a report of this rubric gives (none outside a collection)."""
+    return rubric.collection.figures if rubric.collection else ()
+
+
 def entry_form_class(rubric: Rubric) -> type[FlaskForm]:
     """A form class for the rubric's entries: title, summary, category (if any) and the rubric fields."""
 
@@ -70,6 +87,8 @@ def entry_form_class(rubric: Rubric) -> type[FlaskForm]:
     assert rubric.entry is not None
     for spec in rubric.entry.fields:
         setattr(EntryForm, FIELD_PREFIX + spec.key, _rubric_field(spec))
+    for figure in report_figures(rubric):
+        setattr(EntryForm, FIELD_PREFIX + figure.key, _figure_field(figure))
     return EntryForm
 
 
@@ -82,6 +101,10 @@ def field_values(form: FlaskForm, rubric: Rubric) -> dict[str, Any]:
         if value is None or value == "":
             continue
         values[spec.key] = value.isoformat() if isinstance(value, date) else value
+    for figure in report_figures(rubric):
+        value = form[FIELD_PREFIX + figure.key].data
+        if value is not None:
+            values[figure.key] = value
     return values
 
 
@@ -97,6 +120,8 @@ def form_data_of(entry: Entry, rubric: Rubric) -> dict[str, Any]:
             except ValueError:
                 value = None
         data[FIELD_PREFIX + spec.key] = value
+    for figure in report_figures(rubric):
+        data[FIELD_PREFIX + figure.key] = entry.fields.get(figure.key)
     return data
 
 
@@ -114,7 +139,7 @@ def submit_form_class(rubric: Rubric) -> type[FlaskForm]:
     """The submission form: one checkbox per declaration of the rubric (each must be ticked)."""
 
     class SubmitEntryForm(FlaskForm):
-        submit = SubmitField(_l("Submit entry"))
+        submit = SubmitField(_l("Submit the report") if rubric.collection else _l("Submit entry"))
 
     assert rubric.entry is not None
     for index, text in enumerate(rubric.entry.declarations):

@@ -25,11 +25,11 @@ from judging.workflow import Action
 phase_label = contests.phase_label
 
 
-def phase_move(old: Phase, new: Phase | str) -> tuple[str, str, bool]:
+def phase_move(old: Phase, new: Phase | str, *, collection: bool = False) -> tuple[str, str, bool]:
     """The button that moves a contest from ``old`` to ``new``: its label, what it does, and whether it
     goes back in the workflow (shown as a warning, never as the obvious next step), from the table of
     :data:`judging.workflow.MOVES`."""
-    move = workflow.move_between(old, Phase(new))
+    move = workflow.move_between(old, Phase(new), collection=collection)
     if move is None:
         return phase_label(Phase(new)), "", False
     label, effect = _move_words().get(move.action, (phase_label(move.target), ""))
@@ -57,6 +57,14 @@ def _move_words() -> dict[Action, tuple[str, str]]:
         Action.ARCHIVE: (
             _("Close for good"),
             _("The contest is closed for good; its published results and certificates stay public."),
+        ),
+        Action.CLOSE_COLLECTION: (
+            _("Close the collection"),
+            _("No report can be submitted or changed any more; every report and file is kept for the exports."),
+        ),
+        Action.REOPEN_COLLECTION: (
+            _("Reopen the collection"),
+            _("Organisations can report again until the submission deadline."),
         ),
     }
 
@@ -111,7 +119,9 @@ ceremony_label = contests.ceremony_label
 
 
 def contest_kind_label(kind: str) -> str:
-    return {"work": _("Judged works"), "skills": _("Skills competition")}.get(kind, kind)
+    return {"work": _("Judged works"), "skills": _("Skills competition"), "collection": _("Activity reports")}.get(
+        kind, kind
+    )
 
 
 def media_label(media: str | None) -> str:

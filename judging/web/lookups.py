@@ -59,8 +59,12 @@ def _organizer() -> None:
 
 
 def contest_for_public(slug: str) -> Contest:
-    """A contest by its slug: every contest's page is public, except an archived contest's."""
-    return contests.get_contest(db.session, slug)
+    """A contest by its slug: every contest's page is public, except an archived contest's and a collection
+    of reports (nothing in it is judged or published)."""
+    contest = contests.get_contest(db.session, slug)
+    if contests.is_collection(contest):
+        raise NotFound(_("No such contest."))
+    return contest
 
 
 def contest_for_organizer(slug: str) -> Contest:

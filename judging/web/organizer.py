@@ -87,7 +87,7 @@ def change_phase(slug: str) -> ResponseReturnValue:
     form.phase.choices = phase_choices(contests.plain_move_targets(found))
     if form.validate_on_submit():
         target = Phase(form.phase.data)
-        move = workflow.move_between(found.phase, target)
+        move = workflow.move_between(found.phase, target, collection=contests.is_collection(found))
         if move is not None and move.backwards and confirmation.needed(move.action, found):
             return confirmation.ask(confirmation.phase_back(found, target, url_for("organizer.contest", slug=slug)))
         attempt(

@@ -34,16 +34,18 @@ FROZEN, WITHDRAWN, PUBLISHED, SUPERSEDED = (
 
 
 def test_the_phase_moves_are_exactly_these() -> None:
-    assert [(m.action, m.source, m.target, m.backwards, m.with_result) for m in MOVES] == [
-        (Action.OPEN_ENTRIES, DR, OP, False, False),
-        (Action.BACK_TO_PREPARATION, OP, DR, True, False),
-        (Action.START_REVIEW, OP, RE, False, False),
-        (Action.REOPEN_ENTRIES, RE, OP, True, False),
-        (Action.FREEZE_RESULTS, RE, NO, False, True),
-        (Action.REOPEN_REVIEW, NO, RE, True, True),
-        (Action.PUBLISH_RESULTS, NO, PU, False, True),
-        (Action.START_CORRECTION, PU, RE, True, True),
-        (Action.ARCHIVE, PU, AR, False, False),
+    assert [(m.action, m.source, m.target, m.backwards, m.with_result, m.kinds) for m in MOVES] == [
+        (Action.OPEN_ENTRIES, DR, OP, False, False, "both"),
+        (Action.BACK_TO_PREPARATION, OP, DR, True, False, "both"),
+        (Action.START_REVIEW, OP, RE, False, False, "judged"),
+        (Action.REOPEN_ENTRIES, RE, OP, True, False, "judged"),
+        (Action.FREEZE_RESULTS, RE, NO, False, True, "judged"),
+        (Action.REOPEN_REVIEW, NO, RE, True, True, "judged"),
+        (Action.PUBLISH_RESULTS, NO, PU, False, True, "judged"),
+        (Action.START_CORRECTION, PU, RE, True, True, "judged"),
+        (Action.ARCHIVE, PU, AR, False, False, "judged"),
+        (Action.CLOSE_COLLECTION, OP, AR, False, False, "collection"),
+        (Action.REOPEN_COLLECTION, AR, OP, True, False, "collection"),
     ]
 
 
@@ -80,8 +82,20 @@ EXPECTED_RULES = {
 }
 
 
+COLLECTION_ONLY = {Action.CLOSE_COLLECTION, Action.REOPEN_COLLECTION, Action.REOPEN_REPORTS, Action.REMIND_MISSING}
+EXPECTED_COLLECTION_RULES = {
+    Action.OPEN_ENTRIES: ({DR}, None, None),
+    Action.BACK_TO_PREPARATION: ({OP}, None, None),
+    Action.CLOSE_COLLECTION: ({OP}, None, None),
+    Action.REOPEN_COLLECTION: ({AR}, None, None),
+    Action.CHANGE_ENTRIES: ({OP}, None, workflow.Clock.BEFORE_SUBMISSION_DEADLINE),
+    Action.REOPEN_REPORTS: ({OP}, None, None),
+    Action.REMIND_MISSING: ({OP}, None, None),
+}
+
+
 def test_every_action_has_exactly_the_pinned_rule() -> None:
-    assert set(RULES) == set(Action)
+    assert set(RULES) == set(Action) - COLLECTION_ONLY
     actual = {
         action: (set(rule.phases), set(rule.results) if rule.results is not None else None, rule.clock)
         for action, rule in RULES.items()
@@ -91,11 +105,62 @@ def test_every_action_has_exactly_the_pinned_rule() -> None:
 
 def test_a_moves_rule_is_its_source_phase() -> None:
     for move in MOVES:
-        assert RULES[move.action].phases == {move.source}
+        table = workflow.COLLECTION_RULES if move.kinds == "collection" else RULES
+        assert table[move.action].phases == {move.source}
+
+
+def test_a_collection_has_exactly_the_pinned_rules() -> None:
+    actual = {
+        action: (set(rule.phases), set(rule.results) if rule.results is not None else None, rule.clock)
+        for action, rule in workflow.COLLECTION_RULES.items()
+    }
+    assert actual == EXPECTED_COLLECTION_RULES
 
 
 @pytest.mark.parametrize("phase", list(Phase))
-@pytest.mark.parametrize("action", list(Action))
+@pytest.mark.parametrize("action", sorted(set(Action) - set(EXPECTED_COLLECTION_RULES)))
+def test_a_collection_refuses_judging_and_results_in_every_phase(phase: Phase, action: Action) -> None:
+    """No judge saves a sheet, no result is frozen, published or objected to in a collection of reports."""
+    state = ContestState(phase, snapshot_status=FROZEN, publicity_ends_at=NOW - timedelta(days=1), collection=True)
+    assert refusal(action, state, NOW) is Refusal.WRONG_KIND
+
+
+@pytest.mark.parametrize("action", sorted(COLLECTION_ONLY))
+def test_a_judged_contest_has_no_collection_moves(action: Action) -> None:
+    for phase in Phase:
+        assert refusal(action, ContestState(phase), NOW) is Refusal.WRONG_KIND
+
+
+def test_a_collection_moves_draft_open_closed_and_back() -> None:
+    assert [m.target for m in workflow.moves_from(OP, collection=True)] == [DR, AR]
+    assert [m.target for m in workflow.moves_from(AR, collection=True)] == [OP]
+    assert workflow.moves_from(AR) == ()
+    assert workflow.move_between(OP, RE, collection=True) is None
+    assert workflow.move_between(OP, AR) is None
+
+
+def test_a_reopened_report_may_change_until_its_grace_after_the_deadline() -> None:
+    deadline = NOW - timedelta(hours=1)
+    late = ContestState(OP, submission_deadline=deadline, collection=True)
+    graced = ContestState(OP, submission_deadline=deadline, collection=True, grace_until=NOW + timedelta(hours=1))
+    expired = ContestState(OP, submission_deadline=deadline, collection=True, grace_until=NOW - timedelta(minutes=1))
+    assert refusal(Action.CHANGE_ENTRIES, late, NOW) is Refusal.SUBMISSION_DEADLINE_PASSED
+    assert refusal(Action.CHANGE_ENTRIES, graced, NOW) is None
+    assert refusal(Action.CHANGE_ENTRIES, expired, NOW) is Refusal.SUBMISSION_DEADLINE_PASSED
+    assert refusal(Action.REOPEN_REPORTS, late, NOW) is None
+
+
+def test_reporting_is_over_once_closed_or_past_the_deadline() -> None:
+    past, future = NOW - timedelta(seconds=1), NOW + timedelta(seconds=1)
+    assert workflow.reporting_over(ContestState(OP, submission_deadline=past, collection=True), NOW)
+    assert not workflow.reporting_over(ContestState(OP, submission_deadline=future, collection=True), NOW)
+    assert not workflow.reporting_over(ContestState(OP, collection=True), NOW)
+    assert not workflow.reporting_over(ContestState(DR, submission_deadline=past, collection=True), NOW)
+    assert workflow.reporting_over(ContestState(AR, collection=True), NOW)
+
+
+@pytest.mark.parametrize("phase", list(Phase))
+@pytest.mark.parametrize("action", sorted(EXPECTED_RULES))
 def test_each_phase_and_action_gets_the_tables_answer(phase: Phase, action: Action) -> None:
     """With the snapshot the action needs and no deadline, only the phase decides."""
     phases, results, _clock = EXPECTED_RULES[action]
