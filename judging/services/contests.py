@@ -426,6 +426,12 @@ def list_contests(session: Session) -> list[Contest]:
     return list(session.scalars(select(Contest).where(Contest.archived_at.is_(None)).order_by(Contest.id)))
 
 
+def public_contests(session: Session) -> list[Contest]:
+    """The contests the public sees (pages, API, series): not archived, and not a collection of reports
+    (nothing in one is judged or published)."""
+    return [contest for contest in list_contests(session) if not is_collection(contest)]
+
+
 def archived_contests(session: Session) -> list[Contest]:
     """The archived contests, most recently archived first (organisers see them under “Archived”)."""
     return list(

@@ -6,7 +6,7 @@ from flask import Blueprint
 from flask.typing import ResponseReturnValue
 
 from judging.extensions import db
-from judging.services.contests import is_collection, list_contests
+from judging.services.contests import public_contests
 from judging.web.permissions import public
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -27,7 +27,6 @@ def contests() -> ResponseReturnValue:
                 "submission_deadline": contest.submission_deadline.isoformat() if contest.submission_deadline else None,
                 "review_deadline": contest.review_deadline.isoformat() if contest.review_deadline else None,
             }
-            for contest in list_contests(db.session)
-            if not is_collection(contest)  # a collection of reports is not public
+            for contest in public_contests(db.session)
         ]
     }

@@ -177,7 +177,7 @@ ORGANISER = "organiser"
 )
 @public
 def contest_list() -> ResponseReturnValue:
-    shown, page = _window(contests.list_contests(db.session))
+    shown, page = _window(contests.public_contests(db.session))
     return _public_json(schema.ContestList(items=[_contest(contest) for contest in shown], page=page))
 
 
@@ -201,7 +201,7 @@ def contest_one(slug: str) -> ResponseReturnValue:
 )
 @public
 def series_list() -> ResponseReturnValue:
-    shown, page = _window(editions.series_of(contests.list_contests(db.session)))
+    shown, page = _window(editions.series_of(contests.public_contests(db.session)))
     items = [
         schema.Series(
             key=series.key,

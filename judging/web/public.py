@@ -6,7 +6,7 @@ from flask import Blueprint, current_app, redirect, render_template, request, se
 from flask.typing import ResponseReturnValue
 
 from judging.extensions import db
-from judging.services.contests import current_rubric, is_collection, list_contests
+from judging.services.contests import current_rubric, public_contests
 from judging.services.editions import editions_of, series_of
 from judging.services.snapshots import current_snapshot
 from judging.web.lookups import contest_for_public
@@ -19,7 +19,7 @@ bp = Blueprint("public", __name__)
 @bp.get("/")
 @public
 def index() -> ResponseReturnValue:
-    judged = [contest for contest in list_contests(db.session) if not is_collection(contest)]  # reports are not public
+    judged = public_contests(db.session)
     return render_template("public/index.html", series=series_of(judged))
 
 

@@ -482,6 +482,12 @@ def test_a_collection_is_never_judged_ranked_or_public(app: Flask) -> None:
     assert anonymous.get(f"/contests/{SLUG}").status_code == 404
     listed = [contest["slug"] for contest in anonymous.get("/api/contests").get_json()["contests"]]
     assert SLUG not in listed and "micro-video" in listed
+    # the documented API is public too: the collection is in none of its lists and has no page there
+    listed = [contest["slug"] for contest in anonymous.get("/api/v1/contests?limit=200").get_json()["items"]]
+    assert SLUG not in listed and "micro-video" in listed
+    series = anonymous.get("/api/v1/series?limit=200").get_json()["items"]
+    assert SLUG not in {edition["slug"] for item in series for edition in item["editions"]}
+    assert anonymous.get(f"/api/v1/contests/{SLUG}").status_code == 404
 
 
 def test_flask_rubric_check_accepts_the_template_and_refuses_a_bad_collection(app: Flask, tmp_path: Path) -> None:
