@@ -155,6 +155,8 @@ def _has_assignments(session: Session, contest: Contest) -> bool:
 def assign_judges(session: Session, actor: User, contest: Contest) -> int:
     """Run the contest's assignment rule (``judges_per_entry``): every judge, or a balanced k per entry."""
     require(Action.CHANGE_ASSIGNMENT, contest)
+    if current_rubric(contest).rounds:
+        raise ServiceError(_("This contest is judged in rounds: assign each round's panel on the rounds page."))
     if not contest.panel:
         raise ServiceError(_("Add judges to the panel first."))
     k = _judges_per_entry(contest)
