@@ -160,7 +160,8 @@ class Check(_Spec):
 
 
 PASS_CHECK = Check(key="passes", label="Passes to the next round", rule="majority")
-"""The one question of a pass/fail round's sheet; the label is an English msgid, shown translated."""
+"""The one question of a pass/fail round's sheet; the label is an English msgid, shown translated
+(``judging.services.rounds.rubric_for_assignment``)."""
 
 
 class AssignmentSpec(_Spec):

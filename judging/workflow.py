@@ -319,7 +319,7 @@ class RoundStatus(enum.StrEnum):
 
 class RoundAction(enum.StrEnum):
     OPEN_ROUND = "open_round"
-    """Organisers open a round: its entries are fixed (all judgeable entries, or the previous round's advancing ones)."""
+    """Organisers open a round: its entries are every judgeable entry, or the previous round's advancing ones."""
     ASSIGN_ROUND = "assign_round"
     """Organisers place judges on a round's panel and assign them the round's entries."""
     SAVE_ROUND_SHEETS = "save_round_sheets"

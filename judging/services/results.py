@@ -411,6 +411,8 @@ def results_workbook(results: ContestResults) -> bytes:
         part = listing[listing["category"] == key] if results.rubric.categories else listing
         title = results.category_label(key) if key else _("Ranking")
         frames.append(frame_sheet(title, _ranking_frame(results, part, criterion_labels), decimals_format))
+    if results.eliminated:
+        frames.append(frame_sheet(_("Eliminated in a round"), _eliminated_frame(results)))
     frames.append(frame_sheet(_("Score sheets"), _sheets_frame(results, ranking, criterion_labels)))
     if results.reliability is not None:
         frames.append(frame_sheet(_("Reliability"), _reliability_frame(results.reliability)))
@@ -439,7 +441,22 @@ def _ranking_frame(results: ContestResults, listing: pd.DataFrame, criterion_lab
     for key, label in criterion_labels.items():
         frame[label] = listing[key].tolist()
     frame[_("Note")] = [listing_note_text(note) for note in listing["note"]]
+    if results.paths:
+        frame[_("Path through the rounds")] = ["; ".join(results.path_lines(code)) for code in codes]
     return frame
+
+
+def _eliminated_frame(results: ContestResults) -> pd.DataFrame:
+    """The entries an earlier round did not send on, with their path: where and why they stopped."""
+    lines = results.eliminated
+    return pd.DataFrame(
+        {
+            _("Entry code"): list(lines),
+            _("Organisation"): [line.organization for line in lines.values()],
+            _("Title"): [line.title for line in lines.values()],
+            _("Path through the rounds"): ["; ".join(results.path_lines(code)) for code in lines],
+        }
+    )
 
 
 def _sheets_frame(results: ContestResults, ranking: RankingResult, criterion_labels: Mapping[str, str]) -> pd.DataFrame:

@@ -42,6 +42,23 @@ class PathStep:
     tied: bool = False
     reason: str = ""
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PathStep:
+        """A step as a frozen result's payload keeps it (:meth:`as_dict`)."""
+        return cls(
+            round_key=data["round"],
+            round_label=data["label"],
+            mode=data["mode"],
+            result=data["result"],
+            rank=data["rank"],
+            judges=data["judges"],
+            advanced=data["advanced"],
+            rule=data["rule"],
+            rule_value=data["rule_value"],
+            tied=data["tied"],
+            reason=data["reason"],
+        )
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "round": self.round_key,
@@ -135,7 +152,12 @@ def step_text(step: PathStep) -> str:
         outcome = _("advanced (%(rule)s)", rule=rule)
     else:
         outcome = _("eliminated in this round (%(rule)s)", rule=rule)
-    return f"{step.round_label}: {result} — {outcome}"
+    return _("%(round)s: %(result)s — %(outcome)s", round=step.round_label, result=result, outcome=outcome)
+
+
+def path_text(steps: list[dict[str, Any]]) -> str:
+    """A frozen result's path of an entry (as the payload keeps it) in the user's language, rounds joined by "; "."""
+    return "; ".join(step_text(PathStep.from_dict(step)) for step in steps)
 
 
 def rule_text(rule: str, value: str) -> str:

@@ -35,7 +35,7 @@ from judging.models import (
     User,
     utcnow,
 )
-from judging.rubric import Rubric, RoundSpec, format_points
+from judging.rubric import PASS_CHECK, RoundSpec, Rubric, format_points
 from judging.scoring.rounds import (
     AdvanceError,
     Advancement,
@@ -228,7 +228,12 @@ def rubric_for_assignment(contest: Contest, assignment: Assignment) -> Rubric:
     """The rubric a judge's sheet is made with: the round's view of it for an assignment of a round."""
     rubric = current_rubric(contest)
     if assignment.round_key and rubric.rounds:
-        return rubric.for_round(assignment.round_key)
+        view = rubric.for_round(assignment.round_key)
+        if view.checks == (PASS_CHECK,):  # the pass/fail question, in the judge's language
+            view = view.model_copy(
+                update={"checks": (PASS_CHECK.model_copy(update={"label": _("Passes to the next round")}),)}
+            )
+        return view
     return rubric
 
 
@@ -337,7 +342,7 @@ def freeze_round(
                 n=outcome.drafts,
             )
         )
-    if outcome.advancement is None or not any(s.rank is not None for s in outcome.standings) and not picks:
+    if outcome.advancement is None or (not any(s.rank is not None for s in outcome.standings) and not picks):
         raise ServiceError(_("Nothing is ranked in this round yet, so it cannot be frozen."))
     payload = _round_payload(contest, view, outcome)
     assert view.row is not None

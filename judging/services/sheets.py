@@ -32,9 +32,9 @@ from judging.models import (
 )
 from judging.rubric import Criterion, Rubric, format_points
 from judging.services import NotFound, ServiceError, audit
-from judging.services.contests import current_rubric, freeze_rubric_version, require
-from judging.services.rounds import require_sheet_round_open, rubric_for_assignment
+from judging.services.contests import freeze_rubric_version, require
 from judging.services.membership import on_panel
+from judging.services.rounds import require_sheet_round_open, rubric_for_assignment
 from judging.workflow import Action
 
 

@@ -147,7 +147,7 @@ def _work_payload(session: Session, contest: Contest, rubric: Rubric) -> dict[st
         }
         for row in results.checks.to_dict("records")
     ]
-    ranking = []
+    ranking: list[dict[str, Any]] = []
     for row in results.ranking.listing().to_dict("records"):
         code = str(row["entry"])
         line = results.entries.get(code)
@@ -193,8 +193,8 @@ def _work_payload(session: Session, contest: Contest, rubric: Rubric) -> dict[st
     if rubric.rounds:
         # A contest judged in rounds: each line carries its path through the frozen rounds, and the entries
         # a round did not send on follow, unranked, saying in which round they stopped.
-        for line in ranking:
-            line["path"] = [step.as_dict() for step in results.paths.get(line["subject"], ())]
+        for ranked in ranking:
+            ranked["path"] = [step.as_dict() for step in results.paths.get(str(ranked["subject"]), ())]
         for code, entry_line in results.eliminated.items():
             steps = results.paths.get(code, ())
             stopped = next((step.round_key for step in steps if not step.advanced), "")
@@ -371,6 +371,8 @@ class AwardRow:
     final_score: str | None
     entry_id: int | None
     level_label: str = ""
+    path: tuple[dict[str, Any], ...] = ()
+    """With judging rounds: the entry's path through the frozen rounds, as the payload keeps it."""
 
 
 def award_group_label(key: str, label: str) -> str:
@@ -435,6 +437,7 @@ def award_rows(payload: dict[str, Any]) -> list[AwardRow]:
             final_score=row["final_score"],
             entry_id=row.get("entry_id"),
             level_label=row.get("level_label", ""),
+            path=tuple(row.get("path", ())),
         )
         for row in awarded
     ]

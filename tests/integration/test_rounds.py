@@ -169,10 +169,8 @@ def test_two_round_contest_runs_and_the_result_shows_both_rounds(app: Flask) -> 
         ]
         assert set(results.entries) == {codes[n] for n in range(1, 7)}
         assert list(results.eliminated) == [codes[7]]
-        assert results.path_lines(codes[6]) == [
-            "初评: 1/3 passes, rank 5 — advanced (top 5, tied at the last place that advances)"
-        ]
-        assert results.path_lines(codes[7]) == ["初评: 0/3 passes, rank 7 — eliminated in this round (top 5)"]
+        assert results.path_lines(codes[6]) == ["初评：通过 1/3，排名 5 — 晋级（前 5 名，与最后一个晋级名次并列）"]
+        assert results.path_lines(codes[7]) == ["初评：通过 0/3，排名 7 — 本轮淘汰（前 5 名）"]
 
         payload = snapshot_payload(db.session, contest)
         lines = {line["subject"]: line for line in payload["ranking"]}
@@ -198,14 +196,14 @@ def test_two_round_contest_runs_and_the_result_shows_both_rounds(app: Flask) -> 
 
 def test_a_round_cannot_open_before_the_previous_is_frozen(app: Flask) -> None:
     with app.app_context():
-        contest, codes, screeners, finalists, organizer = two_round_contest(app)
+        contest, _codes, _screeners, _finalists, organizer = two_round_contest(app)
         with pytest.raises(ServiceError) as caught:
             rounds.open_round(db.session, organizer, contest, "final")
-        assert caught.value.message == "The round “终评” can open only once the round before it, “初评”, is frozen."
+        assert caught.value.message == "“终评”只能在上一轮“初评”冻结后开启。"
         rounds.open_round(db.session, organizer, contest, "screening")
         with pytest.raises(ServiceError) as caught:
             rounds.open_round(db.session, organizer, contest, "final")
-        assert caught.value.message == "The round “终评” can open only once the round before it, “初评”, is frozen."
+        assert caught.value.message == "“终评”只能在上一轮“初评”冻结后开启。"
         db.session.rollback()
         assert db.session.scalar(select(func.count(JudgingRound.id))) == 0
         # The contest-wide assignment would give every judge every entry: refused for a contest in rounds.
@@ -217,7 +215,7 @@ def test_a_round_cannot_open_before_the_previous_is_frozen(app: Flask) -> None:
 
 def test_a_frozen_round_cannot_change(app: Flask) -> None:
     with app.app_context():
-        contest, codes, screeners, finalists, organizer = two_round_contest(app)
+        contest, codes, screeners, _finalists, organizer = two_round_contest(app)
         run_screening(contest, codes, screeners, organizer)
         row = rounds.freeze_round(db.session, organizer, contest, "screening")
         db.session.commit()
@@ -230,7 +228,7 @@ def test_a_frozen_round_cannot_change(app: Flask) -> None:
             save_sheet(
                 db.session, judge, assignment_of(judge, codes[7]), scores={}, checks={"passes": True}, submit=True
             )
-        assert caught.value.message == "The round “初评” is frozen: its result can no longer change."
+        assert caught.value.message == "“初评”轮次已冻结，其结果不能再更改。"
         db.session.rollback()
         with pytest.raises(ServiceError):
             rounds.freeze_round(db.session, organizer, contest, "screening")
@@ -293,3 +291,84 @@ def test_a_final_judge_cannot_see_or_score_an_eliminated_entry(app: Flask) -> No
         assert response.status_code == 404
     with app.app_context():
         assert db.session.scalar(select(func.count(ScoreSheet.id))) == sheets_before
+
+
+def _token(client: FlaskClient, url: str) -> str:
+    page = client.get(url).get_data(as_text=True)
+    return page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+
+
+def test_organiser_runs_the_screening_round_in_the_browser_pages(app: Flask) -> None:
+    with app.app_context():
+        contest, codes, screeners, _finalists, _organizer = two_round_contest(app)
+        judge_ids = [judge.id for judge in screeners]
+        slug = contest.slug
+    client: FlaskClient = app.test_client()
+    assert log_in(client, "organizer").status_code == 302
+    url = f"/organizer/contests/{slug}/rounds"
+    token = _token(client, url)
+    # Opening the final round first is refused with the reason, and nothing is opened.
+    page = client.post(f"{url}/final/open", data={"csrf_token": token}, follow_redirects=True).get_data(as_text=True)
+    assert "“终评”只能在上一轮“初评”冻结后开启。" in page
+    client.post(f"{url}/screening/open", data={"csrf_token": token})
+    for judge_id in judge_ids:
+        client.post(f"{url}/screening/judges", data={"csrf_token": token, "judge_id": judge_id})
+    page = client.post(f"{url}/screening/assign", data={"csrf_token": token}, follow_redirects=True).get_data(
+        as_text=True
+    )
+    assert "已创建 21 项评审分配。" in page
+    with app.app_context():
+        contest = db.session.scalar(select(Contest).where(Contest.slug == slug))
+        judges = [db.session.get(User, judge_id) for judge_id in judge_ids]
+        for number, answers in SCREENING.items():
+            for judge, passed in zip(judges, answers, strict=True):
+                save_sheet(
+                    db.session,
+                    judge,
+                    assignment_of(judge, codes[number]),
+                    scores={},
+                    checks={"passes": passed},
+                    submit=True,
+                )
+        db.session.commit()
+    asked = client.post(f"{url}/screening/freeze", data={"csrf_token": token}).get_data(as_text=True)
+    assert "冻结“初评”轮次？" in asked and "7 件作品中有 6 件进入下一轮。" in asked
+    with app.app_context():
+        assert db.session.scalar(select(JudgingRound.payload).where(JudgingRound.key == "screening")) is None
+    page = client.post(
+        f"{url}/screening/freeze", data={"csrf_token": token, "confirmed": "1"}, follow_redirects=True
+    ).get_data(as_text=True)
+    assert "“初评”轮次已冻结。" in page
+    assert 'data-round="screening" data-status="frozen"' in page
+    assert f'data-entry="{codes[6]}" data-advanced="yes"' in page
+    assert f'data-entry="{codes[7]}" data-advanced="no"' in page
+    preview = client.get(f"/organizer/contests/{slug}/results").get_data(as_text=True)
+    assert "初评：通过 0/3，排名 7 — 本轮淘汰（前 5 名）" in preview
+
+
+def test_a_pick_round_needs_a_reason_for_every_picked_entry(app: Flask) -> None:
+    with app.app_context():
+        contest, codes, screeners, _finalists, organizer = two_round_contest(app)
+        text = contest.current_rubric.text.replace("top = 5", "pick = true")
+        from judging.rubric import parse_rubric
+
+        contests.sync_rubric(db.session, organizer, parse_rubric(text, "picked.toml"), edition="2027")
+        db.session.commit()
+        run_screening(contest, codes, screeners, organizer)
+        with pytest.raises(ServiceError) as caught:
+            rounds.freeze_round(db.session, organizer, contest, "screening", {codes[7]: "  "})
+        assert caught.value.message == f"请填写选定 {codes[7]} 的理由。"
+        db.session.rollback()
+        with pytest.raises(ServiceError) as caught:
+            rounds.freeze_round(db.session, organizer, contest, "screening", {})
+        assert caught.value.message == "请至少选定一件进入下一轮的作品。"
+        db.session.rollback()
+        row = rounds.freeze_round(db.session, organizer, contest, "screening", {codes[7]: "题材独特，破格进入终评"})
+        payload = payload_of_round(row)
+        assert payload is not None
+        assert [(line["entry"], line["reason"]) for line in payload["entries"] if line["advanced"]] == [
+            (codes[7], "题材独特，破格进入终评")
+        ]
+        results = compute_results(db.session, contest)
+        assert results.path_lines(codes[7]) == ["初评：通过 0/3，排名 7 — 晋级：组织者选定（题材独特，破格进入终评）"]
+        assert results.path_lines(codes[1]) == ["初评：通过 3/3，排名 1 — 本轮淘汰（组织者选定）"]
