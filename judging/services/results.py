@@ -122,9 +122,26 @@ class ContestResults:
     eliminated: Mapping[str, EntryLine] = field(default_factory=dict)
     """With ``[[rounds]]``: the entries a frozen round did not send on (they are not in the last round)."""
 
+    last_round_label: str = ""
+    """With ``[[rounds]]``: the label of the last round, whose result this is."""
+
     def path_lines(self, entry: str) -> list[str]:
-        """An entry's path through the rounds in the user's language, one line per frozen round."""
-        return [step_text(step) for step in self.paths.get(entry, ())]
+        """An entry's path through the rounds in the user's language, one line per frozen round, then its
+        result in the last round (its score and rank, or why it is not ranked there)."""
+        lines = [step_text(step) for step in self.paths.get(entry, ())]
+        if self.last_round_label and entry in self.entries:
+            if self.ranking is not None and entry in set(self.ranking.table["entry"]):
+                row = self.ranking.table[self.ranking.table["entry"] == entry].iloc[0]
+                lines.append(
+                    _(
+                        "%(round)s: %(result)s",
+                        round=self.last_round_label,
+                        result=_("score %(score)s, rank %(rank)s", score=row["final_score"], rank=int(row["rank"])),
+                    )
+                )
+            else:
+                lines.append(_("%(round)s: %(result)s", round=self.last_round_label, result=_("not ranked")))
+        return lines
 
     def judge_name(self, username: str) -> str:
         return self.judges.get(username, username)
@@ -302,6 +319,7 @@ def compute_results(session: Session, contest: Contest) -> ContestResults:
         "unscored": tuple(code for code in entries if code not in scored),
         "removed_judges": removed_judges(session, contest, rubric),
         "paths": {code: tuple(steps) for code, steps in paths.items()},
+        "last_round_label": current_rubric(contest).rounds[-1].label if round_key is not None else "",
         "eliminated": eliminated,
         "sheets_of_earlier_rubric": int(
             session.scalar(

@@ -169,7 +169,10 @@ def test_two_round_contest_runs_and_the_result_shows_both_rounds(app: Flask) -> 
         ]
         assert set(results.entries) == {codes[n] for n in range(1, 7)}
         assert list(results.eliminated) == [codes[7]]
-        assert results.path_lines(codes[6]) == ["初评：通过 1/3，排名 5 — 晋级（前 5 名，与最后一个晋级名次并列）"]
+        assert results.path_lines(codes[6]) == [
+            "初评：通过 1/3，排名 5 — 晋级（前 5 名，与最后一个晋级名次并列）",
+            "终评：得分 82.00，排名 3",
+        ]
         assert results.path_lines(codes[7]) == ["初评：通过 0/3，排名 7 — 本轮淘汰（前 5 名）"]
 
         payload = snapshot_payload(db.session, contest)
@@ -370,5 +373,8 @@ def test_a_pick_round_needs_a_reason_for_every_picked_entry(app: Flask) -> None:
             (codes[7], "题材独特，破格进入终评")
         ]
         results = compute_results(db.session, contest)
-        assert results.path_lines(codes[7]) == ["初评：通过 0/3，排名 7 — 晋级：组织者选定（题材独特，破格进入终评）"]
+        assert results.path_lines(codes[7]) == [
+            "初评：通过 0/3，排名 7 — 晋级：组织者选定（题材独特，破格进入终评）",
+            "终评：未排名",
+        ]
         assert results.path_lines(codes[1]) == ["初评：通过 3/3，排名 1 — 本轮淘汰（组织者选定）"]
