@@ -244,7 +244,8 @@ class AdvanceSpec(_Spec):
     top: Annotated[StrictInt, Field(ge=1)] | None = None
     share: Annotated[Number, Field(gt=0, le=1)] | None = None
     min_score: Annotated[Number, Field(ge=0)] | None = None
-    pick: StrictBool | None = None
+    pick: StrictBool = False
+    """``true``: the organiser picks; ``false`` (the default) is the same as leaving it out."""
 
 
 class RoundSpec(_Spec):
@@ -636,13 +637,12 @@ def _round_spec_problems(rubric: Rubric, spec: RoundSpec, path: str, *, last: bo
     if advance is None:
         problems.append((f"{path}.advance", "required for every round but the last"))
         return problems
-    given = [name for name in ("top", "share", "min_score", "pick") if getattr(advance, name) is not None]
+    given = [name for name in ("top", "share", "min_score") if getattr(advance, name) is not None]
+    given += ["pick"] if advance.pick else []
     if len(given) != 1:
         problems.append(
             (f"{path}.advance", f"set exactly one of top, share, min_score, pick (found {', '.join(given) or 'none'})")
         )
-    if advance.pick is False:
-        problems.append((f"{path}.advance.pick", "must be true when set"))
     if advance.min_score is not None:
         if spec.mode == "pass_fail":
             if advance.min_score != advance.min_score.to_integral_value():

@@ -41,7 +41,9 @@ class AdvanceRule(enum.StrEnum):
 
 def advance_rule(spec: AdvanceSpec) -> AdvanceRule:
     """Which of the four rules a (validated) ``advance`` table sets."""
-    for rule in AdvanceRule:
+    if spec.pick:
+        return AdvanceRule.PICK
+    for rule in (AdvanceRule.TOP, AdvanceRule.SHARE, AdvanceRule.MIN_SCORE):
         if getattr(spec, rule.value) is not None:
             return rule
     raise ValueError("advance sets no rule")

@@ -276,7 +276,7 @@ def round_outcome(session: Session, contest: Contest, key: str, picks: Mapping[s
     else:
         standings, problems = _scored_standings(rubric, scores, checks, codes, contest.slug)
     advancement = None
-    if view.spec.advance is not None and (view.spec.advance.pick is None or picks):
+    if view.spec.advance is not None and (not view.spec.advance.pick or picks):
         try:
             advancement = select_advancing(standings, view.spec.advance, picks)
         except AdvanceError as problem:

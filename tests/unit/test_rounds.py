@@ -108,7 +108,7 @@ def test_round_with_own_criteria_is_scored_with_them() -> None:
             "rounds[0].advance: set exactly one of top, share, min_score, pick (found top, share)",
         ),
         (("top = 5", "top = 0"), "rounds[0].advance.top: must be >= 1"),
-        (("top = 5", "pick = false"), "rounds[0].advance.pick: must be true when set"),
+        (("top = 5", "pick = false"), "rounds[0].advance: set exactly one of top, share, min_score, pick (found none)"),
         (
             ("top = 5", "min_score = 1.5"),
             "rounds[0].advance.min_score: counts passes in a pass/fail round: a whole number",
@@ -289,3 +289,20 @@ def test_pick_without_a_reason_or_of_an_unknown_entry_is_refused(picks: dict[str
     with pytest.raises(AdvanceError) as caught:
         select_advancing(standings(("E1", "90")), AdvanceSpec(pick=True), picks)
     assert (caught.value.kind, caught.value.entry) == (kind, entry)
+
+
+def test_the_builder_form_keeps_every_round_with_its_own_criteria_and_aggregation() -> None:
+    from judging.rubric_form import form_data_of, form_toml
+
+    text = TWO_ROUNDS.replace("top = 5", "share = 0.3").replace(
+        'mode = "scored"\n',
+        'mode = "scored"\n\n[[rounds.criteria]]\nkey = "overall"\nlabel = "总体"\nmax = 10\nweight = 1\n'
+        '\n[rounds.aggregation]\nacross_judges = "median"\n',
+    )
+    rubric = parse_rubric(text)
+    data = form_data_of(rubric)
+    assert data["rounds[0].advance.share"] == "0.3"
+    assert data["rounds[1].criteria[0].key"] == "overall"
+    again = parse_rubric(form_toml(data))
+    assert same_rubric(rubric, again)
+    assert again.rounds == rubric.rounds
