@@ -143,3 +143,22 @@ def test_two_rounds_run_end_to_end_and_the_result_shows_both(
     )
     expect(paths.locator(f'li[data-entry="{code(7)}"]')).to_contain_text("初评：通过 0/3，排名 7 — 本轮淘汰（前 5 名）")
     organizer.screenshot(path=str(screenshot_dir / "rounds-results-preview.png"), full_page=True)
+
+    # The rounds page and the preview at phone width, then in English.
+    rounds_url = f"/organizer/contests/{SLUG}/rounds"
+    organizer.goto(f"{base}{rounds_url}")
+    organizer.set_viewport_size({"width": 390, "height": 844})
+    expect(organizer.locator('section[data-round="final"]')).to_have_attribute("data-status", "open")
+    width = organizer.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, width  # nothing wider than the phone: the standings table scrolls in its own box
+    organizer.screenshot(path=str(screenshot_dir / "rounds-phone-zh.png"), full_page=True)
+    organizer.goto(f"{base}/lang/en?next={rounds_url}")
+    expect(organizer.locator('section[data-round="screening"] [data-round-status]')).to_have_text("frozen")
+    expect(organizer.locator('section[data-round="screening"]')).to_contain_text("Advance: top 5")
+    organizer.screenshot(path=str(screenshot_dir / "rounds-phone-en.png"), full_page=True)
+    organizer.set_viewport_size({"width": 1280, "height": 900})
+    organizer.goto(f"{base}/organizer/contests/{SLUG}/results")
+    expect(organizer.locator(f'#round-paths li[data-entry="{code(7)}"]')).to_contain_text(
+        "初评: 0/3 passes, rank 7 — eliminated in this round (top 5)"
+    )
+    organizer.screenshot(path=str(screenshot_dir / "rounds-results-preview-en.png"), full_page=True)
