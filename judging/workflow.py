@@ -320,8 +320,10 @@ class RoundStatus(enum.StrEnum):
 class RoundAction(enum.StrEnum):
     OPEN_ROUND = "open_round"
     """Organisers open a round: its entries are every judgeable entry, or the previous round's advancing ones."""
+    PLACE_JUDGES = "place_judges"
+    """Organisers place judges on a round's panel (before it opens, or while it is open)."""
     ASSIGN_ROUND = "assign_round"
-    """Organisers place judges on a round's panel and assign them the round's entries."""
+    """Organisers assign the round's panel the round's entries."""
     SAVE_ROUND_SHEETS = "save_round_sheets"
     """Judges save and submit sheets of a round (besides ``SAVE_SHEETS`` for the contest)."""
     FREEZE_ROUND = "freeze_round"
@@ -340,7 +342,8 @@ class RoundRule:
 
 ROUND_RULES: dict[RoundAction, RoundRule] = {
     RoundAction.OPEN_ROUND: RoundRule(_REVIEW, frozenset({RoundStatus.WAITING}), frozenset({RoundStatus.FROZEN})),
-    RoundAction.ASSIGN_ROUND: RoundRule(_REVIEW, frozenset({RoundStatus.WAITING, RoundStatus.OPEN})),
+    RoundAction.PLACE_JUDGES: RoundRule(_REVIEW, frozenset({RoundStatus.WAITING, RoundStatus.OPEN})),
+    RoundAction.ASSIGN_ROUND: RoundRule(_REVIEW, frozenset({RoundStatus.OPEN})),
     RoundAction.SAVE_ROUND_SHEETS: RoundRule(_REVIEW, frozenset({RoundStatus.OPEN})),
     RoundAction.FREEZE_ROUND: RoundRule(_REVIEW, frozenset({RoundStatus.OPEN})),
 }

@@ -92,6 +92,12 @@ def round_view(session: Session, contest: Contest, key: str) -> RoundView:
     raise NotFound(_("This contest has no such judging round."))
 
 
+def round_allowed(action: RoundAction, contest: Contest, view: RoundView, views: list[RoundView]) -> bool:
+    """Whether the workflow's round rules allow ``action`` on this round now (pages show buttons by it)."""
+    previous = views[view.index - 1].status if view.index > 0 else None
+    return round_refusal(action, contest.phase, view.status, previous) is None
+
+
 def require_round(action: RoundAction, contest: Contest, view: RoundView, views: list[RoundView]) -> None:
     """Refuse (ServiceError, saying why) what the workflow's round rules do not allow now."""
     previous = views[view.index - 1].status if view.index > 0 else None
@@ -141,7 +147,7 @@ def place_judge(session: Session, actor: User, contest: Contest, judge: User, ke
     in another round stays there."""
     views = round_views(session, contest)
     view = round_view(session, contest, key)
-    require_round(RoundAction.ASSIGN_ROUND, contest, view, views)
+    require_round(RoundAction.PLACE_JUDGES, contest, view, views)
     member = session.scalar(
         select(PanelMember).where(PanelMember.contest_id == contest.id, PanelMember.judge_id == judge.id)
     )
@@ -175,8 +181,6 @@ def assign_round(session: Session, actor: User, contest: Contest, key: str) -> i
     views = round_views(session, contest)
     view = round_view(session, contest, key)
     require_round(RoundAction.ASSIGN_ROUND, contest, view, views)
-    if view.status is not RoundStatus.OPEN:
-        raise ServiceError(_("The round “%(round)s” is not open.", round=view.spec.label))
     rubric = current_rubric(contest).for_round(key)
     judges = [m.judge for m in sorted(contest.panel, key=lambda m: (m.joined_at, m.judge_id)) if m.round_key == key]
     if not judges:

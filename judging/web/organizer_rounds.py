@@ -12,14 +12,14 @@ from judging.extensions import db
 from judging.models import Role
 from judging.rubric import format_points
 from judging.scoring.rounds import AdvanceRule, advance_rule
-from judging.services import ServiceError, rounds
+from judging.services import NotFound, ServiceError, rounds
 from judging.services.round_paths import rule_text
 from judging.web import confirmation, lookups
 from judging.web.actions import attempt
 from judging.web.forms import ConfirmForm
 from judging.web.permissions import role_required
 from judging.web.round_forms import PlaceJudgeForm, freeze_round_form
-from judging.workflow import RoundStatus
+from judging.workflow import RoundAction, RoundStatus
 
 bp = Blueprint("organizer_rounds", __name__, url_prefix="/organizer")
 organizer_only = role_required(Role.ORGANIZER)
@@ -41,7 +41,7 @@ def page(slug: str) -> ResponseReturnValue:
     contest = lookups.contest_for_organizer(slug)
     views = rounds.round_views(db.session, contest)
     if not views:
-        abort(404)
+        raise NotFound(_("This contest has no such judging round."))
     outcomes: dict[str, rounds.RoundOutcome | None] = {}
     for view in views:
         if view.status is not RoundStatus.WAITING:
@@ -64,6 +64,11 @@ def page(slug: str) -> ResponseReturnValue:
         confirm=ConfirmForm(),
         advance_texts={view.spec.key: _advance_text(view) for view in views if view.spec.advance},
         RoundStatus=RoundStatus,
+        allows={
+            (view.spec.key, action.value): rounds.round_allowed(action, contest, view, views)
+            for view in views
+            for action in RoundAction
+        },
     )
 
 

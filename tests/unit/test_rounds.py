@@ -17,6 +17,7 @@ from judging.scoring.rounds import (
     places_for_share,
     select_advancing,
 )
+from judging.workflow import Phase, RoundAction, RoundRefusal, RoundStatus, round_refusal
 from tests.unit.test_rubric import VALID, errors_of
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -306,3 +307,35 @@ def test_the_builder_form_keeps_every_round_with_its_own_criteria_and_aggregatio
     again = parse_rubric(form_toml(data))
     assert same_rubric(rubric, again)
     assert again.rounds == rubric.rounds
+
+
+# --- the round rules of the workflow table ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("action", "phase", "status", "previous", "refusal"),
+    [
+        (RoundAction.OPEN_ROUND, Phase.REVIEW, RoundStatus.WAITING, None, None),
+        (RoundAction.OPEN_ROUND, Phase.REVIEW, RoundStatus.WAITING, RoundStatus.OPEN, RoundRefusal.PREVIOUS_NOT_FROZEN),
+        (
+            RoundAction.OPEN_ROUND,
+            Phase.REVIEW,
+            RoundStatus.WAITING,
+            RoundStatus.WAITING,
+            RoundRefusal.PREVIOUS_NOT_FROZEN,
+        ),
+        (RoundAction.OPEN_ROUND, Phase.REVIEW, RoundStatus.WAITING, RoundStatus.FROZEN, None),
+        (RoundAction.OPEN_ROUND, Phase.REVIEW, RoundStatus.OPEN, None, RoundRefusal.ROUND_ALREADY_OPEN),
+        (RoundAction.OPEN_ROUND, Phase.OPEN, RoundStatus.WAITING, None, RoundRefusal.WRONG_PHASE),
+        (RoundAction.PLACE_JUDGES, Phase.REVIEW, RoundStatus.WAITING, RoundStatus.OPEN, None),
+        (RoundAction.ASSIGN_ROUND, Phase.REVIEW, RoundStatus.WAITING, None, RoundRefusal.ROUND_NOT_OPEN),
+        (RoundAction.SAVE_ROUND_SHEETS, Phase.REVIEW, RoundStatus.OPEN, RoundStatus.FROZEN, None),
+        (RoundAction.SAVE_ROUND_SHEETS, Phase.REVIEW, RoundStatus.FROZEN, None, RoundRefusal.ROUND_FROZEN),
+        (RoundAction.SAVE_ROUND_SHEETS, Phase.PUBLICITY, RoundStatus.OPEN, None, RoundRefusal.WRONG_PHASE),
+        (RoundAction.FREEZE_ROUND, Phase.REVIEW, RoundStatus.FROZEN, None, RoundRefusal.ROUND_FROZEN),
+    ],
+)
+def test_round_rules_of_the_workflow(
+    action: RoundAction, phase: Phase, status: RoundStatus, previous: RoundStatus | None, refusal: RoundRefusal | None
+) -> None:
+    assert round_refusal(action, phase, status, previous) is refusal
