@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from judging.extensions import db
 from judging.models import (
@@ -244,6 +244,16 @@ def test_a_frozen_round_cannot_change(app: Flask) -> None:
             )
             == sheet_before
         )
+        # An insider who edits the frozen payload (to send entry 7 on) is caught by `flask audit verify`.
+        assert app.test_cli_runner().invoke(args=["audit", "verify"]).exit_code == 0
+        forged = row.payload.replace('"advanced":false', '"advanced":true')
+        db.session.execute(update(JudgingRound).where(JudgingRound.id == row.id).values(payload=forged))
+        db.session.commit()
+        verdict = app.test_cli_runner().invoke(args=["audit", "verify"])
+        assert verdict.exit_code == 1
+        assert f"round screening of {contest.slug}: its payload does not match its digest" in verdict.output
+        db.session.execute(update(JudgingRound).where(JudgingRound.id == row.id).values(payload=payload))
+        db.session.commit()
         assert json.loads(row.payload)["entries"][-1] == {
             "entry": codes[7],
             "category": "",
