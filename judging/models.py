@@ -449,6 +449,8 @@ class PanelMember(Base):
     contest_id: Mapped[int] = mapped_column(ForeignKey("contest.id", ondelete="CASCADE"))
     judge_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="RESTRICT"), index=True)
     joined_at: Mapped[datetime] = mapped_column(default=utcnow)
+    round_key: Mapped[str | None] = mapped_column(String(40))
+    """The judging round the judge sits on (``[[rounds]]``); None without rounds, or not yet placed."""
 
     contest: Mapped[Contest] = relationship(back_populates="panel")
     judge: Mapped[User] = relationship()
@@ -508,6 +510,8 @@ class Assignment(Base):
     recusal_reason: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     recused_at: Mapped[datetime | None]
+    round_key: Mapped[str | None] = mapped_column(String(40))
+    """The judging round the assignment belongs to (``[[rounds]]``); None for a contest without rounds."""
 
     entry: Mapped[Entry] = relationship(back_populates="assignments")
     judge: Mapped[User] = relationship()
@@ -639,6 +643,31 @@ class PaperSheet(Base):
     first_clerk: Mapped[User] = relationship(foreign_keys=[first_clerk_id])
     second_clerk: Mapped[User] = relationship(foreign_keys=[second_clerk_id])
     settled_by: Mapped[User | None] = relationship(foreign_keys=[settled_by_id])
+
+
+class JudgingRound(Base):
+    """One round of a contest judged in ``[[rounds]]``: when it was opened and, once frozen, its result.
+
+    ``payload`` is the canonical JSON of the round's result (every entry's standing and whether and why it
+    advanced); ``digest`` its sha256. Both are written once, at freezing, and never change: the next
+    round's entries are exactly the advancing entries of this payload.
+    """
+
+    __tablename__ = "judging_round"
+    __table_args__ = (UniqueConstraint("contest_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contest_id: Mapped[int] = mapped_column(ForeignKey("contest.id", ondelete="RESTRICT"), index=True)
+    key: Mapped[str] = mapped_column(String(40))
+    opened_at: Mapped[datetime] = mapped_column(default=utcnow)
+    opened_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    frozen_at: Mapped[datetime | None]
+    frozen_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    rubric_sha256: Mapped[str | None] = mapped_column(String(64))
+    payload: Mapped[str | None] = mapped_column(Text)
+    digest: Mapped[str | None] = mapped_column(String(64))
+
+    contest: Mapped[Contest] = relationship()
 
 
 class Contestant(Base):

@@ -160,6 +160,11 @@ class Check(_Spec):
     rule: Literal["majority", "all", "any"]
 
 
+PASS_CHECK = Check(key="passes", label="Passes to the next round", rule="majority")
+"""The one question of a pass/fail round's sheet; the label is an English msgid, shown translated
+(``judging.services.rounds.rubric_for_assignment``)."""
+
+
 class AssignmentSpec(_Spec):
     judges_per_entry: JudgesPerEntry
     """``"all"``: every panel judge scores every entry; an integer k: a balanced assignment."""
@@ -250,6 +255,41 @@ class CollectionSpec(_Spec):
     max_photos: Annotated[StrictInt, Field(ge=0, le=100)] = 20
 
 
+class AdvanceSpec(_Spec):
+    """How a round's entries go on to the next round: exactly one of the four rules.
+
+    ``top``: the best N by the round's result; ``share``: the best ⌈share × ranked entries⌉; ``min_score``:
+    every entry whose result (a final score, or a number of passes in a pass/fail round) is at least
+    this; ``pick``: the organiser picks, with a reason for each picked entry. Ties at the boundary of
+    ``top`` and ``share`` never split: every entry sharing the last place that advances advances too.
+    """
+
+    top: Annotated[StrictInt, Field(ge=1)] | None = None
+    share: Annotated[Number, Field(gt=0, le=1)] | None = None
+    min_score: Annotated[Number, Field(ge=0)] | None = None
+    pick: StrictBool = False
+    """``true``: the organiser picks; ``false`` (the default) is the same as leaving it out."""
+
+
+class RoundSpec(_Spec):
+    """One judging round (初评, 终评 …): its own panel, its mode, its assignment and how entries advance.
+
+    ``mode = "scored"``: judges score the round's criteria (``criteria``/``aggregation``, else the
+    rubric's own); ``mode = "pass_fail"``: each judge passes or fails each entry, and the round ranks by
+    the number of passes. Every round but the last has an ``advance`` rule; the last round's result is
+    the contest's result and gets the ``[[awards]]``.
+    """
+
+    key: Key
+    label: Label
+    mode: Literal["scored", "pass_fail"]
+    judges_per_entry: JudgesPerEntry | None = None
+    """Defaults to ``assignment.judges_per_entry``."""
+    criteria: tuple[Criterion, ...] = ()
+    aggregation: AggregationSpec | None = None
+    advance: AdvanceSpec | None = None
+
+
 class Rubric(_Spec):
     contest: ContestSpec
     entry: EntrySpec | None = None
@@ -267,6 +307,8 @@ class Rubric(_Spec):
     """Certificate levels, highest first."""
     feedback: FeedbackSpec = FeedbackSpec()
     collection: CollectionSpec | None = None
+    rounds: tuple[RoundSpec, ...] = ()
+    """Judging rounds in order (screening → final); none: one implicit round judged by the whole panel."""
 
     _text: str = PrivateAttr(default="")
     _sha256: str = PrivateAttr(default="")
@@ -305,6 +347,31 @@ class Rubric(_Spec):
             if criterion.key == key:
                 return criterion
         raise KeyError(key)
+
+    def round(self, key: str) -> RoundSpec:
+        for spec in self.rounds:
+            if spec.key == key:
+                return spec
+        raise KeyError(key)
+
+    def for_round(self, key: str) -> Rubric:
+        """The rubric as one round's judges and engine see it: the round's criteria, aggregation and
+        ``judges_per_entry`` in place of the rubric's own (which they default to). A pass/fail round has
+        no criteria and one check, :data:`PASS_CHECK`, that each judge answers. Not re-validated: the
+        round was checked with the rubric."""
+        spec = self.round(key)
+        assignment = self.assignment
+        if assignment is not None and spec.judges_per_entry is not None:
+            assignment = assignment.model_copy(update={"judges_per_entry": spec.judges_per_entry})
+        if spec.mode == "pass_fail":
+            update: dict[str, Any] = {"criteria": (), "checks": (PASS_CHECK,), "awards": ()}
+        else:
+            update = {"criteria": spec.criteria or self.criteria, "aggregation": spec.aggregation or self.aggregation}
+            if spec is not self.rounds[-1]:
+                update["awards"] = ()
+        rubric = self.model_copy(update={**update, "assignment": assignment, "rounds": ()})
+        rubric._text, rubric._sha256, rubric._source = self._text, self._sha256, self._source
+        return rubric
 
 
 # --- differences between two versions ------------------------------------------------------------
@@ -537,6 +604,7 @@ def _meaning_problems(rubric: Rubric) -> list[tuple[str, str]]:
         problems.append(("nomination", "needs an [entry] table"))
     if rubric.collection and kind != "collection":
         problems.append(("collection", 'only for contest.kind = "collection"'))
+    problems += _round_problems(rubric)
     return problems
 
 
@@ -580,6 +648,87 @@ def _collection_problems(rubric: Rubric) -> list[tuple[str, str]]:
         for index, figure in enumerate(rubric.collection.figures):
             if figure.key in field_keys:
                 problems.append((f"collection.figures[{index}].key", f"{figure.key!r} is also an entry field's key"))
+    return problems
+
+
+def _round_problems(rubric: Rubric) -> list[tuple[str, str]]:
+    """Problems of ``[[rounds]]``: keys, the advance rule of every round but the last, and each scored
+    round's own criteria and aggregation checked like the rubric's."""
+    if not rubric.rounds:
+        return []
+    problems = _duplicates("rounds", rubric.rounds)
+    if rubric.contest.kind != "work":
+        problems.append(("rounds", 'only for contest.kind = "work"'))
+    if len(rubric.rounds) < 2:
+        problems.append(("rounds", "needs at least two rounds (a contest without [[rounds]] is judged in one)"))
+    last = len(rubric.rounds) - 1
+    for index, spec in enumerate(rubric.rounds):
+        problems += _round_spec_problems(rubric, spec, f"rounds[{index}]", last=index == last)
+    return problems
+
+
+def _round_spec_problems(rubric: Rubric, spec: RoundSpec, path: str, *, last: bool) -> list[tuple[str, str]]:
+    problems: list[tuple[str, str]] = []
+    if spec.mode == "pass_fail":
+        for key in ("criteria", "aggregation"):
+            if getattr(spec, key):
+                problems.append((f"{path}.{key}", 'not used when mode = "pass_fail"'))
+        if last:
+            problems.append((f"{path}.mode", 'the last round gets the awards, so it must be "scored"'))
+    criteria = spec.criteria or rubric.criteria
+    problems += [(f"{path}.{p}", m) for p, m in _duplicates("criteria", spec.criteria)]
+    for index, criterion in enumerate(spec.criteria):
+        c_path = f"{path}.criteria[{index}]"
+        if _decimal_places(criterion.step) > 2:
+            problems.append((f"{c_path}.step", "must have at most two decimals"))
+        elif criterion.max % criterion.step != 0:
+            problems.append((f"{c_path}.max", f"must be a multiple of step ({format_points(criterion.step)})"))
+    aggregation = spec.aggregation
+    judges_per_entry = spec.judges_per_entry
+    min_judges = (aggregation or rubric.aggregation or AggregationSpec(across_judges="mean")).min_judges
+    if spec.mode == "scored" and isinstance(judges_per_entry, int) and judges_per_entry < min_judges:
+        problems.append(
+            (f"{path}.judges_per_entry", f"must be at least the round's aggregation.min_judges ({min_judges})")
+        )
+    if aggregation is not None:
+        keys = {c.key for c in criteria}
+        for index, key in enumerate(aggregation.tie_break):
+            if key not in keys:
+                problems.append((f"{path}.aggregation.tie_break[{index}]", f"unknown criterion {key!r}"))
+        if aggregation.across_judges == "trimmed_mean":
+            if aggregation.min_judges <= 2 * aggregation.trim:
+                problems.append(
+                    (
+                        f"{path}.aggregation.min_judges",
+                        f"must be greater than 2 × trim ({2 * aggregation.trim}) for trimmed_mean",
+                    )
+                )
+        elif aggregation.trim:
+            problems.append((f"{path}.aggregation.trim", 'applies only to across_judges = "trimmed_mean"'))
+    advance = spec.advance
+    if last:
+        if advance is not None:
+            problems.append((f"{path}.advance", "the last round has no advance rule: its result gets the awards"))
+        return problems
+    if advance is None:
+        problems.append((f"{path}.advance", "required for every round but the last"))
+        return problems
+    given = [name for name in ("top", "share", "min_score") if getattr(advance, name) is not None]
+    given += ["pick"] if advance.pick else []
+    if len(given) != 1:
+        problems.append(
+            (f"{path}.advance", f"set exactly one of top, share, min_score, pick (found {', '.join(given) or 'none'})")
+        )
+    if advance.min_score is not None:
+        if spec.mode == "pass_fail":
+            if advance.min_score != advance.min_score.to_integral_value():
+                problems.append((f"{path}.advance.min_score", "counts passes in a pass/fail round: a whole number"))
+        else:
+            highest = sum((c.weight * c.max for c in criteria), Decimal(0))
+            if advance.min_score > highest:
+                problems.append(
+                    (f"{path}.advance.min_score", f"exceeds the highest possible total ({format_points(highest)})")
+                )
     return problems
 
 

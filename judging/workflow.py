@@ -366,3 +366,83 @@ interest follow the tree), so the tree must not change under the entries before 
 def settled(phase: Phase) -> bool:
     """Whether a contest in ``phase`` is over: its entries no longer depend on the organisation tree."""
     return phase in SETTLED
+
+
+# --- judging rounds ------------------------------------------------------------------------------
+#
+# A contest with ``[[rounds]]`` runs them inside the review phase, one after the other: the organiser
+# opens a round (the first once review starts, each next one once the previous round's result is frozen),
+# places judges on its panel and assigns them the round's entries, judges save sheets only while their
+# round is open, and freezing a round records its result and who advances. The last round is never
+# frozen on its own: the contest's result (``FREEZE_RESULTS``) is its result. Rounds are a sub-state of
+# review rather than phases of their own, so every other rule of the table above stays as it is.
+
+
+class RoundStatus(enum.StrEnum):
+    """Where one round stands: not opened yet, open (judges judge), or frozen (its result recorded)."""
+
+    WAITING = "waiting"
+    OPEN = "open"
+    FROZEN = "frozen"
+
+
+class RoundAction(enum.StrEnum):
+    OPEN_ROUND = "open_round"
+    """Organisers open a round: its entries are every judgeable entry, or the previous round's advancing ones."""
+    PLACE_JUDGES = "place_judges"
+    """Organisers place judges on a round's panel (before it opens, or while it is open)."""
+    ASSIGN_ROUND = "assign_round"
+    """Organisers assign the round's panel the round's entries."""
+    SAVE_ROUND_SHEETS = "save_round_sheets"
+    """Judges save and submit sheets of a round (besides ``SAVE_SHEETS`` for the contest)."""
+    FREEZE_ROUND = "freeze_round"
+    """Organisers freeze a round's result and with it the entries that advance (not the last round)."""
+
+
+@dataclass(frozen=True)
+class RoundRule:
+    """When a round action is allowed: in one of ``phases``, with the round in one of ``statuses`` and the
+    round before it (if any) in one of ``previous`` (any when ``None``)."""
+
+    phases: frozenset[Phase]
+    statuses: frozenset[RoundStatus]
+    previous: frozenset[RoundStatus] | None = None
+
+
+ROUND_RULES: dict[RoundAction, RoundRule] = {
+    RoundAction.OPEN_ROUND: RoundRule(_REVIEW, frozenset({RoundStatus.WAITING}), frozenset({RoundStatus.FROZEN})),
+    RoundAction.PLACE_JUDGES: RoundRule(_REVIEW, frozenset({RoundStatus.WAITING, RoundStatus.OPEN})),
+    RoundAction.ASSIGN_ROUND: RoundRule(_REVIEW, frozenset({RoundStatus.OPEN})),
+    RoundAction.SAVE_ROUND_SHEETS: RoundRule(_REVIEW, frozenset({RoundStatus.OPEN})),
+    RoundAction.FREEZE_ROUND: RoundRule(_REVIEW, frozenset({RoundStatus.OPEN})),
+}
+"""When each round action is allowed. A round opens only once the round before it is frozen; a frozen
+round's sheets never change again (a reopened contest keeps its frozen rounds)."""
+
+
+class RoundRefusal(enum.StrEnum):
+    WRONG_PHASE = "wrong_phase"
+    ROUND_NOT_OPEN = "round_not_open"
+    ROUND_ALREADY_OPEN = "round_already_open"
+    ROUND_FROZEN = "round_frozen"
+    PREVIOUS_NOT_FROZEN = "previous_not_frozen"
+
+
+def round_refusal(
+    action: RoundAction, phase: Phase, status: RoundStatus, previous: RoundStatus | None
+) -> RoundRefusal | None:
+    """Why the workflow refuses a round action (``previous``: the status of the round before, ``None``
+    for the first round); ``None`` when it allows it. The phase is checked first, then the round before,
+    then the round itself."""
+    rule = ROUND_RULES[action]
+    if phase not in rule.phases:
+        return RoundRefusal.WRONG_PHASE
+    if rule.previous is not None and previous is not None and previous not in rule.previous:
+        return RoundRefusal.PREVIOUS_NOT_FROZEN
+    if status not in rule.statuses:
+        if status is RoundStatus.FROZEN:
+            return RoundRefusal.ROUND_FROZEN
+        if status is RoundStatus.OPEN:
+            return RoundRefusal.ROUND_ALREADY_OPEN
+        return RoundRefusal.ROUND_NOT_OPEN
+    return None

@@ -18,6 +18,7 @@ holds the live tables against it:
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,7 +26,17 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from judging.models import Assignment, AuditEvent, Certificate, Contest, Entry, ResultSnapshot, ScoreSheet, User
+from judging.models import (
+    Assignment,
+    AuditEvent,
+    Certificate,
+    Contest,
+    Entry,
+    JudgingRound,
+    ResultSnapshot,
+    ScoreSheet,
+    User,
+)
 from judging.services import audit
 from judging.services.paper_sheets import paper_findings
 from judging.services.snapshots import award_rows, digest_of, level_rows, payload_of, recorded_heads
@@ -55,6 +66,7 @@ def verify_instance(session: Session, seal: audit.AuditSeal) -> Verification:
     result.events = audit.chain_head(session).count
     result.sheets = _check_sheets(session, result.findings)
     result.snapshots = _check_snapshots(session, seal, result.findings)
+    _check_rounds(session, result.findings)
     result.certificates = _check_certificates(session, result.findings)
     result.findings += paper_findings(session)
     return result
@@ -175,6 +187,32 @@ def _check_snapshots(session: Session, seal: audit.AuditSeal, findings: list[str
                     f"{head.hash[:16]}…) is not in the audit chain"
                 )
     return len(rows)
+
+
+def _check_rounds(session: Session, findings: list[str]) -> None:
+    """Each frozen judging round: its payload hashes to its digest, and that digest is the one its
+    ``round.freeze`` audit event recorded (the next round's entries rest on it)."""
+    rows = session.execute(
+        select(JudgingRound, Contest).join(Contest).where(JudgingRound.payload.is_not(None)).order_by(JudgingRound.id)
+    ).all()
+    for row, contest in rows:
+        label = f"round {row.key} of {contest.slug}"
+        if hashlib.sha256((row.payload or "").encode("utf-8")).hexdigest() != row.digest:
+            findings.append(f"{label}: its payload does not match its digest")
+        event = session.scalar(
+            select(AuditEvent)
+            .where(
+                AuditEvent.action == "round.freeze",
+                AuditEvent.object_id == row.key,
+                AuditEvent.contest_id == contest.id,
+            )
+            .order_by(AuditEvent.seq)
+            .limit(1)
+        )
+        if event is None:
+            findings.append(f"{label}: no round.freeze audit event records it")
+        elif event.data.get("digest") != row.digest:
+            findings.append(f"{label}: its digest is not the one recorded when it was frozen (audit event {event.seq})")
 
 
 def certificate_in_payload(certificate: Certificate, payload: dict[str, Any]) -> bool:

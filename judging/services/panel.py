@@ -30,11 +30,11 @@ from judging.models import (
     User,
     utcnow,
 )
-from judging.services import NotFound, ServiceError, audit, exclusions
+from judging.services import NotFound, ServiceError, audit, exclusions, rounds
 from judging.services.contests import current_rubric, require
 from judging.services.entries import judgeable_entries
 from judging.services.progress import open_for_conflicts
-from judging.workflow import Action
+from judging.workflow import Action, RoundStatus
 
 
 def add_to_panel(session: Session, actor: User, contest: Contest, judge: User) -> PanelMember:
@@ -155,6 +155,13 @@ def _has_assignments(session: Session, contest: Contest) -> bool:
 def assign_judges(session: Session, actor: User, contest: Contest) -> int:
     """Run the contest's assignment rule (``judges_per_entry``): every judge, or a balanced k per entry."""
     require(Action.CHANGE_ASSIGNMENT, contest)
+    if current_rubric(contest).rounds:
+        # In rounds, each open round is assigned on its own (after a recusal or a removal, again): a
+        # contest-wide run would hand every judge the entries of rounds they do not sit on.
+        opened = [view for view in rounds.round_views(session, contest) if view.status is RoundStatus.OPEN]
+        if not opened:
+            raise ServiceError(_("This contest is judged in rounds: assign each round's panel on the rounds page."))
+        return sum(rounds.assign_round(session, actor, contest, view.spec.key) for view in opened)
     if not contest.panel:
         raise ServiceError(_("Add judges to the panel first."))
     k = _judges_per_entry(contest)

@@ -64,6 +64,7 @@ from judging.services.contests import current_rubric
 from judging.services.entries import judgeable_statuses
 from judging.services.membership import sheets_count
 from judging.services.paper_sheets import paper_origins
+from judging.services.round_paths import PathStep, entry_paths, round_codes, step_text
 
 
 @dataclass(frozen=True)
@@ -119,6 +120,31 @@ class ContestResults:
     paper_sheets: Mapping[tuple[str, str], str] = field(default_factory=dict)
     """(entry code, judge username) → where a sheet typed from paper came from (number, clerks, settlement)."""
     """The digest of the engine's inputs (:func:`engine_key`): equal keys, equal ranking; "" without sheets."""
+    paths: Mapping[str, tuple[PathStep, ...]] = field(default_factory=dict)
+    """With ``[[rounds]]``: every entry's path through the frozen rounds, by code."""
+    eliminated: Mapping[str, EntryLine] = field(default_factory=dict)
+    """With ``[[rounds]]``: the entries a frozen round did not send on (they are not in the last round)."""
+
+    last_round_label: str = ""
+    """With ``[[rounds]]``: the label of the last round, whose result this is."""
+
+    def path_lines(self, entry: str) -> list[str]:
+        """An entry's path through the rounds in the user's language, one line per frozen round, then its
+        result in the last round (its score and rank, or why it is not ranked there)."""
+        lines = [step_text(step) for step in self.paths.get(entry, ())]
+        if self.last_round_label and entry in self.entries:
+            if self.ranking is not None and entry in set(self.ranking.table["entry"]):
+                row = self.ranking.table[self.ranking.table["entry"] == entry].iloc[0]
+                lines.append(
+                    _(
+                        "%(round)s: %(result)s",
+                        round=self.last_round_label,
+                        result=_("score %(score)s, rank %(rank)s", score=row["final_score"], rank=int(row["rank"])),
+                    )
+                )
+            else:
+                lines.append(_("%(round)s: %(result)s", round=self.last_round_label, result=_("not ranked")))
+        return lines
 
     def judge_name(self, username: str) -> str:
         return self.judges.get(username, username)
@@ -143,16 +169,23 @@ class ContestResults:
         return key
 
 
-def _panel_sheets(contest: Contest, rubric: Rubric, status: SheetStatus, query: Select) -> Select:
+def _panel_sheets(
+    contest: Contest, rubric: Rubric, status: SheetStatus, query: Select, round_key: str | None = None
+) -> Select:
     """``query`` restricted to the sheets in ``status`` of active assignments of the entries that go
-    before the panel: the sheets a result counts (submitted) or is still waiting for (draft)."""
-    return _active_sheets(contest, rubric, status, query).where(
+    before the panel: the sheets a result counts (submitted) or is still waiting for (draft); with
+    ``round_key``, only that judging round's."""
+    return _active_sheets(contest, rubric, status, query, round_key).where(
         ScoreSheet.rubric_version_id == contest.current_rubric.id,
         sheets_count(Assignment.judge_id, contest.id),
     )
 
 
-def _active_sheets(contest: Contest, rubric: Rubric, status: SheetStatus, query: Select) -> Select:
+def _active_sheets(
+    contest: Contest, rubric: Rubric, status: SheetStatus, query: Select, round_key: str | None = None
+) -> Select:
+    if round_key is not None:
+        query = query.where(Assignment.round_key == round_key)
     return (
         query.join(Assignment, ScoreSheet.assignment_id == Assignment.id)
         .join(Entry, Assignment.entry_id == Entry.id)
@@ -185,15 +218,18 @@ def removed_judges(session: Session, contest: Contest, rubric: Rubric) -> tuple[
     return tuple(lines)
 
 
-def score_frames(session: Session, contest: Contest, rubric: Rubric) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The long score table and the check answers of the sheets that count (see the module docstring).
+def score_frames(
+    session: Session, contest: Contest, rubric: Rubric, round_key: str | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The long score table and the check answers of the sheets that count (see the module docstring);
+    with ``round_key`` only that judging round's, ``rubric`` then being the round's view of the rubric.
 
     Scores of a criterion the current rubric no longer has are left out (the sheet then lacks a
     criterion and the engine drops it as incomplete, saying so).
     """
     criteria = {criterion.key for criterion in rubric.criteria}
     check_keys = {check.key for check in rubric.checks}
-    counted = _panel_sheets(contest, rubric, SheetStatus.SUBMITTED, select(ScoreSheet.id))
+    counted = _panel_sheets(contest, rubric, SheetStatus.SUBMITTED, select(ScoreSheet.id), round_key)
     score_rows = session.execute(
         select(Entry.code, User.username, Score.criterion, Score.value, Entry.category)
         .join(ScoreSheet, Score.sheet_id == ScoreSheet.id)
@@ -240,7 +276,13 @@ def compute_results(session: Session, contest: Contest) -> ContestResults:
     rubric = current_rubric(contest)
     if rubric.contest.kind != "work" or rubric.aggregation is None:
         raise ServiceError(_("This contest is not judged by a panel, so it has no judges' results."))
-    scores, checks = score_frames(session, contest, rubric)
+    # With rounds the contest's result is the last round's: its sheets, with its criteria, of the entries
+    # the round before it sent on; every other entry's result is its path through the frozen rounds.
+    round_key = rubric.rounds[-1].key if rubric.rounds else None
+    paths = entry_paths(session, contest, rubric)
+    if round_key is not None:
+        rubric = rubric.for_round(round_key)
+    scores, checks = score_frames(session, contest, rubric, round_key)
     entry_rows = session.execute(
         select(Entry.id, Entry.code, Entry.title, Organization.name, Entry.category)
         .join(Organization, Entry.organization_id == Organization.id)
@@ -251,12 +293,21 @@ def compute_results(session: Session, contest: Contest) -> ContestResults:
         code: EntryLine(id=entry_id, code=code, title=title, organization=org, category=category or "")
         for entry_id, code, title, org, category in entry_rows
     }
+    eliminated: dict[str, EntryLine] = {}
+    if round_key is not None:
+        in_last_round = set(round_codes(session, contest, current_rubric(contest), round_key) or ())
+        eliminated = {
+            code: line for code, line in entries.items() if any(not step.advanced for step in paths.get(code, ()))
+        }
+        entries = {code: line for code, line in entries.items() if code in in_last_round}
     judge_names = dict(
         session.execute(
             select(User.username, User.display_name).where(User.username.in_(set(scores["judge"].tolist())))
         ).all()
     )
-    drafts = session.scalar(_panel_sheets(contest, rubric, SheetStatus.DRAFT, select(func.count(ScoreSheet.id))))
+    drafts = session.scalar(
+        _panel_sheets(contest, rubric, SheetStatus.DRAFT, select(func.count(ScoreSheet.id)), round_key)
+    )
     scored = set(scores["entry"].tolist())
     base = {
         "contest": contest,
@@ -271,6 +322,9 @@ def compute_results(session: Session, contest: Contest) -> ContestResults:
         "unscored": tuple(code for code in entries if code not in scored),
         "removed_judges": removed_judges(session, contest, rubric),
         "paper_sheets": paper_origins(session, contest),
+        "paths": {code: tuple(steps) for code, steps in paths.items()},
+        "last_round_label": current_rubric(contest).rounds[-1].label if round_key is not None else "",
+        "eliminated": eliminated,
         "sheets_of_earlier_rubric": int(
             session.scalar(
                 _active_sheets(contest, rubric, SheetStatus.SUBMITTED, select(func.count(ScoreSheet.id))).where(
@@ -379,6 +433,8 @@ def results_workbook(results: ContestResults) -> bytes:
         part = listing[listing["category"] == key] if results.rubric.categories else listing
         title = results.category_label(key) if key else _("Ranking")
         frames.append(frame_sheet(title, _ranking_frame(results, part, criterion_labels), decimals_format))
+    if results.eliminated:
+        frames.append(frame_sheet(_("Eliminated in a round"), _eliminated_frame(results)))
     frames.append(frame_sheet(_("Score sheets"), _sheets_frame(results, ranking, criterion_labels)))
     if results.reliability is not None:
         frames.append(frame_sheet(_("Reliability"), _reliability_frame(results.reliability)))
@@ -407,7 +463,22 @@ def _ranking_frame(results: ContestResults, listing: pd.DataFrame, criterion_lab
     for key, label in criterion_labels.items():
         frame[label] = listing[key].tolist()
     frame[_("Note")] = [listing_note_text(note) for note in listing["note"]]
+    if results.paths:
+        frame[_("Path through the rounds")] = ["; ".join(results.path_lines(code)) for code in codes]
     return frame
+
+
+def _eliminated_frame(results: ContestResults) -> pd.DataFrame:
+    """The entries an earlier round did not send on, with their path: where and why they stopped."""
+    lines = results.eliminated
+    return pd.DataFrame(
+        {
+            _("Entry code"): list(lines),
+            _("Organisation"): [line.organization for line in lines.values()],
+            _("Title"): [line.title for line in lines.values()],
+            _("Path through the rounds"): ["; ".join(results.path_lines(code)) for code in lines],
+        }
+    )
 
 
 def _sheets_frame(results: ContestResults, ranking: RankingResult, criterion_labels: Mapping[str, str]) -> pd.DataFrame:

@@ -33,8 +33,9 @@ from judging.models import (
 )
 from judging.rubric import Criterion, Rubric, format_points
 from judging.services import NotFound, ServiceError, audit
-from judging.services.contests import current_rubric, freeze_rubric_version, require
+from judging.services.contests import freeze_rubric_version, require
 from judging.services.membership import on_panel
+from judging.services.rounds import require_sheet_round_open, rubric_for_assignment
 from judging.workflow import Action
 
 
@@ -182,12 +183,13 @@ def save_sheet(
     if not session.scalar(select(on_panel(judge.id, contest.id))):
         raise NotFound(_("No such entry among your assignments."))
     require(Action.SAVE_SHEETS, contest)
+    require_sheet_round_open(session, contest, assignment)
     sheet = assignment.sheet
     if sheet is not None and session.scalar(select(PaperSheet.id).where(PaperSheet.sheet_id == sheet.id)):
         raise ServiceError(_("This sheet was entered from your signed paper sheet; it is changed on paper only."))
     if expected_version is not None and expected_version != (sheet.version if sheet else 0):
         raise StaleSheet()
-    rubric = current_rubric(contest)
+    rubric = rubric_for_assignment(contest, assignment)
     parsed, check_values = checked_values(rubric, scores, checks, submit=submit)
     old = None
     if sheet is None:
@@ -254,6 +256,7 @@ def reopen_sheet(session: Session, actor: User, assignment: Assignment, reason: 
     if not reason:
         raise ServiceError(_("Please give the reason for reopening the sheet."))
     require(Action.REOPEN_SHEETS, assignment.entry.contest)
+    require_sheet_round_open(session, assignment.entry.contest, assignment)
     old = sheet_values(sheet)
     sheet.status = SheetStatus.DRAFT
     sheet.submitted_at = None

@@ -128,7 +128,7 @@ def _work_payload(session: Session, contest: Contest, rubric: Rubric) -> dict[st
             .where(Entry.contest_id == contest.id)
         ).all()
     )
-    criterion_keys = [criterion.key for criterion in rubric.criteria]
+    criterion_keys = [criterion.key for criterion in results.rubric.criteria]  # the last round's, with rounds
     sheets = [
         {
             "entry": str(row["entry"]),
@@ -147,7 +147,7 @@ def _work_payload(session: Session, contest: Contest, rubric: Rubric) -> dict[st
         }
         for row in results.checks.to_dict("records")
     ]
-    ranking = []
+    ranking: list[dict[str, Any]] = []
     for row in results.ranking.listing().to_dict("records"):
         code = str(row["entry"])
         line = results.entries.get(code)
@@ -190,6 +190,33 @@ def _work_payload(session: Session, contest: Contest, rubric: Rubric) -> dict[st
                 "note": "no submitted sheet",
             }
         )
+    if rubric.rounds:
+        # A contest judged in rounds: each line carries its path through the frozen rounds, and the entries
+        # a round did not send on follow, unranked, saying in which round they stopped.
+        for ranked in ranking:
+            ranked["path"] = [step.as_dict() for step in results.paths.get(str(ranked["subject"]), ())]
+        for code, entry_line in results.eliminated.items():
+            steps = results.paths.get(code, ())
+            stopped = next((step.round_key for step in steps if not step.advanced), "")
+            ranking.append(
+                {
+                    "rank": None,
+                    "subject": code,
+                    "entry_id": entry_line.id,
+                    "category": entry_line.category,
+                    "category_label": results.category_label(entry_line.category) if entry_line.category else "",
+                    "title": entry_line.title,
+                    "holder": entry_line.organization,
+                    "organization": entry_line.organization,
+                    "parent": parents.get(entry_line.id, ""),
+                    "final_score": None,
+                    "award": "",
+                    "n_sheets": 0,
+                    "criteria": {key: None for key in criterion_keys},
+                    "note": f"eliminated in round {stopped}",
+                    "path": [step.as_dict() for step in steps],
+                }
+            )
     groups = [{"key": c.key, "label": c.label} for c in rubric.categories] or [{"key": "", "label": ""}]
     return {"decimals": decimals, "groups": groups, "sheets": sheets, "checks": checks, "ranking": ranking}
 
@@ -344,6 +371,8 @@ class AwardRow:
     final_score: str | None
     entry_id: int | None
     level_label: str = ""
+    path: tuple[dict[str, Any], ...] = ()
+    """With judging rounds: the entry's path through the frozen rounds, as the payload keeps it."""
 
 
 def award_group_label(key: str, label: str) -> str:
@@ -408,6 +437,7 @@ def award_rows(payload: dict[str, Any]) -> list[AwardRow]:
             final_score=row["final_score"],
             entry_id=row.get("entry_id"),
             level_label=row.get("level_label", ""),
+            path=tuple(row.get("path", ())),
         )
         for row in awarded
     ]
@@ -490,9 +520,7 @@ def correction_of(session: Session, snapshot: ResultSnapshot) -> ResultSnapshot 
 def correction_among(history: list[ResultSnapshot], snapshot: ResultSnapshot) -> ResultSnapshot | None:
     """:func:`correction_of`, found in the contest's snapshots already loaded (:func:`snapshots_of`)."""
     corrections = [
-        other
-        for other in history
-        if other.corrects_id == snapshot.id and other.status is not SnapshotStatus.WITHDRAWN
+        other for other in history if other.corrects_id == snapshot.id and other.status is not SnapshotStatus.WITHDRAWN
     ]
     return max(corrections, key=lambda other: other.number, default=None)
 

@@ -249,3 +249,17 @@ def revoke_api_token(token: ApiToken, cancel_url: str) -> Consequences:
         _("Revoke the token"),
         cancel_url,
     )
+
+
+def freeze_round(contest: Contest, label: str, advancing: int, entries: int, cancel_url: str) -> Consequences:
+    """Freezing a judging round's result: who advances is settled for good."""
+    points = [
+        _(
+            "The result of the round “%(round)s” of %(contest)s is recorded with its digest and can never change.",
+            round=label,
+            contest=contest.title,
+        ),
+        _("%(advancing)d of %(entries)d entries go on to the next round.", advancing=advancing, entries=entries),
+        _("The round's judges can no longer save or change sheets."),
+    ]
+    return Consequences(_("Freeze the round “%(round)s”?", round=label), points, _("Freeze the round"), cancel_url)

@@ -14,10 +14,10 @@ from judging.models import Assignment, AssignmentStatus, Role, SheetStatus
 from judging.rubric import format_points
 from judging.services import exclusions, organizations
 from judging.services.blind_view import entry_for_judge, organization_names
-from judging.services.contests import current_rubric
 from judging.services.panel import declare_conflict, declare_relation
 from judging.services.paper_sheets import paper_origin
 from judging.services.progress import open_for_conflicts, open_for_scores, progress_of_judge
+from judging.services.rounds import rubric_for_assignment
 from judging.services.sheets import InvalidSheet, StaleSheet, save_sheet, sheet_gaps, sheet_values
 from judging.web.actions import attempt, flash_refusal
 from judging.web.forms import ConfirmForm
@@ -93,7 +93,7 @@ def _render_entry(
         and a.status is AssignmentStatus.ASSIGNED
         and (a.sheet is None or a.sheet.status is SheetStatus.DRAFT)
     ]
-    rubric = current_rubric(contest)
+    rubric = rubric_for_assignment(contest, assignment)
     return render_template(
         "judge/entry.html",
         assignment=assignment,
@@ -118,7 +118,7 @@ def _render_entry(
 @judge_only
 def entry(entry_ref: str) -> ResponseReturnValue:
     assignment = assignment_for_judge(entry_ref)
-    rubric = current_rubric(assignment.entry.contest)
+    rubric = rubric_for_assignment(assignment.entry.contest, assignment)
     return _render_entry(assignment, score_sheet_form(rubric, assignment.sheet))
 
 
@@ -126,7 +126,7 @@ def entry(entry_ref: str) -> ResponseReturnValue:
 @judge_only
 def save(entry_ref: str) -> ResponseReturnValue:
     assignment = assignment_for_judge(entry_ref)
-    form = score_sheet_form(current_rubric(assignment.entry.contest), None)
+    form = score_sheet_form(rubric_for_assignment(assignment.entry.contest, assignment), None)
     if not form.validate_on_submit():
         if "csrf_token" in form.errors:
             flash(_("The form has expired. Please reload and retry."), "danger")

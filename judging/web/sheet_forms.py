@@ -110,17 +110,19 @@ class ScoreSheetForm(JudgingForm):
             return -1  # a tampered version can only ever be stale
 
 
-_form_classes: dict[str, type[ScoreSheetForm]] = {}
+_form_classes: dict[tuple[str, tuple[str, ...], tuple[tuple[str, str], ...]], type[ScoreSheetForm]] = {}
 """The score sheet form class of each rubric text seen by this process, by the text's sha256."""
 
 
 def score_sheet_form(rubric: Rubric, sheet: ScoreSheet | None) -> ScoreSheetForm:
     """A score sheet form for ``rubric``, filled from ``sheet`` (pass None to read only the posted data)."""
-    form_class = _form_classes.get(rubric.sha256) if rubric.sha256 else None
+    # A judging round's view of the rubric shares its text (and sha256) but not its criteria and checks.
+    key = (rubric.sha256, tuple(c.key for c in rubric.criteria), tuple((c.key, c.label) for c in rubric.checks))
+    form_class = _form_classes.get(key) if rubric.sha256 else None
     if form_class is None:
         form_class = _score_sheet_form_class(rubric)
         if rubric.sha256:
-            _form_classes[rubric.sha256] = form_class
+            _form_classes[key] = form_class
     data: dict[str, Any] = {"version": str(sheet.version) if sheet else "0"}
     if sheet is not None:
         data["comment"] = sheet.comment
