@@ -63,7 +63,7 @@ from judging.services import ServiceError
 from judging.services.contests import current_rubric
 from judging.services.entries import judgeable_statuses
 from judging.services.membership import sheets_count
-from judging.services.paper_sheets import paper_origins
+from judging.services.paper_origins import paper_origins
 from judging.services.round_paths import PathStep, entry_paths, round_codes, step_text
 
 

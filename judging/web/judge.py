@@ -15,7 +15,7 @@ from judging.rubric import format_points
 from judging.services import exclusions, organizations
 from judging.services.blind_view import entry_for_judge, organization_names
 from judging.services.panel import declare_conflict, declare_relation
-from judging.services.paper_sheets import paper_origin
+from judging.services.paper_origins import paper_origin
 from judging.services.progress import open_for_conflicts, open_for_scores, progress_of_judge
 from judging.services.rounds import rubric_for_assignment
 from judging.services.sheets import InvalidSheet, StaleSheet, save_sheet, sheet_gaps, sheet_values

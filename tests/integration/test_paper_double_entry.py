@@ -33,13 +33,13 @@ from judging.scoring.ranking import rank_entries
 from judging.scoring.score_table import parse_score_frame
 from judging.services import ServiceError, audit
 from judging.services.integrity import verify_instance
+from judging.services.paper_origins import paper_record
 from judging.services.paper_sheets import (
     assignment_for_paper,
     enter_paper_sheet,
     name_clerk,
     open_pairs,
     paper_backlog,
-    paper_record,
     settle_pair,
 )
 from judging.services.results import compute_results, results_workbook
