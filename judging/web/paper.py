@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from judging.extensions import db
-from judging.models import Contest, Role, User
+from judging.models import Contest, Role
 from judging.rubric import format_points
 from judging.services import NotFound, contests
 from judging.services.paper_sheets import (
@@ -39,6 +39,7 @@ from judging.services.paper_sheets import (
 )
 from judging.services.progress import open_for_scores
 from judging.services.sheets import InvalidSheet
+from judging.web import lookups
 from judging.web.actions import attempt
 from judging.web.forms import ConfirmForm
 from judging.web.paper_forms import paper_sheet_form, settle_form, settlement_choices
@@ -239,9 +240,7 @@ def add_clerk(slug: str) -> ResponseReturnValue:
     if not form.validate_on_submit():
         flash(_("Please choose an account."), "danger")
         return redirect(url_for("paper.reconcile", slug=slug))
-    user = db.session.get(User, form.judge_id.data)
-    if user is None:
-        abort(404)
+    user = lookups.user_for_organizer(form.judge_id.data)
     attempt(
         lambda: name_clerk(db.session, current_user, contest, user),
         _("%(name)s may now type this contest's paper sheets.", name=user.display_name),
@@ -255,9 +254,7 @@ def drop_clerk(slug: str, user_id: int) -> ResponseReturnValue:
     contest = contests.get_contest(db.session, slug)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    user = db.session.get(User, user_id)
-    if user is None:
-        abort(404)
+    user = lookups.user_for_organizer(user_id)
     attempt(
         lambda: remove_clerk(db.session, current_user, contest, user),
         _("%(name)s is no longer a clerk of this contest.", name=user.display_name),
