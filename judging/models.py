@@ -409,8 +409,14 @@ class PartsUpload(Base):
     """The storage's name for it (an S3 multipart upload id; empty on local disk)."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("background_job.id", ondelete="SET NULL"))
+    """Set once completed: the background job verifying the joined file (the upload is then the entry's file
+    "being checked" until the job attaches it as an :class:`EntryFile`, or refuses it)."""
+    refusal: Mapped[str] = mapped_column(Text, default="", server_default="")
+    """Why the verification refused the file (its object is deleted then), in the words shown to the entrant."""
 
     entry: Mapped[Entry] = relationship()
+    job: Mapped[BackgroundJob | None] = relationship()
 
 
 class PanelMember(Base):
