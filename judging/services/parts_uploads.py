@@ -246,6 +246,7 @@ class _Counted(io.RawIOBase):
         super().__init__()
         self.stream, self.progress, self.read_bytes = stream, progress, 0
         self.steps = max(1, -(-total // PROGRESS_STEP_BYTES)) + 1  # the last step: probe, copies, storing
+        progress(0, self.steps)
 
     def readable(self) -> bool:
         return True
