@@ -150,7 +150,9 @@ def test_the_job_verifies_a_good_video_submit_waits_for_it_and_a_second_run_chan
         keys = sorted(stored.stored_keys)
     assert sorted(_objects(app)) == keys  # the joined upload object is gone: the file lives at its key
     ready = client.get(f"/entrant/entries/{entry_id}/checks/{job_id}", headers=POLL).get_json()
-    assert ready["ok"] is True and ready["message"] == "文件 好视频.mp4 已上传。" and "好视频.mp4" in ready["files_html"]
+    assert (
+        ready["ok"] is True and ready["message"] == "文件 好视频.mp4 已上传。" and "好视频.mp4" in ready["files_html"]
+    )
 
     with app.app_context():  # the job again (a retry of the queue's message, a second worker): nothing changes
         job = db.session.get(BackgroundJob, job_id)
@@ -227,7 +229,10 @@ def test_a_check_that_could_not_start_says_why_and_is_retried(  # type: ignore[n
 
     app.config["JOB_QUEUE_URL"] = ""  # back to checking inside the request
     other = client_for("entrant-b")  # another organisation cannot retry it
-    assert other.post(f"/entrant/uploads/{token}/retry", data={"csrf_token": csrf_token(other, "/entrant/")}).status_code == 404
+    assert (
+        other.post(f"/entrant/uploads/{token}/retry", data={"csrf_token": csrf_token(other, "/entrant/")}).status_code
+        == 404
+    )
     retried = client.post(
         f"/entrant/uploads/{token}/retry", data={"csrf_token": csrf_token(client, page_url)}, follow_redirects=True
     ).get_data(as_text=True)
