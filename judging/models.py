@@ -13,7 +13,7 @@ Design notes:
 from __future__ import annotations
 
 import enum
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -729,6 +729,10 @@ class JobStatus(enum.StrEnum):
     FAILED = "failed"
 
 
+JOB_TIMEOUT_SECONDS = 3600
+"""The longest a background job may run: the queue stops it then (see :mod:`judging.services.jobs`)."""
+
+
 class BackgroundJob(Base):
     """A long piece of work done outside the request (a document of a published result), its progress and
     its stored outcome. ``key`` names the exact inputs, so the same request finds the same job (and its
@@ -758,3 +762,13 @@ class BackgroundJob(Base):
     finished_at: Mapped[datetime | None]
 
     contest: Mapped[Contest | None] = relationship()
+
+    @property
+    def stalled(self) -> bool:
+        """Marked running for longer than any job may run (the queue stops it at :data:`JOB_TIMEOUT_SECONDS`):
+        its worker died (killed, a host lost) without saying so. It may be retried."""
+        return (
+            self.status is JobStatus.RUNNING
+            and self.started_at is not None
+            and self.started_at <= utcnow() - timedelta(seconds=JOB_TIMEOUT_SECONDS)
+        )

@@ -170,7 +170,7 @@ def unverified_upload_refusal(session: Session, entry: Entry) -> str | None:
             name=pending.original_name,
             reason=pending.refusal,
         )
-    if pending.job is not None and pending.job.status is JobStatus.FAILED:
+    if pending.job is not None and (pending.job.status is JobStatus.FAILED or pending.job.stalled):
         return _(
             "The check of the file %(name)s stopped on an error; retry it or remove the file before submitting.",
             name=pending.original_name,

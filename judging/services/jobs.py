@@ -26,6 +26,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from judging import models
 from judging.exports import publication as documents
 from judging.models import BackgroundJob, JobStatus, ResultSnapshot, User, utcnow
 from judging.services import NotFound, ServiceError, audit
@@ -34,7 +35,7 @@ from judging.storage import Storage
 log = logging.getLogger(__name__)
 
 QUEUE_NAME = "judging"
-JOB_TIMEOUT_SECONDS = 3600
+JOB_TIMEOUT_SECONDS = models.JOB_TIMEOUT_SECONDS
 
 HEAVY_DOCUMENTS = {"certificates.pdf": "application/pdf", "booklet.pdf": "application/pdf"}
 """The documents of a result made by a job rather than inside the request."""
@@ -128,12 +129,13 @@ def create(
 
 
 def retry(session: Session, actor: User, job: BackgroundJob) -> None:
-    """Queue a failed job again (or one whose stored file went missing); anything else is refused."""
+    """Queue a failed job again (or one whose stored file went missing, or one whose worker died:
+    :attr:`BackgroundJob.stalled`); anything else is refused."""
     if job.status is JobStatus.DONE and job.result_key is not None:
         raise ServiceError(_("This job is done; its file is ready."))
     if job.status is JobStatus.DONE and not job.result_type:
         raise ServiceError(_("This job is done."))
-    if job.status in (JobStatus.QUEUED, JobStatus.RUNNING):
+    if job.status in (JobStatus.QUEUED, JobStatus.RUNNING) and not job.stalled:
         raise ServiceError(_("This job is already under way."))
     job.status = JobStatus.QUEUED
     job.error = ""
@@ -178,7 +180,7 @@ def run(session: Session, job_id: int, storage: Storage) -> None:
     """Do a job: mark it running, make its outcome with progress, store it and mark it done; or mark it
     failed with the reason. Idempotent: a job done (with its file) or running elsewhere is left alone."""
     job = session.get(BackgroundJob, job_id)
-    if job is None or job.status is JobStatus.RUNNING or finished(job, storage):
+    if job is None or (job.status is JobStatus.RUNNING and not job.stalled) or finished(job, storage):
         return
     job.status = JobStatus.RUNNING
     job.started_at = utcnow()

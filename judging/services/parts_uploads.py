@@ -321,18 +321,6 @@ def verify(session: Session, job: BackgroundJob, storage: Storage, progress: job
 jobs.RUNNERS[VERIFY_JOB] = verify
 
 
-def verifying(session: Session, entry: Entry) -> list[PartsUpload]:
-    """The completed uploads of an entry not yet its files: being checked, refused (with the reason) or
-    stopped on an error (its job failed, to retry). While there is one, the entry cannot be submitted."""
-    return list(
-        session.scalars(
-            select(PartsUpload)
-            .where(PartsUpload.entry_id == entry.id, PartsUpload.job_id.is_not(None))
-            .order_by(PartsUpload.id)
-        )
-    )
-
-
 @dataclass(frozen=True)
 class Check:
     """Where the verification of a completed upload stands, as the entrant's page shows it."""
@@ -369,10 +357,20 @@ def check(session: Session, entry: Entry, job_id: int) -> Check:
                 entry_file=entry_file,
             )
         return Check("gone", _("This upload does not exist or has expired."))
+    return _check_of(upload, job)
+
+
+def _check_of(upload: PartsUpload, job: BackgroundJob) -> Check:
     if upload.refusal:
         return Check("refused", upload.refusal, upload=upload)
     if job.status is JobStatus.FAILED:
         return Check("stopped", job.error, upload=upload)
+    if job.stalled:
+        return Check(
+            "stopped",
+            _("The check stopped without an answer (its worker was probably stopped); check the file again."),
+            upload=upload,
+        )
     return Check(
         "verifying",
         _("The file %(name)s has arrived and is being checked…", name=upload.original_name),
@@ -380,6 +378,17 @@ def check(session: Session, entry: Entry, job_id: int) -> Check:
         job.total_steps,
         upload=upload,
     )
+
+
+def verifying(session: Session, entry: Entry) -> list[Check]:
+    """The completed uploads of an entry not yet its files: being checked, refused (with the reason) or
+    stopped (its job failed or its worker died: to retry). While there is one, the entry cannot be submitted."""
+    pending = session.scalars(
+        select(PartsUpload)
+        .where(PartsUpload.entry_id == entry.id, PartsUpload.job_id.is_not(None))
+        .order_by(PartsUpload.id)
+    ).all()
+    return [_check_of(upload, upload.job) for upload in pending if upload.job is not None]
 
 
 def retry(session: Session, actor: User, upload: PartsUpload) -> BackgroundJob:
@@ -395,7 +404,13 @@ def abandon(session: Session, actor: User, upload: PartsUpload, storage: Storage
     """Give an upload up: its parts and its row go (after a refused completion, when the sender cancels, or
     when the entrant dismisses a refused file). One being checked is left to its job."""
     require_own_draft(actor, upload.entry)
-    if upload.job is not None and not upload.refusal and upload.job.status in (JobStatus.QUEUED, JobStatus.RUNNING):
+    job = upload.job
+    if (
+        job is not None
+        and not upload.refusal
+        and job.status in (JobStatus.QUEUED, JobStatus.RUNNING)
+        and not job.stalled
+    ):
         raise ServiceError(_("This file is being checked; wait for the result."))
     storage.abort_parts(upload.token, upload.reference)
     session.delete(upload)

@@ -7,6 +7,7 @@ SeaweedFS and a real Redis, on both databases (and on local disk where the backe
 from __future__ import annotations
 
 import hashlib
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,17 @@ from flask.testing import FlaskClient
 
 from judging import s3_storage, worker
 from judging.extensions import db
-from judging.models import AuditEvent, BackgroundJob, Entry, EntryFile, EntryStatus, JobStatus, PartsUpload
+from judging.models import (
+    JOB_TIMEOUT_SECONDS,
+    AuditEvent,
+    BackgroundJob,
+    Entry,
+    EntryFile,
+    EntryStatus,
+    JobStatus,
+    PartsUpload,
+    utcnow,
+)
 from judging.services import parts_uploads
 from judging.storage import storage_from_config
 from tests.conftest import csrf_token
@@ -244,3 +255,36 @@ def test_a_check_that_could_not_start_says_why_and_is_retried(  # type: ignore[n
         assert job is not None and (job.status, job.attempts) == (JobStatus.DONE, 1)
         assert db.session.scalar(db.select(db.func.count(PartsUpload.id))) == 0
         assert db.session.scalar(db.select(db.func.count(AuditEvent.id)).where(AuditEvent.action == "job.retry")) == 1
+
+
+def test_a_check_whose_worker_died_says_so_and_is_checked_again(app: Flask, client_for, video: bytes) -> None:  # type: ignore[no-untyped-def]
+    entry_id = _draft(app)
+    client = client_for("entrant-a")
+    answer = _send(client, entry_id, "中断.mp4", video)
+    assert _complete(client, entry_id, answer).get_json()["verifying"] is True
+    page_url = f"/entrant/entries/{entry_id}"
+    with app.app_context():  # a worker took the job, then was killed: the row says running, for too long
+        job = db.session.scalar(db.select(BackgroundJob))
+        assert job is not None
+        job.status, job.started_at = JobStatus.RUNNING, utcnow() - timedelta(seconds=JOB_TIMEOUT_SECONDS - 60)
+        db.session.commit()
+        token = db.session.scalar(db.select(PartsUpload.token))
+    retry = {"csrf_token": csrf_token(client, page_url)}
+    early = client.post(f"/entrant/uploads/{token}/retry", data=retry, follow_redirects=True).get_data(as_text=True)
+    assert "此任务正在进行中。" in early and 'data-state="verifying"' in early  # not yet past the job's limit
+    with app.app_context():
+        job = db.session.scalar(db.select(BackgroundJob))
+        assert job is not None
+        job.started_at = utcnow() - timedelta(seconds=JOB_TIMEOUT_SECONDS + 1)
+        db.session.commit()
+    page = client.get(page_url).get_data(as_text=True)
+    assert 'data-state="stopped"' in page and "校验没有结果就中断了（处理它的后台进程可能已停止），请重新校验。" in page
+    assert "文件 中断.mp4 的校验因错误中断，请重新校验或移除该文件后再提交。" in _submit(client, entry_id)
+
+    app.config["JOB_QUEUE_URL"] = ""  # checked again inside the request
+    client.post(f"/entrant/uploads/{token}/retry", data={"csrf_token": csrf_token(client, page_url)})
+    with app.app_context():
+        (stored,) = db.session.scalars(db.select(EntryFile)).all()
+        assert stored.sha256 == hashlib.sha256(video).hexdigest()
+        job = db.session.scalar(db.select(BackgroundJob))
+        assert job is not None and (job.status, job.attempts) == (JobStatus.DONE, 1)
