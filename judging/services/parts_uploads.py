@@ -31,7 +31,7 @@ from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session, scoped_session
 
 from judging import file_types
-from judging.models import BackgroundJob, Entry, EntryFile, JobStatus, PartsUpload, User, utcnow
+from judging.models import BackgroundJob, Entry, EntryFile, EntryStatus, JobStatus, PartsUpload, User, utcnow
 from judging.services import NotFound, ServiceError, audit, entry_files, jobs
 from judging.services.contests import current_rubric
 from judging.services.entries import refuse_when_closed, require_own_draft
@@ -418,12 +418,20 @@ def abandon(session: Session, actor: User, upload: PartsUpload, storage: Storage
 
 
 def expire(session: Session, storage: Storage) -> int:
-    """Delete the uploads past their expiry and the parts the storage holds for no upload; return how many."""
+    """Delete the uploads past their expiry, the completed ones of entries no longer drafts (withdrawn: no one
+    will dismiss or retry them) once their check is over, and the parts the storage holds for no upload;
+    return how many."""
     now = utcnow()
     gone = 0
     # A completed upload (its job set) waits for its verification, then for the entrant to read a refusal.
     expired = select(PartsUpload).where(PartsUpload.expires_at <= now, PartsUpload.job_id.is_(None))
-    for upload in session.scalars(expired).all():
+    left = (
+        select(PartsUpload)
+        .join(Entry, PartsUpload.entry_id == Entry.id)
+        .where(PartsUpload.job_id.is_not(None), Entry.status != EntryStatus.DRAFT)
+    )
+    abandoned = [u for u in session.scalars(left).all() if u.job is None or _check_of(u, u.job).state != "verifying"]
+    for upload in [*session.scalars(expired).all(), *abandoned]:
         storage.abort_parts(upload.token, upload.reference)
         session.delete(upload)
         gone += 1

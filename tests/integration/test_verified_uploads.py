@@ -288,3 +288,24 @@ def test_a_check_whose_worker_died_says_so_and_is_checked_again(app: Flask, clie
         assert stored.sha256 == hashlib.sha256(video).hexdigest()
         job = db.session.scalar(db.select(BackgroundJob))
         assert job is not None and (job.status, job.attempts) == (JobStatus.DONE, 1)
+
+
+def test_a_withdrawn_drafts_stopped_check_leaves_no_object(  # type: ignore[no-untyped-def]
+    app: Flask, client_for, video: bytes, tmp_path: Path
+) -> None:
+    app.config["JOB_QUEUE_URL"] = f"unix://{tmp_path / 'no-redis.sock'}"  # the check cannot start: stopped
+    entry_id = _draft(app)
+    client = client_for("entrant-a")
+    assert _complete(client, entry_id, _send(client, entry_id, "撤回.mp4", video)).status_code == 400
+    page_url = f"/entrant/entries/{entry_id}"
+    withdrawn = client.post(f"{page_url}/withdraw", data={"csrf_token": csrf_token(client, page_url), "confirmed": "1"})
+    assert withdrawn.status_code == 302 and _status(app, entry_id) is EntryStatus.WITHDRAWN
+    result = app.test_cli_runner().invoke(args=["expire-uploads"])
+    assert result.exit_code == 0 and result.output == "1 unfinished uploads removed.\n", result.output
+    assert _objects(app) == []
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count(PartsUpload.id))) == 0
+        if app.config["STORAGE_BACKEND"] == "s3":
+            storage = storage_from_config(app.config)
+            listed = storage.client.list_objects_v2(Bucket=storage.bucket, Prefix=storage.uploads_prefix)
+            assert listed.get("KeyCount", 0) == 0
