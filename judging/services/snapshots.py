@@ -490,7 +490,9 @@ def correction_of(session: Session, snapshot: ResultSnapshot) -> ResultSnapshot 
 def correction_among(history: list[ResultSnapshot], snapshot: ResultSnapshot) -> ResultSnapshot | None:
     """:func:`correction_of`, found in the contest's snapshots already loaded (:func:`snapshots_of`)."""
     corrections = [
-        other for other in history if other.corrects_id == snapshot.id and other.status is not SnapshotStatus.WITHDRAWN
+        other
+        for other in history
+        if other.corrects_id == snapshot.id and other.status is not SnapshotStatus.WITHDRAWN
     ]
     return max(corrections, key=lambda other: other.number, default=None)
 
