@@ -13,7 +13,7 @@ Design notes:
 from __future__ import annotations
 
 import enum
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -435,8 +435,14 @@ class PartsUpload(Base):
     """The storage's name for it (an S3 multipart upload id; empty on local disk)."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("background_job.id", ondelete="SET NULL"))
+    """Set once completed: the background job verifying the joined file (the upload is then the entry's file
+    "being checked" until the job attaches it as an :class:`EntryFile`, or refuses it)."""
+    refusal: Mapped[str] = mapped_column(Text, default="", server_default="")
+    """Why the verification refused the file (its object is deleted then), in the words shown to the entrant."""
 
     entry: Mapped[Entry] = relationship()
+    job: Mapped[BackgroundJob | None] = relationship()
 
 
 class PanelMember(Base):
@@ -852,6 +858,10 @@ class JobStatus(enum.StrEnum):
     FAILED = "failed"
 
 
+JOB_TIMEOUT_SECONDS = 3600
+"""The longest a background job may run: the queue stops it then (see :mod:`judging.services.jobs`)."""
+
+
 class BackgroundJob(Base):
     """A long piece of work done outside the request (a document of a published result), its progress and
     its stored outcome. ``key`` names the exact inputs, so the same request finds the same job (and its
@@ -881,3 +891,13 @@ class BackgroundJob(Base):
     finished_at: Mapped[datetime | None]
 
     contest: Mapped[Contest | None] = relationship()
+
+    @property
+    def stalled(self) -> bool:
+        """Marked running for longer than any job may run (the queue stops it at :data:`JOB_TIMEOUT_SECONDS`):
+        its worker died (killed, a host lost) without saying so. It may be retried."""
+        return (
+            self.status is JobStatus.RUNNING
+            and self.started_at is not None
+            and self.started_at <= utcnow() - timedelta(seconds=JOB_TIMEOUT_SECONDS)
+        )

@@ -191,8 +191,13 @@ class Storage(Protocol):
 
     def stored_parts(self, token: str, reference: str) -> list[StoredPart]: ...
 
+    def join_parts(self, token: str, reference: str, parts: list[StoredPart]) -> None:
+        """Join the parts into one file where they are (S3: CompleteMultipartUpload), moving no byte through
+        the app; joining again an upload already joined does nothing."""
+        ...
+
     def assembled(self, token: str, reference: str, parts: list[StoredPart]) -> Any:
-        """A context manager giving the parts joined, as one stream."""
+        """A context manager giving the joined file (:meth:`join_parts`), as one stream."""
         ...
 
     def abort_parts(self, token: str, reference: str) -> None:
@@ -573,6 +578,9 @@ class LocalStorage:
         if not folder.is_dir():
             return []
         return sorted(StoredPart(int(p.name), p.stat().st_size, "") for p in folder.iterdir() if p.name.isdigit())
+
+    def join_parts(self, token: str, reference: str, parts: list[StoredPart]) -> None:
+        """Nothing to do: the parts are read one after the other (:meth:`assembled`)."""
 
     @contextmanager
     def assembled(self, token: str, reference: str, parts: list[StoredPart]) -> Iterator[IO[bytes]]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from flask import current_app
 
 from judging.extensions import db
-from judging.services import jobs
+from judging.services import jobs, parts_uploads  # noqa: F401  (parts_uploads registers its job's runner)
 from judging.storage import storage_from_config
 
 

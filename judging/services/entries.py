@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session, selectinload
 
-from judging.models import Contest, Entry, EntryStatus, Organization, User, utcnow
+from judging.models import Contest, Entry, EntryStatus, JobStatus, Organization, PartsUpload, User, utcnow
 from judging.rubric import Rubric
 from judging.services import NotFound, ServiceError, audit
 from judging.services.contests import current_rubric, refusal_message, require, show_moment
@@ -178,6 +178,33 @@ def new_entry_refusal(session: Session, organization: Organization | None, conte
     return None
 
 
+def unverified_upload_refusal(session: Session, entry: Entry) -> str | None:
+    """Why an entry with a completed upload that is not (yet) its file cannot be submitted: the file is being
+    checked, was refused, or its check stopped on an error (see :mod:`judging.services.parts_uploads`)."""
+    pending = session.scalars(
+        select(PartsUpload)
+        .where(PartsUpload.entry_id == entry.id, PartsUpload.job_id.is_not(None))
+        .order_by(PartsUpload.id)
+    ).first()
+    if pending is None:
+        return None
+    if pending.refusal:
+        return _(
+            "The file %(name)s was not accepted (%(reason)s); remove it from the list before submitting.",
+            name=pending.original_name,
+            reason=pending.refusal,
+        )
+    if pending.job is not None and (pending.job.status is JobStatus.FAILED or pending.job.stalled):
+        return _(
+            "The check of the file %(name)s stopped on an error; retry it or remove the file before submitting.",
+            name=pending.original_name,
+        )
+    return _(
+        "The file %(name)s is still being checked; the entry can be submitted once the check is done.",
+        name=pending.original_name,
+    )
+
+
 def submit_refusal(session: Session, entry: Entry, *, once_uploaded: bool = False) -> str | None:
     """Why the entry cannot be submitted now, whatever declarations are ticked, or None when it can: a draft,
     in an open contest before its deadline, with its work uploaded, while its organisation's quota has room.
@@ -191,6 +218,9 @@ def submit_refusal(session: Session, entry: Entry, *, once_uploaded: bool = Fals
         return closed
     if entry.status is not EntryStatus.DRAFT:
         return _("Only a draft can be submitted.")
+    pending = unverified_upload_refusal(session, entry)
+    if pending is not None:
+        return pending
     rubric = current_rubric(contest)
     if rubric.collection is not None:  # a report may be text and figures alone; each required figure is given
         missing = [

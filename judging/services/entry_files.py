@@ -70,10 +70,25 @@ def attach_file(
     commits (:func:`files_follow_transaction`). Anything refused leaves no file and no row behind: the
     staged files are deleted before the refusal is raised, and the caller rolls back.
     """
+    require_own_draft(actor, entry)
+    refuse_when_closed(entry.contest, entry)
+    return attach_file_checked(session, actor, entry, storage, stream, original_name)
+
+
+def attach_file_checked(
+    session: Session,
+    actor: User,
+    entry: Entry,
+    storage: Storage,
+    stream: IO[bytes],
+    original_name: str,
+) -> EntryFile:
+    """:func:`attach_file` once the contest's phase was checked: by the upload's request, or, for a file
+    uploaded straight to the object store, by its completion (the verification job that calls this may run
+    after the deadline the file arrived before). The entry must still be the actor's draft."""
     rubric = current_rubric(entry.contest)
     assert rubric.entry is not None
     require_own_draft(actor, entry)
-    refuse_when_closed(entry.contest, entry)
     clear_interrupted_uploads(session, storage)
     limit = rubric.entry.max_file_mb * 1024 * 1024
     try:

@@ -1,5 +1,7 @@
 """Long work done outside the request: the documents of a published result that take seconds to minutes
-(certificates, the case booklet), with progress, a stored outcome, a reason when it fails, and retry.
+(certificates, the case booklet), and the verification of a file uploaded straight to the object store
+(:func:`judging.services.parts_uploads.verify`), with progress, a stored outcome, a reason when it fails,
+and retry.
 
 A job is named by its exact inputs (:func:`document_key`: the snapshot, its digest and status, the document,
 the language), so asking again finds the same job and, once done, its stored file: the work is done once.
@@ -16,6 +18,7 @@ import io
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from flask import current_app
 from flask_babel import force_locale, get_locale
@@ -23,6 +26,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from judging import models
 from judging.exports import publication as documents
 from judging.models import BackgroundJob, JobStatus, ResultSnapshot, User, utcnow
 from judging.services import NotFound, ServiceError, audit
@@ -31,7 +35,7 @@ from judging.storage import Storage
 log = logging.getLogger(__name__)
 
 QUEUE_NAME = "judging"
-JOB_TIMEOUT_SECONDS = 3600
+JOB_TIMEOUT_SECONDS = models.JOB_TIMEOUT_SECONDS
 
 HEAVY_DOCUMENTS = {"certificates.pdf": "application/pdf", "booklet.pdf": "application/pdf"}
 """The documents of a result made by a job rather than inside the request."""
@@ -96,11 +100,42 @@ def result_ready(job: BackgroundJob, storage: Storage) -> bool:
     return job.status is JobStatus.DONE and job.result_key is not None and storage.exists(job.result_key)
 
 
+def finished(job: BackgroundJob, storage: Storage) -> bool:
+    """Done, with its stored file for a job that makes one (a verification makes none)."""
+    if job.status is not JobStatus.DONE:
+        return False
+    return result_ready(job, storage) if job.result_type else True
+
+
+def create(
+    session: Session, actor: User, *, kind: str, key: str, params: dict[str, Any], contest_id: int | None
+) -> BackgroundJob:
+    """A new job making no file (its work changes rows), queued and audited; the caller commits, then
+    :func:`start`. ``kind`` names a runner of :data:`RUNNERS`."""
+    assert kind in RUNNERS, kind
+    job = BackgroundJob(key=key, kind=kind, params=params, contest_id=contest_id, created_by_id=actor.id)
+    session.add(job)
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "job.request",
+        object_type="job",
+        object_id=job.id,
+        contest_id=contest_id,
+        data={"kind": kind, **params},
+    )
+    return job
+
+
 def retry(session: Session, actor: User, job: BackgroundJob) -> None:
-    """Queue a failed job again (or one whose stored file went missing); anything else is refused."""
+    """Queue a failed job again (or one whose stored file went missing, or one whose worker died:
+    :attr:`BackgroundJob.stalled`); anything else is refused."""
     if job.status is JobStatus.DONE and job.result_key is not None:
         raise ServiceError(_("This job is done; its file is ready."))
-    if job.status in (JobStatus.QUEUED, JobStatus.RUNNING):
+    if job.status is JobStatus.DONE and not job.result_type:
+        raise ServiceError(_("This job is done."))
+    if job.status in (JobStatus.QUEUED, JobStatus.RUNNING) and not job.stalled:
         raise ServiceError(_("This job is already under way."))
     job.status = JobStatus.QUEUED
     job.error = ""
@@ -110,7 +145,7 @@ def retry(session: Session, actor: User, job: BackgroundJob) -> None:
 
 def needs_start(job: BackgroundJob, storage: Storage) -> bool:
     """Whether :func:`start` has work to do: a queued job, or a done one whose file is gone."""
-    if job.status is JobStatus.DONE and not result_ready(job, storage):
+    if job.status is JobStatus.DONE and not finished(job, storage):
         return True
     return job.status is JobStatus.QUEUED and job.started_at is None
 
@@ -145,7 +180,7 @@ def run(session: Session, job_id: int, storage: Storage) -> None:
     """Do a job: mark it running, make its outcome with progress, store it and mark it done; or mark it
     failed with the reason. Idempotent: a job done (with its file) or running elsewhere is left alone."""
     job = session.get(BackgroundJob, job_id)
-    if job is None or job.status is JobStatus.RUNNING or result_ready(job, storage):
+    if job is None or (job.status is JobStatus.RUNNING and not job.stalled) or finished(job, storage):
         return
     job.status = JobStatus.RUNNING
     job.started_at = utcnow()
@@ -160,8 +195,8 @@ def run(session: Session, job_id: int, storage: Storage) -> None:
 
     try:
         with force_locale(job.params.get("locale") or current_app.config["BABEL_DEFAULT_LOCALE"]):
-            made = _RUNNERS[job.kind](session, job, storage, progress)
-        stored = storage.save(io.BytesIO(made.data))
+            made = RUNNERS[job.kind](session, job, storage, progress)
+        stored = storage.save(io.BytesIO(made.data)) if made is not None else None
     except ServiceError as refusal:
         _fail(session, job_id, refusal.message)
         return
@@ -177,8 +212,9 @@ def run(session: Session, job_id: int, storage: Storage) -> None:
             ),
         )
         return
-    job.result_key = stored.key
-    job.result_size = stored.size
+    if stored is not None:
+        job.result_key = stored.key
+        job.result_size = stored.size
     job.status = JobStatus.DONE
     job.finished_at = utcnow()
     job.done_steps = job.total_steps = max(job.total_steps, 1)
@@ -209,4 +245,6 @@ def _make_document(session: Session, job: BackgroundJob, storage: Storage, progr
     return Made(data, job.result_name, job.result_type)
 
 
-_RUNNERS: dict[str, Callable[[Session, BackgroundJob, Storage, Progress], Made]] = {"document": _make_document}
+RUNNERS: dict[str, Callable[[Session, BackgroundJob, Storage, Progress], Made | None]] = {"document": _make_document}
+"""What each kind of job does: a file to store (:class:`Made`), or None when the work is in the rows it
+changed. Services whose work runs as a job add their runner here (``parts_uploads``: ``verify_upload``)."""

@@ -16,7 +16,7 @@ from judging.exports.pdf import certificate_pdf
 from judging.exports.publication import certificate_data
 from judging.extensions import db
 from judging.models import Entry, EntryFile, Role
-from judging.services import ServiceError, entrant_results, entries, entry_files, nomination, parts_uploads
+from judging.services import ServiceError, entrant_results, entries, entry_files, jobs, nomination, parts_uploads
 from judging.services.contests import current_rubric, list_contests
 from judging.services.snapshots import payload_of
 from judging.storage import Storage, storage_from_config
@@ -137,6 +137,7 @@ def entry(entry_id: int) -> ResponseReturnValue:
         upload_form=UploadForm(),
         submit_form=submit_form_class(rubric)(),
         confirm_form=ConfirmForm(),
+        pending=parts_uploads.verifying(db.session, found),
         is_open=entries.is_open_for_entries(found.contest, found),
         submit_refusal=entries.submit_refusal(db.session, found),
         submit_refusal_once_uploaded=entries.submit_refusal(db.session, found, once_uploaded=True),
@@ -290,11 +291,71 @@ def upload_complete(token: str) -> ResponseReturnValue:
             outcome.refusal.message,
             409 if isinstance(outcome.refusal, parts_uploads.PartsMissing) else 400,
         )
-    stored = outcome.value
-    assert stored is not None
-    return _upload_answer(
-        found, True, _("The file %(name)s has been uploaded.", name=stored.original_name), 200, stored
+    assert outcome.value is not None and outcome.value.job is not None
+    job = outcome.value.job
+    if jobs.needs_start(job, storage):
+        jobs.start(db.session, job, storage)  # queued for a worker; without a queue, verified here and now
+    return _check_answer(found, job.id, storage)
+
+
+def _check_answer(found: Entry, job_id: int, storage: Storage) -> ResponseReturnValue:
+    """The verification's state (JSON): being checked (with its progress), or its outcome with the file list."""
+    db.session.expire_all()  # the job's own transactions (inline) or another process's (a worker)
+    state = parts_uploads.check(db.session, found, job_id)
+    if state.state == "refused" and state.upload is not None and not current_app.config.get("JOB_QUEUE_URL"):
+        # Checked inside this request: the answer says why, as for any upload, and nothing stays behind.
+        refused = state.upload
+        attempt(lambda: parts_uploads.abandon(db.session, current_user, refused, storage), announce=False)
+    if state.state == "ready":
+        return _upload_answer(found, True, state.message, 200, state.entry_file)
+    if state.state in ("refused", "stopped", "gone"):
+        return _upload_answer(found, False, state.message, 400)
+    return jsonify(
+        ok=True,
+        verifying=True,
+        message=state.message,
+        percent=state.percent,
+        check_url=url_for("entrant.upload_check", entry_id=found.id, job_id=job_id),
+        files_html=_files_html(found),
     )
+
+
+@bp.get("/entries/<int:entry_id>/checks/<int:job_id>")
+@entrant_only
+def upload_check(entry_id: int, job_id: int) -> ResponseReturnValue:
+    """Polled by upload.js while a file uploaded to the object store is verified by its job."""
+    found = lookups.entry_for_entrant(entry_id)
+    answer = _check_answer(found, job_id, _storage())
+    if isinstance(answer, tuple):  # an outcome refused: the poll itself went well
+        return answer[0], 200
+    return answer
+
+
+@bp.post("/uploads/<token>/retry")
+@entrant_only
+def upload_retry(token: str) -> ResponseReturnValue:
+    upload = lookups.upload_for_entrant(token)
+    found = upload.entry
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    storage = _storage()
+    outcome = attempt(lambda: parts_uploads.retry(db.session, current_user, upload))
+    if outcome.ok and outcome.value is not None:
+        jobs.start(db.session, outcome.value, storage)
+    return redirect(url_for("entrant.entry", entry_id=found.id))
+
+
+@bp.post("/uploads/<token>/dismiss")
+@entrant_only
+def upload_dismiss(token: str) -> ResponseReturnValue:
+    upload = lookups.upload_for_entrant(token)
+    found = upload.entry
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    attempt(
+        lambda: parts_uploads.abandon(db.session, current_user, upload, _storage()), _("The file has been removed.")
+    )
+    return redirect(url_for("entrant.entry", entry_id=found.id))
 
 
 @bp.post("/uploads/<token>/cancel")
@@ -315,15 +376,20 @@ def _upload_answer(
         image = url_for("files.serve", file_id=stored.id) if stored is not None and stored.purpose == "image" else None
         if not ok:  # a refusal changed nothing: the list on the page is still right
             return jsonify(ok=ok, message=message, thumbnail=thumbnail, image=image), status
-        files_html = render_template(
-            "entrant/_files.html",
-            entry=entry,
-            confirm_form=ConfirmForm(),
-            is_open=entries.is_open_for_entries(entry.contest, entry),
-        )
+        files_html = _files_html(entry)
         return jsonify(ok=ok, message=message, thumbnail=thumbnail, image=image, files_html=files_html), status
     flash(message, "success" if ok else "danger")
     return redirect(url_for("entrant.entry", entry_id=entry.id))
+
+
+def _files_html(entry: Entry) -> str:
+    return render_template(
+        "entrant/_files.html",
+        entry=entry,
+        pending=parts_uploads.verifying(db.session, entry),
+        confirm_form=ConfirmForm(),
+        is_open=entries.is_open_for_entries(entry.contest, entry),
+    )
 
 
 @bp.post("/entries/<int:entry_id>/files/<int:file_id>/delete")

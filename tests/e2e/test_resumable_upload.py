@@ -179,3 +179,55 @@ def test_the_browser_refuses_early_and_asks_before_replacing(  # type: ignore[no
         begun = db.session.scalars(db.select(AuditEvent).where(AuditEvent.action == "entry.upload_begin")).all()
         # only the short video was declared: the refused ones never reached the server
         assert [event.data["name"] for event in begun] == ["短片.mp4"]
+
+
+@pytest.fixture
+def queued_server(request: pytest.FixtureRequest, tmp_path: Path, redis_url: str) -> Iterator[tuple[Flask, str]]:
+    """SeaweedFS and a job queue: the completed upload is checked by a job, run here as the worker would."""
+    storage = storage_config(request, "s3")
+    queue = "unix://" + redis_url.removeprefix("redis+unix://")
+    app = configured_app(tmp_path, UPLOAD_PART_BYTES=S3_PART, JOB_QUEUE_URL=queue, **storage)
+    with app.app_context():
+        create_user("organizer", Role.ORGANIZER, "市委网信办")
+        create_user("entrant", Role.ENTRANT, "浦东新区")
+    with served(app) as base:
+        yield app, base
+
+
+def test_a_direct_upload_shows_verifying_then_ready(  # type: ignore[no-untyped-def]
+    page: Page, queued_server, tmp_path: Path, screenshot_dir: Path
+) -> None:
+    from judging import worker
+    from judging.models import BackgroundJob
+
+    app, base = queued_server
+    video = tmp_path / "后台校验.mp4"
+    generate_test_video(video, 8, pattern="testsrc2", size="1280x720", rate=25)
+    _draft(page, base)
+    page.get_by_label("文件").set_input_files(str(video))
+    page.get_by_role("button", name="上传", exact=True).click()
+    expect(page.locator(".upload-status")).to_contain_text("文件 后台校验.mp4 已送达，正在校验……", timeout=60_000)
+    expect(page.locator('#pending-files [data-state="verifying"]')).to_contain_text("校验中")
+    entry_page = page.url
+    shots = page.context.new_page()  # the same entry opened elsewhere meanwhile, in both languages and widths
+    for language in ("zh_CN", "en"):
+        for width, height in ((1280, 900), (390, 844)):
+            shots.set_viewport_size({"width": width, "height": height})
+            shots.goto(f"{entry_page}?lang={language}")
+            expect(shots.locator('#pending-files [data-state="verifying"]')).to_be_visible()
+            assert shots.evaluate("document.scrollingElement.scrollWidth") <= width
+            shots.screenshot(path=str(screenshot_dir / f"upload-verifying-{language}-{width}.png"), full_page=True)
+    shots.goto(f"{entry_page}?lang=zh_CN")
+    with app.app_context():
+        (job,) = db.session.scalars(db.select(BackgroundJob)).all()
+        job_id = job.id
+    with app.app_context():
+        worker.perform(job_id)
+    expect(page.locator(".upload-status")).to_have_text("文件 后台校验.mp4 已上传。", timeout=30_000)
+    expect(page.locator("#entry-files").get_by_role("cell", name="后台校验.mp4")).to_be_visible()
+    expect(page.locator("#pending-files")).to_have_count(0)
+    expect(shots.locator("#entry-files").get_by_role("cell", name="后台校验.mp4")).to_be_visible(timeout=30_000)
+    page.screenshot(path=str(screenshot_dir / "upload-verified.png"), full_page=True)
+    with app.app_context():
+        stored = db.session.scalar(db.select(EntryFile))
+        assert stored is not None and stored.sha256 == hashlib.sha256(video.read_bytes()).hexdigest()

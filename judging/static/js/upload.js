@@ -4,7 +4,9 @@
 // the object store through presigned URLs, or to the app's own part endpoint, one by one with a progress bar.
 // A failed part is sent again; after a dropped connection or a reload (the upload is remembered in
 // localStorage) the server is asked which parts it holds and the others are sent. Then the server verifies the
-// whole file (sha256, type by content, duration, blind copy) and answers as before (ok, message, files_html).
+// whole file (sha256, type by content, duration, blind copy) and answers as before (ok, message, files_html);
+// with a job queue the check runs in the background: the answer says "verifying" and the check's progress is
+// polled until its outcome. A page opened while a file is being checked polls it too and reloads when done.
 // Without JavaScript the same form posts the file normally and the page shows the outcome.
 (function () {
   "use strict";
@@ -193,7 +195,16 @@
             if (again.status === 200 && again.answer) { state = again.answer; continue; }
           }
           try { window.localStorage.removeItem(memory); } catch (error) { /* private mode */ }
-          if (done.answer && done.answer.ok) { finished(done.answer, file); } else { failed(done.answer && done.answer.message); }
+          var outcome = done.answer;
+          while (outcome && outcome.ok && outcome.verifying) { // checked by a background job: follow it
+            var files = document.getElementById("entry-files");
+            if (files && outcome.files_html) { files.outerHTML = outcome.files_html; }
+            show(outcome.percent, outcome.message + " " + outcome.percent + "%", false);
+            await wait(1000);
+            var polled = await request("GET", outcome.check_url, null, { "X-Requested-With": "XMLHttpRequest" });
+            if (polled.status === 200 && polled.answer) { outcome = polled.answer; }
+          }
+          if (outcome && outcome.ok) { finished(outcome, file); } else { failed(outcome && outcome.message); }
           return;
         }
         failed(data.failed);
@@ -214,4 +225,19 @@
     });
   }
   document.querySelectorAll("form.upload-form").forEach(setup);
+
+  // A file still being checked when the page was opened: the page is reloaded once its check is over.
+  var checking = document.querySelector("#pending-files [data-check-url]");
+  if (checking && !document.querySelector("form.upload-form .progress:not(.d-none)")) {
+    (async function follow() {
+      for (;;) {
+        await wait(2000);
+        var polled = await request("GET", checking.dataset.checkUrl, null, { "X-Requested-With": "XMLHttpRequest" });
+        if (polled.status !== 200 || !polled.answer) { continue; }
+        if (!polled.answer.verifying) { window.location.reload(); return; }
+        var bar = checking.querySelector(".progress-bar");
+        if (bar) { bar.style.width = polled.answer.percent + "%"; bar.textContent = polled.answer.percent + "%"; }
+      }
+    })();
+  }
 })();
