@@ -228,31 +228,61 @@ def score_frames(session: Session, contest: Contest, rubric: Rubric) -> tuple[pd
     return scores, checks
 
 
-def compute_results(session: Session, contest: Contest) -> ContestResults:
-    """The contest's results as they stand: ranking with explanations, reliability and robustness.
-
-    Refuses a contest that is not judged by a panel (``kind = "skills"``). With no submitted sheet
-    yet, or a table the engine refuses, the result has no ranking and says why.
-    """
+def _panel_rubric(contest: Contest) -> Rubric:
     rubric = current_rubric(contest)
     if rubric.contest.kind != "work" or rubric.aggregation is None:
         raise ServiceError(_("This contest is not judged by a panel, so it has no judges' results."))
-    scores, checks = score_frames(session, contest, rubric)
+    return rubric
+
+
+def _entry_lines(session: Session, contest: Contest, rubric: Rubric) -> dict[str, EntryLine]:
     entry_rows = session.execute(
         select(Entry.id, Entry.code, Entry.title, Organization.name, Entry.category)
         .join(Organization, Entry.organization_id == Organization.id)
         .where(Entry.contest_id == contest.id, Entry.status.in_(judgeable_statuses(rubric)))
         .order_by(Entry.code)
     ).all()
-    entries = {
+    return {
         code: EntryLine(id=entry_id, code=code, title=title, organization=org, category=category or "")
         for entry_id, code, title, org, category in entry_rows
     }
-    judge_names = dict(
+
+
+def _judge_names(session: Session, scores: pd.DataFrame) -> dict[str, str]:
+    return dict(
         session.execute(
             select(User.username, User.display_name).where(User.username.in_(set(scores["judge"].tolist())))
         ).all()
     )
+
+
+def workbook_version(session: Session, contest: Contest) -> str:
+    """A digest of everything the results workbook shows (:func:`results_workbook`): the engine's inputs
+    (:func:`engine_key`), the entries' titles, organisations and categories, and the judges' names. Equal
+    digests, equal workbooks: an export is made once per version (:mod:`judging.services.jobs`). Refused
+    while no sheet counts (there is nothing to put in the workbook)."""
+    rubric = _panel_rubric(contest)
+    scores, checks = score_frames(session, contest, rubric)
+    if scores.empty:
+        raise ServiceError(_("There are no results to download yet."))
+    digest = hashlib.sha256(engine_key(rubric, scores, checks, contest.slug).encode("ascii"))
+    for line in _entry_lines(session, contest, rubric).values():
+        digest.update("\x1f".join((line.code, line.title, line.organization, line.category, "\x1e")).encode())
+    for username, name in sorted(_judge_names(session, scores).items()):
+        digest.update("\x1f".join((username, name or "", "\x1e")).encode())
+    return digest.hexdigest()
+
+
+def compute_results(session: Session, contest: Contest) -> ContestResults:
+    """The contest's results as they stand: ranking with explanations, reliability and robustness.
+
+    Refuses a contest that is not judged by a panel (``kind = "skills"``). With no submitted sheet
+    yet, or a table the engine refuses, the result has no ranking and says why.
+    """
+    rubric = _panel_rubric(contest)
+    scores, checks = score_frames(session, contest, rubric)
+    entries = _entry_lines(session, contest, rubric)
+    judge_names = _judge_names(session, scores)
     drafts = session.scalar(_panel_sheets(contest, rubric, SheetStatus.DRAFT, select(func.count(ScoreSheet.id))))
     scored = set(scores["entry"].tolist())
     base = {
