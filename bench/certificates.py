@@ -367,8 +367,9 @@ def run(database: str, workdir: Path, contestants: int, probes: int, idle_second
                     page = organiser.get(job_path)
                     during.add("organiser's job page", page.seconds, None if page.status == 200 else str(page.status))
                     status = JOB_STATUS.search(page.text)
-                    percent = JOB_PERCENT.search(page.text)
-                    polls.append((time.perf_counter() - requested, int(percent.group(1)) if percent else 0))
+                    percent = JOB_PERCENT.search(page.text)  # none on the done page: 100
+                    shown = int(percent.group(1)) if percent else 100 if status and status.group(1) == "done" else 0
+                    polls.append((time.perf_counter() - requested, shown))
                     if status and status.group(1) in ("done", "failed"):
                         break
                     if time.perf_counter() - requested > 1800:
@@ -384,7 +385,6 @@ def run(database: str, workdir: Path, contestants: int, probes: int, idle_second
                     problems.append(f"the job failed: {page.text[:2000]}")
                     pdf_pages = 0
                 else:
-                    polls.append((job_seconds, 100))
                     document = organiser.get(job_path + "/file")
                     reader = PdfReader(io.BytesIO(document.body))
                     pdf_pages = len(reader.pages)
