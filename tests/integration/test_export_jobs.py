@@ -347,3 +347,12 @@ def test_without_a_queue_the_first_reader_makes_and_stores_the_public_pdf_once(
     assert second.get_data() == first.get_data()
     with app.app_context():
         assert len(_jobs()) == 1
+
+
+def test_the_worker_refuses_a_priority_out_of_range_and_a_missing_queue(app: Flask) -> None:
+    runner = app.test_cli_runner()
+    out_of_range = runner.invoke(args=["worker", "--burst", "--nice", "20"])
+    assert out_of_range.exit_code == 2 and "0<=x<=19" in out_of_range.output
+    app.config["JOB_QUEUE_URL"] = ""
+    no_queue = runner.invoke(args=["worker", "--burst"])  # refused before anything is niced or started
+    assert no_queue.exit_code == 1 and "JOB_QUEUE_URL is not set" in no_queue.output
