@@ -339,13 +339,21 @@ def results_export_command(slug: str, fmt: str, out: Path, document: str, number
 
 @click.command("worker")
 @click.option("--burst", is_flag=True, help="Stop when the queue is empty instead of waiting for more jobs.")
+@click.option(
+    "--nice",
+    "niceness",
+    type=click.IntRange(0, 19),
+    default=10,
+    show_default=True,
+    help="Run at this lower CPU priority, so that web requests on the same host come first.",
+)
 @with_appcontext
-def worker_command(burst: bool) -> None:
-    """Run background jobs (certificates, booklets) from the queue on JOB_QUEUE_URL."""
+def worker_command(burst: bool, niceness: int) -> None:
+    """Run background jobs (certificates, booklets, large exports) from the queue on JOB_QUEUE_URL."""
     from judging import worker
 
     try:
-        worker.work(burst=burst)
+        worker.work(burst=burst, niceness=niceness)
     except RuntimeError as problem:
         raise click.ClickException(str(problem)) from None
 

@@ -5,6 +5,8 @@ no fork, so the database pool and the app are made once). Start as many workers 
 
 from __future__ import annotations
 
+import os
+
 from flask import current_app
 
 from judging.extensions import db
@@ -26,14 +28,19 @@ def perform(job_id: int) -> None:
         db.session.close()  # the next job starts from the database, not from this one's objects
 
 
-def work(burst: bool = False) -> None:
-    """Serve the queue until stopped (or, with ``burst``, until it is empty); needs an app context."""
+def work(burst: bool = False, niceness: int = 0) -> None:
+    """Serve the queue until stopped (or, with ``burst``, until it is empty); needs an app context.
+
+    ``niceness`` lowers the process's CPU priority (``nice``): a job renders PDFs for minutes on a core the
+    web's workers share, and a page someone waits for should not wait behind it (bench/certificates.py)."""
     import redis
     from rq import Queue, SimpleWorker
 
     url = current_app.config.get("JOB_QUEUE_URL") or ""
     if not url:
         raise RuntimeError("JOB_QUEUE_URL is not set: without a queue, jobs run inside the request that asks.")
+    if niceness:
+        os.nice(niceness)
     connection = redis.Redis.from_url(url)
     worker = SimpleWorker([Queue(jobs.QUEUE_NAME, connection=connection)], connection=connection)
     worker.work(burst=burst, with_scheduler=False)

@@ -23,7 +23,7 @@ from judging.exports.workbook import excel_csv, frame_sheet, xlsx_bytes
 from judging.links import absolute_url
 from judging.models import Certificate, ResultSnapshot, SnapshotStatus
 from judging.services import ServiceError
-from judging.services.certificates import certificates_of
+from judging.services.certificates import certificates_of, has_certificates
 from judging.services.contests import ceremony_label
 from judging.services.snapshots import AwardRow, award_group_label, award_rows, payload_of, recorded_heads
 from judging.storage import Storage
@@ -206,7 +206,7 @@ def certificates_document(
 
 def check_document(session: Session, snapshot: ResultSnapshot, document: str) -> None:
     """Refuse (ServiceError) at once a document the result cannot make, before any work is queued."""
-    if document == "certificates.pdf" and not certificates_of(session, snapshot):
+    if document == "certificates.pdf" and not has_certificates(session, snapshot):
         raise ServiceError(_("Certificates are issued when the results are published."))
     if document == "booklet.pdf":
         check_booklet(snapshot)

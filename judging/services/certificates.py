@@ -111,6 +111,12 @@ def certificates_of(session: Session, snapshot: ResultSnapshot) -> list[Certific
     )
 
 
+def has_certificates(session: Session, snapshot: ResultSnapshot) -> bool:
+    """Whether the result issued any certificate (one row read, not a thousand)."""
+    query = select(Certificate.id).where(Certificate.snapshot_id == snapshot.id).limit(1)
+    return session.scalar(query) is not None
+
+
 def is_published_winner(session: Session, entry: Entry) -> bool:
     """Whether the entry holds an award in its contest's current publication (the public may see it)."""
     return (

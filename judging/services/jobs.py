@@ -1,10 +1,12 @@
 """Long work done outside the request: the documents of a published result that take seconds to minutes
-(certificates, the case booklet), and the verification of a file uploaded straight to the object store
+(certificates, the case booklet, the award list PDF), the organisers' large exports (the results
+workbook) and the verification of a file uploaded straight to the object store
 (:func:`judging.services.parts_uploads.verify`), with progress, a stored outcome, a reason when it fails,
 and retry.
 
 A job is named by its exact inputs (:func:`document_key`: the snapshot, its digest and status, the document,
-the language), so asking again finds the same job and, once done, its stored file: the work is done once.
+the language; for an export, the digest of the data it shows), so asking again finds the same job and, once
+done, its stored file: the work is done once.
 With ``JOB_QUEUE_URL`` set (``redis://…``) a job is put on an RQ queue for ``flask worker`` (see
 :mod:`judging.worker`); without it (the embedded default) :func:`start` runs it at once, in the caller's
 process. Either way :func:`run` does the work and owns its transactions, as a worker's unit of work does:
@@ -16,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,12 +26,13 @@ from flask import current_app
 from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from judging import models
 from judging.exports import publication as documents
-from judging.models import BackgroundJob, JobStatus, ResultSnapshot, User, utcnow
-from judging.services import NotFound, ServiceError, audit
+from judging.models import BackgroundJob, Contest, JobStatus, ResultSnapshot, User, utcnow
+from judging.services import NotFound, ServiceError, audit, results
 from judging.storage import Storage
 
 log = logging.getLogger(__name__)
@@ -37,8 +40,17 @@ log = logging.getLogger(__name__)
 QUEUE_NAME = "judging"
 JOB_TIMEOUT_SECONDS = models.JOB_TIMEOUT_SECONDS
 
-HEAVY_DOCUMENTS = {"certificates.pdf": "application/pdf", "booklet.pdf": "application/pdf"}
-"""The documents of a result made by a job rather than inside the request."""
+HEAVY_DOCUMENTS = {
+    "certificates.pdf": "application/pdf",
+    "booklet.pdf": "application/pdf",
+    "award-list.pdf": "application/pdf",
+}
+"""The documents of a result made by a job rather than inside the request, and stored once made: one page a
+certificate; the booklet's cases; the award list, a page of a table per few dozen holders, which the public
+asks for by the thousand after a ceremony (WeasyPrint with CJK fonts takes seconds for it)."""
+
+PUBLIC_DOCUMENTS = ("award-list.pdf",)
+"""Heavy documents anyone may read: made in every language as soon as a result is frozen or published."""
 
 Progress = Callable[[int, int], None]
 
@@ -55,13 +67,16 @@ def document_key(snapshot: ResultSnapshot, document: str, locale: str) -> str:
     return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
 
 
-def document_job(session: Session, actor: User, snapshot: ResultSnapshot, document: str) -> BackgroundJob:
-    """The job that makes one heavy document of a result in the current language: found again for the same
-    inputs (done, running or failed), else created, queued and audited. The caller commits, then :func:`start`."""
+def document_job(
+    session: Session, actor: User | None, snapshot: ResultSnapshot, document: str, locale: str | None = None
+) -> BackgroundJob:
+    """The job that makes one heavy document of a result in ``locale`` (the current language by default):
+    found again for the same inputs (done, running or failed), else created, queued and audited (``actor``
+    None: the site itself, for a public document). The caller commits, then :func:`start`."""
     if document not in HEAVY_DOCUMENTS:
         raise NotFound(_("Unknown document."))
     documents.check_document(session, snapshot, document)
-    locale = str(get_locale())
+    locale = locale or str(get_locale())
     key = document_key(snapshot, document, locale)
     job = session.scalar(select(BackgroundJob).where(BackgroundJob.key == key))
     if job is not None:
@@ -71,7 +86,7 @@ def document_job(session: Session, actor: User, snapshot: ResultSnapshot, docume
         kind="document",
         params={"snapshot_id": snapshot.id, "document": document, "locale": locale},
         contest_id=snapshot.contest_id,
-        created_by_id=actor.id,
+        created_by_id=actor.id if actor else None,
         result_name=f"{snapshot.contest.slug}-{snapshot.number}-{document}",
         result_type=HEAVY_DOCUMENTS[document],
     )
@@ -87,6 +102,92 @@ def document_job(session: Session, actor: User, snapshot: ResultSnapshot, docume
         data={"kind": job.kind, **job.params},
     )
     return job
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+EXPORTS = {"results.xlsx": XLSX}
+"""Organiser exports of live data made by a job: they grow with entries × judges (every sheet, the
+reliability and robustness tables) and recompute the ranking. The other organiser exports stay in the
+request because they are bounded or streamed: the entry list, organisations and certificate list are one
+short row per entry, organisation or certificate, with no computation (milliseconds for thousands); the
+audit log is streamed row by row; a result's award list (xlsx, CSV) is one row per award holder."""
+
+
+def export_job(session: Session, actor: User, contest: Contest, export: str) -> BackgroundJob:
+    """The job that makes one export of a contest's current data in the current language: found again while
+    the data is unchanged (:func:`judging.services.results.workbook_version`), else created, queued and
+    audited. The caller commits, then :func:`start`."""
+    if export not in EXPORTS:
+        raise NotFound(_("Unknown document."))
+    version = results.workbook_version(session, contest)
+    locale = str(get_locale())
+    parts = ("export", str(contest.id), export, version, locale)
+    key = hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
+    job = session.scalar(select(BackgroundJob).where(BackgroundJob.key == key))
+    if job is not None:
+        return job
+    job = BackgroundJob(
+        key=key,
+        kind="export",
+        params={"contest_id": contest.id, "export": export, "version": version, "locale": locale},
+        contest_id=contest.id,
+        created_by_id=actor.id,
+        result_name=f"{contest.slug}-results-preview.xlsx",
+        result_type=EXPORTS[export],
+    )
+    session.add(job)
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "job.request",
+        object_type="job",
+        object_id=job.id,
+        contest_id=contest.id,
+        data={"kind": job.kind, "export": export, "locale": locale},
+    )
+    return job
+
+
+def public_document_jobs(session: Session, actor: User | None, snapshot: ResultSnapshot) -> list[BackgroundJob]:
+    """The jobs that make the public documents of a frozen or published result, one per language, so that
+    they are stored before the first reader asks. The caller commits, then starts those that need it."""
+    made = []
+    for language in current_app.config["LANGUAGES"]:
+        with force_locale(language):
+            locale = str(get_locale())
+        for document in PUBLIC_DOCUMENTS:
+            made.append(document_job(session, actor, snapshot, document, locale))
+    return made
+
+
+def public_document(
+    session: Session, snapshot: ResultSnapshot, document: str, storage: Storage
+) -> BackgroundJob | None:
+    """The job of a public document of a vouched result in the current language, asked for by a reader:
+    found (normally made already, when the result was frozen or published), else created by the site and
+    started, which without a queue makes and stores it now. None when another request created it at the
+    same instant and it is gone again (the caller renders the document itself)."""
+    key = document_key(snapshot, document, str(get_locale()))
+    job = session.scalar(select(BackgroundJob).where(BackgroundJob.key == key))
+    if job is None:
+        try:
+            with session.begin_nested():  # two first readers at once: one inserts, the other finds it
+                job = document_job(session, None, snapshot, document)
+            session.commit()
+        except IntegrityError:
+            session.rollback()
+            job = session.scalar(select(BackgroundJob).where(BackgroundJob.key == key))
+            if job is None:
+                return None
+    if needs_start(job, storage):
+        start(session, job, storage)
+    return job
+
+
+def queued(app_config: Mapping[str, object]) -> bool:
+    """Whether jobs go to a queue (``JOB_QUEUE_URL``), rather than being run by the request that asks."""
+    return bool(app_config.get("JOB_QUEUE_URL"))
 
 
 def get_job(session: Session, job_id: int) -> BackgroundJob:
@@ -245,6 +346,28 @@ def _make_document(session: Session, job: BackgroundJob, storage: Storage, progr
     return Made(data, job.result_name, job.result_type)
 
 
-RUNNERS: dict[str, Callable[[Session, BackgroundJob, Storage, Progress], Made | None]] = {"document": _make_document}
+def _make_export(session: Session, job: BackgroundJob, storage: Storage, progress: Progress) -> Made:
+    contest = session.get(Contest, job.params["contest_id"])
+    if contest is None:
+        raise ServiceError(_("The contest this export was asked for no longer exists."))
+    progress(0, 3)
+    if results.workbook_version(session, contest) != job.params["version"]:
+        raise ServiceError(
+            _(
+                "The scores or entries changed after this export was asked for. Ask for it again to get the "
+                "current ones."
+            )
+        )
+    computed = results.compute_results(session, contest)
+    progress(1, 3)
+    data = results.results_workbook(computed)
+    progress(2, 3)
+    return Made(data, job.result_name, job.result_type)
+
+
+RUNNERS: dict[str, Callable[[Session, BackgroundJob, Storage, Progress], Made | None]] = {
+    "document": _make_document,
+    "export": _make_export,
+}
 """What each kind of job does: a file to store (:class:`Made`), or None when the work is in the rows it
 changed. Services whose work runs as a job add their runner here (``parts_uploads``: ``verify_upload``)."""

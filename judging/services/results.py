@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -267,32 +267,57 @@ def score_frames(
     return scores, checks
 
 
-def compute_results(session: Session, contest: Contest) -> ContestResults:
-    """The contest's results as they stand: ranking with explanations, reliability and robustness.
-
-    Refuses a contest that is not judged by a panel (``kind = "skills"``). With no submitted sheet
-    yet, or a table the engine refuses, the result has no ranking and says why.
-    """
+def _panel_rubric(contest: Contest) -> Rubric:
     rubric = current_rubric(contest)
     if rubric.contest.kind != "work" or rubric.aggregation is None:
         raise ServiceError(_("This contest is not judged by a panel, so it has no judges' results."))
-    # With rounds the contest's result is the last round's: its sheets, with its criteria, of the entries
-    # the round before it sent on; every other entry's result is its path through the frozen rounds.
-    round_key = rubric.rounds[-1].key if rubric.rounds else None
-    paths = entry_paths(session, contest, rubric)
-    if round_key is not None:
-        rubric = rubric.for_round(round_key)
-    scores, checks = score_frames(session, contest, rubric, round_key)
+    return rubric
+
+
+def _entry_lines(session: Session, contest: Contest, rubric: Rubric) -> dict[str, EntryLine]:
     entry_rows = session.execute(
         select(Entry.id, Entry.code, Entry.title, Organization.name, Entry.category)
         .join(Organization, Entry.organization_id == Organization.id)
         .where(Entry.contest_id == contest.id, Entry.status.in_(judgeable_statuses(rubric)))
         .order_by(Entry.code)
     ).all()
-    entries = {
+    return {
         code: EntryLine(id=entry_id, code=code, title=title, organization=org, category=category or "")
         for entry_id, code, title, org, category in entry_rows
     }
+
+
+def _judge_names(session: Session, scores: pd.DataFrame) -> dict[str, str]:
+    return dict(
+        session.execute(
+            select(User.username, User.display_name).where(User.username.in_(set(scores["judge"].tolist())))
+        ).all()
+    )
+
+
+@dataclass(frozen=True)
+class _Inputs:
+    """What a contest's result is computed from. With rounds the contest's result is the last round's: its
+    sheets, with its criteria, of the entries the round before it sent on; every other entry's result is
+    its path through the frozen rounds (``eliminated`` are the entries that did not go on)."""
+
+    rubric: Rubric
+    round_key: str | None
+    paths: Mapping[str, Sequence[PathStep]]
+    scores: pd.DataFrame
+    checks: pd.DataFrame
+    entries: dict[str, EntryLine]
+    eliminated: dict[str, EntryLine]
+
+
+def _inputs(session: Session, contest: Contest) -> _Inputs:
+    rubric = _panel_rubric(contest)
+    round_key = rubric.rounds[-1].key if rubric.rounds else None
+    paths = entry_paths(session, contest, rubric)
+    if round_key is not None:
+        rubric = rubric.for_round(round_key)
+    scores, checks = score_frames(session, contest, rubric, round_key)
+    entries = _entry_lines(session, contest, rubric)
     eliminated: dict[str, EntryLine] = {}
     if round_key is not None:
         in_last_round = set(round_codes(session, contest, current_rubric(contest), round_key) or ())
@@ -300,11 +325,46 @@ def compute_results(session: Session, contest: Contest) -> ContestResults:
             code: line for code, line in entries.items() if any(not step.advanced for step in paths.get(code, ()))
         }
         entries = {code: line for code, line in entries.items() if code in in_last_round}
-    judge_names = dict(
-        session.execute(
-            select(User.username, User.display_name).where(User.username.in_(set(scores["judge"].tolist())))
-        ).all()
+    return _Inputs(rubric, round_key, paths, scores, checks, entries, eliminated)
+
+
+def workbook_version(session: Session, contest: Contest) -> str:
+    """A digest of everything the results workbook shows (:func:`results_workbook`): the engine's inputs
+    (:func:`engine_key`), the entries' titles, organisations and categories, the judges' names, the entries'
+    paths through the rounds and the sheets' paper origins. Equal digests, equal workbooks: an export is
+    made once per version (:mod:`judging.services.jobs`). Refused while no sheet counts (there is nothing
+    to put in the workbook)."""
+    inputs = _inputs(session, contest)
+    if inputs.scores.empty:
+        raise ServiceError(_("There are no results to download yet."))
+    digest = hashlib.sha256(engine_key(inputs.rubric, inputs.scores, inputs.checks, contest.slug).encode("ascii"))
+    for line in [*inputs.entries.values(), *inputs.eliminated.values()]:
+        digest.update("\x1f".join((line.code, line.title, line.organization, line.category, "\x1e")).encode())
+    for username, name in sorted(_judge_names(session, inputs.scores).items()):
+        digest.update("\x1f".join((username, name or "", "\x1e")).encode())
+    for code, steps in sorted(inputs.paths.items()):
+        digest.update("\x1f".join((code, *(repr(step) for step in steps), "\x1e")).encode())
+    for (code, judge), origin in sorted(paper_origins(session, contest).items()):
+        digest.update("\x1f".join((code, judge, origin, "\x1e")).encode())
+    return digest.hexdigest()
+
+
+def compute_results(session: Session, contest: Contest) -> ContestResults:
+    """The contest's results as they stand: ranking with explanations, reliability and robustness.
+
+    Refuses a contest that is not judged by a panel (``kind = "skills"``). With no submitted sheet
+    yet, or a table the engine refuses, the result has no ranking and says why.
+    """
+    inputs = _inputs(session, contest)
+    rubric, round_key, paths, scores, checks = (
+        inputs.rubric,
+        inputs.round_key,
+        inputs.paths,
+        inputs.scores,
+        inputs.checks,
     )
+    entries, eliminated = inputs.entries, inputs.eliminated
+    judge_names = _judge_names(session, scores)
     drafts = session.scalar(
         _panel_sheets(contest, rubric, SheetStatus.DRAFT, select(func.count(ScoreSheet.id)), round_key)
     )

@@ -1,5 +1,5 @@
-"""Long work the organisers asked for (certificates, booklets): its progress, its file, and a retry when it
-failed. The work itself is :mod:`judging.services.jobs`."""
+"""Long work the organisers asked for (certificates, booklets, large exports): its progress, its file, and a
+retry when it failed. The work itself is :mod:`judging.services.jobs`."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from judging.extensions import db
-from judging.models import BackgroundJob, JobStatus, Role
+from judging.models import BackgroundJob, JobStatus, ResultSnapshot, Role
 from judging.services import jobs
 from judging.storage import Storage, storage_from_config
 from judging.web import lookups
@@ -37,6 +37,33 @@ def prepared_document(slug: str, number: int, document: str) -> ResponseReturnVa
     if jobs.result_ready(job, _storage()):
         return _file(job)
     return redirect(url_for("organizer_jobs.job", job_id=job.id))
+
+
+def prepared_export(slug: str, export: str) -> ResponseReturnValue:
+    """A large export of a contest's current data: its stored file when made for this very data, else its
+    job started and its page (a refusal, e.g. nothing to export yet, goes back to the results page)."""
+    contest = lookups.contest_for_organizer(slug)
+    outcome = attempt(lambda: jobs.export_job(db.session, current_user, contest, export))
+    if not outcome.ok or outcome.value is None:
+        return redirect(url_for("organizer_results.results_page", slug=slug))
+    job = outcome.value
+    if jobs.needs_start(job, _storage()):
+        jobs.start(db.session, job, _storage())
+    if jobs.result_ready(job, _storage()):
+        return _file(job)
+    return redirect(url_for("organizer_jobs.job", job_id=job.id))
+
+
+def make_public_documents(snapshot: ResultSnapshot) -> None:
+    """After a freeze or a publication, with a queue: the worker makes the result's public documents in
+    every language before readers ask for them (without a queue the first reader's request makes and
+    stores each, as it would have drawn it anyway)."""
+    if not jobs.queued(current_app.config):
+        return
+    outcome = attempt(lambda: jobs.public_document_jobs(db.session, current_user, snapshot), announce=False)
+    for made in outcome.value or []:
+        if jobs.needs_start(made, _storage()):
+            jobs.start(db.session, made, _storage())
 
 
 def _file(job: BackgroundJob) -> ResponseReturnValue:

@@ -16,7 +16,7 @@ from judging.storage import storage_from_config
 from judging.web import confirmation, lookups
 from judging.web.actions import attempt
 from judging.web.forms import ConfirmForm
-from judging.web.organizer_jobs import prepared_document
+from judging.web.organizer_jobs import make_public_documents, prepared_document
 from judging.web.permissions import role_required
 from judging.web.publication_forms import AnswerForm, BulkAnswerForm, FreezeForm
 from judging.web.sheet_forms import ReasonForm
@@ -86,10 +86,12 @@ def freeze(slug: str) -> ResponseReturnValue:
     if not form.validate_on_submit():
         flash(_("The notice period must be a whole number of days between 1 and 60."), "danger")
         return _back(slug)
-    attempt(
+    frozen = attempt(
         lambda: publication.freeze(db.session, current_user, contest, form.publicity_days.data),
         _("The results are frozen and on public notice."),
     )
+    if frozen.ok and frozen.value is not None:
+        make_public_documents(frozen.value)
     return _back(slug)
 
 
@@ -101,10 +103,12 @@ def publish(slug: str, number: int) -> ResponseReturnValue:
     if ConfirmForm().validate_on_submit():
         if confirmation.needed(Action.PUBLISH_RESULTS, contest, snapshot):
             return confirmation.ask(confirmation.publish(snapshot, url_for("organizer_publication.desk", slug=slug)))
-        attempt(
+        published = attempt(
             lambda: publication.publish(db.session, current_user, snapshot),
             _("The results are published and the certificates issued."),
         )
+        if published.ok:
+            make_public_documents(snapshot)
     return _back(slug)
 
 

@@ -3,7 +3,8 @@
 The results come from the sheets submitted so far (see :mod:`judging.services.results`): the tables are
 read on every request; the engine runs, and the ranking with its charts is rendered, once per distinct
 table (nothing is written to the database). Judges never see this page, so the organiser
-sees the organisation and title beside each blind code.
+sees the organisation and title beside each blind code. The workbook is made by a background job, once
+per state of the data (:func:`judging.web.organizer_jobs.prepared_export`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, Response, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -28,12 +29,11 @@ from judging.rubric import AggregationSpec
 from judging.services import ServiceError, results
 from judging.services.results import ContestResults
 from judging.web import lookups
+from judging.web.organizer_jobs import prepared_export
 from judging.web.permissions import role_required
 
 bp = Blueprint("organizer_results", __name__, url_prefix="/organizer")
 organizer_only = role_required(Role.ORGANIZER)
-
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @bp.get("/contests/<slug>/results")
@@ -51,18 +51,8 @@ def results_page(slug: str) -> ResponseReturnValue:
 @bp.get("/contests/<slug>/results.xlsx")
 @organizer_only
 def results_xlsx(slug: str) -> ResponseReturnValue:
-    contest = lookups.contest_for_organizer(slug)
-    try:
-        workbook = results.results_workbook(results.compute_results(db.session, contest))
-    except ServiceError as refusal:
-        flash(refusal.message, "warning")
-        return redirect(url_for("organizer_results.results_page", slug=slug))
-    filename = f"{contest.slug}-results-preview.xlsx"
-    return Response(
-        workbook,
-        mimetype=XLSX_TYPE,
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
+    """The results workbook: made by a job once per state of the data (it grows with entries × judges)."""
+    return prepared_export(slug, "results.xlsx")
 
 
 # --- presentation --------------------------------------------------------------------------------

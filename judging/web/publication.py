@@ -9,8 +9,8 @@ from flask_babel import gettext as _
 
 from judging.exports import publication as documents
 from judging.extensions import db, limiter
-from judging.models import Contest, Entry, ResultSnapshot, SnapshotStatus
-from judging.services import NotFound, audit, certificates, integrity, objections, snapshots
+from judging.models import Contest, Entry, JobStatus, ResultSnapshot, SnapshotStatus
+from judging.services import NotFound, audit, certificates, integrity, jobs, objections, snapshots
 from judging.storage import storage_from_config
 from judging.web import lookups
 from judging.web.actions import attempt
@@ -68,6 +68,12 @@ def _refuse_unvouched(contest: Contest, snapshot: ResultSnapshot) -> ResponseRet
     return render_template("publication/unverified.html", contest=contest, snapshot=snapshot), 409
 
 
+def _being_made(contest: Contest, snapshot: ResultSnapshot) -> ResponseReturnValue:
+    """The few seconds after a freeze or publication while the worker makes a public document."""
+    page = render_template("publication/being_made.html", contest=contest, snapshot=snapshot)
+    return page, 503, {"Retry-After": "5", "Cache-Control": "no-store"}
+
+
 def _version(contest: Contest, snapshot: ResultSnapshot, history: list[ResultSnapshot]) -> list[object]:
     """What a published page of this snapshot shows besides its frozen payload: the contest's other
     snapshots and their statuses, a correction, whether objections are open."""
@@ -120,9 +126,16 @@ def award_list_pdf(slug: str, number: int) -> ResponseReturnValue:
     snapshot = lookups.snapshot_of(contest, number)
     if not _vouched(snapshot):
         return _refuse_unvouched(contest, snapshot)
+    storage = storage_from_config(current_app.config)
+    job = jobs.public_document(db.session, snapshot, "award-list.pdf", storage)
+    if job is not None and job.status in (JobStatus.QUEUED, JobStatus.RUNNING):
+        return _being_made(contest, snapshot)
+    stored = job.result_key if job is not None and jobs.result_ready(job, storage) else None
     return conditional(
         ["award-list.pdf", contest.id, snapshot.number, snapshot.digest, snapshot.status],
-        lambda: documents.award_list_document(snapshot),
+        # Made once and stored (by the worker when the result was frozen or published); a job that failed
+        # leaves the reader no worse off than before: the document is drawn here.
+        (lambda: storage.path(stored).read_bytes()) if stored else (lambda: documents.award_list_document(snapshot)),
         "application/pdf",
         **{"Content-Disposition": f'inline; filename="{contest.slug}-{number}-award-list.pdf"'},
     )
