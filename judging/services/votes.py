@@ -312,7 +312,8 @@ def voided(session: Session, contest: Contest) -> dict[int, dict[str, int]]:
 
 
 def entry_codes(session: Session, contest: Contest) -> dict[int, str]:
-    return dict(session.execute(select(Entry.id, Entry.code).where(Entry.contest_id == contest.id)).tuples().all())
+    rows = session.execute(select(Entry.id, Entry.code).where(Entry.contest_id == contest.id)).all()
+    return {int(entry_id): str(code) for entry_id, code in rows}
 
 
 def rigging_flags(session: Session, contest: Contest) -> list[Flag]:
