@@ -173,6 +173,7 @@ def _register_blueprints(app: Flask) -> None:
         public,
         publication,
         setup,
+        vote,
     )
 
     for module in (
@@ -195,6 +196,7 @@ def _register_blueprints(app: Flask) -> None:
         entrant,
         judge,
         files,
+        vote,
         api,
     ):
         app.register_blueprint(module.bp)

@@ -35,7 +35,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 
-from judging.rubric import VoteSpec
+import numpy as np
+import pandas as pd
+
+from judging.rubric import Award, Rubric, VoteSpec
+from judging.scoring.awards import allocate_awards
+from judging.scoring.ranking import rank_entries
+from judging.scoring.robustness import table_without_judge
+from judging.scoring.score_table import ScoreTable
 
 ZERO = Decimal(0)
 
@@ -143,6 +150,79 @@ def combine(tallies: Sequence[VoteTally], spec: VoteSpec, scale: Decimal, decima
         for (tally, vote_point, expert_part, vote_part, exact, rounded), rank in zip(lines, ranks, strict=True)
     ]
     return sorted(combined, key=lambda line: (line.rank, -line.expert_score, line.entry))
+
+
+def combined_awards(lines: Sequence[CombinedLine], awards: Sequence[Award], decimals: int) -> dict[str, str]:
+    """The rubric's awards given down the combined ranking (:func:`judging.scoring.awards.allocate_awards`,
+    one category: the shortlist), entry → award ("" for none)."""
+    units = np.array([int(line.combined.scaleb(decimals)) for line in lines], dtype=np.int64)
+    allocation = allocate_awards(
+        [""] * len(lines),
+        np.array([line.rank for line in lines], dtype=np.int64),
+        units,
+        [line.entry for line in lines],
+        [award for award in awards if award.category is None],
+        decimals,
+    )
+    return {line.entry: str(award) for line, award in zip(lines, allocation.award, strict=True)}
+
+
+@dataclass(frozen=True)
+class CombinedChange:
+    """What would become of an entry's combined award under a what-if: ``without`` names the judge left
+    out ("" for the what-if of counting the voided votes)."""
+
+    entry: str
+    award: str
+    award_then: str
+    rank_then: int
+    combined_then: Decimal
+    without: str = ""
+
+
+def award_changes(
+    lines: Sequence[CombinedLine], other: Sequence[CombinedLine], awards: Sequence[Award], decimals: int, without: str = ""
+) -> list[CombinedChange]:
+    """The entries whose award differs between two combined results of the same shortlist."""
+    now = combined_awards(lines, awards, decimals)
+    then_lines = {line.entry: line for line in other}
+    then = combined_awards(other, awards, decimals)
+    return [
+        CombinedChange(entry, now[entry], then[entry], then_lines[entry].rank, then_lines[entry].combined, without)
+        for entry in now
+        if entry in then and now[entry] != then[entry]
+    ]
+
+
+def leave_one_judge_out_combined(
+    table: ScoreTable,
+    rubric: Rubric,
+    checks: pd.DataFrame | None,
+    tallies: Sequence[VoteTally],
+    lines: Sequence[CombinedLine],
+) -> list[CombinedChange]:
+    """For each judge with sheets: the experts' result without that judge, combined with the same votes;
+    every shortlisted entry whose combined award would change (or that would no longer be ranked by the
+    experts, shown with the award "")."""
+    assert rubric.vote is not None and rubric.aggregation is not None
+    decimals = rubric.aggregation.decimals
+    changes: list[CombinedChange] = []
+    judge_column = checks["judge"].astype(str).str.strip() if checks is not None else None
+    for judge in sorted(set(table.sheet_judge.tolist())):
+        label = str(table.judges[judge])
+        other_checks = None
+        if checks is not None and judge_column is not None:
+            other_checks = checks.loc[judge_column != label.strip()].reset_index(drop=True)
+        without = rank_entries(table_without_judge(table, judge), rubric, other_checks).table
+        expert = {str(e): Decimal(score) for e, score in zip(without["entry"], without["final_score"], strict=True)}
+        still = [VoteTally(t.entry, expert[t.entry], t.votes, t.voided) for t in tallies if t.entry in expert]
+        other = combine(still, rubric.vote, rubric.max_total, decimals)
+        changes += award_changes(lines, other, rubric.awards, decimals, without=label)
+        now = combined_awards(lines, rubric.awards, decimals)
+        for tally in tallies:
+            if tally.entry not in expert:
+                changes.append(CombinedChange(tally.entry, now[tally.entry], "", 0, ZERO, without=label))
+    return changes
 
 
 # --- rigging -------------------------------------------------------------------------------------

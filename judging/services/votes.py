@@ -33,8 +33,19 @@ from sqlalchemy.orm import Session
 from judging import vote_proof
 from judging.models import Contest, Entry, User, Vote, VoteWindow, utcnow
 from judging.rubric import Rubric, VoteSpec
-from judging.scoring.robustness import RobustnessReport
-from judging.scoring.votes import CastVote, CombinedLine, Flag, VoteTally, combine, detect_rigging
+from judging.scoring.score_table import parse_score_frame
+from judging.scoring.votes import (
+    CastVote,
+    CombinedChange,
+    CombinedLine,
+    Flag,
+    VoteTally,
+    award_changes,
+    combine,
+    combined_awards,
+    detect_rigging,
+    leave_one_judge_out_combined,
+)
 from judging.services import NotFound, ServiceError, audit
 from judging.services.contests import current_rubric, require, show_moment
 from judging.services.results import compute_results
@@ -285,6 +296,20 @@ def cast_vote(
     raise ServiceError(_("Too many votes at once. Please try again."))
 
 
+def shortlisted_entries(session: Session, contest: Contest) -> list[Entry]:
+    """The works on the vote's shortlist, by code (not in the experts' order, which the public does not see)."""
+    window = window_of(session, contest)
+    if window is None or not window.shortlist:
+        return []
+    return list(session.scalars(select(Entry).where(Entry.id.in_(window.shortlist)).order_by(Entry.code)))
+
+
+def on_public_vote(session: Session, entry: Entry) -> bool:
+    """Whether the entry is on the shortlist of its contest's public vote (so everyone may see and play it)."""
+    window = window_of(session, entry.contest)
+    return window is not None and entry.id in window.shortlist
+
+
 # --- counts, flags and voiding ------------------------------------------------------------------
 
 
@@ -325,6 +350,37 @@ def rigging_flags(session: Session, contest: Contest) -> list[Flag]:
         )
     ).all()
     return detect_rigging(CastVote(int(i), codes[int(e)], at, net, sig) for i, e, at, net, sig in rows)
+
+
+def group_key(flag: Flag) -> str:
+    """How a flagged group is named in a form: ``entry|kind|subject``."""
+    return f"{flag.entry}|{flag.kind}|{flag.subject}"
+
+
+def flagged_group(session: Session, contest: Contest, key: str) -> list[int]:
+    """The votes of the flagged group ``key`` as the detection finds them now (none when it no longer does)."""
+    flag = next((flag for flag in rigging_flags(session, contest) if group_key(flag) == key), None)
+    if flag is None:
+        raise ServiceError(_("This group is no longer flagged (its votes may have been voided already)."))
+    return list(flag.vote_ids)
+
+
+def voided_groups(session: Session, contest: Contest) -> list[tuple[str, str, list[int]]]:
+    """The voided votes grouped by entry code and reason: (code, reason, vote ids)."""
+    codes = entry_codes(session, contest)
+    rows = session.execute(
+        select(Vote.entry_id, Vote.void_reason, Vote.id)
+        .where(Vote.contest_id == contest.id, Vote.voided_at.is_not(None))
+        .order_by(Vote.entry_id, Vote.void_reason, Vote.id)
+    ).all()
+    groups: dict[tuple[str, str], list[int]] = {}
+    for entry_id, reason, vote_id in rows:
+        groups.setdefault((codes[int(entry_id)], str(reason)), []).append(int(vote_id))
+    return [(code, reason, ids) for (code, reason), ids in groups.items()]
+
+
+def votes_by_id(session: Session, ids: Sequence[int]) -> list[Vote]:
+    return list(session.scalars(select(Vote).where(Vote.id.in_(ids)).order_by(Vote.cast_at, Vote.id)))
 
 
 def _reason(reason: str) -> str:
@@ -402,15 +458,18 @@ def _per_entry(session: Session, contest: Contest, votes: Sequence[Vote]) -> dic
 
 @dataclass(frozen=True)
 class CombinedResult:
-    """The shortlist's combined result, with what-ifs: the result if the voided votes counted, and the
-    entries whose place would change so (``changed_if_voided_counted``)."""
+    """The shortlist's combined result with its awards, and what-ifs: the result if the voided votes
+    counted (and whose place or award would change so), and whose award would change if any single
+    judge were left out of the experts' result."""
 
     spec: VoteSpec
     rubric: Rubric
     lines: list[CombinedLine]
     titles: dict[str, str]
+    awards: dict[str, str] = field(default_factory=dict)
     if_voided_counted: list[CombinedLine] = field(default_factory=list)
-    expert_robustness: RobustnessReport | None = None
+    award_changes_if_voided_counted: list[CombinedChange] = field(default_factory=list)
+    award_changes_without_a_judge: list[CombinedChange] = field(default_factory=list)
 
     @property
     def changed_if_voided_counted(self) -> list[str]:
@@ -438,13 +497,18 @@ def combined_result(session: Session, contest: Contest) -> CombinedResult:
         VoteTally(t.entry, t.expert_score, t.votes + t.voided_count, {}) for t in tallies
     ]
     titles = {line.code: line.title for line in results.entries.values()}
+    lines = combine(tallies, spec, rubric.max_total, decimals)
+    if_counted = combine(everything, spec, rubric.max_total, decimals)
+    table = parse_score_frame(results.scores, rubric)
     return CombinedResult(
         spec=spec,
         rubric=rubric,
-        lines=combine(tallies, spec, rubric.max_total, decimals),
+        lines=lines,
         titles=titles,
-        if_voided_counted=combine(everything, spec, rubric.max_total, decimals),
-        expert_robustness=results.robustness,
+        awards=combined_awards(lines, rubric.awards, decimals),
+        if_voided_counted=if_counted,
+        award_changes_if_voided_counted=award_changes(lines, if_counted, rubric.awards, decimals),
+        award_changes_without_a_judge=leave_one_judge_out_combined(table, rubric, results.checks, tallies, lines),
     )
 
 
@@ -465,6 +529,7 @@ def combined_payload(result: CombinedResult) -> dict[str, object]:
                 "voided_reasons": dict(line.voided),
                 "vote_points": str(line.vote_points),
                 "combined": str(line.combined),
+                "award": result.awards.get(line.entry, ""),
             }
             for line in result.lines
         ],

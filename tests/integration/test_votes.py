@@ -230,6 +230,12 @@ def test_voided_votes_leave_the_combined_score_and_show_why(app: Flask, voting: 
         (c, 1, 0, {}, "68.55"),
     ]
     assert result.changed_if_voided_counted == [a, b]
+    assert result.awards == {b: "一等奖", a: "二等奖", c: "二等奖"}
+    assert [(x.entry, x.award, x.award_then, x.rank_then, str(x.combined_then)) for x in result.award_changes_if_voided_counted] == [
+        (b, "一等奖", "二等奖", 2, "74.15"),
+        (a, "二等奖", "一等奖", 1, "88.80"),
+    ]
+    assert result.award_changes_without_a_judge == []  # the votes, not a single judge, decide B over A
     event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "vote.void"))
     assert event is not None
     assert (event.data["votes"], event.data["reason"], event.data["per_entry"]) == (
