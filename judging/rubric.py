@@ -548,7 +548,9 @@ def _vote_problems(rubric: Rubric, vote: VoteSpec) -> list[tuple[str, str]]:
         problems.append(("vote", 'only for contest.kind = "work"'))
     total = vote.expert_weight + vote.vote_weight
     if total != 1:
-        problems.append(("vote", f"expert_weight and vote_weight must add up to 1 (they add up to {format_points(total)})"))
+        problems.append(
+            ("vote", f"expert_weight and vote_weight must add up to 1 (they add up to {format_points(total)})")
+        )
     if vote.shortlist == "top" and vote.shortlist_size is None:
         problems.append(("vote.shortlist_size", 'required when vote.shortlist = "top"'))
     if vote.shortlist == "pick" and vote.shortlist_size is not None:
@@ -565,7 +567,10 @@ def _vote_problems(rubric: Rubric, vote: VoteSpec) -> list[tuple[str, str]]:
             previous = max(previous, band.up_to_rank)
             if rubric.criteria and band.points > rubric.max_total:
                 problems.append(
-                    (f"vote.bands[{index}].points", f"exceeds the highest possible total ({format_points(rubric.max_total)})")
+                    (
+                        f"vote.bands[{index}].points",
+                        f"exceeds the highest possible total ({format_points(rubric.max_total)})",
+                    )
                 )
     elif vote.bands:
         problems.append(("vote.bands", 'applies only to vote.normalisation = "rank_bands"'))

@@ -193,9 +193,7 @@ MOVES: tuple[Move, ...] = (
     Move(Action.BACK_TO_PREPARATION, Phase.OPEN, Phase.DRAFT, backwards=True),
     Move(Action.START_REVIEW, Phase.OPEN, Phase.REVIEW, backwards=False),
     Move(Action.REOPEN_ENTRIES, Phase.REVIEW, Phase.OPEN, backwards=True),
-    Move(
-        Action.FREEZE_RESULTS, Phase.REVIEW, Phase.PUBLICITY, backwards=False, with_result=True, votes=_VOTE_SETTLED
-    ),
+    Move(Action.FREEZE_RESULTS, Phase.REVIEW, Phase.PUBLICITY, backwards=False, with_result=True, votes=_VOTE_SETTLED),
     Move(Action.REOPEN_REVIEW, Phase.PUBLICITY, Phase.REVIEW, backwards=True, with_result=True, results=_ON_NOTICE),
     Move(
         Action.PUBLISH_RESULTS,

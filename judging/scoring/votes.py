@@ -34,6 +34,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal, localcontext
+from itertools import pairwise
 
 import numpy as np
 import pandas as pd
@@ -181,7 +182,11 @@ class CombinedChange:
 
 
 def award_changes(
-    lines: Sequence[CombinedLine], other: Sequence[CombinedLine], awards: Sequence[Award], decimals: int, without: str = ""
+    lines: Sequence[CombinedLine],
+    other: Sequence[CombinedLine],
+    awards: Sequence[Award],
+    decimals: int,
+    without: str = "",
 ) -> list[CombinedChange]:
     """The entries whose award differs between two combined results of the same shortlist."""
     now = combined_awards(lines, awards, decimals)
@@ -308,7 +313,9 @@ def _bursts(entry: str, votes: Sequence[CastVote], t: Thresholds) -> list[Flag]:
         baseline = max(Decimal(others) / other_hours, Decimal(1))
         if len(ids) >= t.burst_min and len(ids) > t.burst_factor * baseline:
             flags.append(
-                Flag(entry, FlagKind.BURST, hour.isoformat(), tuple(ids), len(ids), len(votes), str(half_up(baseline, 2)))
+                Flag(
+                    entry, FlagKind.BURST, hour.isoformat(), tuple(ids), len(ids), len(votes), str(half_up(baseline, 2))
+                )
             )
     return flags
 
@@ -333,7 +340,7 @@ def _regular(entry: str, votes: Sequence[CastVote], t: Thresholds) -> list[Flag]
     cvs: list[float] = []
     for start in range(len(votes) - run + 1):
         window = votes[start : start + run]
-        intervals = [(b.at - a.at).total_seconds() for a, b in zip(window, window[1:], strict=False)]
+        intervals = [(b.at - a.at).total_seconds() for a, b in pairwise(window)]
         mean = statistics.fmean(intervals)
         if mean <= 0:
             cv = 0.0  # all at once: as regular as it gets

@@ -101,7 +101,12 @@ def top_of_ranking(session: Session, contest: Contest, size: int) -> list[int]:
 
 
 def open_vote(
-    session: Session, actor: User, contest: Contest, closes_at: datetime, picked: Sequence[int] = (), now: datetime | None = None
+    session: Session,
+    actor: User,
+    contest: Contest,
+    closes_at: datetime,
+    picked: Sequence[int] = (),
+    now: datetime | None = None,
 ) -> VoteWindow:
     """Open the public vote until ``closes_at`` on the shortlist (the rubric's top N, or ``picked``)."""
     now = now or utcnow()
@@ -144,7 +149,12 @@ def close_vote(session: Session, actor: User, contest: Contest, now: datetime | 
     window.closed_at = now
     counted = session.scalar(select(func.count()).where(Vote.contest_id == contest.id, Vote.voided_at.is_(None)))
     audit.record(
-        session, actor, "vote.close", object_type="contest", object_id=contest.id, contest_id=contest.id,
+        session,
+        actor,
+        "vote.close",
+        object_type="contest",
+        object_id=contest.id,
+        contest_id=contest.id,
         data={"votes": counted or 0},
     )
 
@@ -200,7 +210,9 @@ def _voter_key(spec: VoteSpec, voter: Voter) -> str:
     if spec.identity == "account":
         raise ServiceError(_("Please log in to vote."))
     if len(voter.device_id) < MIN_DEVICE_ID or not voter.device_id.isalnum():
-        raise ServiceError(_("Your browser did not identify itself. Allow cookies and JavaScript for this site, then vote again."))
+        raise ServiceError(
+            _("Your browser did not identify itself. Allow cookies and JavaScript for this site, then vote again.")
+        )
     return f"device:{device_of(voter)}"
 
 
@@ -419,7 +431,12 @@ def void_votes(
             .execution_options(synchronize_session="fetch")
         )
         audit.record(
-            session, actor, "vote.void", object_type="contest", object_id=contest.id, contest_id=contest.id,
+            session,
+            actor,
+            "vote.void",
+            object_type="contest",
+            object_id=contest.id,
+            contest_id=contest.id,
             data={"votes": ids, "reason": reason, "per_entry": _per_entry(session, contest, votes)},
         )
     return len(ids)
@@ -442,7 +459,12 @@ def restore_votes(
             .execution_options(synchronize_session="fetch")
         )
         audit.record(
-            session, actor, "vote.restore", object_type="contest", object_id=contest.id, contest_id=contest.id,
+            session,
+            actor,
+            "vote.restore",
+            object_type="contest",
+            object_id=contest.id,
+            contest_id=contest.id,
             data={"votes": ids, "reason": reason, "per_entry": _per_entry(session, contest, votes)},
         )
     return len(ids)
@@ -493,9 +515,7 @@ def combined_result(session: Session, contest: Contest) -> CombinedResult:
     decimals = rubric.aggregation.decimals if rubric.aggregation else 2
     shortlist = [entry_id for entry_id in window.shortlist if entry_id in scores]
     tallies = [VoteTally(codes[i], scores[i], counted.get(i, 0), void.get(i, {})) for i in shortlist]
-    everything = [
-        VoteTally(t.entry, t.expert_score, t.votes + t.voided_count, {}) for t in tallies
-    ]
+    everything = [VoteTally(t.entry, t.expert_score, t.votes + t.voided_count, {}) for t in tallies]
     titles = {line.code: line.title for line in results.entries.values()}
     lines = combine(tallies, spec, rubric.max_total, decimals)
     if_counted = combine(everything, spec, rubric.max_total, decimals)

@@ -120,4 +120,3 @@ def cast(slug: str, code: str) -> ResponseReturnValue:
         _("Thank you: your vote is counted."),
     )
     return back
-

@@ -6,7 +6,6 @@ import re
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
@@ -36,7 +35,13 @@ def vote_in(client: FlaskClient, code: str, nonce_for=None, **fields: str):  # t
     token = csrf_token(client, PAGE)
     challenge = client.get(f"{PAGE}/challenge").get_json()
     nonce = vote_proof.solve(challenge["token"], challenge["difficulty"])
-    data = {"csrf_token": token, "token": challenge["token"], "nonce": nonce, "screen": "390x844", "time_zone": "Asia/Shanghai"}
+    data = {
+        "csrf_token": token,
+        "token": challenge["token"],
+        "nonce": nonce,
+        "screen": "390x844",
+        "time_zone": "Asia/Shanghai",
+    }
     data.update(fields)
     return client.post(f"{PAGE}/{code}", data=data, headers={"User-Agent": "Mozilla/5.0 phone"}, follow_redirects=True)
 
@@ -101,7 +106,10 @@ def test_refused_votes_say_why_in_the_users_language_and_store_nothing(
 
 
 def test_the_organiser_voids_a_flagged_group_and_restores_it_with_reasons(
-    app: Flask, users: dict[str, int], short_video: Path, client_for  # type: ignore[no-untyped-def]
+    app: Flask,
+    users: dict[str, int],
+    short_video: Path,
+    client_for,  # type: ignore[no-untyped-def]
 ) -> None:
     codes = open_vote_on(app, short_video, VOTE_SECTION.replace("per_day = 3", "per_day = 30"))
     with app.app_context():
@@ -111,9 +119,15 @@ def test_the_organiser_voids_a_flagged_group_and_restores_it_with_reasons(
         for n in range(12):  # a script: one network, every 15 seconds, a fresh cookie each time
             token = vote_proof.issue_challenge(b"k" * 32, target.id, 0, int(start.timestamp()))
             votes.cast_vote(
-                db.session, target, entry_ids[codes["C"]],
+                db.session,
+                target,
+                entry_ids[codes["C"]],
                 votes.Voter(None, f"{n:040d}", f"203.0.113.{n + 1}", "bot", "zh", "1x1", "UTC"),
-                token, "0", b"k" * 32, "Asia/Shanghai", now=start + timedelta(seconds=15 * n),
+                token,
+                "0",
+                b"k" * 32,
+                "Asia/Shanghai",
+                now=start + timedelta(seconds=15 * n),
             )
         db.session.commit()
     organizer_client = client_for("organizer")
@@ -126,7 +140,9 @@ def test_the_organiser_voids_a_flagged_group_and_restores_it_with_reasons(
         f"{DESK}/void", data={"csrf_token": token, "group": group, "reason": "同一网段定时刷票"}, follow_redirects=True
     ).get_data(as_text=True)
     assert "已作废 12 票。" in voided
-    assert re.search(rf'data-voided="{codes["C"]}">\s*<p class="mb-1">{codes["C"]}：已作废 12 票——同一网段定时刷票', voided)
+    assert re.search(
+        rf'data-voided="{codes["C"]}">\s*<p class="mb-1">{codes["C"]}：已作废 12 票——同一网段定时刷票', voided
+    )
     assert 'id="no-flags"' in voided
     with app.app_context():
         event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "vote.void"))
@@ -137,7 +153,9 @@ def test_the_organiser_voids_a_flagged_group_and_restores_it_with_reasons(
     ).get_data(as_text=True)
     assert "请说明理由，并选择投票。" in no_reason
     restored = organizer_client.post(
-        f"{DESK}/restore", data={"csrf_token": token, "vote_ids": vote_ids[:2], "reason": "核实为真实投票"}, follow_redirects=True
+        f"{DESK}/restore",
+        data={"csrf_token": token, "vote_ids": vote_ids[:2], "reason": "核实为真实投票"},
+        follow_redirects=True,
     ).get_data(as_text=True)
     assert "2 票重新计入。" in restored
     with app.app_context():

@@ -114,7 +114,12 @@ def test_the_vote_opens_on_the_experts_top_three(app: Flask, voting: dict[str, s
 
 def test_votes_within_the_limits_are_stored_with_their_signals(app: Flask, voting: dict[str, str]) -> None:
     vote = cast(voting["B"], device(1, address="203.0.113.77"))
-    assert (vote.network, vote.user_agent, vote.day_slot, vote.entry_slot) == ("203.0.113.0/24", "Mozilla/5.0 test", 1, 1)
+    assert (vote.network, vote.user_agent, vote.day_slot, vote.entry_slot) == (
+        "203.0.113.0/24",
+        "Mozilla/5.0 test",
+        1,
+        1,
+    )
     assert vote.voter == f"device:{vote.device_hash}" and len(vote.signature_hash) == 64
     assert votes.network_prefix("2001:db8:1234:5678::1") == "2001:db8:1234::/48"
     assert votes.network_prefix("::ffff:192.0.2.9") == "192.0.2.0/24"
@@ -126,7 +131,10 @@ def test_over_limit_votes_are_refused_and_not_stored(app: Flask, voting: dict[st
     cast(voting["B"], voter)
     with pytest.raises(ServiceError) as per_entry:
         cast(voting["B"], voter)
-    assert per_entry.value.message == "You have already voted 2 times for this work today. You can vote for it again tomorrow."
+    assert (
+        per_entry.value.message
+        == "You have already voted 2 times for this work today. You can vote for it again tomorrow."
+    )
     cast(voting["A"], voter)
     with pytest.raises(ServiceError) as per_day:
         cast(voting["C"], voter)
@@ -141,7 +149,7 @@ def test_a_replayed_or_forged_proof_is_refused_and_nothing_is_stored(app: Flask,
     with pytest.raises(ServiceError) as replayed:
         cast(voting["A"], device(2), used)
     assert replayed.value.message == "This vote's check was already used. Please vote again."
-    token, nonce = proof()
+    token, _nonce = proof()
     forged = token.replace(f".{DIFFICULTY}.", ".0.")
     with pytest.raises(ServiceError) as forged_error:
         cast(voting["B"], device(3), (forged, "0"))
@@ -194,7 +202,9 @@ def test_sheets_are_settled_and_freezing_waits_for_the_vote(app: Flask, voting: 
     assert frozen.value.message == "The public vote is still open: close it before freezing the results."
     with pytest.raises(ServiceError) as sheets:
         contests.require(contests.Action.SAVE_SHEETS, contest())
-    assert sheets.value.message == "The public vote has started on the experts' result: score sheets can no longer change."
+    assert (
+        sheets.value.message == "The public vote has started on the experts' result: score sheets can no longer change."
+    )
 
 
 def test_voided_votes_leave_the_combined_score_and_show_why(app: Flask, voting: dict[str, str]) -> None:
@@ -224,14 +234,19 @@ def test_voided_votes_leave_the_combined_score_and_show_why(app: Flask, voting: 
     db.session.commit()
     assert voided == 3
     result = votes.combined_result(db.session, contest())
-    assert [(line.entry, line.votes, line.voided_count, dict(line.voided), str(line.combined)) for line in result.lines] == [
+    assert [
+        (line.entry, line.votes, line.voided_count, dict(line.voided), str(line.combined)) for line in result.lines
+    ] == [
         (b, 2, 0, {}, "89.15"),
         (a, 1, 3, {"一个网段的刷票": 3}, "73.80"),
         (c, 1, 0, {}, "68.55"),
     ]
     assert result.changed_if_voided_counted == [a, b]
     assert result.awards == {b: "一等奖", a: "二等奖", c: "二等奖"}
-    assert [(x.entry, x.award, x.award_then, x.rank_then, str(x.combined_then)) for x in result.award_changes_if_voided_counted] == [
+    assert [
+        (x.entry, x.award, x.award_then, x.rank_then, str(x.combined_then))
+        for x in result.award_changes_if_voided_counted
+    ] == [
         (b, "一等奖", "二等奖", 2, "74.15"),
         (a, "二等奖", "一等奖", 1, "88.80"),
     ]
@@ -239,7 +254,9 @@ def test_voided_votes_leave_the_combined_score_and_show_why(app: Flask, voting: 
     event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "vote.void"))
     assert event is not None
     assert (event.data["votes"], event.data["reason"], event.data["per_entry"]) == (
-        sorted(v.id for v in rigged), "一个网段的刷票", {a: 3},
+        sorted(v.id for v in rigged),
+        "一个网段的刷票",
+        {a: 3},
     )
     restored = votes.restore_votes(db.session, organizer(), contest(), [rigged[0].id], "误判：同一单位的三位同事")
     db.session.commit()
@@ -265,8 +282,12 @@ def test_the_combined_result_is_frozen_once_the_vote_closes(app: Flask, voting: 
     votes.close_vote(db.session, organizer(), contest())
     db.session.commit()
     # expert5's draft sheet on A would be left out silently: submit-or-remove is the organiser's call
-    db.session.execute(db.text("DELETE FROM score WHERE sheet_id IN (SELECT id FROM score_sheet WHERE status = 'draft')"))
-    db.session.execute(db.text("DELETE FROM check_answer WHERE sheet_id IN (SELECT id FROM score_sheet WHERE status = 'draft')"))
+    db.session.execute(
+        db.text("DELETE FROM score WHERE sheet_id IN (SELECT id FROM score_sheet WHERE status = 'draft')")
+    )
+    db.session.execute(
+        db.text("DELETE FROM check_answer WHERE sheet_id IN (SELECT id FROM score_sheet WHERE status = 'draft')")
+    )
     db.session.execute(db.text("DELETE FROM score_sheet WHERE status = 'draft'"))
     db.session.commit()
     snapshot = publication.freeze(db.session, organizer(), contest())
@@ -274,7 +295,10 @@ def test_the_combined_result_is_frozen_once_the_vote_closes(app: Flask, voting: 
     import json
 
     payload = json.loads(snapshot.payload)
-    assert [(line["rank"], line["entry"], line["combined"], line["votes"], line["voided"]) for line in payload["vote"]["lines"]] == [
+    assert [
+        (line["rank"], line["entry"], line["combined"], line["votes"], line["voided"])
+        for line in payload["vote"]["lines"]
+    ] == [
         (1, voting["C"], "83.55", 1, 0),
         (2, voting["B"], "59.15", 0, 0),
         (3, voting["A"], "58.80", 0, 0),

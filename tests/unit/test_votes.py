@@ -57,13 +57,20 @@ def test_vote_section_is_read_with_its_defaults() -> None:
     vote = parse_rubric(VALID + VOTE).vote
     assert vote is not None
     assert (vote.identity, vote.counts, vote.per_entry_per_day, vote.per_day, vote.pow_difficulty) == (
-        "both", "live", 1, 5, 12,
+        "both",
+        "live",
+        1,
+        5,
+        12,
     )
     assert (vote.expert_weight, vote.vote_weight) == (Decimal("0.7"), Decimal("0.3"))
     minimal = parse_rubric(VALID + '[vote]\nshortlist = "pick"\nexpert_weight = 1\nvote_weight = 0\n').vote
     assert minimal is not None
     assert (minimal.identity, minimal.counts, minimal.per_day, minimal.normalisation) == (
-        "device", "hidden", 10, "share_of_max",
+        "device",
+        "hidden",
+        10,
+        "share_of_max",
     )
     assert parse_rubric(VALID).vote is None
 
@@ -71,15 +78,20 @@ def test_vote_section_is_read_with_its_defaults() -> None:
 @pytest.mark.parametrize(
     ("change", "error"),
     [
-        (("vote_weight = 0.3", "vote_weight = 0.31"), "vote: expert_weight and vote_weight must add up to 1 (they add up to 1.01)"),
+        (
+            ("vote_weight = 0.3", "vote_weight = 0.31"),
+            "vote: expert_weight and vote_weight must add up to 1 (they add up to 1.01)",
+        ),
         (('identity = "both"', 'identity = "phone"'), "vote.identity: must be one of 'account', 'device' or 'both'"),
         (("shortlist_size = 3\n", ""), 'vote.shortlist_size: required when vote.shortlist = "top"'),
         (("per_entry_per_day = 1", "per_entry_per_day = 6"), "vote.per_entry_per_day: must be <= vote.per_day (5)"),
         (("per_day = 5", "per_day = 0"), "vote.per_day: must be >= 1"),
         (("pow_difficulty = 12", "pow_difficulty = 40"), "vote.pow_difficulty: must be <= 28"),
-        (('normalisation = "share_of_max"', 'normalisation = "rank_bands"'),
-         'vote.bands: at least one band is required when vote.normalisation = "rank_bands"'),
-        (("counts = \"live\"", "counts = \"live\"\nsecret = 1"), "vote.secret: unknown key"),
+        (
+            ('normalisation = "share_of_max"', 'normalisation = "rank_bands"'),
+            'vote.bands: at least one band is required when vote.normalisation = "rank_bands"',
+        ),
+        (('counts = "live"', 'counts = "live"\nsecret = 1'), "vote.secret: unknown key"),
         (("expert_weight = 0.7", "expert_weight = 1.7"), "vote.expert_weight: must be <= 1"),
     ],
 )
@@ -136,13 +148,21 @@ def test_combined_score_worked_example_seventy_thirty_share_of_max() -> None:
     ]
     c = lines[2]
     assert (c.vote_points, c.expert_part, c.vote_part, c.exact) == (
-        Decimal("0.5"), Decimal("59.675"), Decimal("0.15"), Decimal("59.825"),
+        Decimal("0.5"),
+        Decimal("59.675"),
+        Decimal("0.15"),
+        Decimal("59.825"),
     )
     assert round(0.7 * 70.05, 2) == 49.03  # what binary floats would have said
 
 
 def test_voided_votes_leave_the_combined_score() -> None:
-    counted = combine([VoteTally("A", Decimal(80), 100, {"one network": 100}), VoteTally("B", Decimal(80), 50)], SHARE, Decimal(100), 2)
+    counted = combine(
+        [VoteTally("A", Decimal(80), 100, {"one network": 100}), VoteTally("B", Decimal(80), 50)],
+        SHARE,
+        Decimal(100),
+        2,
+    )
     assert [(line.entry, line.votes, line.voided_count, str(line.combined)) for line in counted] == [
         ("A", 100, 100, "86.00"),
         ("B", 50, 0, "71.00"),
@@ -150,20 +170,35 @@ def test_voided_votes_leave_the_combined_score() -> None:
 
 
 def test_equal_combined_scores_share_a_rank() -> None:
-    lines = combine([VoteTally("A", Decimal(80), 10), VoteTally("B", Decimal(80), 10), VoteTally("C", Decimal(1), 0)], SHARE, Decimal(100), 2)
+    lines = combine(
+        [VoteTally("A", Decimal(80), 10), VoteTally("B", Decimal(80), 10), VoteTally("C", Decimal(1), 0)],
+        SHARE,
+        Decimal(100),
+        2,
+    )
     assert [line.rank for line in lines] == [1, 1, 3]
 
 
 def test_rank_bands_give_the_band_points_by_vote_rank() -> None:
     spec = parse_rubric(VALID + BANDS).vote
     assert spec is not None
-    tallies = [VoteTally(name, Decimal(60), votes) for name, votes in (("A", 9), ("B", 7), ("C", 7), ("D", 3), ("E", 1))]
+    tallies = [
+        VoteTally(name, Decimal(60), votes) for name, votes in (("A", 9), ("B", 7), ("C", 7), ("D", 3), ("E", 1))
+    ]
     assert vote_points(tallies, spec, Decimal(100)) == [Decimal(100), Decimal(80), Decimal(80), Decimal(0), Decimal(0)]
-    assert [str(line.combined) for line in combine(tallies, spec, Decimal(100), 2)] == ["80.00", "70.00", "70.00", "30.00", "30.00"]
+    assert [str(line.combined) for line in combine(tallies, spec, Decimal(100), 2)] == [
+        "80.00",
+        "70.00",
+        "70.00",
+        "30.00",
+        "30.00",
+    ]
 
 
 def test_zscore_puts_the_votes_on_the_experts_scale() -> None:
-    spec = VoteSpec.model_validate({"shortlist": "pick", "expert_weight": 0.5, "vote_weight": 0.5, "normalisation": "zscore"})
+    spec = VoteSpec.model_validate(
+        {"shortlist": "pick", "expert_weight": 0.5, "vote_weight": 0.5, "normalisation": "zscore"}
+    )
     # experts 70 and 90: mean 80, s.d. 10; votes 10 and 30: z = -1 and +1 → 70 and 90
     tallies = [VoteTally("A", Decimal(70), 10), VoteTally("B", Decimal(90), 30)]
     assert vote_points(tallies, spec, Decimal(100)) == [Decimal(70), Decimal(90)]
@@ -172,7 +207,12 @@ def test_zscore_puts_the_votes_on_the_experts_scale() -> None:
 
 
 def test_half_up_rounds_the_half_away_from_zero() -> None:
-    assert [str(half_up(Decimal(v), 2)) for v in ("84.125", "84.135", "0.005", "2.675")] == ["84.13", "84.14", "0.01", "2.68"]
+    assert [str(half_up(Decimal(v), 2)) for v in ("84.125", "84.135", "0.005", "2.675")] == [
+        "84.13",
+        "84.14",
+        "0.01",
+        "2.68",
+    ]
 
 
 # --- rigging -------------------------------------------------------------------------------------
@@ -194,7 +234,9 @@ def organic_votes(entry: str, n: int, first_id: int, seed: int) -> list[CastVote
 def rigged_votes(entry: str, n: int, first_id: int) -> list[CastVote]:
     """A script: one network, a vote every 20 seconds, a fresh cookie and user agent each time."""
     return [
-        CastVote(first_id + index, entry, START + timedelta(days=3, seconds=20 * index), "203.0.113.0/24", f"sig-{index}")
+        CastVote(
+            first_id + index, entry, START + timedelta(days=3, seconds=20 * index), "203.0.113.0/24", f"sig-{index}"
+        )
         for index in range(n)
     ]
 
@@ -215,7 +257,10 @@ def test_a_rigging_pattern_is_flagged_and_the_same_number_of_organic_votes_is_no
 
 def test_one_device_signature_is_flagged_even_from_many_networks() -> None:
     votes = organic_votes("E", 30, 1, seed=3)
-    phone = [CastVote(500 + i, "E", START + timedelta(hours=7 * i + (i * i) % 5), f"172.16.{i}.0/24", "same-phone") for i in range(15)]
+    phone = [
+        CastVote(500 + i, "E", START + timedelta(hours=7 * i + (i * i) % 5), f"172.16.{i}.0/24", "same-phone")
+        for i in range(15)
+    ]
     flags = detect_rigging(votes + phone)
     assert [(flag.kind, flag.subject, flag.count, flag.total) for flag in flags] == [
         (FlagKind.DEVICE, "same-phone", 15, 45)
@@ -224,10 +269,15 @@ def test_one_device_signature_is_flagged_even_from_many_networks() -> None:
 
 def test_a_burst_is_measured_against_the_entrys_own_history() -> None:
     """A popular entry's busy hour is not a burst; a quiet entry's sudden forty votes are."""
-    popular = [CastVote(i, "POP", START + timedelta(minutes=3 * i + (i % 2)), f"10.0.{i % 200}.0/24", f"s{i}") for i in range(400)]
+    popular = [
+        CastVote(i, "POP", START + timedelta(minutes=3 * i + (i % 2)), f"10.0.{i % 200}.0/24", f"s{i}")
+        for i in range(400)
+    ]
     quiet = organic_votes("QUIET", 20, 1000, seed=11)
     quiet += [
-        CastVote(2000 + i, "QUIET", START + timedelta(days=5, minutes=i, seconds=(i * 37) % 50), f"10.9.{i}.0/24", f"q{i}")
+        CastVote(
+            2000 + i, "QUIET", START + timedelta(days=5, minutes=i, seconds=(i * 37) % 50), f"10.9.{i}.0/24", f"q{i}"
+        )
         for i in range(40)
     ]
     kinds = {(flag.entry, flag.kind) for flag in detect_rigging(popular + quiet)}
