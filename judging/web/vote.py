@@ -16,10 +16,9 @@ from flask_login import current_user
 
 from judging.extensions import db
 from judging.models import Contest
-from judging.services import NotFound, votes
+from judging.services import votes
 from judging.services.contests import allowed
 from judging.web.actions import attempt
-from judging.web.lookups import contest_for_public
 from judging.web.permissions import public
 from judging.web.vote_forms import VoteForm
 from judging.workflow import Action
@@ -30,10 +29,7 @@ DEVICE_COOKIE_DAYS = 365
 
 
 def _voting_contest(slug: str) -> Contest:
-    contest = contest_for_public(slug)
-    if votes.vote_spec(contest) is None or votes.window_of(db.session, contest) is None:
-        raise NotFound(_("This contest has no public vote."))
-    return contest
+    return votes.voting_contest(db.session, slug)
 
 
 def _key() -> bytes:
@@ -77,25 +73,37 @@ def page(slug: str) -> ResponseReturnValue:
     return response
 
 
+def _new_challenge(contest: Contest) -> dict[str, object]:
+    token = votes.issue_challenge(contest, _key(), int(current_app.config["VOTE_POW_DIFFICULTY"]))
+    return {"token": token, "difficulty": int(token.split(".")[3])}
+
+
 @bp.get("/vote/<slug>/challenge")
 @public
 def challenge(slug: str) -> ResponseReturnValue:
     """A fresh signed challenge (JSON) for the page's script to solve."""
-    contest = _voting_contest(slug)
-    token = votes.issue_challenge(contest, _key(), int(current_app.config["VOTE_POW_DIFFICULTY"]))
-    return jsonify({"token": token, "difficulty": int(token.split(".")[3])})
+    return jsonify(_new_challenge(_voting_contest(slug)))
+
+
+def _wants_json() -> bool:
+    return request.accept_mimetypes.best == "application/json"
 
 
 @bp.post("/vote/<slug>/<code>")
 @public
 def cast(slug: str, code: str) -> ResponseReturnValue:
+    """Record a vote. The page's script asks for JSON (the message, the work's count when counts are
+    live, and the next challenge, so that a vote costs one request); a plain form post is answered with
+    a flash and a redirect to the page."""
     contest = _voting_contest(slug)
-    entry = next((work for work in votes.shortlisted_entries(db.session, contest) if work.code == code), None)
+    entry_id = votes.entry_id_of(db.session, contest, code)
     form = VoteForm()
-    back = redirect(url_for("vote.page", slug=slug) + (f"#work-{code}" if entry else ""))
     if not form.validate():
-        flash(_("The vote's check is not valid. Please reload the page and vote again."), "danger")
-        return back
+        message = _("The vote's check is not valid. Please reload the page and vote again.")
+        if _wants_json():
+            return jsonify({"ok": False, "message": message}), 400
+        flash(message, "danger")
+        return redirect(url_for("vote.page", slug=slug))
     voter = votes.Voter(
         account_id=current_user.id if current_user.is_authenticated else None,
         device_id=_device_id(),
@@ -105,18 +113,30 @@ def cast(slug: str, code: str) -> ResponseReturnValue:
         screen=form.screen.data or "",
         time_zone=form.time_zone.data or "",
     )
-    entry_id = entry.id if entry else -1
-    attempt(
+    thanks = _("Thank you: your vote is counted.")
+    outcome = attempt(
         lambda: votes.cast_vote(
             db.session,
             contest,
-            entry_id,
+            entry_id if entry_id is not None else -1,
             voter,
             form.token.data or "",
             form.nonce.data or "",
             _key(),
             current_app.config["DISPLAY_TIMEZONE"],
         ),
-        _("Thank you: your vote is counted."),
+        None if _wants_json() else thanks,
+        announce=not _wants_json(),
     )
-    return back
+    if _wants_json():
+        answer: dict[str, object] = {
+            "ok": outcome.ok,
+            "message": thanks if outcome.ok else (outcome.refusal.message if outcome.refusal else ""),
+        }
+        spec = votes.vote_spec(contest)
+        if spec is not None and spec.counts == "live" and entry_id is not None:
+            answer["count"] = votes.counts(db.session, contest, entry_id).get(entry_id, 0)
+        if allowed(Action.CAST_VOTE, contest):
+            answer["challenge"] = _new_challenge(contest)
+        return jsonify(answer), 200 if outcome.ok else 409
+    return redirect(url_for("vote.page", slug=slug) + (f"#work-{code}" if entry_id is not None else ""))

@@ -69,26 +69,42 @@
   var screenText = window.screen ? window.screen.width + "x" + window.screen.height : "";
   var zone = "";
   try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (err) { zone = ""; }
+  var next = null;  // the challenge the last vote's answer handed over: one request a vote
+
+  function challengeFor(form) {
+    if (next) { var given = next; next = null; return Promise.resolve(given); }
+    return fetch(form.getAttribute("data-challenge"), { credentials: "same-origin", cache: "no-store" })
+      .then(function (response) { if (!response.ok) { throw new Error(response.status); } return response.json(); });
+  }
 
   document.querySelectorAll("form.vote-form").forEach(function (form) {
     var button = form.querySelector("button[type=submit]");
     var status = form.querySelector(".vote-status");
+    var count = document.querySelector('[data-vote-count="' + button.getAttribute("data-vote") + '"]');
     button.disabled = false;
     form.addEventListener("submit", function (event) {
-      if (form.elements.nonce.value) { return; }  // solved: let it go
       event.preventDefault();
       button.disabled = true;
       status.textContent = checking;
-      fetch(form.getAttribute("data-challenge"), { credentials: "same-origin", cache: "no-store" })
-        .then(function (response) { if (!response.ok) { throw new Error(response.status); } return response.json(); })
+      challengeFor(form)
         .then(function (challenge) {
-          solve(challenge.token, challenge.difficulty, function (nonce) {
-            form.elements.token.value = challenge.token;
-            form.elements.nonce.value = nonce;
-            form.elements.screen.value = screenText;
-            form.elements.time_zone.value = zone;
-            form.submit();
-          });
+          return new Promise(function (resolve) { solve(challenge.token, challenge.difficulty, function (nonce) { resolve([challenge, nonce]); }); });
+        })
+        .then(function (solved) {
+          var body = new FormData(form);
+          body.set("token", solved[0].token);
+          body.set("nonce", solved[1]);
+          body.set("screen", screenText);
+          body.set("time_zone", zone);
+          return fetch(form.action, { method: "POST", body: body, credentials: "same-origin", headers: { Accept: "application/json" } });
+        })
+        .then(function (response) { return response.json(); })
+        .then(function (answer) {
+          status.textContent = answer.message;
+          status.setAttribute("data-ok", answer.ok ? "1" : "0");
+          if (count && answer.count !== undefined) { count.textContent = count.getAttribute("data-template").replace("__N__", answer.count); }
+          if (answer.challenge) { next = answer.challenge; }
+          button.disabled = false;
         })
         .catch(function () { status.textContent = failed; button.disabled = false; });
     });
