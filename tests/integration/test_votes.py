@@ -133,12 +133,12 @@ def test_over_limit_votes_are_refused_and_not_stored(app: Flask, voting: dict[st
         cast(voting["B"], voter)
     assert (
         per_entry.value.message
-        == "You have already voted 2 times for this work today. You can vote for it again tomorrow."
+        == "您今天已为该作品投了 2 票，明天可以再投。"
     )
     cast(voting["A"], voter)
     with pytest.raises(ServiceError) as per_day:
         cast(voting["C"], voter)
-    assert per_day.value.message == "You have used all 3 of today's votes. You can vote again tomorrow."
+    assert per_day.value.message == "您今天的 3 票已全部用完，明天可以再投。"
     db.session.rollback()
     assert vote_count() == 3
 
@@ -148,20 +148,20 @@ def test_a_replayed_or_forged_proof_is_refused_and_nothing_is_stored(app: Flask,
     cast(voting["B"], device(1), used)
     with pytest.raises(ServiceError) as replayed:
         cast(voting["A"], device(2), used)
-    assert replayed.value.message == "This vote's check was already used. Please vote again."
+    assert replayed.value.message == "该投票校验已使用过，请重新投票。"
     token, _nonce = proof()
     forged = token.replace(f".{DIFFICULTY}.", ".0.")
     with pytest.raises(ServiceError) as forged_error:
         cast(voting["B"], device(3), (forged, "0"))
-    assert forged_error.value.message == "The vote's check is not valid. Please reload the page and vote again."
+    assert forged_error.value.message == "投票校验无效，请刷新页面后重新投票。"
     unsolved = next(str(n) for n in range(1000) if not vote_proof.solves(token, str(n), DIFFICULTY))
     with pytest.raises(ServiceError) as unsolved_error:
         cast(voting["B"], device(3), (token, unsolved))
-    assert "was not completed" in unsolved_error.value.message
+    assert "投票校验未完成" in unsolved_error.value.message
     old = vote_proof.issue_challenge(KEY, contest().id, DIFFICULTY, int(utcnow().timestamp()) - 3600)
     with pytest.raises(ServiceError) as expired:
         cast(voting["B"], device(3), (old, vote_proof.solve(old, DIFFICULTY)))
-    assert expired.value.message == "The vote's check expired. Please vote again."
+    assert expired.value.message == "投票校验已过期，请重新投票。"
     db.session.rollback()
     assert vote_count() == 1
 
@@ -171,17 +171,17 @@ def test_votes_off_the_shortlist_outside_the_window_or_after_closing_are_refused
 ) -> None:
     with pytest.raises(ServiceError) as off_list:
         cast(voting["D"], device(1))
-    assert off_list.value.message == "This work is not on the shortlist of the vote."
+    assert off_list.value.message == "该作品不在投票候选名单中。"
     token, nonce = proof()
     later = utcnow() + timedelta(days=8)
     with pytest.raises(ServiceError) as too_late:
         votes.cast_vote(db.session, contest(), entry_id(voting["B"]), device(1), token, nonce, KEY, ZONE, now=later)
-    assert too_late.value.message == "The vote has closed."
+    assert too_late.value.message == "投票已结束。"
     votes.close_vote(db.session, organizer(), contest())
     db.session.commit()
     with pytest.raises(ServiceError) as closed:
         cast(voting["B"], device(1))
-    assert closed.value.message == "The vote has closed."
+    assert closed.value.message == "投票已结束。"
     db.session.rollback()
     assert vote_count() == 0
 
@@ -191,7 +191,7 @@ def test_a_device_without_its_cookie_or_an_anonymous_voter_where_accounts_are_ne
 ) -> None:
     with pytest.raises(ServiceError) as no_cookie:
         cast(voting["B"], votes.Voter(None, "", "198.51.100.1"))
-    assert no_cookie.value.message.startswith("Your browser did not identify itself.")
+    assert no_cookie.value.message.startswith("无法识别您的浏览器。")
     db.session.rollback()
     assert vote_count() == 0
 
@@ -199,11 +199,11 @@ def test_a_device_without_its_cookie_or_an_anonymous_voter_where_accounts_are_ne
 def test_sheets_are_settled_and_freezing_waits_for_the_vote(app: Flask, voting: dict[str, str]) -> None:
     with pytest.raises(ServiceError) as frozen:
         contests.require(contests.Action.FREEZE_RESULTS, contest())
-    assert frozen.value.message == "The public vote is still open: close it before freezing the results."
+    assert frozen.value.message == "公众投票仍在进行，请先结束投票再冻结结果。"
     with pytest.raises(ServiceError) as sheets:
         contests.require(contests.Action.SAVE_SHEETS, contest())
     assert (
-        sheets.value.message == "The public vote has started on the experts' result: score sheets can no longer change."
+        sheets.value.message == "公众投票已基于专家评审结果开始，评分表不能再修改。"
     )
 
 
@@ -269,10 +269,10 @@ def test_voiding_needs_a_reason_and_votes_of_this_contest(app: Flask, voting: di
     vote = cast(voting["A"], device(1))
     with pytest.raises(ServiceError) as no_reason:
         votes.void_votes(db.session, organizer(), contest(), [vote.id], "  ")
-    assert no_reason.value.message == "Please give the reason."
+    assert no_reason.value.message == "请填写理由。"
     with pytest.raises(ServiceError) as unknown:
         votes.void_votes(db.session, organizer(), contest(), [vote.id, 999999], "x")
-    assert unknown.value.message == "Some of the selected votes do not exist in this contest."
+    assert unknown.value.message == "所选投票中有的不属于本评选。"
     db.session.rollback()
     assert db.session.scalar(select(func.count()).where(Vote.voided_at.is_not(None))) == 0
 
@@ -340,6 +340,6 @@ def test_concurrent_votes_cannot_both_take_the_last_slot(app: Flask, voting: dic
     for thread in threads:
         thread.join()
     assert outcomes.count("stored") == 1
-    assert outcomes.count("You have used all 3 of today's votes. You can vote again tomorrow.") == 7
+    assert outcomes.count("您今天的 3 票已全部用完，明天可以再投。") == 7
     db.session.expire_all()
     assert db.session.scalar(select(func.count()).where(Vote.voter == f"device:{votes.device_of(voter)}")) == 3
