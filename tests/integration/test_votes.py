@@ -4,6 +4,7 @@ result."""
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import timedelta
 from pathlib import Path
@@ -292,8 +293,6 @@ def test_the_combined_result_is_frozen_once_the_vote_closes(app: Flask, voting: 
     db.session.commit()
     snapshot = publication.freeze(db.session, organizer(), contest())
     db.session.commit()
-    import json
-
     payload = json.loads(snapshot.payload)
     assert [
         (line["rank"], line["entry"], line["combined"], line["votes"], line["voided"])
@@ -303,6 +302,8 @@ def test_the_combined_result_is_frozen_once_the_vote_closes(app: Flask, voting: 
         (2, voting["B"], "59.15", 0, 0),
         (3, voting["A"], "58.80", 0, 0),
     ]
+    page = app.test_client().get(f"/results/micro-video/{snapshot.number}").get_data(as_text=True)
+    assert f'<tr data-entry="{voting["C"]}"><td>1</td>' in page and "公众投票与综合得分" in page
 
 
 def test_concurrent_votes_cannot_both_take_the_last_slot(app: Flask, voting: dict[str, str], database_url: str) -> None:
