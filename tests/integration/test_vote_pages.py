@@ -13,8 +13,11 @@ from sqlalchemy import func, select
 from judging import vote_proof
 from judging.extensions import db
 from judging.models import AuditEvent, Vote, utcnow
+from judging.rubric import parse_rubric
+from judging.rubric_document import same_rubric
+from judging.rubric_form import form_data_of
 from judging.services import votes
-from tests.conftest import csrf_token
+from tests.conftest import ROOT, csrf_token
 from tests.integration.test_votes import VOTE_SECTION, contest, organizer, with_vote
 from tests.scenarios import seed_review_contest
 
@@ -160,3 +163,17 @@ def test_the_organiser_voids_a_flagged_group_and_restores_it_with_reasons(
     assert "2 票重新计入。" in restored
     with app.app_context():
         assert db.session.scalar(select(func.count()).where(Vote.voided_at.is_(None))) == 2
+
+
+def test_the_builder_shows_and_saves_the_vote_section(app: Flask, client_for) -> None:  # type: ignore[no-untyped-def]
+    """The organiser adds [vote] in the browser builder; it is saved as typed and shown again unchanged."""
+    editor = "/organizer/contests/micro-video/rubric"
+    text = (ROOT / "rubrics" / "micro_video.toml").read_text(encoding="utf-8") + VOTE_SECTION
+    wanted = parse_rubric(text)
+    client = client_for("organizer")
+    saved = client.post(editor, data={**form_data_of(wanted), "op": "save", "csrf_token": csrf_token(client, editor)})
+    assert saved.status_code in (200, 302)
+    with app.app_context():
+        assert same_rubric(parse_rubric(contest().current_rubric.text), wanted)
+    page = client.get(editor).get_data(as_text=True)
+    assert "公众投票" in page and 'name="vote.expert_weight"' in page and "投票人身份" in page
