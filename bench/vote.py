@@ -172,7 +172,9 @@ def stored_votes(database_url: str, workdir: Path) -> dict[str, int]:
     from judging.models import Entry, Vote
 
     with app_for(database_url, workdir):
-        rows = db.session.execute(select(Entry.code, func.count(Vote.id)).join(Vote, Vote.entry_id == Entry.id).group_by(Entry.code)).all()
+        rows = db.session.execute(
+            select(Entry.code, func.count(Vote.id)).join(Vote, Vote.entry_id == Entry.id).group_by(Entry.code)
+        ).all()
         return {str(code): int(count) for code, count in rows}
 
 
@@ -198,19 +200,26 @@ def main() -> int:
                 for judge, planned in plan_sheets(instance).items()
             }
             print(f"instance built in {time.perf_counter() - started:.1f} s", flush=True)
-            server = GunicornServer(server_env(database_url, workdir), workers=args.workers, log=workdir / "gunicorn.log")
+            server = GunicornServer(
+                server_env(database_url, workdir), workers=args.workers, log=workdir / "gunicorn.log"
+            )
             with server:
                 sessions = log_in_judges(server.base_url, sheets, args.concurrency)
                 saved = measured(server, lambda: submit_phase(sessions, sheets, args.concurrency))
                 for browser, _ in sessions.values():
                     browser.close()
-                print(f"sheets: {len(saved.latencies)} saved, {len(saved.failures)} failed {saved.failures[:2]}", flush=True)
+                print(
+                    f"sheets: {len(saved.latencies)} saved, {len(saved.failures)} failed {saved.failures[:2]}",
+                    flush=True,
+                )
                 open_the_vote(database_url, workdir)
                 voted, accepted = vote_phase(server.base_url, instance.entries, args.votes, args.concurrency)
                 voted.server_cpu = 0.0
             stored = stored_votes(database_url, workdir)
     ratio = voted.throughput / saved.throughput if saved.throughput else float("nan")
-    print(f"database {args.database}, {args.workers} sync workers, concurrency {args.concurrency}, PoW {args.difficulty} bits")
+    print(
+        f"database {args.database}, {args.workers} sync workers, concurrency {args.concurrency}, PoW {args.difficulty} bits"
+    )
     for phase in (saved, voted):
         print(
             f"{phase.name}: {len(phase.latencies)} ok, {len(phase.failures)} failed in {phase.seconds:.1f} s = "

@@ -132,10 +132,7 @@ def test_over_limit_votes_are_refused_and_not_stored(app: Flask, voting: dict[st
     cast(voting["B"], voter)
     with pytest.raises(ServiceError) as per_entry:
         cast(voting["B"], voter)
-    assert (
-        per_entry.value.message
-        == "您今天已为该作品投了 2 票，明天可以再投。"
-    )
+    assert per_entry.value.message == "您今天已为该作品投了 2 票，明天可以再投。"
     cast(voting["A"], voter)
     with pytest.raises(ServiceError) as per_day:
         cast(voting["C"], voter)
@@ -203,9 +200,7 @@ def test_sheets_are_settled_and_freezing_waits_for_the_vote(app: Flask, voting: 
     assert frozen.value.message == "公众投票仍在进行，请先结束投票再冻结结果。"
     with pytest.raises(ServiceError) as sheets:
         contests.require(contests.Action.SAVE_SHEETS, contest())
-    assert (
-        sheets.value.message == "公众投票已基于专家评审结果开始，评分表不能再修改。"
-    )
+    assert sheets.value.message == "公众投票已基于专家评审结果开始，评分表不能再修改。"
 
 
 def test_voided_votes_leave_the_combined_score_and_show_why(app: Flask, voting: dict[str, str]) -> None:
