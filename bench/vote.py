@@ -41,7 +41,7 @@ from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import (  # noqa: E402 - after the path is set
+from bench.harness import (
     ROOT,
     Browser,
     GunicornServer,
@@ -50,8 +50,8 @@ from bench.harness import (  # noqa: E402 - after the path is set
     create_person,
     server_env,
 )
-from bench.load import Phase, database_for, log_in_judges, measured, plan_sheets, submit_phase  # noqa: E402
-from judging import vote_proof  # noqa: E402
+from bench.load import Phase, database_for, log_in_judges, measured, plan_sheets, submit_phase
+from judging import vote_proof
 
 SLUG = "micro-video"
 
@@ -218,12 +218,14 @@ def main() -> int:
             stored = stored_votes(database_url, workdir)
     ratio = voted.throughput / saved.throughput if saved.throughput else float("nan")
     print(
-        f"database {args.database}, {args.workers} sync workers, concurrency {args.concurrency}, PoW {args.difficulty} bits"
+        f"database {args.database}, {args.workers} sync workers, "
+        f"concurrency {args.concurrency}, PoW {args.difficulty} bits"
     )
     for phase in (saved, voted):
         print(
             f"{phase.name}: {len(phase.latencies)} ok, {len(phase.failures)} failed in {phase.seconds:.1f} s = "
-            f"{phase.throughput:.1f}/s; p50 {phase.percentile(50) * 1000:.0f} ms, p99 {phase.percentile(99) * 1000:.0f} ms"
+            f"{phase.throughput:.1f}/s; p50 {phase.percentile(50) * 1000:.0f} ms, "
+            f"p99 {phase.percentile(99) * 1000:.0f} ms"
         )
     print(f"vote / sheet-save throughput: {ratio:.2f}x (target >= 5)")
     print(f"burst: {args.votes} votes in {voted.seconds:.1f} s (target <= 600 s)")
