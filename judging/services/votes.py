@@ -26,7 +26,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, case, func, select, text, update
+from sqlalchemy import and_, case, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
@@ -284,11 +284,6 @@ def cast_vote(
         raise ServiceError(_proof_message(proof))
     used = _("This vote's check was already used. Please vote again.")
     day = voting_day(now, zone)
-    if session.get_bind().dialect.name == "postgresql":
-        # A vote does not wait for its WAL record to reach the disk (PostgreSQL's asynchronous commit): a
-        # crash may lose the last fraction of a second of acknowledged votes, never corrupt or half-write
-        # one. Votes are many and cheap; sheets, results and the audit log keep synchronous commits.
-        session.execute(text("SET LOCAL synchronous_commit TO OFF"))
     mine_today = and_(Vote.contest_id == contest.id, Vote.voter == voter_key, Vote.day == day)
     for _attempt in range(SLOT_ATTEMPTS):
         # Both of today's counts in one query: the per-day slot and the per-entry slot to take next.
