@@ -182,10 +182,12 @@ def _register_blueprints(app: Flask) -> None:
         organizer_rounds,
         organizer_skills,
         organizer_tokens,
+        organizer_vote,
         paper,
         public,
         publication,
         setup,
+        vote,
     )
 
     for module in (
@@ -204,6 +206,7 @@ def _register_blueprints(app: Flask) -> None:
         organizer_skills,
         organizer_reports,
         organizer_publication,
+        organizer_vote,
         organizer_jobs,
         organizer_tokens,
         ceremonies,
@@ -212,6 +215,7 @@ def _register_blueprints(app: Flask) -> None:
         judge,
         paper,
         files,
+        vote,
         api,
         api_v1,
     ):

@@ -84,6 +84,7 @@ def settings_from_environment(instance_path: Path) -> dict[str, object]:
         # How many reverse proxies in front of the app set X-Forwarded-For/-Proto (1 behind deploy/nginx.conf).
         # 0: those headers are ignored, the client is the connection's peer.
         "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES") or 0),
+        "VOTE_POW_DIFFICULTY": int(env.get("VOTE_POW_DIFFICULTY") or 16),
         "INVITATION_DAYS": int(env.get("INVITATION_DAYS") or 7),
         # How long the first-run setup link that `flask init` prints works (see judging.services.first_run).
         "SETUP_LINK_HOURS": int(env.get("SETUP_LINK_HOURS") or 24),

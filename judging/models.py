@@ -302,6 +302,7 @@ class Contest(Base):
     )
     entries: Mapped[list[Entry]] = relationship(back_populates="contest")
     panel: Mapped[list[PanelMember]] = relationship(back_populates="contest")
+    vote_window: Mapped[VoteWindow | None] = relationship(back_populates="contest", uselist=False)
 
     @property
     def current_rubric(self) -> RubricVersion:
@@ -901,3 +902,63 @@ class BackgroundJob(Base):
             and self.started_at is not None
             and self.started_at <= utcnow() - timedelta(seconds=JOB_TIMEOUT_SECONDS)
         )
+
+
+class VoteWindow(Base):
+    """A contest's public vote (issue 19): the shortlist it runs on and when it opened and closes.
+
+    One per contest; the shortlist (entry ids, in the experts' order) is fixed when the vote opens."""
+
+    __tablename__ = "vote_window"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contest_id: Mapped[int] = mapped_column(ForeignKey("contest.id", ondelete="RESTRICT"), unique=True)
+    shortlist: Mapped[list[Any]] = mapped_column(default=list)
+    opened_at: Mapped[datetime] = mapped_column(default=utcnow)
+    closes_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
+    opened_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+
+    contest: Mapped[Contest] = relationship(back_populates="vote_window")
+
+
+class Vote(Base):
+    """One public vote with the signals it came with. The per-person limits are enforced by the database:
+    a vote holds a numbered slot ``1..per_day`` of its voter's day and ``1..per_entry_per_day`` of its
+    voter's day for the entry, each unique, so two concurrent votes cannot both take the last one. The
+    proof-of-work challenge it used is unique too: a challenge counts once. A voided vote keeps its row
+    (and its slots) with the reason and who voided it."""
+
+    __tablename__ = "vote"
+    __table_args__ = (
+        UniqueConstraint("contest_id", "voter", "day", "day_slot"),
+        UniqueConstraint("contest_id", "voter", "day", "entry_id", "entry_slot"),
+        CheckConstraint("day_slot >= 1", name="day_slot_positive"),
+        CheckConstraint("entry_slot >= 1", name="entry_slot_positive"),
+        Index("ix_vote_entry_cast", "entry_id", "cast_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contest_id: Mapped[int] = mapped_column(ForeignKey("contest.id", ondelete="RESTRICT"), index=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entry.id", ondelete="RESTRICT"))
+    voter: Mapped[str] = mapped_column(String(80))
+    """Who the limits count: ``account:<id>`` or ``device:<device hash>``."""
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    device_hash: Mapped[str] = mapped_column(String(64), default="")
+    """sha256 of the device cookie and the client's signals."""
+    signature_hash: Mapped[str] = mapped_column(String(64), default="")
+    """sha256 of the client's signals alone (user agent, language, screen, time zone): the same browser
+    set-up with a fresh cookie has the same signature."""
+    network: Mapped[str] = mapped_column(String(64), default="")
+    """The client's network prefix: IPv4 /24, IPv6 /48."""
+    user_agent: Mapped[str] = mapped_column(String(300), default="")
+    challenge: Mapped[str] = mapped_column(String(32), unique=True)
+    """The random id of the proof-of-work challenge it used."""
+    cast_at: Mapped[datetime] = mapped_column(default=utcnow)
+    day: Mapped[str] = mapped_column(String(10))
+    """The voting day (``YYYY-MM-DD``) in the display time zone: the per-day limits count by it."""
+    day_slot: Mapped[int] = mapped_column(Integer)
+    entry_slot: Mapped[int] = mapped_column(Integer)
+    voided_at: Mapped[datetime | None]
+    void_reason: Mapped[str] = mapped_column(Text, default="")
+    voided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))

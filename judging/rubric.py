@@ -290,6 +290,35 @@ class RoundSpec(_Spec):
     advance: AdvanceSpec | None = None
 
 
+class VoteBand(_Spec):
+    """A band of the public vote's ``rank_bands`` normalisation: entries whose vote rank is at most
+    ``up_to_rank`` (and above the previous band's) get ``points`` on the experts' points scale."""
+
+    up_to_rank: Annotated[StrictInt, Field(ge=1)]
+    points: Annotated[Number, Field(ge=0)]
+
+
+class VoteSpec(_Spec):
+    """The public vote on a shortlist of the experts' result, and how it combines with it (docs/rubric-vote.md)."""
+
+    identity: Literal["account", "device", "both"] = "device"
+    """Who a voter is: a logged-in account, a device-and-client fingerprint, or either (an account when
+    logged in, else the device)."""
+    counts: Literal["live", "hidden"] = "hidden"
+    """Whether the public page shows the running counts."""
+    per_entry_per_day: Annotated[StrictInt, Field(ge=1)] = 1
+    per_day: Annotated[StrictInt, Field(ge=1)] = 10
+    pow_difficulty: Annotated[StrictInt, Field(ge=0, le=28)] | None = None
+    """Leading zero bits of the proof of work; the VOTE_POW_DIFFICULTY setting when unset."""
+    shortlist: Literal["top", "pick"] = "top"
+    """``top``: the ``shortlist_size`` best-ranked entries of the experts' result; ``pick``: the organiser's choice."""
+    shortlist_size: Annotated[StrictInt, Field(ge=1)] | None = None
+    expert_weight: Annotated[Number, Field(ge=0, le=1)]
+    vote_weight: Annotated[Number, Field(ge=0, le=1)]
+    normalisation: Literal["share_of_max", "rank_bands", "zscore"] = "share_of_max"
+    bands: tuple[VoteBand, ...] = ()
+
+
 class Rubric(_Spec):
     contest: ContestSpec
     entry: EntrySpec | None = None
@@ -309,6 +338,8 @@ class Rubric(_Spec):
     collection: CollectionSpec | None = None
     rounds: tuple[RoundSpec, ...] = ()
     """Judging rounds in order (screening → final); none: one implicit round judged by the whole panel."""
+    vote: VoteSpec | None = None
+    """The public vote on a shortlist (optional; work contests only)."""
 
     _text: str = PrivateAttr(default="")
     _sha256: str = PrivateAttr(default="")
@@ -604,6 +635,8 @@ def _meaning_problems(rubric: Rubric) -> list[tuple[str, str]]:
         problems.append(("nomination", "needs an [entry] table"))
     if rubric.collection and kind != "collection":
         problems.append(("collection", 'only for contest.kind = "collection"'))
+    if rubric.vote:
+        problems += _vote_problems(rubric, rubric.vote)
     problems += _round_problems(rubric)
     return problems
 
@@ -729,6 +762,43 @@ def _round_spec_problems(rubric: Rubric, spec: RoundSpec, path: str, *, last: bo
                 problems.append(
                     (f"{path}.advance.min_score", f"exceeds the highest possible total ({format_points(highest)})")
                 )
+    return problems
+
+
+def _vote_problems(rubric: Rubric, vote: VoteSpec) -> list[tuple[str, str]]:
+    """What the shape of ``[vote]`` cannot show: weights adding up to exactly 1, a size for a top-N
+    shortlist, bands for (and only for) ``rank_bands``, in increasing ranks, within the points scale."""
+    problems: list[tuple[str, str]] = []
+    if rubric.contest.kind != "work":
+        problems.append(("vote", 'only for contest.kind = "work"'))
+    total = vote.expert_weight + vote.vote_weight
+    if total != 1:
+        problems.append(
+            ("vote", f"expert_weight and vote_weight must add up to 1 (they add up to {format_points(total)})")
+        )
+    if vote.shortlist == "top" and vote.shortlist_size is None:
+        problems.append(("vote.shortlist_size", 'required when vote.shortlist = "top"'))
+    if vote.shortlist == "pick" and vote.shortlist_size is not None:
+        problems.append(("vote.shortlist_size", 'applies only to vote.shortlist = "top"'))
+    if vote.per_entry_per_day > vote.per_day:
+        problems.append(("vote.per_entry_per_day", f"must be <= vote.per_day ({vote.per_day})"))
+    if vote.normalisation == "rank_bands":
+        if not vote.bands:
+            problems.append(("vote.bands", 'at least one band is required when vote.normalisation = "rank_bands"'))
+        previous = 0
+        for index, band in enumerate(vote.bands):
+            if band.up_to_rank <= previous:
+                problems.append((f"vote.bands[{index}].up_to_rank", f"must be > {previous} (the previous band's)"))
+            previous = max(previous, band.up_to_rank)
+            if rubric.criteria and band.points > rubric.max_total:
+                problems.append(
+                    (
+                        f"vote.bands[{index}].points",
+                        f"exceeds the highest possible total ({format_points(rubric.max_total)})",
+                    )
+                )
+    elif vote.bands:
+        problems.append(("vote.bands", 'applies only to vote.normalisation = "rank_bands"'))
     return problems
 
 

@@ -39,6 +39,16 @@ class SnapshotStatus(enum.StrEnum):
     SUPERSEDED = "superseded"
 
 
+class VoteStatus(enum.StrEnum):
+    """Where a contest's public vote stands: its rubric has none, it has one not opened yet, the vote
+    is open (until its closing time), or it was closed by the organiser."""
+
+    NOT_USED = "not_used"
+    NOT_OPENED = "not_opened"
+    OPEN = "open"
+    CLOSED = "closed"
+
+
 class Action(enum.StrEnum):
     """Everything whose permission depends on the workflow: the phase moves, then the work done in a phase."""
 
@@ -79,6 +89,14 @@ class Action(enum.StrEnum):
     """Organisers send one organisation's submitted report back to it (a collection contest)."""
     REMIND_MISSING = "remind_missing"
     """Organisers remind the organisations that have not reported (a collection contest)."""
+    OPEN_VOTE = "open_vote"
+    """Organisers open the public vote on the shortlist of the experts' result."""
+    CLOSE_VOTE = "close_vote"
+    """Organisers close the public vote."""
+    CAST_VOTE = "cast_vote"
+    """The public votes for a shortlisted work."""
+    VOID_VOTES = "void_votes"
+    """Organisers void votes (or restore voided ones), with a reason."""
 
 
 class Clock(enum.StrEnum):
@@ -92,6 +110,8 @@ class Clock(enum.StrEnum):
     """Before the snapshot's notice period ends."""
     AFTER_NOTICE = "after_notice"
     """Once the snapshot's notice period has ended."""
+    DURING_VOTE = "during_vote"
+    """Before the public vote's closing time."""
 
 
 class Refusal(enum.StrEnum):
@@ -107,6 +127,8 @@ class Refusal(enum.StrEnum):
     WRONG_KIND = "wrong_kind"
     """The action does not exist for this kind of contest (judging or results in a collection of reports,
     reminders about reports in a judged contest)."""
+    WRONG_VOTE_STATE = "wrong_vote_state"
+    VOTE_CLOSED = "vote_closed"
 
 
 @dataclass(frozen=True)
@@ -125,6 +147,8 @@ class ContestState:
     """A collection of reports (``kind = "collection"``): its own table, :data:`COLLECTION_RULES`."""
     grace_until: datetime | None = None
     """For one report the organiser reopened: it may change until then, even after the submission deadline."""
+    vote_status: VoteStatus = VoteStatus.NOT_USED
+    vote_closes_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -135,6 +159,8 @@ class Rule:
     phases: frozenset[Phase]
     results: frozenset[SnapshotStatus] | None = None
     clock: Clock | None = None
+    votes: frozenset[VoteStatus] | None = None
+    """The states of the public vote in which the action is allowed (any when ``None``)."""
 
 
 @dataclass(frozen=True)
@@ -153,10 +179,11 @@ class Move:
     clock: Clock | None = None
     kinds: str = "judged"
     """Which contests make the move: ``judged`` (work and skills), ``collection``, or ``both``."""
+    votes: frozenset[VoteStatus] | None = None
 
     @property
     def rule(self) -> Rule:
-        return Rule(frozenset({self.source}), self.results, self.clock)
+        return Rule(frozenset({self.source}), self.results, self.clock, self.votes)
 
 
 @dataclass(frozen=True)
@@ -171,13 +198,17 @@ class SnapshotMove:
 
 
 _ON_NOTICE = frozenset({SnapshotStatus.FROZEN})
+_VOTE_SETTLED = frozenset({VoteStatus.NOT_USED, VoteStatus.CLOSED})
+"""A result may be frozen without a public vote, or once the vote is closed (never before it ran)."""
+_BEFORE_VOTE = frozenset({VoteStatus.NOT_USED, VoteStatus.NOT_OPENED})
+"""The experts' result changes only before the vote opens: the shortlist rests on it."""
 
 MOVES: tuple[Move, ...] = (
     Move(Action.OPEN_ENTRIES, Phase.DRAFT, Phase.OPEN, backwards=False, kinds="both"),
     Move(Action.BACK_TO_PREPARATION, Phase.OPEN, Phase.DRAFT, backwards=True, kinds="both"),
     Move(Action.START_REVIEW, Phase.OPEN, Phase.REVIEW, backwards=False),
     Move(Action.REOPEN_ENTRIES, Phase.REVIEW, Phase.OPEN, backwards=True),
-    Move(Action.FREEZE_RESULTS, Phase.REVIEW, Phase.PUBLICITY, backwards=False, with_result=True),
+    Move(Action.FREEZE_RESULTS, Phase.REVIEW, Phase.PUBLICITY, backwards=False, with_result=True, votes=_VOTE_SETTLED),
     Move(Action.REOPEN_REVIEW, Phase.PUBLICITY, Phase.REVIEW, backwards=True, with_result=True, results=_ON_NOTICE),
     Move(
         Action.PUBLISH_RESULTS,
@@ -229,8 +260,8 @@ def _makes(move: Move, collection: bool) -> bool:
 RULES: dict[Action, Rule] = {
     **{move.action: move.rule for move in MOVES if _makes(move, collection=False)},
     Action.CHANGE_ENTRIES: Rule(frozenset({Phase.OPEN}), clock=Clock.BEFORE_SUBMISSION_DEADLINE),
-    Action.SAVE_SHEETS: Rule(_REVIEW, clock=Clock.BEFORE_REVIEW_DEADLINE),
-    Action.REOPEN_SHEETS: Rule(_REVIEW),
+    Action.SAVE_SHEETS: Rule(_REVIEW, clock=Clock.BEFORE_REVIEW_DEADLINE, votes=_BEFORE_VOTE),
+    Action.REOPEN_SHEETS: Rule(_REVIEW, votes=_BEFORE_VOTE),
     Action.DECLARE_CONFLICTS: Rule(_TAKING_SHAPE),
     Action.CHANGE_PANEL: Rule(_TAKING_SHAPE),
     Action.CHANGE_ASSIGNMENT: Rule(_TAKING_SHAPE),
@@ -238,9 +269,15 @@ RULES: dict[Action, Rule] = {
     Action.IMPORT_SCORES: Rule(_BEFORE_RESULT),
     Action.CREATE_TASKS: Rule(_REVIEW),
     Action.FILE_OBJECTIONS: Rule(frozenset({Phase.PUBLICITY}), _ON_NOTICE, Clock.DURING_NOTICE),
+    Action.OPEN_VOTE: Rule(_REVIEW, votes=frozenset({VoteStatus.NOT_OPENED})),
+    Action.CLOSE_VOTE: Rule(_REVIEW, votes=frozenset({VoteStatus.OPEN})),
+    Action.CAST_VOTE: Rule(_REVIEW, clock=Clock.DURING_VOTE, votes=frozenset({VoteStatus.OPEN})),
+    Action.VOID_VOTES: Rule(_REVIEW, votes=frozenset({VoteStatus.OPEN, VoteStatus.CLOSED})),
 }
 """When each action is allowed. The panel and the assignment change only while the contest is open or
-in review (so again after an upheld objection reopens review), never while a result stands. Task
+in review (so again after an upheld objection reopens review), never while a result stands. The public
+vote opens in review on the experts' result (sheets are then settled), votes are cast until it closes, and
+votes are voided until the combined result is frozen. Task
 entries of a skills contest are created in review only: before it an entrant could still withdraw a
 submitted entry of its organisation."""
 
@@ -267,8 +304,9 @@ def refusal(action: Action, state: ContestState, now: datetime) -> Refusal | Non
     """Why the workflow refuses ``action`` in ``state`` at ``now``; ``None`` when it allows it.
 
     An archived contest refuses everything; an action the contest's kind has no rule for is refused;
-    otherwise the phase is checked first, then the snapshot's status, then the time. The submission
-    deadline of a report the organiser reopened is the later of the contest's and its grace.
+    otherwise the phase is checked first, then the snapshot's status, then the public vote's state, then
+    the time. The submission deadline of a report the organiser reopened is the later of the contest's and
+    its grace.
     """
     if state.archived:
         return Refusal.ARCHIVED
@@ -279,6 +317,8 @@ def refusal(action: Action, state: ContestState, now: datetime) -> Refusal | Non
         return Refusal.WRONG_PHASE
     if rule.results is not None and state.snapshot_status not in rule.results:
         return Refusal.WRONG_RESULT_STATE
+    if rule.votes is not None and state.vote_status not in rule.votes:
+        return Refusal.WRONG_VOTE_STATE
     if rule.clock is Clock.BEFORE_SUBMISSION_DEADLINE:
         deadline = state.submission_deadline
         if deadline is not None and state.grace_until is not None:
@@ -294,6 +334,9 @@ def refusal(action: Action, state: ContestState, now: datetime) -> Refusal | Non
     elif rule.clock is Clock.AFTER_NOTICE:
         if state.publicity_ends_at is not None and now < state.publicity_ends_at:
             return Refusal.NOTICE_RUNNING
+    elif rule.clock is Clock.DURING_VOTE:
+        if state.vote_closes_at is None or now >= state.vote_closes_at:
+            return Refusal.VOTE_CLOSED
     return None
 
 

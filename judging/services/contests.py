@@ -28,7 +28,7 @@ from judging.models import (
 )
 from judging.rubric import Difference, Rubric, parse_rubric, rubric_differences
 from judging.services import NotFound, ServiceError, audit
-from judging.workflow import Action, ContestState, Refusal
+from judging.workflow import Action, ContestState, Refusal, VoteStatus
 
 
 def phase_label(phase: Phase) -> str:
@@ -70,7 +70,19 @@ def state_of(
         archived=contest.archived_at is not None,
         collection=is_collection(contest),
         grace_until=grace_until,
+        vote_status=_vote_status(contest),
+        vote_closes_at=contest.vote_window.closes_at if contest.vote_window is not None else None,
     )
+
+
+def _vote_status(contest: Contest) -> VoteStatus:
+    """Where the contest's public vote stands (:class:`judging.workflow.VoteStatus`)."""
+    window = contest.vote_window
+    if window is not None:
+        return VoteStatus.CLOSED if window.closed_at is not None else VoteStatus.OPEN
+    if not contest.rubric_versions or current_rubric(contest).vote is None:
+        return VoteStatus.NOT_USED
+    return VoteStatus.NOT_OPENED
 
 
 def allowed(
@@ -104,10 +116,29 @@ def refusal_message(
         return _("The submission deadline (%(deadline)s) has passed.", deadline=deadline)
     if refused is Refusal.REVIEW_DEADLINE_PASSED:
         return _("The review deadline has passed.")
+    if refused is Refusal.VOTE_CLOSED:
+        return _("The vote has closed.")
+    if refused is Refusal.WRONG_VOTE_STATE:
+        return _vote_state_message(action, contest)
     if refused is Refusal.NOTICE_RUNNING and snapshot is not None and snapshot.publicity_ends_at is not None:
         end = show_moment(snapshot.publicity_ends_at)
         return _("The public notice runs until %(end)s; publish after it ends.", end=end)
     return _out_of_phase(action, contest)
+
+
+def _vote_state_message(action: Action, contest: Contest) -> str:
+    status = _vote_status(contest)
+    if action in (Action.SAVE_SHEETS, Action.REOPEN_SHEETS):
+        return _("The public vote has started on the experts' result: score sheets can no longer change.")
+    if action is Action.FREEZE_RESULTS:
+        if status is VoteStatus.OPEN:
+            return _("The public vote is still open: close it before freezing the results.")
+        return _("This contest has a public vote: open it and close it before freezing the results.")
+    if status is VoteStatus.OPEN:
+        return _("The vote is already open.")
+    if status is VoteStatus.CLOSED:
+        return _("The vote has closed.")
+    return _("The vote has not been opened yet.")
 
 
 def require(

@@ -32,7 +32,7 @@ from judging.models import (
 from judging.rubric import Rubric
 from judging.scoring.ranking import listing_note_word
 from judging.scoring.skills import judging_rubric
-from judging.services import NotFound, ServiceError
+from judging.services import NotFound, ServiceError, votes
 from judging.services.contests import current_rubric
 from judging.services.results import compute_results, score_frames
 from judging.services.skills import judged_parts_report, skills_results
@@ -95,7 +95,11 @@ def snapshot_payload(session: Session, contest: Contest) -> dict[str, Any]:
     }
     if rubric.contest.kind == "skills":
         return head | _skills_payload(session, contest, rubric)
-    return head | _work_payload(session, contest, rubric)
+    payload = head | _work_payload(session, contest, rubric)
+    if rubric.vote is not None:
+        # The public vote's combined result (issue 19): the workflow freezes only once the vote is closed.
+        payload["vote"] = votes.combined_payload(votes.combined_result(session, contest))
+    return payload
 
 
 def _organiser_name(session: Session) -> str:

@@ -5,7 +5,8 @@
   authority or company) those of the units under it;
 - a judge sees an entry only through an active (not recused) assignment to it, and only while on the
   contest's panel (:mod:`judging.services.membership`);
-- everyone, signed in or not, sees the award-winning entries of a published result (the winners' gallery).
+- everyone, signed in or not, sees the award-winning entries of a published result (the winners' gallery)
+  and the shortlisted works of a public vote (issue 19).
 """
 
 from __future__ import annotations
@@ -16,10 +17,15 @@ from sqlalchemy.orm import Session
 from judging.models import Assignment, AssignmentStatus, Entry, Role, User
 from judging.services.certificates import is_published_winner
 from judging.services.membership import on_panel
+from judging.services.votes import on_public_vote
 
 
 def can_view_entry(session: Session, user: User | None, entry: Entry) -> bool:
-    return _may_see_unpublished(session, user, entry) or is_published_winner(session, entry)
+    return (
+        _may_see_unpublished(session, user, entry)
+        or is_published_winner(session, entry)
+        or on_public_vote(session, entry)
+    )
 
 
 def _may_see_unpublished(session: Session, user: User | None, entry: Entry) -> bool:

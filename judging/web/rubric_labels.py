@@ -20,6 +20,8 @@ SECTION_LABELS = {
     "ranking": _l("Ranking"),
     "collectives": _l("Outstanding collectives"),
     "levels": _l("Certificate levels"),
+    "vote": _l("Public vote"),
+    "bands": _l("Bands of the vote rank"),
 }
 
 SETTING_LABELS = {
@@ -67,6 +69,18 @@ SETTING_LABELS = {
     "k": _l("Best k contestants"),
     "min_contestants": _l("Fewest contestants"),
     "max_rank": _l("Highest rank"),
+    "identity": _l("Who a voter is"),
+    "counts": _l("Vote counts on the public page"),
+    "per_entry_per_day": _l("Votes a day for one work"),
+    "per_day": _l("Votes a day in all"),
+    "pow_difficulty": _l("Proof-of-work difficulty (bits; empty: the server's setting)"),
+    "shortlist": _l("Works put to the vote"),
+    "shortlist_size": _l("How many of the experts' best"),
+    "expert_weight": _l("Weight of the experts' score"),
+    "vote_weight": _l("Weight of the votes"),
+    "normalisation": _l("How votes become points"),
+    "up_to_rank": _l("Down to vote rank"),
+    "points": _l("Points"),
 }
 
 
@@ -105,6 +119,16 @@ CHOICE_LABELS = {
     ("source", "import"): _l("Imported"),
     ("source", "judged"): _l("Scored by judges"),
     ("by", "parent"): _l("The parent organisation"),
+    ("identity", "account"): _l("A logged-in account"),
+    ("identity", "device"): _l("A device (cookie and browser signals)"),
+    ("identity", "both"): _l("The account when logged in, else the device"),
+    ("counts", "live"): _l("Shown as they grow"),
+    ("counts", "hidden"): _l("Hidden until the result"),
+    ("shortlist", "top"): _l("The experts' best N"),
+    ("shortlist", "pick"): _l("The organiser's pick"),
+    ("normalisation", "share_of_max"): _l("Share of the most votes"),
+    ("normalisation", "rank_bands"): _l("Bands of the vote rank"),
+    ("normalisation", "zscore"): _l("Standardised (z-score) on the experts' scale"),
 }
 
 

@@ -31,6 +31,7 @@ DOMAIN = (
     "judging.names_in_text",
     "judging.clean_copies",
     "judging.organization_places",
+    "judging.vote_proof",
 )
 """Pure modules: plain data in, plain data out (``judging.workflow`` is included once it exists)."""
 FORBIDDEN_IN_DOMAIN = (
@@ -135,6 +136,8 @@ def test_the_domain_is_where_the_contract_says() -> None:
         "judging.scoring.rules",
         "judging.scoring.ranking",
         "judging.scoring.explanation",
+        "judging.scoring.votes",
+        "judging.vote_proof",
     } <= checked
 
 

@@ -79,6 +79,22 @@ EXPECTED_RULES = {
     Action.IMPORT_SCORES: ({DR, OP, RE}, None, None),
     Action.CREATE_TASKS: ({RE}, None, None),
     Action.FILE_OBJECTIONS: ({NO}, {FROZEN}, workflow.Clock.DURING_NOTICE),
+    Action.OPEN_VOTE: ({RE}, None, None),
+    Action.CLOSE_VOTE: ({RE}, None, None),
+    Action.CAST_VOTE: ({RE}, None, workflow.Clock.DURING_VOTE),
+    Action.VOID_VOTES: ({RE}, None, None),
+}
+
+V = workflow.VoteStatus
+# (action) → the states of the public vote it needs (the actions not listed allow any)
+EXPECTED_VOTE_RULES = {
+    Action.FREEZE_RESULTS: {V.NOT_USED, V.CLOSED},
+    Action.SAVE_SHEETS: {V.NOT_USED, V.NOT_OPENED},
+    Action.REOPEN_SHEETS: {V.NOT_USED, V.NOT_OPENED},
+    Action.OPEN_VOTE: {V.NOT_OPENED},
+    Action.CLOSE_VOTE: {V.OPEN},
+    Action.CAST_VOTE: {V.OPEN},
+    Action.VOID_VOTES: {V.OPEN, V.CLOSED},
 }
 
 
@@ -101,6 +117,7 @@ def test_every_action_has_exactly_the_pinned_rule() -> None:
         for action, rule in RULES.items()
     }
     assert actual == EXPECTED_RULES
+    assert {action: set(rule.votes) for action, rule in RULES.items() if rule.votes is not None} == EXPECTED_VOTE_RULES
 
 
 def test_a_moves_rule_is_its_source_phase() -> None:
@@ -166,7 +183,15 @@ def test_each_phase_and_action_gets_the_tables_answer(phase: Phase, action: Acti
     phases, results, _clock = EXPECTED_RULES[action]
     status = next(iter(results)) if results else None
     ends = NOW - timedelta(days=1) if action is Action.PUBLISH_RESULTS else NOW + timedelta(days=1)
-    state = ContestState(phase, snapshot_status=status, publicity_ends_at=ends if status else None)
+    votes = EXPECTED_VOTE_RULES.get(action, {V.NOT_USED})
+    vote_status = V.NOT_USED if V.NOT_USED in votes else sorted(votes)[0]
+    state = ContestState(
+        phase,
+        snapshot_status=status,
+        publicity_ends_at=ends if status else None,
+        vote_status=vote_status,
+        vote_closes_at=NOW + timedelta(days=1),
+    )
     assert allowed(action, state, NOW) is (phase in phases)
     assert refusal(action, state, NOW) is (None if phase in phases else Refusal.WRONG_PHASE)
 
@@ -272,3 +297,27 @@ def test_no_phase_rule_is_written_outside_the_workflow_table() -> None:
     files = [*(ROOT / "judging").rglob("*.py"), *(ROOT / "templates").rglob("*.html")]
     found = [line for path in files if path.name != "workflow.py" for line in _phase_lists(path)]
     assert found == []
+
+
+def test_votes_are_cast_only_while_the_vote_is_open_and_before_it_closes() -> None:
+    open_until_now = ContestState(RE, vote_status=V.OPEN, vote_closes_at=NOW)
+    assert refusal(Action.CAST_VOTE, open_until_now, NOW - timedelta(seconds=1)) is None
+    assert refusal(Action.CAST_VOTE, open_until_now, NOW) is Refusal.VOTE_CLOSED
+    for status in (V.NOT_USED, V.NOT_OPENED, V.CLOSED):
+        state = ContestState(RE, vote_status=status, vote_closes_at=NOW + timedelta(days=1))
+        assert refusal(Action.CAST_VOTE, state, NOW) is Refusal.WRONG_VOTE_STATE
+
+
+def test_a_contest_with_a_vote_freezes_only_once_the_vote_is_closed() -> None:
+    for status, expected in (
+        (V.NOT_USED, None),
+        (V.NOT_OPENED, Refusal.WRONG_VOTE_STATE),
+        (V.OPEN, Refusal.WRONG_VOTE_STATE),
+        (V.CLOSED, None),
+    ):
+        assert refusal(Action.FREEZE_RESULTS, ContestState(RE, vote_status=status), NOW) is expected
+
+
+def test_sheets_are_settled_once_the_vote_opens() -> None:
+    for status in (V.OPEN, V.CLOSED):
+        assert refusal(Action.SAVE_SHEETS, ContestState(RE, vote_status=status), NOW) is Refusal.WRONG_VOTE_STATE

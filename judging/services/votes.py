@@ -1,0 +1,584 @@
+"""The public vote (issue 19): opening it on the experts' shortlist, casting votes within the rubric's
+limits with a proof of work, voiding suspicious votes, and the combined result.
+
+Rules of this module:
+- The vote runs in review once the experts' result stands (:mod:`judging.workflow`: sheets are settled
+  while it runs). Opening fixes the shortlist: the rubric's top N of the experts' ranking (every entry
+  sharing the N-th rank included) or the organiser's pick.
+- A vote needs a solved, unexpired, single-use challenge (:mod:`judging.vote_proof`). The voter is the
+  account (when logged in and the rubric allows accounts) or the device (a cookie id hashed with the
+  client's signals). The per-day limits are enforced by unique slots in the database (:class:`Vote`):
+  a vote that loses a race for a slot retries on the next, and is refused when none is left.
+- Votes are not written to the audit log (there may be a hundred thousand); opening, closing,
+  voiding and restoring votes are, with their reason.
+- Nothing is committed here: the caller commits once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from flask_babel import gettext as _
+from sqlalchemy import and_, case, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, joinedload
+
+from judging import vote_proof
+from judging.models import Contest, Entry, User, Vote, VoteWindow, utcnow
+from judging.rubric import Rubric, VoteSpec
+from judging.scoring.score_table import parse_score_frame
+from judging.scoring.votes import (
+    CastVote,
+    CombinedChange,
+    CombinedLine,
+    Flag,
+    VoteTally,
+    award_changes,
+    combine,
+    combined_awards,
+    detect_rigging,
+    leave_one_judge_out_combined,
+)
+from judging.services import NotFound, ServiceError, audit
+from judging.services.contests import current_rubric, require, show_moment
+from judging.services.results import compute_results
+from judging.workflow import Action
+
+MAX_REASON = 500
+SLOT_ATTEMPTS = 5
+
+
+def voting_contest(session: Session, slug: str) -> Contest:
+    """The contest of a public vote page, with its rubric versions and vote window in the same query
+    (a vote reads all three; one round trip instead of three), or NotFound."""
+    contest = (
+        session.scalars(
+            select(Contest)
+            .where(Contest.slug == slug, Contest.archived_at.is_(None))
+            .options(joinedload(Contest.rubric_versions), joinedload(Contest.vote_window))
+        )
+        .unique()
+        .one_or_none()
+    )
+    if contest is None or vote_spec(contest) is None or contest.vote_window is None:
+        raise NotFound(_("This contest has no public vote."))
+    return contest
+
+
+def vote_spec(contest: Contest) -> VoteSpec | None:
+    """The contest's ``[vote]`` settings, if its rubric has a public vote."""
+    return current_rubric(contest).vote
+
+
+def window_of(session: Session, contest: Contest) -> VoteWindow | None:
+    """The contest's vote window (loaded once per session with the contest: every vote reads it)."""
+    return contest.vote_window
+
+
+def _require_spec(contest: Contest) -> VoteSpec:
+    spec = vote_spec(contest)
+    if spec is None:
+        raise ServiceError(_("This contest has no public vote."))
+    return spec
+
+
+# --- opening and closing -------------------------------------------------------------------------
+
+
+def expert_scores(session: Session, contest: Contest) -> dict[int, Decimal]:
+    """The experts' final score of every ranked entry, by entry id, in ranking order."""
+    results = compute_results(session, contest)
+    if results.ranking is None:
+        reason = "; ".join(results.problems) if results.problems else _("No submitted sheet yet.")
+        raise ServiceError(_("There is no experts' ranking yet: %(reason)s", reason=reason))
+    ids = {line.code: line.id for line in results.entries.values()}
+    table = results.ranking.table
+    return {ids[str(code)]: Decimal(score) for code, score in zip(table["entry"], table["final_score"], strict=True)}
+
+
+def top_of_ranking(session: Session, contest: Contest, size: int) -> list[int]:
+    """The entries ranked in the top ``size`` of the experts' result, with everyone sharing the last rank."""
+    results = compute_results(session, contest)
+    if results.ranking is None:
+        return []
+    ids = {line.code: line.id for line in results.entries.values()}
+    table = results.ranking.table.sort_values(["rank"], kind="stable")
+    ranks = [int(rank) for rank in table["rank"]]
+    codes = [str(code) for code in table["entry"]]
+    if len(ranks) <= size:
+        return [ids[code] for code in codes]
+    last = ranks[size - 1]
+    return [ids[code] for code, rank in zip(codes, ranks, strict=True) if rank <= last]
+
+
+def open_vote(
+    session: Session,
+    actor: User,
+    contest: Contest,
+    closes_at: datetime,
+    picked: Sequence[int] = (),
+    now: datetime | None = None,
+) -> VoteWindow:
+    """Open the public vote until ``closes_at`` on the shortlist (the rubric's top N, or ``picked``)."""
+    now = now or utcnow()
+    spec = _require_spec(contest)
+    require(Action.OPEN_VOTE, contest, now=now)
+    if closes_at <= now:
+        raise ServiceError(_("The vote must close in the future."))
+    scores = expert_scores(session, contest)
+    if spec.shortlist == "top":
+        assert spec.shortlist_size is not None  # the rubric requires it for a top-N shortlist
+        shortlist = top_of_ranking(session, contest, spec.shortlist_size)
+    else:
+        unknown = [entry_id for entry_id in picked if entry_id not in scores]
+        if not picked:
+            raise ServiceError(_("Pick at least one ranked entry for the vote."))
+        if unknown:
+            raise ServiceError(_("Only entries ranked by the experts can be put to the vote."))
+        shortlist = [entry_id for entry_id in scores if entry_id in set(picked)]
+    if not shortlist:
+        raise ServiceError(_("No work is ranked by the experts: there is nothing to put to the vote."))
+    window = VoteWindow(contest=contest, shortlist=shortlist, opened_at=now, closes_at=closes_at, opened_by_id=actor.id)
+    session.add(window)
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "vote.open",
+        object_type="contest",
+        object_id=contest.id,
+        contest_id=contest.id,
+        data={"shortlist": shortlist, "closes_at": closes_at.isoformat()},
+    )
+    return window
+
+
+def close_vote(session: Session, actor: User, contest: Contest, now: datetime | None = None) -> None:
+    """Close the public vote now: no vote is accepted afterwards, and the combined result may be frozen."""
+    now = now or utcnow()
+    require(Action.CLOSE_VOTE, contest, now=now)
+    window = window_of(session, contest)
+    assert window is not None  # the workflow allows closing an open vote only
+    window.closed_at = now
+    counted = session.scalar(select(func.count()).where(Vote.contest_id == contest.id, Vote.voided_at.is_(None)))
+    audit.record(
+        session,
+        actor,
+        "vote.close",
+        object_type="contest",
+        object_id=contest.id,
+        contest_id=contest.id,
+        data={"votes": counted or 0},
+    )
+
+
+# --- casting -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Voter:
+    """Who is voting, as the request shows it. ``device_id`` is the long random cookie id; the signals
+    are what the client reports of itself."""
+
+    account_id: int | None
+    device_id: str
+    address: str
+    user_agent: str = ""
+    language: str = ""
+    screen: str = ""
+    time_zone: str = ""
+
+
+def network_prefix(address: str) -> str:
+    """The network a client address belongs to: IPv4 /24, IPv6 /48 (an IPv4-mapped IPv6 address as IPv4)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return ""
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    bits = 24 if ip.version == 4 else 48
+    return str(ipaddress.ip_network(f"{ip}/{bits}", strict=False))
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
+
+
+def signature_of(voter: Voter) -> str:
+    """The device signature: the client's signals without its cookie."""
+    return _digest(voter.user_agent, voter.language, voter.screen, voter.time_zone)
+
+
+def device_of(voter: Voter) -> str:
+    return _digest(voter.device_id, voter.user_agent, voter.language, voter.screen, voter.time_zone)
+
+
+MIN_DEVICE_ID = 32
+
+
+def _voter_key(spec: VoteSpec, voter: Voter) -> str:
+    if voter.account_id is not None and spec.identity in ("account", "both"):
+        return f"account:{voter.account_id}"
+    if spec.identity == "account":
+        raise ServiceError(_("Please log in to vote."))
+    if len(voter.device_id) < MIN_DEVICE_ID or not voter.device_id.isalnum():
+        raise ServiceError(
+            _("Your browser did not identify itself. Allow cookies and JavaScript for this site, then vote again.")
+        )
+    return f"device:{device_of(voter)}"
+
+
+def issue_challenge(contest: Contest, key: bytes, default_difficulty: int, now: datetime | None = None) -> str:
+    """A fresh proof-of-work challenge for a vote in the contest, at the rubric's (or the default) difficulty."""
+    spec = _require_spec(contest)
+    difficulty = spec.pow_difficulty if spec.pow_difficulty is not None else default_difficulty
+    return vote_proof.issue_challenge(key, contest.id, difficulty, int((now or utcnow()).timestamp()))
+
+
+def _proof_message(problem: vote_proof.ProofProblem) -> str:
+    if problem is vote_proof.ProofProblem.EXPIRED:
+        return _("The vote's check expired. Please vote again.")
+    if problem is vote_proof.ProofProblem.UNSOLVED:
+        return _("The vote's check was not completed. Please wait until your browser finishes it and vote again.")
+    return _("The vote's check is not valid. Please reload the page and vote again.")
+
+
+def voting_day(now: datetime, zone: str) -> str:
+    return now.astimezone(ZoneInfo(zone)).date().isoformat()
+
+
+def cast_vote(
+    session: Session,
+    contest: Contest,
+    entry_id: int,
+    voter: Voter,
+    token: str,
+    nonce: str,
+    key: bytes,
+    zone: str,
+    now: datetime | None = None,
+) -> Vote:
+    """Record one vote for a shortlisted entry, or refuse it (ServiceError, saying why) and store nothing.
+
+    Checked in order: the vote is open, the entry is on the shortlist, the voter can be identified, the
+    proof of work holds and was not used before, and the voter has a vote left today overall and for
+    this entry (unique slots: see the module docstring)."""
+    now = now or utcnow()
+    spec = _require_spec(contest)
+    require(Action.CAST_VOTE, contest, now=now)
+    window = window_of(session, contest)
+    assert window is not None  # the workflow allows votes only while one is open
+    if entry_id not in window.shortlist:
+        raise ServiceError(_("This work is not on the shortlist of the vote."))
+    voter_key = _voter_key(spec, voter)
+    proof = vote_proof.verify(key, token, nonce, contest.id, int(now.timestamp()))
+    if isinstance(proof, vote_proof.ProofProblem):
+        raise ServiceError(_proof_message(proof))
+    used = _("This vote's check was already used. Please vote again.")
+    day = voting_day(now, zone)
+    mine_today = and_(Vote.contest_id == contest.id, Vote.voter == voter_key, Vote.day == day)
+    for _attempt in range(SLOT_ATTEMPTS):
+        # Both of today's counts in one query: the per-day slot and the per-entry slot to take next.
+        day_count, entry_count = session.execute(
+            select(func.count(), func.count(case((Vote.entry_id == entry_id, 1)))).where(mine_today)
+        ).one()
+        if day_count >= spec.per_day:
+            raise ServiceError(
+                _("You have used all %(n)d of today's votes. You can vote again tomorrow.", n=spec.per_day)
+            )
+        if entry_count >= spec.per_entry_per_day:
+            raise ServiceError(
+                _(
+                    "You have already voted %(n)d times for this work today. You can vote for it again tomorrow.",
+                    n=spec.per_entry_per_day,
+                )
+            )
+        vote = Vote(
+            contest_id=contest.id,
+            entry_id=entry_id,
+            voter=voter_key,
+            account_id=voter.account_id if voter_key.startswith("account:") else None,
+            device_hash=device_of(voter) if voter.device_id else "",
+            signature_hash=signature_of(voter),
+            network=network_prefix(voter.address),
+            user_agent=voter.user_agent[:300],
+            challenge=proof.token_id,
+            cast_at=now,
+            day=day,
+            day_slot=day_count + 1,
+            entry_slot=entry_count + 1,
+        )
+        try:
+            with session.begin_nested():
+                session.add(vote)
+        except IntegrityError:
+            # Another vote took the slot (or the challenge) between the count and the insert.
+            if session.scalar(select(Vote.id).where(Vote.challenge == proof.token_id)) is not None:
+                raise ServiceError(used) from None
+            continue
+        return vote
+    raise ServiceError(_("Too many votes at once. Please try again."))
+
+
+def shortlisted_entries(session: Session, contest: Contest) -> list[Entry]:
+    """The works on the vote's shortlist, by code (not in the experts' order, which the public does not see)."""
+    window = window_of(session, contest)
+    if window is None or not window.shortlist:
+        return []
+    return list(session.scalars(select(Entry).where(Entry.id.in_(window.shortlist)).order_by(Entry.code)))
+
+
+def entry_id_of(session: Session, contest: Contest, code: str) -> int | None:
+    """The id of the contest's entry with this code, if there is one."""
+    return session.scalar(select(Entry.id).where(Entry.contest_id == contest.id, Entry.code == code))
+
+
+def on_public_vote(session: Session, entry: Entry) -> bool:
+    """Whether the entry is on the shortlist of its contest's public vote (so everyone may see and play it)."""
+    window = window_of(session, entry.contest)
+    return window is not None and entry.id in window.shortlist
+
+
+# --- counts, flags and voiding ------------------------------------------------------------------
+
+
+def counts(session: Session, contest: Contest, entry_id: int | None = None) -> dict[int, int]:
+    """Counted (not voided) votes per shortlisted entry id (of one entry only, when given)."""
+    query = select(Vote.entry_id, func.count()).where(Vote.contest_id == contest.id, Vote.voided_at.is_(None))
+    if entry_id is not None:
+        query = query.where(Vote.entry_id == entry_id)
+    rows = session.execute(query.group_by(Vote.entry_id)).all()
+    return {int(entry_id): int(count) for entry_id, count in rows}
+
+
+def voided(session: Session, contest: Contest) -> dict[int, dict[str, int]]:
+    """Voided votes per entry id: reason → how many."""
+    rows = session.execute(
+        select(Vote.entry_id, Vote.void_reason, func.count())
+        .where(Vote.contest_id == contest.id, Vote.voided_at.is_not(None))
+        .group_by(Vote.entry_id, Vote.void_reason)
+    ).all()
+    out: defaultdict[int, dict[str, int]] = defaultdict(dict)
+    for entry_id, reason, count in rows:
+        out[int(entry_id)][str(reason)] = int(count)
+    return dict(out)
+
+
+def entry_codes(session: Session, contest: Contest) -> dict[int, str]:
+    rows = session.execute(select(Entry.id, Entry.code).where(Entry.contest_id == contest.id)).all()
+    return {int(entry_id): str(code) for entry_id, code in rows}
+
+
+def rigging_flags(session: Session, contest: Contest) -> list[Flag]:
+    """The rigging flags of the counted votes (:func:`judging.scoring.votes.detect_rigging`), entries by code."""
+    codes = entry_codes(session, contest)
+    rows = session.execute(
+        select(Vote.id, Vote.entry_id, Vote.cast_at, Vote.network, Vote.signature_hash).where(
+            Vote.contest_id == contest.id, Vote.voided_at.is_(None)
+        )
+    ).all()
+    return detect_rigging(CastVote(int(i), codes[int(e)], at, net, sig) for i, e, at, net, sig in rows)
+
+
+def group_key(flag: Flag) -> str:
+    """How a flagged group is named in a form: ``entry|kind|subject``."""
+    return f"{flag.entry}|{flag.kind}|{flag.subject}"
+
+
+def flagged_group(session: Session, contest: Contest, key: str) -> list[int]:
+    """The votes of the flagged group ``key`` as the detection finds them now (none when it no longer does)."""
+    flag = next((flag for flag in rigging_flags(session, contest) if group_key(flag) == key), None)
+    if flag is None:
+        raise ServiceError(_("This group is no longer flagged (its votes may have been voided already)."))
+    return list(flag.vote_ids)
+
+
+def voided_groups(session: Session, contest: Contest) -> list[tuple[str, str, list[int]]]:
+    """The voided votes grouped by entry code and reason: (code, reason, vote ids)."""
+    codes = entry_codes(session, contest)
+    rows = session.execute(
+        select(Vote.entry_id, Vote.void_reason, Vote.id)
+        .where(Vote.contest_id == contest.id, Vote.voided_at.is_not(None))
+        .order_by(Vote.entry_id, Vote.void_reason, Vote.id)
+    ).all()
+    groups: dict[tuple[str, str], list[int]] = {}
+    for entry_id, reason, vote_id in rows:
+        groups.setdefault((codes[int(entry_id)], str(reason)), []).append(int(vote_id))
+    return [(code, reason, ids) for (code, reason), ids in groups.items()]
+
+
+def votes_by_id(session: Session, ids: Sequence[int]) -> list[Vote]:
+    return list(session.scalars(select(Vote).where(Vote.id.in_(ids)).order_by(Vote.cast_at, Vote.id)))
+
+
+def _reason(reason: str) -> str:
+    reason = reason.strip()
+    if not reason:
+        raise ServiceError(_("Please give the reason."))
+    if len(reason) > MAX_REASON:
+        raise ServiceError(_("The reason is too long (at most %(n)d characters).", n=MAX_REASON))
+    return reason
+
+
+def _votes_of(session: Session, contest: Contest, vote_ids: Sequence[int]) -> list[Vote]:
+    if not vote_ids:
+        raise ServiceError(_("Select at least one vote."))
+    found = list(session.scalars(select(Vote).where(Vote.contest_id == contest.id, Vote.id.in_(set(vote_ids)))))
+    if len(found) != len(set(vote_ids)):
+        raise NotFound(_("Some of the selected votes do not exist in this contest."))
+    return found
+
+
+def void_votes(
+    session: Session, actor: User, contest: Contest, vote_ids: Sequence[int], reason: str, now: datetime | None = None
+) -> int:
+    """Void the selected votes with a reason (audited; votes already void are left as they are).
+    Returns how many were voided now."""
+    now = now or utcnow()
+    reason = _reason(reason)
+    require(Action.VOID_VOTES, contest, now=now)
+    votes = [vote for vote in _votes_of(session, contest, vote_ids) if vote.voided_at is None]
+    ids = sorted(vote.id for vote in votes)
+    if ids:
+        session.execute(
+            update(Vote)
+            .where(Vote.id.in_(ids))
+            .values(voided_at=now, void_reason=reason, voided_by_id=actor.id)
+            .execution_options(synchronize_session="fetch")
+        )
+        audit.record(
+            session,
+            actor,
+            "vote.void",
+            object_type="contest",
+            object_id=contest.id,
+            contest_id=contest.id,
+            data={"votes": ids, "reason": reason, "per_entry": _per_entry(session, contest, votes)},
+        )
+    return len(ids)
+
+
+def restore_votes(
+    session: Session, actor: User, contest: Contest, vote_ids: Sequence[int], reason: str, now: datetime | None = None
+) -> int:
+    """Count voided votes again, with a reason (audited). Returns how many were restored."""
+    now = now or utcnow()
+    reason = _reason(reason)
+    require(Action.VOID_VOTES, contest, now=now)
+    votes = [vote for vote in _votes_of(session, contest, vote_ids) if vote.voided_at is not None]
+    ids = sorted(vote.id for vote in votes)
+    if ids:
+        session.execute(
+            update(Vote)
+            .where(Vote.id.in_(ids))
+            .values(voided_at=None, void_reason="", voided_by_id=None)
+            .execution_options(synchronize_session="fetch")
+        )
+        audit.record(
+            session,
+            actor,
+            "vote.restore",
+            object_type="contest",
+            object_id=contest.id,
+            contest_id=contest.id,
+            data={"votes": ids, "reason": reason, "per_entry": _per_entry(session, contest, votes)},
+        )
+    return len(ids)
+
+
+def _per_entry(session: Session, contest: Contest, votes: Sequence[Vote]) -> dict[str, int]:
+    codes = entry_codes(session, contest)
+    return dict(Counter(codes[vote.entry_id] for vote in votes))
+
+
+# --- the combined result -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CombinedResult:
+    """The shortlist's combined result with its awards, and what-ifs: the result if the voided votes
+    counted (and whose place or award would change so), and whose award would change if any single
+    judge were left out of the experts' result."""
+
+    spec: VoteSpec
+    rubric: Rubric
+    lines: list[CombinedLine]
+    titles: dict[str, str]
+    awards: dict[str, str] = field(default_factory=dict)
+    if_voided_counted: list[CombinedLine] = field(default_factory=list)
+    award_changes_if_voided_counted: list[CombinedChange] = field(default_factory=list)
+    award_changes_without_a_judge: list[CombinedChange] = field(default_factory=list)
+
+    @property
+    def changed_if_voided_counted(self) -> list[str]:
+        before = {line.entry: line.rank for line in self.lines}
+        return [line.entry for line in self.if_voided_counted if before.get(line.entry) != line.rank]
+
+
+def combined_result(session: Session, contest: Contest) -> CombinedResult:
+    """The combined result of the shortlist (:func:`judging.scoring.votes.combine`): experts' final score
+    (as their result shows it) and the counted votes, by the rubric's weights and normalisation."""
+    spec = _require_spec(contest)
+    rubric = current_rubric(contest)
+    window = window_of(session, contest)
+    if window is None:
+        raise ServiceError(_("The vote has not been opened yet."))
+    results = compute_results(session, contest)
+    scores = expert_scores(session, contest)
+    codes = entry_codes(session, contest)
+    counted = counts(session, contest)
+    void = voided(session, contest)
+    decimals = rubric.aggregation.decimals if rubric.aggregation else 2
+    shortlist = [entry_id for entry_id in window.shortlist if entry_id in scores]
+    tallies = [VoteTally(codes[i], scores[i], counted.get(i, 0), void.get(i, {})) for i in shortlist]
+    everything = [VoteTally(t.entry, t.expert_score, t.votes + t.voided_count, {}) for t in tallies]
+    titles = {line.code: line.title for line in results.entries.values()}
+    lines = combine(tallies, spec, rubric.max_total, decimals)
+    if_counted = combine(everything, spec, rubric.max_total, decimals)
+    table = parse_score_frame(results.scores, rubric)
+    return CombinedResult(
+        spec=spec,
+        rubric=rubric,
+        lines=lines,
+        titles=titles,
+        awards=combined_awards(lines, rubric.awards, decimals),
+        if_voided_counted=if_counted,
+        award_changes_if_voided_counted=award_changes(lines, if_counted, rubric.awards, decimals),
+        award_changes_without_a_judge=leave_one_judge_out_combined(table, rubric, results.checks, tallies, lines),
+    )
+
+
+def combined_payload(result: CombinedResult) -> dict[str, object]:
+    """The combined result as plain JSON values (numbers as exact strings), for the frozen snapshot."""
+    spec = result.spec
+    return {
+        "expert_weight": str(spec.expert_weight),
+        "vote_weight": str(spec.vote_weight),
+        "normalisation": spec.normalisation,
+        "lines": [
+            {
+                "rank": line.rank,
+                "entry": line.entry,
+                "expert_score": str(line.expert_score),
+                "votes": line.votes,
+                "voided": line.voided_count,
+                "voided_reasons": dict(line.voided),
+                "vote_points": str(line.vote_points),
+                "combined": str(line.combined),
+                "award": result.awards.get(line.entry, ""),
+            }
+            for line in result.lines
+        ],
+    }
+
+
+def vote_closing_text(window: VoteWindow) -> str:
+    return show_moment(window.closes_at)

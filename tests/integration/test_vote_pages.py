@@ -1,0 +1,179 @@
+"""The public vote's pages (issue 19): the visitor's page and vote, and the organiser's vote desk."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from pathlib import Path
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+
+from judging import vote_proof
+from judging.extensions import db
+from judging.models import AuditEvent, Vote, utcnow
+from judging.rubric import parse_rubric
+from judging.rubric_document import same_rubric
+from judging.rubric_form import form_data_of
+from judging.services import votes
+from tests.conftest import ROOT, csrf_token
+from tests.integration.test_votes import VOTE_SECTION, contest, organizer, with_vote
+from tests.scenarios import seed_review_contest
+
+PAGE = "/vote/micro-video"
+DESK = "/organizer/contests/micro-video/vote"
+
+
+def open_vote_on(app: Flask, video: Path, section: str = VOTE_SECTION) -> dict[str, str]:
+    with app.app_context():
+        with_vote(section)
+        codes = seed_review_contest(app, video)
+        votes.open_vote(db.session, organizer(), contest(), utcnow() + timedelta(days=7))
+        db.session.commit()
+    return codes
+
+
+def vote_in(client: FlaskClient, code: str, nonce_for=None, **fields: str):  # type: ignore[no-untyped-def]
+    token = csrf_token(client, PAGE)
+    challenge = client.get(f"{PAGE}/challenge").get_json()
+    nonce = vote_proof.solve(challenge["token"], challenge["difficulty"])
+    data = {
+        "csrf_token": token,
+        "token": challenge["token"],
+        "nonce": nonce,
+        "screen": "390x844",
+        "time_zone": "Asia/Shanghai",
+    }
+    data.update(fields)
+    return client.post(f"{PAGE}/{code}", data=data, headers={"User-Agent": "Mozilla/5.0 phone"}, follow_redirects=True)
+
+
+def count_of(app: Flask) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(Vote)) or 0
+
+
+def test_the_vote_page_reads_without_script_and_counts_show_live(
+    app: Flask, users: dict[str, int], short_video: Path
+) -> None:
+    codes = open_vote_on(app, short_video)
+    client = app.test_client()
+    page = client.get(PAGE)
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "vote_device=" in page.headers["Set-Cookie"] and "HttpOnly" in page.headers["Set-Cookie"]
+    shown = re.findall(r'id="work-([A-Z0-9-]+)"', html)
+    assert shown == sorted([codes["A"], codes["B"], codes["C"]])
+    assert "<video" in html and 'data-vote-count="' in html
+    assert "不启用 JavaScript 也可观看作品；投票需要启用 JavaScript" in html  # the noscript note, in Chinese by default
+    answer = vote_in(client, codes["B"])
+    assert "感谢您的投票" in answer.get_data(as_text=True)
+    assert re.search(rf'data-vote-count="{codes["B"]}"[^>]*>1 票<', answer.get_data(as_text=True))
+    # the work's video plays for everyone while it is on the shortlist
+    video = re.search(r'<source src="(/files/\d+)"', html)
+    assert video
+    with app.test_client().get(video.group(1)) as played:
+        assert played.status_code == 200 and played.mimetype == "video/mp4"
+
+
+def test_hidden_counts_are_not_shown(app: Flask, users: dict[str, int], short_video: Path) -> None:
+    codes = open_vote_on(app, short_video, VOTE_SECTION.replace('counts = "live"', 'counts = "hidden"'))
+    client = app.test_client()
+    vote_in(client, codes["A"])
+    assert count_of(app) == 1
+    assert "data-vote-count" not in client.get(PAGE).get_data(as_text=True)
+
+
+def test_refused_votes_say_why_in_the_users_language_and_store_nothing(
+    app: Flask, users: dict[str, int], short_video: Path
+) -> None:
+    codes = open_vote_on(app, short_video)
+    client = app.test_client()
+    client.get(PAGE)
+    off_list = vote_in(client, codes["E"])
+    assert "该作品不在投票候选名单中。" in off_list.get_data(as_text=True)
+    no_proof = client.post(f"{PAGE}/{codes['A']}", data={"csrf_token": csrf_token(client, PAGE)}, follow_redirects=True)
+    assert "投票校验无效，请刷新页面后重新投票。" in no_proof.get_data(as_text=True)
+    no_csrf = client.post(f"{PAGE}/{codes['A']}", data={"token": "x", "nonce": "1"})
+    assert no_csrf.status_code in (302, 400)
+    english = app.test_client()
+    english.get("/lang/en")
+    english.get(PAGE)
+    vote_in(english, codes["A"])
+    vote_in(english, codes["A"])
+    third = vote_in(english, codes["A"])
+    assert "You have already voted 2 times for this work today." in third.get_data(as_text=True)
+    assert count_of(app) == 2
+    assert app.test_client().get("/vote/isg-skills").status_code == 404
+
+
+def test_the_organiser_voids_a_flagged_group_and_restores_it_with_reasons(
+    app: Flask,
+    users: dict[str, int],
+    short_video: Path,
+    client_for,  # type: ignore[no-untyped-def]
+) -> None:
+    codes = open_vote_on(app, short_video, VOTE_SECTION.replace("per_day = 3", "per_day = 30"))
+    with app.app_context():
+        target = contest()
+        start = utcnow() - timedelta(hours=2)
+        entry_ids = {e.code: e.id for e in votes.shortlisted_entries(db.session, target)}
+        for n in range(12):  # a script: one network, every 15 seconds, a fresh cookie each time
+            token = vote_proof.issue_challenge(b"k" * 32, target.id, 0, int(start.timestamp()))
+            votes.cast_vote(
+                db.session,
+                target,
+                entry_ids[codes["C"]],
+                votes.Voter(None, f"{n:040d}", f"203.0.113.{n + 1}", "bot", "zh", "1x1", "UTC"),
+                token,
+                "0",
+                b"k" * 32,
+                "Asia/Shanghai",
+                now=start + timedelta(seconds=15 * n),
+            )
+        db.session.commit()
+    organizer_client = client_for("organizer")
+    desk = organizer_client.get(DESK).get_data(as_text=True)
+    assert f'data-flag="network" data-flag-entry="{codes["C"]}"' in desk
+    assert "203.0.113.0/24" in desk
+    token = csrf_token(organizer_client, DESK)
+    group = f"{codes['C']}|network|203.0.113.0/24"
+    voided = organizer_client.post(
+        f"{DESK}/void", data={"csrf_token": token, "group": group, "reason": "同一网段定时刷票"}, follow_redirects=True
+    ).get_data(as_text=True)
+    assert "已作废 12 票。" in voided
+    assert re.search(
+        rf'data-voided="{codes["C"]}">\s*<p class="mb-1">{codes["C"]}：已作废 12 票——同一网段定时刷票', voided
+    )
+    assert 'id="no-flags"' in voided
+    with app.app_context():
+        event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "vote.void"))
+        assert event is not None and event.data["reason"] == "同一网段定时刷票" and len(event.data["votes"]) == 12
+        vote_ids = [str(v) for v in event.data["votes"]]
+    no_reason = organizer_client.post(
+        f"{DESK}/restore", data={"csrf_token": token, "vote_ids": vote_ids, "reason": ""}, follow_redirects=True
+    ).get_data(as_text=True)
+    assert "请说明理由，并选择投票。" in no_reason
+    restored = organizer_client.post(
+        f"{DESK}/restore",
+        data={"csrf_token": token, "vote_ids": vote_ids[:2], "reason": "核实为真实投票"},
+        follow_redirects=True,
+    ).get_data(as_text=True)
+    assert "2 票重新计入。" in restored
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).where(Vote.voided_at.is_(None))) == 2
+
+
+def test_the_builder_shows_and_saves_the_vote_section(app: Flask, client_for) -> None:  # type: ignore[no-untyped-def]
+    """The organiser adds [vote] in the browser builder; it is saved as typed and shown again unchanged."""
+    editor = "/organizer/contests/micro-video/rubric"
+    text = (ROOT / "rubrics" / "micro_video.toml").read_text(encoding="utf-8") + VOTE_SECTION
+    wanted = parse_rubric(text)
+    client = client_for("organizer")
+    saved = client.post(editor, data={**form_data_of(wanted), "op": "save", "csrf_token": csrf_token(client, editor)})
+    assert saved.status_code in (200, 302)
+    with app.app_context():
+        assert same_rubric(parse_rubric(contest().current_rubric.text), wanted)
+    page = client.get(editor).get_data(as_text=True)
+    assert "公众投票" in page and 'name="vote.expert_weight"' in page and "投票人身份" in page

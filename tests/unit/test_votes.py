@@ -1,0 +1,313 @@
+"""The public vote's pure parts: the ``[vote]`` rubric section, the combined score, rigging flags and
+the proof of work (issue 19)."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from judging import vote_proof
+from judging.rubric import RubricError, VoteSpec, parse_rubric
+from judging.rubric_document import rubric_toml, same_rubric
+from judging.rubric_form import form_data_of, form_toml
+from judging.scoring.votes import CastVote, FlagKind, VoteTally, combine, detect_rigging, half_up, vote_points
+from tests.unit.test_rubric import VALID
+
+VOTE = """
+[vote]
+identity = "both"
+counts = "live"
+per_entry_per_day = 1
+per_day = 5
+pow_difficulty = 12
+shortlist = "top"
+shortlist_size = 3
+expert_weight = 0.7
+vote_weight = 0.3
+normalisation = "share_of_max"
+"""
+
+BANDS = """
+[vote]
+shortlist = "pick"
+expert_weight = 0.5
+vote_weight = 0.5
+normalisation = "rank_bands"
+
+[[vote.bands]]
+up_to_rank = 1
+points = 100
+
+[[vote.bands]]
+up_to_rank = 3
+points = 80
+"""
+
+
+def errors_of(text: str) -> list[str]:
+    with pytest.raises(RubricError) as caught:
+        parse_rubric(text, "rubrics/demo.toml")
+    return caught.value.errors
+
+
+def test_vote_section_is_read_with_its_defaults() -> None:
+    vote = parse_rubric(VALID + VOTE).vote
+    assert vote is not None
+    assert (vote.identity, vote.counts, vote.per_entry_per_day, vote.per_day, vote.pow_difficulty) == (
+        "both",
+        "live",
+        1,
+        5,
+        12,
+    )
+    assert (vote.expert_weight, vote.vote_weight) == (Decimal("0.7"), Decimal("0.3"))
+    minimal = parse_rubric(VALID + '[vote]\nshortlist = "pick"\nexpert_weight = 1\nvote_weight = 0\n').vote
+    assert minimal is not None
+    assert (minimal.identity, minimal.counts, minimal.per_day, minimal.normalisation) == (
+        "device",
+        "hidden",
+        10,
+        "share_of_max",
+    )
+    assert parse_rubric(VALID).vote is None
+
+
+@pytest.mark.parametrize(
+    ("change", "error"),
+    [
+        (
+            ("vote_weight = 0.3", "vote_weight = 0.31"),
+            "vote: expert_weight and vote_weight must add up to 1 (they add up to 1.01)",
+        ),
+        (('identity = "both"', 'identity = "phone"'), "vote.identity: must be one of 'account', 'device' or 'both'"),
+        (("shortlist_size = 3\n", ""), 'vote.shortlist_size: required when vote.shortlist = "top"'),
+        (("per_entry_per_day = 1", "per_entry_per_day = 6"), "vote.per_entry_per_day: must be <= vote.per_day (5)"),
+        (("per_day = 5", "per_day = 0"), "vote.per_day: must be >= 1"),
+        (("pow_difficulty = 12", "pow_difficulty = 40"), "vote.pow_difficulty: must be <= 28"),
+        (
+            ('normalisation = "share_of_max"', 'normalisation = "rank_bands"'),
+            'vote.bands: at least one band is required when vote.normalisation = "rank_bands"',
+        ),
+        (('counts = "live"', 'counts = "live"\nsecret = 1'), "vote.secret: unknown key"),
+        (("expert_weight = 0.7", "expert_weight = 1.7"), "vote.expert_weight: must be <= 1"),
+    ],
+)
+def test_vote_section_mistakes_are_named_by_key_path(change: tuple[str, str], error: str) -> None:
+    text = VALID + VOTE.replace(*change)
+    assert f"rubrics/demo.toml: {error}" in errors_of(text)
+
+
+def test_vote_bands_must_rise_and_stay_on_the_points_scale() -> None:
+    text = VALID + BANDS.replace("up_to_rank = 3", "up_to_rank = 1").replace("points = 80", "points = 101")
+    assert errors_of(text) == [
+        "rubrics/demo.toml: vote.bands[1].up_to_rank: must be > 1 (the previous band's)",
+        "rubrics/demo.toml: vote.bands[1].points: exceeds the highest possible total (100)",
+    ]
+    shared = VALID + VOTE + "[[vote.bands]]\nup_to_rank = 1\npoints = 10\n"
+    assert 'rubrics/demo.toml: vote.bands: applies only to vote.normalisation = "rank_bands"' in errors_of(shared)
+
+
+@pytest.mark.parametrize("section", [VOTE, BANDS])
+def test_the_builder_keeps_the_vote_section(section: str) -> None:
+    rubric = parse_rubric(VALID + section)
+    assert same_rubric(parse_rubric(rubric_toml(rubric)), rubric)
+    data = form_data_of(rubric)
+    assert data["vote"] == "on"
+    assert same_rubric(parse_rubric(form_toml(data)), rubric)
+
+
+# --- the combined score --------------------------------------------------------------------------
+
+SHARE = parse_rubric(VALID + VOTE).vote
+assert SHARE is not None
+
+
+def test_combined_score_worked_example_seventy_thirty_share_of_max() -> None:
+    """70 % experts + 30 % votes as a share of the most votes, on the 100-point scale.
+
+    A: 80.00 and 200 votes (the most) → 0.7 × 80 + 0.3 × 100 = 56 + 30 = 86.00
+    B: 90.00 and 150 votes → 0.7 × 90 + 0.3 × 75 = 63 + 22.5 = 85.50
+    C: 85.25 and 1 vote → 0.7 × 85.25 + 0.3 × 0.5 = 59.675 + 0.15 = 59.825 → 59.83 (half up; float gives 59.82)
+    D: 70.05 and 0 votes → 0.7 × 70.05 = 49.035 → 49.04 (half up once, at the end)
+    """
+    tallies = [
+        VoteTally("A", Decimal("80.00"), 200),
+        VoteTally("B", Decimal("90.00"), 150),
+        VoteTally("C", Decimal("85.25"), 1),
+        VoteTally("D", Decimal("70.05"), 0),
+    ]
+    lines = combine(tallies, SHARE, Decimal(100), 2)
+    assert [(line.rank, line.entry, str(line.combined)) for line in lines] == [
+        (1, "A", "86.00"),
+        (2, "B", "85.50"),
+        (3, "C", "59.83"),
+        (4, "D", "49.04"),
+    ]
+    c = lines[2]
+    assert (c.vote_points, c.expert_part, c.vote_part, c.exact) == (
+        Decimal("0.5"),
+        Decimal("59.675"),
+        Decimal("0.15"),
+        Decimal("59.825"),
+    )
+    assert round(0.7 * 70.05, 2) == 49.03  # what binary floats would have said
+
+
+def test_voided_votes_leave_the_combined_score() -> None:
+    counted = combine(
+        [VoteTally("A", Decimal(80), 100, {"one network": 100}), VoteTally("B", Decimal(80), 50)],
+        SHARE,
+        Decimal(100),
+        2,
+    )
+    assert [(line.entry, line.votes, line.voided_count, str(line.combined)) for line in counted] == [
+        ("A", 100, 100, "86.00"),
+        ("B", 50, 0, "71.00"),
+    ]
+
+
+def test_equal_combined_scores_share_a_rank() -> None:
+    lines = combine(
+        [VoteTally("A", Decimal(80), 10), VoteTally("B", Decimal(80), 10), VoteTally("C", Decimal(1), 0)],
+        SHARE,
+        Decimal(100),
+        2,
+    )
+    assert [line.rank for line in lines] == [1, 1, 3]
+
+
+def test_rank_bands_give_the_band_points_by_vote_rank() -> None:
+    spec = parse_rubric(VALID + BANDS).vote
+    assert spec is not None
+    tallies = [
+        VoteTally(name, Decimal(60), votes) for name, votes in (("A", 9), ("B", 7), ("C", 7), ("D", 3), ("E", 1))
+    ]
+    assert vote_points(tallies, spec, Decimal(100)) == [Decimal(100), Decimal(80), Decimal(80), Decimal(0), Decimal(0)]
+    assert [str(line.combined) for line in combine(tallies, spec, Decimal(100), 2)] == [
+        "80.00",
+        "70.00",
+        "70.00",
+        "30.00",
+        "30.00",
+    ]
+
+
+def test_zscore_puts_the_votes_on_the_experts_scale() -> None:
+    spec = VoteSpec.model_validate(
+        {"shortlist": "pick", "expert_weight": 0.5, "vote_weight": 0.5, "normalisation": "zscore"}
+    )
+    # experts 70 and 90: mean 80, s.d. 10; votes 10 and 30: z = -1 and +1 → 70 and 90
+    tallies = [VoteTally("A", Decimal(70), 10), VoteTally("B", Decimal(90), 30)]
+    assert vote_points(tallies, spec, Decimal(100)) == [Decimal(70), Decimal(90)]
+    same = [VoteTally("A", Decimal(70), 5), VoteTally("B", Decimal(90), 5)]
+    assert vote_points(same, spec, Decimal(100)) == [Decimal(80), Decimal(80)]
+
+
+def test_half_up_rounds_the_half_away_from_zero() -> None:
+    assert [str(half_up(Decimal(v), 2)) for v in ("84.125", "84.135", "0.005", "2.675")] == [
+        "84.13",
+        "84.14",
+        "0.01",
+        "2.68",
+    ]
+
+
+# --- rigging -------------------------------------------------------------------------------------
+
+START = datetime(2026, 9, 1, 8, 0, tzinfo=UTC)
+
+
+def organic_votes(entry: str, n: int, first_id: int, seed: int) -> list[CastVote]:
+    """People: many networks and devices, at irregular times over ten days."""
+    rng = random.Random(seed)
+    votes = []
+    for index in range(n):
+        at = START + timedelta(seconds=rng.randrange(0, 10 * 24 * 3600))
+        network = f"10.{rng.randrange(256)}.{rng.randrange(256)}.0/24"
+        votes.append(CastVote(first_id + index, entry, at, network, f"sig-{rng.randrange(10**9)}"))
+    return votes
+
+
+def rigged_votes(entry: str, n: int, first_id: int) -> list[CastVote]:
+    """A script: one network, a vote every 20 seconds, a fresh cookie and user agent each time."""
+    return [
+        CastVote(
+            first_id + index, entry, START + timedelta(days=3, seconds=20 * index), "203.0.113.0/24", f"sig-{index}"
+        )
+        for index in range(n)
+    ]
+
+
+def test_a_rigging_pattern_is_flagged_and_the_same_number_of_organic_votes_is_not() -> None:
+    votes = organic_votes("HONEST", 60, 1, seed=7) + rigged_votes("RIGGED", 60, 1000)
+    flags = detect_rigging(votes)
+    assert {flag.entry for flag in flags} == {"RIGGED"}
+    by_kind = {flag.kind: flag for flag in flags}
+    assert set(by_kind) == {FlagKind.BURST, FlagKind.NETWORK, FlagKind.REGULAR}
+    network = by_kind[FlagKind.NETWORK]
+    assert (network.subject, network.count, network.total) == ("203.0.113.0/24", 60, 60)
+    assert by_kind[FlagKind.REGULAR].vote_ids == tuple(range(1000, 1060))
+    assert by_kind[FlagKind.REGULAR].baseline == "0.000"
+    burst = by_kind[FlagKind.BURST]
+    assert (burst.subject, burst.count) == ("2026-09-04T08:00:00+00:00", 60)
+
+
+def test_one_device_signature_is_flagged_even_from_many_networks() -> None:
+    votes = organic_votes("E", 30, 1, seed=3)
+    phone = [
+        CastVote(500 + i, "E", START + timedelta(hours=7 * i + (i * i) % 5), f"172.16.{i}.0/24", "same-phone")
+        for i in range(15)
+    ]
+    flags = detect_rigging(votes + phone)
+    assert [(flag.kind, flag.subject, flag.count, flag.total) for flag in flags] == [
+        (FlagKind.DEVICE, "same-phone", 15, 45)
+    ]
+
+
+def test_a_burst_is_measured_against_the_entrys_own_history() -> None:
+    """A popular entry's busy hour is not a burst; a quiet entry's sudden forty votes are."""
+    popular = [
+        CastVote(i, "POP", START + timedelta(minutes=3 * i + (i % 2)), f"10.0.{i % 200}.0/24", f"s{i}")
+        for i in range(400)
+    ]
+    quiet = organic_votes("QUIET", 20, 1000, seed=11)
+    quiet += [
+        CastVote(
+            2000 + i, "QUIET", START + timedelta(days=5, minutes=i, seconds=(i * 37) % 50), f"10.9.{i}.0/24", f"q{i}"
+        )
+        for i in range(40)
+    ]
+    kinds = {(flag.entry, flag.kind) for flag in detect_rigging(popular + quiet)}
+    assert ("QUIET", FlagKind.BURST) in kinds
+    assert ("POP", FlagKind.BURST) not in kinds
+
+
+# --- proof of work -------------------------------------------------------------------------------
+
+KEY = b"k" * 32
+
+
+def test_a_solved_challenge_verifies_once_for_its_contest() -> None:
+    token = vote_proof.issue_challenge(KEY, 7, 8, now=1_000_000)
+    nonce = vote_proof.solve(token, 8)
+    challenge = vote_proof.verify(KEY, token, nonce, 7, now=1_000_100)
+    assert isinstance(challenge, vote_proof.Challenge)
+    assert (challenge.contest_id, challenge.difficulty) == (7, 8)
+
+
+def test_forged_expired_unsolved_and_foreign_challenges_are_refused() -> None:
+    P = vote_proof.ProofProblem
+    token = vote_proof.issue_challenge(KEY, 7, 8, now=1_000_000)
+    nonce = vote_proof.solve(token, 8)
+    easier = token.replace(".8.", ".0.")  # the attacker lowers the difficulty: the signature no longer fits
+    assert vote_proof.verify(KEY, easier, "0", 7, now=1_000_001) is P.FORGED
+    assert vote_proof.verify(b"x" * 32, token, nonce, 7, now=1_000_001) is P.FORGED
+    assert vote_proof.verify(KEY, token, nonce, 8, now=1_000_001) is P.WRONG_CONTEST
+    assert vote_proof.verify(KEY, token, nonce, 7, now=1_000_000 + vote_proof.CHALLENGE_SECONDS + 1) is P.EXPIRED
+    unsolved = next(str(n) for n in range(1000) if not vote_proof.solves(token, str(n), 8))
+    assert vote_proof.verify(KEY, token, unsolved, 7, now=1_000_001) is P.UNSOLVED
+    assert vote_proof.verify(KEY, "garbage", nonce, 7, now=1_000_001) is P.MALFORMED
+    assert vote_proof.verify(KEY, token, "9" * 100, 7, now=1_000_001) is P.MALFORMED
