@@ -246,6 +246,7 @@ SAMPLE_ARGUMENTS = {
     "job_id": 1,
     "attachment_id": 1,
     "token_id": 1,
+    "key": "screening",
 }
 
 
