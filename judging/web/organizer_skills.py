@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 
-from flask import Blueprint, abort, flash, redirect, render_template, send_file, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -42,11 +42,13 @@ organizer_only = role_required(Role.ORGANIZER)
 def contestants(slug: str) -> ResponseReturnValue:
     contest = skills_contest_for_organizer(slug)
     rubric = contests.current_rubric(contest)
+    listed = skills.contestants_page(db.session, contest, request.args.get("page", 1, type=int) or 1)
     return render_template(
         "organizer/contestants.html",
         contest=contest,
         rubric=rubric,
-        contestants=skills.contestants_of(db.session, contest),
+        listed=listed,
+        contestants=listed.contestants,
         mask=skills.mask_id_number,
         roster_form=TableUploadForm(),
         scores_form=TableUploadForm(),

@@ -200,3 +200,25 @@ def test_certification_list_has_full_identity_numbers_for_organisers_only(app: F
         }
     ]
     assert client_for("judge").get("/organizer/contests/isg-skills/certificates.xlsx").status_code == 403
+
+
+def test_the_contestants_list_pages_by_a_hundred(app: Flask, client_for) -> None:  # type: ignore[no-untyped-def]
+    """Hundreds of contestants register for a vocational contest: the list shows a hundred at a time, in
+    number order, and says which; a page past the last is refused with a message."""
+    _add_companies(app)
+    client = client_for("organizer")
+    roster = _roster(random.Random(3), 230)
+    _upload(client, "/organizer/contests/isg-skills/contestants/roster", roster, "名单.xlsx", PAGE)
+    numbers = sorted(str(number) for number in roster["编号"])
+    first = client.get(PAGE).get_data(as_text=True)
+    assert "共 230 名选手，显示第 1–100 名" in first
+    assert re.findall(r'<tr data-number="([^"]+)"', first) == numbers[:100]
+    assert f'href="{PAGE}?page=3"' in first and 'rel="next"' in first and 'rel="prev"' not in first
+    last = client.get(f"{PAGE}?page=3").get_data(as_text=True)
+    assert "共 230 名选手，显示第 201–230 名" in last
+    assert re.findall(r'<tr data-number="([^"]+)"', last) == numbers[200:]
+    assert "已生成实操任务 0 个，共需 230 个。" in last  # the task count is of every contestant, not the page's
+    beyond = client.get(f"{PAGE}?page=4")
+    assert beyond.status_code == 404 and "页面不存在" in beyond.get_data(as_text=True)
+    typed = client.get(f"{PAGE}?page=x").get_data(as_text=True)  # not a number: the first page
+    assert re.findall(r'<tr data-number="([^"]+)"', typed) == numbers[:100]
