@@ -76,6 +76,18 @@ def statements_and_best_time(app, client, url: str, repeat: int = 5) -> tuple[in
     return len(counted), best, status
 
 
+def analyze(database_url: str) -> None:
+    """Give the planner the statistics a live database has: autovacuum analyses a table within a minute of
+    a bulk load, but the benchmark measures seconds after building 1,000 sheets, when PostgreSQL still
+    plans the score query as if the tables were empty (0.2 s instead of 4 ms for the same rows)."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(database_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text("ANALYZE"))
+    engine.dispose()
+
+
 def in_process(database_url: str, workdir: Path) -> dict[str, object]:
     from judging.services import results
     from judging.web import organizer_results
@@ -188,6 +200,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-pages-") as folder, throwaway_postgres(prefix="bench_pages") as url:
         workdir = Path(folder)
         build(url, workdir, options.entries, options.judges)
+        analyze(url)
         local = in_process(url, workdir)
         publish(url, workdir)
         rates = served(url, workdir, options.seconds, options.connections)
