@@ -80,6 +80,10 @@ CHECKS = ("ip_characters", "duration")
 DIGEST = re.compile(r"\b[0-9a-f]{64}\b")
 
 
+CHECK_SECONDS = 180
+"""How long the rehearsal waits for a job's work (an upload's check, a PDF) before calling it lost."""
+
+
 def free_ports(count: int) -> list[int]:
     """Distinct free ports (held open together while chosen, so none is handed out twice)."""
     probes = [socket.socket() for _ in range(count)]
@@ -550,7 +554,38 @@ def upload_once(browser: Browser, token: str, draft: int, video: Path) -> tuple[
     status, answer = _json(browser, "POST", answer["complete_url"], token, {"sha256": digest})
     if status != 200 or not answer.get("ok"):
         return f"complete answered {status}: {answer.get('message')}"
+    # With a queue the file is verified by the worker: the entrant's page follows the check, and the file is
+    # the entry's (acknowledged) once the check says so; the next upload waits for it, as a person does.
+    give_up = time.monotonic() + CHECK_SECONDS
+    while answer.get("verifying"):
+        if time.monotonic() > give_up:
+            return f"the check of the upload was not done after {CHECK_SECONDS} s"
+        time.sleep(0.3)
+        polled = browser.request("GET", answer["check_url"], headers={"X-Requested-With": "XMLHttpRequest"})
+        try:
+            answer = json.loads(polled.body)
+        except ValueError:
+            return f"the check answered {polled.status}: {polled.text[:300]}"
+    if not answer.get("ok"):
+        return f"the check refused the upload: {answer.get('message')}"
     return digest, len(data)
+
+
+def wait_until_made(base_url: str, path: str) -> str | None:
+    """Wait while a document made by a job (the award-list PDF, queued at freezing or publication) answers
+    503 "being prepared"; None once it is served, else why not."""
+    browser = Browser(base_url)
+    try:
+        give_up = time.monotonic() + CHECK_SECONDS
+        while True:
+            status = browser.get(path).status
+            if status != 503:
+                return None if status == 200 else f"{path}: {status} while waiting for it to be made"
+            if time.monotonic() > give_up:
+                return f"{path}: still being prepared after {CHECK_SECONDS} s"
+            time.sleep(1)
+    finally:
+        browser.close()
 
 
 def sheet_form(judge: int, entry: int, round_: int, token: str, version: int, submit: bool) -> dict[str, str]:
@@ -984,6 +1019,7 @@ def run(
         lap("hosts, worker and nginx")
         published = CONTESTS["published"]
         reading = [f"/results/{published}/1", f"/results/{published}/gallery", f"/results/{published}/1/award-list.pdf"]
+        failures = [problem for problem in (wait_until_made(base, path) for path in reading) if problem]
         warm = Browser(base)
         for path in reading:  # each worker of each host renders once before the clock starts
             for _ in range(2 * workers):
@@ -995,7 +1031,7 @@ def run(
         lap("deadline rush")
         if after_rush is not None:
             after_rush(admin_env)
-        failures = [f"ceremony spike: {line}" for line in spike.error_lines if not line.endswith(" 0, timeout 0")]
+        failures += [f"ceremony spike: {line}" for line in spike.error_lines if not line.endswith(" 0, timeout 0")]
         # 499: nginx's note of a request whose client closed the connection first. wrk closes its connections
         # when the clock stops, with at most one request in flight on each; any other 499 is a finding.
         failures += [
@@ -1014,6 +1050,7 @@ def run(
         digests = database_digests(admin_env)
         review = CONTESTS["review"]
         paths = [*reading, f"/results/{review}/1", f"/results/{review}/1/award-list.pdf"]
+        failures += [problem for problem in (wait_until_made(base, path) for path in paths) if problem]
         problems, reads = compare_hosts(hosts, paths, digests)
         failures += problems
         failures += import_across_hosts(hosts, admin_env)
