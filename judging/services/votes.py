@@ -11,6 +11,11 @@ Rules of this module:
   a vote that loses a race for a slot retries on the next, and is refused when none is left.
 - Votes are not written to the audit log (there may be a hundred thousand); opening, closing,
   voiding and restoring votes are, with their reason.
+- A vote is cheap (:func:`cast_ballot`): what does not change while a vote runs (the shortlist, the
+  rubric's limits) is kept per process in a :class:`BallotBox`, checked on every vote against one row
+  read of the contest and its window; the vote is then one ``INSERT … SELECT`` that takes both slots
+  when they are free. Whenever that insert stores nothing (a limit reached, a used challenge, a race),
+  the full path (:func:`cast_vote`) decides again and says why.
 - Nothing is committed here: the caller commits once.
 """
 
@@ -18,6 +23,8 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+import threading
+import time
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -26,12 +33,13 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, case, func, select, update
+from sqlalchemy import Insert, Table, and_, case, func, literal, select, true, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
-from judging import vote_proof
-from judging.models import Contest, Entry, User, Vote, VoteWindow, utcnow
+from judging import vote_proof, workflow
+from judging.models import Contest, Entry, RubricVersion, User, Vote, VoteWindow, utcnow
 from judging.rubric import Rubric, VoteSpec
 from judging.scoring.score_table import parse_score_frame
 from judging.scoring.votes import (
@@ -49,7 +57,7 @@ from judging.scoring.votes import (
 from judging.services import NotFound, ServiceError, audit
 from judging.services.contests import current_rubric, require, show_moment
 from judging.services.results import compute_results
-from judging.workflow import Action
+from judging.workflow import Action, ContestState, VoteStatus
 
 MAX_REASON = 500
 SLOT_ATTEMPTS = 5
@@ -238,9 +246,12 @@ def _voter_key(spec: VoteSpec, voter: Voter) -> str:
 
 def issue_challenge(contest: Contest, key: bytes, default_difficulty: int, now: datetime | None = None) -> str:
     """A fresh proof-of-work challenge for a vote in the contest, at the rubric's (or the default) difficulty."""
-    spec = _require_spec(contest)
+    return _challenge(_require_spec(contest), contest.id, key, default_difficulty, now)
+
+
+def _challenge(spec: VoteSpec, contest_id: int, key: bytes, default_difficulty: int, now: datetime | None) -> str:
     difficulty = spec.pow_difficulty if spec.pow_difficulty is not None else default_difficulty
-    return vote_proof.issue_challenge(key, contest.id, difficulty, int((now or utcnow()).timestamp()))
+    return vote_proof.issue_challenge(key, contest_id, difficulty, int((now or utcnow()).timestamp()))
 
 
 def _proof_message(problem: vote_proof.ProofProblem) -> str:
@@ -302,17 +313,7 @@ def cast_vote(
                 )
             )
         vote = Vote(
-            contest_id=contest.id,
-            entry_id=entry_id,
-            voter=voter_key,
-            account_id=voter.account_id if voter_key.startswith("account:") else None,
-            device_hash=device_of(voter) if voter.device_id else "",
-            signature_hash=signature_of(voter),
-            network=network_prefix(voter.address),
-            user_agent=voter.user_agent[:300],
-            challenge=proof.token_id,
-            cast_at=now,
-            day=day,
+            **_vote_values(contest.id, entry_id, voter, voter_key, proof, now, day),
             day_slot=day_count + 1,
             entry_slot=entry_count + 1,
         )
@@ -326,6 +327,242 @@ def cast_vote(
             continue
         return vote
     raise ServiceError(_("Too many votes at once. Please try again."))
+
+
+def _vote_values(
+    contest_id: int,
+    entry_id: int,
+    voter: Voter,
+    voter_key: str,
+    proof: vote_proof.Challenge,
+    now: datetime,
+    day: str,
+) -> dict[str, object]:
+    """A vote's row but its slots: who, with which signals, on which challenge, when."""
+    return {
+        "contest_id": contest_id,
+        "entry_id": entry_id,
+        "voter": voter_key,
+        "account_id": voter.account_id if voter_key.startswith("account:") else None,
+        "device_hash": device_of(voter) if voter.device_id else "",
+        "signature_hash": signature_of(voter),
+        "network": network_prefix(voter.address),
+        "user_agent": voter.user_agent[:300],
+        "challenge": proof.token_id,
+        "cast_at": now,
+        "day": day,
+    }
+
+
+# --- the cheap path of a vote --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BallotBox:
+    """What the votes of an open public vote read and what does not change while it runs: the contest,
+    its rubric version and vote settings, and the shortlist (fixed when the window opened). Kept per
+    process by slug; :func:`ballot` checks it against the database on every vote."""
+
+    contest_id: int
+    rubric_version: int
+    window_id: int
+    opened_at: datetime
+    spec: VoteSpec
+    shortlist: dict[str, int]
+    """Shortlisted entry codes → ids."""
+
+
+@dataclass(frozen=True)
+class Ballot:
+    """One vote's view of its contest: the box and the workflow's state, read in one row."""
+
+    box: BallotBox
+    state: ContestState
+    database: str
+
+    def open(self, now: datetime | None = None) -> bool:
+        return workflow.allowed(Action.CAST_VOTE, self.state, now or utcnow())
+
+
+_BOXES: dict[tuple[str, str], BallotBox] = {}
+"""By database and slug (a process may serve several databases: the tests do)."""
+_BOXES_LOCK = threading.Lock()
+
+
+def ballot(session: Session, slug: str) -> Ballot:
+    """The ballot of the contest's public vote (NotFound when it has none): one row read of the contest,
+    its latest rubric version and its vote window, and the process's box when that row still matches it."""
+    latest = select(func.max(RubricVersion.version)).where(RubricVersion.contest_id == Contest.id).scalar_subquery()
+    row = session.execute(
+        select(
+            Contest.id,
+            Contest.phase,
+            Contest.archived_at,
+            Contest.submission_deadline,
+            Contest.review_deadline,
+            latest,
+            VoteWindow.id,
+            VoteWindow.opened_at,
+            VoteWindow.closes_at,
+            VoteWindow.closed_at,
+        )
+        .join(VoteWindow, VoteWindow.contest_id == Contest.id)
+        .where(Contest.slug == slug)
+    ).one_or_none()
+    if row is None:
+        raise NotFound(_("This contest has no public vote."))
+    (contest_id, phase, archived_at, submission_deadline, review_deadline) = row[:5]
+    (version, window_id, opened_at, closes_at, closed_at) = row[5:]
+    bind = session.get_bind()
+    place = (bind.engine.url.render_as_string(), slug)
+    box = _BOXES.get(place)
+    if box is None or (box.contest_id, box.rubric_version, box.window_id, box.opened_at) != (
+        contest_id,
+        version,
+        window_id,
+        opened_at,
+    ):
+        box = _fill_box(session, place)
+    # The state :func:`judging.services.contests.state_of` builds for a contest with a vote window (a
+    # contest with a public vote is never a collection; no snapshot is acted on).
+    state = ContestState(
+        phase=phase,
+        submission_deadline=submission_deadline,
+        review_deadline=review_deadline,
+        archived=archived_at is not None,
+        vote_status=VoteStatus.CLOSED if closed_at is not None else VoteStatus.OPEN,
+        vote_closes_at=closes_at,
+    )
+    return Ballot(box, state, place[0])
+
+
+def _fill_box(session: Session, place: tuple[str, str]) -> BallotBox:
+    contest = voting_contest(session, place[1])
+    window = contest.vote_window
+    assert window is not None  # voting_contest refuses a contest without one
+    codes = dict(session.execute(select(Entry.id, Entry.code).where(Entry.id.in_(window.shortlist))).all())
+    box = BallotBox(
+        contest_id=contest.id,
+        rubric_version=contest.current_rubric.version,
+        window_id=window.id,
+        opened_at=window.opened_at,
+        spec=_require_spec(contest),
+        shortlist={str(code): int(entry_id) for entry_id, code in codes.items()},
+    )
+    with _BOXES_LOCK:
+        _BOXES[place] = box
+    return box
+
+
+def ballot_challenge(ballot: Ballot, key: bytes, default_difficulty: int, now: datetime | None = None) -> str:
+    """A fresh proof-of-work challenge for the ballot's contest (as :func:`issue_challenge`)."""
+    return _challenge(ballot.box.spec, ballot.box.contest_id, key, default_difficulty, now)
+
+
+def _slots_insert(dialect: str, values: dict[str, object], spec: VoteSpec) -> Insert:
+    """``INSERT … SELECT`` of one vote taking the next free day slot and entry slot of its voter, when both
+    limits leave one; inserting nothing when either is used up or a unique row (a slot taken meanwhile,
+    the challenge used before) is already there."""
+    mine_today = (
+        Vote.contest_id == values["contest_id"],
+        Vote.voter == values["voter"],
+        Vote.day == values["day"],
+    )
+    day = select(func.count().label("n")).where(*mine_today).subquery("day_votes")
+    entry = (
+        select(func.count().label("n")).where(*mine_today, Vote.entry_id == values["entry_id"]).subquery("entry_votes")
+    )
+    table = Vote.__table__
+    assert isinstance(table, Table)
+    columns = [table.c[name] for name in values] + [table.c.day_slot, table.c.entry_slot]
+    rows = select(
+        *(literal(value, table.c[name].type) for name, value in values.items()),
+        day.c.n + 1,
+        entry.c.n + 1,
+    ).select_from(day.join(entry, true()))  # two one-row counts side by side
+    rows = rows.where(day.c.n < spec.per_day, entry.c.n < spec.per_entry_per_day)
+    statement = (postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)).from_select(
+        columns, rows
+    )
+    return statement.on_conflict_do_nothing().returning(table.c.id)
+
+
+def cast_ballot(
+    session: Session,
+    slug: str,
+    code: str,
+    voter: Voter,
+    token: str,
+    nonce: str,
+    key: bytes,
+    zone: str,
+    now: datetime | None = None,
+) -> Ballot:
+    """Record one vote for the shortlisted work ``code`` as :func:`cast_vote` does (the same checks, limits
+    and refusals), in one row read and one insert when the vote is allowed; returns the ballot it used."""
+    now = now or utcnow()
+    current = ballot(session, slug)
+    box = current.box
+    entry_id = box.shortlist.get(code)
+    if entry_id is None or not current.open(now):
+        _cast_in_full(session, slug, code, voter, token, nonce, key, zone, now)
+        return current
+    voter_key = _voter_key(box.spec, voter)
+    proof = vote_proof.verify(key, token, nonce, box.contest_id, int(now.timestamp()))
+    if isinstance(proof, vote_proof.ProofProblem):
+        raise ServiceError(_proof_message(proof))
+    values = _vote_values(box.contest_id, entry_id, voter, voter_key, proof, now, voting_day(now, zone))
+    stored = session.execute(_slots_insert(session.get_bind().dialect.name, values, box.spec))
+    if stored.first() is None:
+        _cast_in_full(session, slug, code, voter, token, nonce, key, zone, now)
+    return current
+
+
+def _cast_in_full(
+    session: Session,
+    slug: str,
+    code: str,
+    voter: Voter,
+    token: str,
+    nonce: str,
+    key: bytes,
+    zone: str,
+    now: datetime,
+) -> None:
+    """The full path of a vote the cheap one did not store: it stores it, or refuses it saying why."""
+    contest = voting_contest(session, slug)
+    entry_id = entry_id_of(session, contest, code)
+    cast_vote(session, contest, entry_id if entry_id is not None else -1, voter, token, nonce, key, zone, now)
+
+
+COUNTS_SECONDS = 1.0
+"""How old the live count a vote's answer carries may be: the counts are read at most once a second per
+process (not every row counted on every vote)."""
+_COUNTS: dict[tuple[str, int, datetime], tuple[float, dict[int, int]]] = {}
+
+
+def live_count(session: Session, ballot: Ballot, entry_id: int, *, voted: bool) -> int:
+    """The counted votes of a shortlisted work for a vote's answer, after the vote (``voted``) was
+    committed: read again when this process's counts are older than :data:`COUNTS_SECONDS` (they then
+    hold the vote), else this process's counts with the vote added. A sync worker answers one vote at a
+    time, so its own votes are never missed nor counted twice; other workers' show within the second."""
+    box = ballot.box
+    place = (ballot.database, box.window_id, box.opened_at)
+    with _BOXES_LOCK:
+        read = _COUNTS.get(place)
+        if read is not None and time.monotonic() - read[0] <= COUNTS_SECONDS:
+            if voted:
+                read[1][entry_id] = read[1].get(entry_id, 0) + 1
+            return read[1].get(entry_id, 0)
+    rows = session.execute(
+        select(Vote.entry_id, func.count())
+        .where(Vote.contest_id == box.contest_id, Vote.voided_at.is_(None))
+        .group_by(Vote.entry_id)
+    ).all()
+    counted = {int(counted_id): int(count) for counted_id, count in rows}
+    with _BOXES_LOCK:
+        _COUNTS[place] = (time.monotonic(), counted)
+    return counted.get(entry_id, 0)
 
 
 def shortlisted_entries(session: Session, contest: Contest) -> list[Entry]:

@@ -73,8 +73,8 @@ def page(slug: str) -> ResponseReturnValue:
     return response
 
 
-def _new_challenge(contest: Contest) -> dict[str, object]:
-    token = votes.issue_challenge(contest, _key(), int(current_app.config["VOTE_POW_DIFFICULTY"]))
+def _new_challenge(ballot: votes.Ballot) -> dict[str, object]:
+    token = votes.ballot_challenge(ballot, _key(), int(current_app.config["VOTE_POW_DIFFICULTY"]))
     return {"token": token, "difficulty": int(token.split(".")[3])}
 
 
@@ -82,7 +82,7 @@ def _new_challenge(contest: Contest) -> dict[str, object]:
 @public
 def challenge(slug: str) -> ResponseReturnValue:
     """A fresh signed challenge (JSON) for the page's script to solve."""
-    return jsonify(_new_challenge(_voting_contest(slug)))
+    return jsonify(_new_challenge(votes.ballot(db.session, slug)))
 
 
 def _wants_json() -> bool:
@@ -95,8 +95,7 @@ def cast(slug: str, code: str) -> ResponseReturnValue:
     """Record a vote. The page's script asks for JSON (the message, the work's count when counts are
     live, and the next challenge, so that a vote costs one request); a plain form post is answered with
     a flash and a redirect to the page."""
-    contest = _voting_contest(slug)
-    entry_id = votes.entry_id_of(db.session, contest, code)
+    ballot = votes.ballot(db.session, slug)
     form = VoteForm()
     if not form.validate():
         message = _("The vote's check is not valid. Please reload the page and vote again.")
@@ -105,7 +104,7 @@ def cast(slug: str, code: str) -> ResponseReturnValue:
         flash(message, "danger")
         return redirect(url_for("vote.page", slug=slug))
     voter = votes.Voter(
-        account_id=current_user.id if current_user.is_authenticated else None,
+        account_id=current_user.id if ballot.box.spec.identity != "device" and current_user.is_authenticated else None,
         device_id=_device_id(),
         address=request.remote_addr or "",
         user_agent=request.headers.get("User-Agent", ""),
@@ -113,12 +112,13 @@ def cast(slug: str, code: str) -> ResponseReturnValue:
         screen=form.screen.data or "",
         time_zone=form.time_zone.data or "",
     )
+    entry_id = ballot.box.shortlist.get(code)
     thanks = _("Thank you: your vote is counted.")
     outcome = attempt(
-        lambda: votes.cast_vote(
+        lambda: votes.cast_ballot(
             db.session,
-            contest,
-            entry_id if entry_id is not None else -1,
+            slug,
+            code,
             voter,
             form.token.data or "",
             form.nonce.data or "",
@@ -133,10 +133,9 @@ def cast(slug: str, code: str) -> ResponseReturnValue:
             "ok": outcome.ok,
             "message": thanks if outcome.ok else (outcome.refusal.message if outcome.refusal else ""),
         }
-        spec = votes.vote_spec(contest)
-        if spec is not None and spec.counts == "live" and entry_id is not None:
-            answer["count"] = votes.counts(db.session, contest, entry_id).get(entry_id, 0)
-        if allowed(Action.CAST_VOTE, contest):
-            answer["challenge"] = _new_challenge(contest)
+        if ballot.box.spec.counts == "live" and entry_id is not None:
+            answer["count"] = votes.live_count(db.session, ballot, entry_id, voted=outcome.ok)
+        if ballot.open():
+            answer["challenge"] = _new_challenge(ballot)
         return jsonify(answer), 200 if outcome.ok else 409
     return redirect(url_for("vote.page", slug=slug) + (f"#work-{code}" if entry_id is not None else ""))

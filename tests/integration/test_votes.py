@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -82,9 +82,34 @@ def proof() -> tuple[str, str]:
     return token, vote_proof.solve(token, DIFFICULTY)
 
 
+PATHS = ["one insert", "full"]
+"""A vote goes through :func:`votes.cast_ballot` (the page's path: one row read and one insert, the full
+path deciding whatever that insert does not store) or :func:`votes.cast_vote` (the full path alone): every
+limit, attack and race below holds on both."""
+
+
+CURRENT_PATH = ["full"]
+
+
+@pytest.fixture(params=PATHS, autouse=True)
+def vote_path(request: pytest.FixtureRequest) -> str:
+    CURRENT_PATH[0] = str(request.param)
+    return CURRENT_PATH[0]
+
+
+def cast_on(path: str, code: str, voter: votes.Voter, token: str, nonce: str, now: datetime | None = None) -> Vote:
+    """One vote by ``path`` (uncommitted): the stored row."""
+    if path == "full":
+        return votes.cast_vote(db.session, contest(), entry_id(code), voter, token, nonce, KEY, ZONE, now=now)
+    votes.cast_ballot(db.session, "micro-video", code, voter, token, nonce, KEY, ZONE, now=now)
+    stored = db.session.scalar(select(Vote).where(Vote.challenge == token.split(".")[1]))
+    assert stored is not None
+    return stored
+
+
 def cast(code: str, voter: votes.Voter, token_nonce: tuple[str, str] | None = None) -> Vote:
     token, nonce = token_nonce or proof()
-    vote = votes.cast_vote(db.session, contest(), entry_id(code), voter, token, nonce, KEY, ZONE)
+    vote = cast_on(CURRENT_PATH[0], code, voter, token, nonce)
     db.session.commit()
     return vote
 
@@ -173,7 +198,7 @@ def test_votes_off_the_shortlist_outside_the_window_or_after_closing_are_refused
     token, nonce = proof()
     later = utcnow() + timedelta(days=8)
     with pytest.raises(ServiceError) as too_late:
-        votes.cast_vote(db.session, contest(), entry_id(voting["B"]), device(1), token, nonce, KEY, ZONE, now=later)
+        cast_on(CURRENT_PATH[0], voting["B"], device(1), token, nonce, now=later)
     assert too_late.value.message == "投票已结束。"
     votes.close_vote(db.session, organizer(), contest())
     db.session.commit()
@@ -301,7 +326,9 @@ def test_the_combined_result_is_frozen_once_the_vote_closes(app: Flask, voting: 
     assert f'<tr data-entry="{voting["C"]}"><td>1</td>' in page and "公众投票与综合得分" in page
 
 
-def test_concurrent_votes_cannot_both_take_the_last_slot(app: Flask, voting: dict[str, str], database_url: str) -> None:
+def test_concurrent_votes_cannot_both_take_the_last_slot(
+    app: Flask, voting: dict[str, str], database_url: str, vote_path: str
+) -> None:
     if not database_url.startswith("postgresql"):
         pytest.skip("SQLite serialises writers; the race is PostgreSQL's")
     voter = device(1)
@@ -321,7 +348,10 @@ def test_concurrent_votes_cannot_both_take_the_last_slot(app: Flask, voting: dic
             code = voting["C"] if index % 2 else voting["B"]
             barrier.wait()
             try:
-                votes.cast_vote(db.session, target, ids[code], voter, token, nonce, KEY, ZONE)
+                if vote_path == "full":
+                    votes.cast_vote(db.session, target, ids[code], voter, token, nonce, KEY, ZONE)
+                else:
+                    votes.cast_ballot(db.session, "micro-video", code, voter, token, nonce, KEY, ZONE)
                 db.session.commit()
                 outcomes.append("stored")
             except ServiceError as refused:
