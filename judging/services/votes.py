@@ -30,10 +30,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
-from sqlalchemy import Insert, Table, and_, case, func, literal, select, true, update
+from sqlalchemy import Insert, Select, Table, and_, bindparam, case, func, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
@@ -329,6 +331,22 @@ def cast_vote(
     raise ServiceError(_("Too many votes at once. Please try again."))
 
 
+VOTE_VALUES = (
+    "contest_id",
+    "entry_id",
+    "voter",
+    "account_id",
+    "device_hash",
+    "signature_hash",
+    "network",
+    "user_agent",
+    "challenge",
+    "cast_at",
+    "day",
+)
+"""A vote's columns but its slots and voiding, as :func:`_vote_values` gives them."""
+
+
 def _vote_values(
     contest_id: int,
     entry_id: int,
@@ -376,6 +394,7 @@ class BallotBox:
 class Ballot:
     """One vote's view of its contest: the box and the workflow's state, read in one row."""
 
+    slug: str
     box: BallotBox
     state: ContestState
     database: str
@@ -389,11 +408,11 @@ _BOXES: dict[tuple[str, str], BallotBox] = {}
 _BOXES_LOCK = threading.Lock()
 
 
-def ballot(session: Session, slug: str) -> Ballot:
-    """The ballot of the contest's public vote (NotFound when it has none): one row read of the contest,
-    its latest rubric version and its vote window, and the process's box when that row still matches it."""
+@lru_cache(maxsize=1)
+def _ballot_query() -> Select[Any]:
+    """The row a vote reads (built once: building a select costs more than running this one)."""
     latest = select(func.max(RubricVersion.version)).where(RubricVersion.contest_id == Contest.id).scalar_subquery()
-    row = session.execute(
+    return (
         select(
             Contest.id,
             Contest.phase,
@@ -407,8 +426,14 @@ def ballot(session: Session, slug: str) -> Ballot:
             VoteWindow.closed_at,
         )
         .join(VoteWindow, VoteWindow.contest_id == Contest.id)
-        .where(Contest.slug == slug)
-    ).one_or_none()
+        .where(Contest.slug == bindparam("slug"))
+    )
+
+
+def ballot(session: Session, slug: str) -> Ballot:
+    """The ballot of the contest's public vote (NotFound when it has none): one row read of the contest,
+    its latest rubric version and its vote window, and the process's box when that row still matches it."""
+    row = session.execute(_ballot_query(), {"slug": slug}).one_or_none()
     if row is None:
         raise NotFound(_("This contest has no public vote."))
     (contest_id, phase, archived_at, submission_deadline, review_deadline) = row[:5]
@@ -433,7 +458,7 @@ def ballot(session: Session, slug: str) -> Ballot:
         vote_status=VoteStatus.CLOSED if closed_at is not None else VoteStatus.OPEN,
         vote_closes_at=closes_at,
     )
-    return Ballot(box, state, place[0])
+    return Ballot(slug, box, state, place[0])
 
 
 def _fill_box(session: Session, place: tuple[str, str]) -> BallotBox:
@@ -459,37 +484,39 @@ def ballot_challenge(ballot: Ballot, key: bytes, default_difficulty: int, now: d
     return _challenge(ballot.box.spec, ballot.box.contest_id, key, default_difficulty, now)
 
 
-def _slots_insert(dialect: str, values: dict[str, object], spec: VoteSpec) -> Insert:
+@lru_cache(maxsize=2)
+def _slots_insert(dialect: str) -> Insert:
     """``INSERT … SELECT`` of one vote taking the next free day slot and entry slot of its voter, when both
-    limits leave one; inserting nothing when either is used up or a unique row (a slot taken meanwhile,
-    the challenge used before) is already there."""
-    mine_today = (
-        Vote.contest_id == values["contest_id"],
-        Vote.voter == values["voter"],
-        Vote.day == values["day"],
-    )
-    day = select(func.count().label("n")).where(*mine_today).subquery("day_votes")
-    entry = (
-        select(func.count().label("n")).where(*mine_today, Vote.entry_id == values["entry_id"]).subquery("entry_votes")
-    )
+    limits (``per_day``, ``per_entry_per_day``) leave one; inserting nothing when either is used up or a
+    unique row (a slot taken meanwhile, the challenge used before) is already there. Built once per
+    dialect, with the vote's values as parameters named as its columns."""
     table = Vote.__table__
     assert isinstance(table, Table)
-    columns = [table.c[name] for name in values] + [table.c.day_slot, table.c.entry_slot]
-    rows = select(
-        *(literal(value, table.c[name].type) for name, value in values.items()),
-        day.c.n + 1,
-        entry.c.n + 1,
-    ).select_from(day.join(entry, true()))  # two one-row counts side by side
-    rows = rows.where(day.c.n < spec.per_day, entry.c.n < spec.per_entry_per_day)
-    statement = (postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)).from_select(
-        columns, rows
+    mine_today = (
+        Vote.contest_id == bindparam("contest_id"),
+        Vote.voter == bindparam("voter"),
+        Vote.day == bindparam("day"),
     )
-    return statement.on_conflict_do_nothing().returning(table.c.id)
+    day = select(func.count().label("n")).where(*mine_today).subquery("day_votes")
+    for_entry = (*mine_today, Vote.entry_id == bindparam("entry_id"))
+    entry = select(func.count().label("n")).where(*for_entry).subquery("entry_votes")
+    rows = (
+        select(
+            *(bindparam(name, type_=table.c[name].type) for name in VOTE_VALUES),
+            day.c.n + 1,
+            entry.c.n + 1,
+        )
+        .select_from(day.join(entry, true()))  # two one-row counts side by side
+        .where(day.c.n < bindparam("per_day"), entry.c.n < bindparam("per_entry_per_day"))
+    )
+    columns = [table.c[name] for name in VOTE_VALUES] + [table.c.day_slot, table.c.entry_slot]
+    insert = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+    return insert.from_select(columns, rows).on_conflict_do_nothing().returning(table.c.id)
 
 
 def cast_ballot(
     session: Session,
-    slug: str,
+    current: Ballot,
     code: str,
     voter: Voter,
     token: str,
@@ -497,25 +524,24 @@ def cast_ballot(
     key: bytes,
     zone: str,
     now: datetime | None = None,
-) -> Ballot:
+) -> None:
     """Record one vote for the shortlisted work ``code`` as :func:`cast_vote` does (the same checks, limits
-    and refusals), in one row read and one insert when the vote is allowed; returns the ballot it used."""
+    and refusals): with the :func:`ballot` just read, one insert when the vote is allowed."""
     now = now or utcnow()
-    current = ballot(session, slug)
     box = current.box
     entry_id = box.shortlist.get(code)
     if entry_id is None or not current.open(now):
-        _cast_in_full(session, slug, code, voter, token, nonce, key, zone, now)
-        return current
+        _cast_in_full(session, current.slug, code, voter, token, nonce, key, zone, now)
+        return
     voter_key = _voter_key(box.spec, voter)
     proof = vote_proof.verify(key, token, nonce, box.contest_id, int(now.timestamp()))
     if isinstance(proof, vote_proof.ProofProblem):
         raise ServiceError(_proof_message(proof))
     values = _vote_values(box.contest_id, entry_id, voter, voter_key, proof, now, voting_day(now, zone))
-    stored = session.execute(_slots_insert(session.get_bind().dialect.name, values, box.spec))
+    limits = {"per_day": box.spec.per_day, "per_entry_per_day": box.spec.per_entry_per_day}
+    stored = session.execute(_slots_insert(session.get_bind().dialect.name), values | limits)
     if stored.first() is None:
-        _cast_in_full(session, slug, code, voter, token, nonce, key, zone, now)
-    return current
+        _cast_in_full(session, current.slug, code, voter, token, nonce, key, zone, now)
 
 
 def _cast_in_full(

@@ -117,7 +117,7 @@ def cast(slug: str, code: str) -> ResponseReturnValue:
     outcome = attempt(
         lambda: votes.cast_ballot(
             db.session,
-            slug,
+            ballot,
             code,
             voter,
             form.token.data or "",

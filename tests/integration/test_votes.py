@@ -101,7 +101,8 @@ def cast_on(path: str, code: str, voter: votes.Voter, token: str, nonce: str, no
     """One vote by ``path`` (uncommitted): the stored row."""
     if path == "full":
         return votes.cast_vote(db.session, contest(), entry_id(code), voter, token, nonce, KEY, ZONE, now=now)
-    votes.cast_ballot(db.session, "micro-video", code, voter, token, nonce, KEY, ZONE, now=now)
+    current = votes.ballot(db.session, "micro-video")
+    votes.cast_ballot(db.session, current, code, voter, token, nonce, KEY, ZONE, now=now)
     stored = db.session.scalar(select(Vote).where(Vote.challenge == token.split(".")[1]))
     assert stored is not None
     return stored
@@ -351,7 +352,8 @@ def test_concurrent_votes_cannot_both_take_the_last_slot(
                 if vote_path == "full":
                     votes.cast_vote(db.session, target, ids[code], voter, token, nonce, KEY, ZONE)
                 else:
-                    votes.cast_ballot(db.session, "micro-video", code, voter, token, nonce, KEY, ZONE)
+                    current = votes.ballot(db.session, "micro-video")
+                    votes.cast_ballot(db.session, current, code, voter, token, nonce, KEY, ZONE)
                 db.session.commit()
                 outcomes.append("stored")
             except ServiceError as refused:
