@@ -298,6 +298,24 @@ class VoteBand(_Spec):
     points: Annotated[Number, Field(ge=0)]
 
 
+class VoteFlagsSpec(_Spec):
+    """When a pattern of one entry's counted votes is suspicious enough to flag for the organiser
+    (:func:`judging.scoring.votes.detect_rigging`); the defaults suit a city-wide vote."""
+
+    burst_min: Annotated[StrictInt, Field(ge=1)] = 10
+    """``burst``: an hour with at least this many votes …"""
+    burst_factor: Annotated[Number, Field(ge=1)] = Decimal(5)
+    """… and more than this many times the entry's own mean per hour over the rest of its history."""
+    group_min: Annotated[StrictInt, Field(ge=1)] = 10
+    """``network`` / ``device``: one network prefix or device signature gives at least this many votes …"""
+    group_share: Annotated[Number, Field(gt=0, le=1)] = Decimal("0.3")
+    """… and at least this share of the entry's votes."""
+    regular_run: Annotated[StrictInt, Field(ge=3)] = 10
+    """``regular``: this many consecutive votes (at least 3: two intervals) …"""
+    regular_cv: Annotated[Number, Field(gt=0, le=1)] = Decimal("0.1")
+    """… whose intervals' coefficient of variation is below this."""
+
+
 class VoteSpec(_Spec):
     """The public vote on a shortlist of the experts' result, and how it combines with it (docs/rubric-vote.md)."""
 
@@ -317,6 +335,8 @@ class VoteSpec(_Spec):
     vote_weight: Annotated[Number, Field(ge=0, le=1)]
     normalisation: Literal["share_of_max", "rank_bands", "zscore"] = "share_of_max"
     bands: tuple[VoteBand, ...] = ()
+    flags: VoteFlagsSpec = VoteFlagsSpec()
+    """The rigging thresholds (``[vote.flags]``); every key optional."""
 
 
 class Rubric(_Spec):

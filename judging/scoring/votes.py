@@ -11,14 +11,15 @@ and rounded half up to the rubric's ``decimals`` once, at the end. ``vote_points
 - ``zscore``: ``mean + sd × z`` of the shortlist's expert scores, z the entry's standardised vote count
   (population s.d.; 0 when the counts do not vary), so the vote part reads as points like the experts'.
 
-**Rigging flags** (:func:`detect_rigging`), per entry, over its counted votes:
+**Rigging flags** (:func:`detect_rigging`), per entry, over its counted votes, with the thresholds of the
+rubric's ``[vote.flags]`` (:class:`judging.rubric.VoteFlagsSpec`, defaults in brackets):
 
-- ``burst``: an hour with at least ``burst_min`` votes and more than ``burst_factor`` times the entry's
+- ``burst``: an hour with at least ``burst_min`` (10) votes and more than ``burst_factor`` (5) times the entry's
   own mean per hour over the rest of its history (the hours from its first to its last vote);
-- ``network``: one network prefix (IPv4 /24, IPv6 /48) gives at least ``group_min`` votes and at least
-  ``group_share`` of the entry's votes;
+- ``network``: one network prefix (IPv4 /24, IPv6 /48) gives at least ``group_min`` (10) votes and at least
+  ``group_share`` (0.3) of the entry's votes;
 - ``device``: the same for one device signature (the client's signals without its cookie);
-- ``regular``: ``regular_run`` consecutive votes whose intervals vary less than ``regular_cv``
+- ``regular``: ``regular_run`` (10) consecutive votes whose intervals vary less than ``regular_cv`` (0.1)
   (coefficient of variation): people do not vote at machine regularity.
 
 A flag carries the ids of the votes it concerns and its evidence, so that an organiser can void the
@@ -39,7 +40,7 @@ from itertools import pairwise
 import numpy as np
 import pandas as pd
 
-from judging.rubric import Award, Rubric, VoteSpec
+from judging.rubric import Award, Rubric, VoteFlagsSpec, VoteSpec
 from judging.scoring.awards import allocate_awards
 from judging.scoring.ranking import rank_entries
 from judging.scoring.robustness import table_without_judge
@@ -252,19 +253,6 @@ class CastVote:
 
 
 @dataclass(frozen=True)
-class Thresholds:
-    """When a pattern is suspicious enough to flag (see the module docstring)."""
-
-    burst_min: int = 10
-    burst_factor: int = 5
-    group_min: int = 10
-    group_share: Decimal = Decimal("0.3")
-    regular_run: int = 10
-    regular_cv: float = 0.1
-    """The one float: a coefficient of variation of intervals, which flags but never scores."""
-
-
-@dataclass(frozen=True)
 class Flag:
     """A suspicious group of one entry's votes: ``subject`` is the hour (burst), the network, the device
     signature, or the first vote's time (regular); ``count`` of the entry's ``total`` votes; ``baseline``
@@ -279,8 +267,13 @@ class Flag:
     baseline: str = ""
 
 
-def detect_rigging(votes: Iterable[CastVote], thresholds: Thresholds = Thresholds()) -> list[Flag]:
-    """Every flag of every entry (see the module docstring), by entry then kind."""
+DEFAULT_FLAGS = VoteFlagsSpec()
+"""The thresholds of a ``[vote]`` without ``[vote.flags]``."""
+
+
+def detect_rigging(votes: Iterable[CastVote], thresholds: VoteFlagsSpec = DEFAULT_FLAGS) -> list[Flag]:
+    """Every flag of every entry (see the module docstring) under the rubric's ``[vote.flags]`` thresholds
+    (their defaults when not given), by entry then kind."""
     by_entry: defaultdict[str, list[CastVote]] = defaultdict(list)
     for vote in votes:
         by_entry[vote.entry].append(vote)
@@ -298,7 +291,7 @@ def _hour(moment: datetime) -> datetime:
     return moment.replace(minute=0, second=0, microsecond=0)
 
 
-def _bursts(entry: str, votes: Sequence[CastVote], t: Thresholds) -> list[Flag]:
+def _bursts(entry: str, votes: Sequence[CastVote], t: VoteFlagsSpec) -> list[Flag]:
     hours: defaultdict[datetime, list[int]] = defaultdict(list)
     for vote in votes:
         hours[_hour(vote.at)].append(vote.id)
@@ -320,7 +313,7 @@ def _bursts(entry: str, votes: Sequence[CastVote], t: Thresholds) -> list[Flag]:
     return flags
 
 
-def _groups(entry: str, votes: Sequence[CastVote], kind: FlagKind, key: object, t: Thresholds) -> list[Flag]:
+def _groups(entry: str, votes: Sequence[CastVote], kind: FlagKind, key: object, t: VoteFlagsSpec) -> list[Flag]:
     assert callable(key)
     counts = Counter(key(vote) for vote in votes)
     flags = []
@@ -331,7 +324,7 @@ def _groups(entry: str, votes: Sequence[CastVote], kind: FlagKind, key: object, 
     return flags
 
 
-def _regular(entry: str, votes: Sequence[CastVote], t: Thresholds) -> list[Flag]:
+def _regular(entry: str, votes: Sequence[CastVote], t: VoteFlagsSpec) -> list[Flag]:
     """Runs of ``regular_run`` consecutive votes with near-constant intervals, merged where they overlap."""
     run = t.regular_run
     if len(votes) < run:
@@ -346,7 +339,7 @@ def _regular(entry: str, votes: Sequence[CastVote], t: Thresholds) -> list[Flag]
             cv = 0.0  # all at once: as regular as it gets
         else:
             cv = statistics.pstdev(intervals) / mean
-        if cv < t.regular_cv:
+        if Decimal(cv) < t.regular_cv:  # the float's exact value: the threshold is written in decimal
             cvs.append(cv)
             regular_ids.update((vote.id, None) for vote in window)
     if not regular_ids:

@@ -1,6 +1,6 @@
 """What an entrant sees of its entry's result: the notice while the result is on public notice (公示), then,
-once published, its rank, award, certificate and — as far as the rubric's ``[feedback]`` allows — the
-judges' scores and comments, anonymised.
+once published, its rank, award, certificate, its path through the judging rounds and — as far as the
+rubric's ``[feedback]`` allows — the judges' scores and comments, anonymised.
 
 Everything comes from the snapshot the public sees (never the live tables, except the judges' comments,
 which the snapshot does not carry and which are locked with the sheets once the result is frozen).
@@ -33,6 +33,7 @@ from judging.models import (
 from judging.rubric import Rubric
 from judging.services import NotFound
 from judging.services.contests import rubric_of
+from judging.services.round_paths import entrant_path, stopped_in
 from judging.services.snapshots import current_snapshot, payload_of
 
 
@@ -69,6 +70,11 @@ class EntryOutcome:
     criteria: list[CriterionScore] = field(default_factory=list)
     """The panel's aggregated score per criterion (when the rubric shows scores)."""
     judges: list[JudgeFeedback] = field(default_factory=list)
+    path: list[str] = field(default_factory=list)
+    """With judging rounds: the entry's path, one text per round it was judged in (see
+    :func:`judging.services.round_paths.entrant_path`)."""
+    stopped_in: str = ""
+    """With judging rounds: the label of the round the entry did not go on from ("" if it reached the last)."""
 
 
 def judge_letters(key: bytes, entry_id: int, judges: list[str]) -> dict[str, str]:
@@ -92,7 +98,8 @@ def entry_outcome(session: Session, entry: Entry, key: bytes) -> EntryOutcome | 
     """The entry's result as its entrant may see it now, or None when no result is public.
 
     On notice: only that it is (rank and scores stay back until publication). Published: rank, award,
-    certificate, and the judges' scores (and comments) when the published rubric's ``feedback.show``
+    certificate, its path through the judging rounds (where it stopped, if it did), and the judges' scores
+    (and comments, and each round's numbers in the path) when the published rubric's ``feedback.show``
     says so. ``key`` keeps the judges' letters untraceable (the application's secret key).
     """
     if entry.status in (EntryStatus.DRAFT, EntryStatus.WITHDRAWN):
@@ -111,6 +118,7 @@ def entry_outcome(session: Session, entry: Entry, key: bytes) -> EntryOutcome | 
         1 for other in payload["ranking"] if other["rank"] is not None and other["category"] == row["category"]
     )
     show = rubric.feedback.show
+    steps = row.get("path") or [] if rubric.rounds else []
     outcome = EntryOutcome(
         snapshot=snapshot,
         on_notice=False,
@@ -121,6 +129,12 @@ def entry_outcome(session: Session, entry: Entry, key: bytes) -> EntryOutcome | 
         category_label=row.get("category_label", ""),
         certificate=_certificate(session, snapshot, entry),
         show=show,
+        path=(
+            entrant_path(steps, rubric.rounds[-1].label, row["rank"], row["final_score"], with_results=show != "none")
+            if rubric.rounds
+            else []
+        ),
+        stopped_in=stopped_in(steps),
     )
     if show == "none":
         return outcome

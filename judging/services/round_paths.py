@@ -161,6 +161,39 @@ def path_text(steps: list[dict[str, Any]]) -> str:
     return _("; ").join(step_text(PathStep.from_dict(step)) for step in steps)
 
 
+def entrant_path(
+    steps: list[dict[str, Any]], last_round_label: str, rank: int | None, score: str | None, *, with_results: bool
+) -> list[str]:
+    """An entry's path as its entrant reads it once the result is published, one text per round: each frozen
+    round the entry was judged in (the payload's ``path``), then the last round's rank if the entry reached
+    it. With ``with_results`` (the rubric's feedback shows scores) a frozen round reads as the award list
+    reads it (:func:`step_text`: result, rank, rule); without, only whether the entry went on ("初评：晋级",
+    "初评：未晋级"), as the judges' numbers are not the entrant's to see."""
+    path = [PathStep.from_dict(step) for step in steps]
+    lines = []
+    for step in path:
+        if with_results:
+            lines.append(step_text(step))
+        elif step.advanced:
+            lines.append(_("%(round)s: advanced", round=step.round_label))
+        else:
+            lines.append(_("%(round)s: did not advance", round=step.round_label))
+    if all(step.advanced for step in path):
+        if rank is None:
+            lines.append(_("%(round)s: %(result)s", round=last_round_label, result=_("not ranked")))
+        elif with_results and score is not None:
+            result = _("score %(score)s, rank %(rank)s", score=score, rank=rank)
+            lines.append(_("%(round)s: %(result)s", round=last_round_label, result=result))
+        else:
+            lines.append(_("%(round)s: rank %(rank)s", round=last_round_label, rank=rank))
+    return lines
+
+
+def stopped_in(steps: list[dict[str, Any]]) -> str:
+    """The label of the round an entry did not go on from ("" when it reached the last round)."""
+    return next((str(step["label"]) for step in steps if not step["advanced"]), "")
+
+
 def rule_text(rule: str, value: str) -> str:
     """An advance rule in the user's language: "top 5", "top 30%", "at least 2", "the organiser's pick"."""
     if rule == "top":

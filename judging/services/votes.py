@@ -641,14 +641,16 @@ def entry_codes(session: Session, contest: Contest) -> dict[int, str]:
 
 
 def rigging_flags(session: Session, contest: Contest) -> list[Flag]:
-    """The rigging flags of the counted votes (:func:`judging.scoring.votes.detect_rigging`), entries by code."""
+    """The rigging flags of the counted votes (:func:`judging.scoring.votes.detect_rigging`) under the rubric's
+    ``[vote.flags]`` thresholds, entries by code."""
+    thresholds = _require_spec(contest).flags
     codes = entry_codes(session, contest)
     rows = session.execute(
         select(Vote.id, Vote.entry_id, Vote.cast_at, Vote.network, Vote.signature_hash).where(
             Vote.contest_id == contest.id, Vote.voided_at.is_(None)
         )
     ).all()
-    return detect_rigging(CastVote(int(i), codes[int(e)], at, net, sig) for i, e, at, net, sig in rows)
+    return detect_rigging((CastVote(int(i), codes[int(e)], at, net, sig) for i, e, at, net, sig in rows), thresholds)
 
 
 def group_key(flag: Flag) -> str:

@@ -22,6 +22,7 @@ SECTION_LABELS = {
     "levels": _l("Certificate levels"),
     "vote": _l("Public vote"),
     "bands": _l("Bands of the vote rank"),
+    "flags": _l("When votes are flagged as possibly rigged"),
 }
 
 SETTING_LABELS = {
@@ -81,6 +82,12 @@ SETTING_LABELS = {
     "normalisation": _l("How votes become points"),
     "up_to_rank": _l("Down to vote rank"),
     "points": _l("Points"),
+    "burst_min": _l("Votes in one hour that can be a burst"),
+    "burst_factor": _l("A burst: times the entry's usual votes an hour"),
+    "group_min": _l("Votes from one network or device that can be a group"),
+    "group_share": _l("A group: share of the entry's votes"),
+    "regular_run": _l("Consecutive votes checked for machine regularity"),
+    "regular_cv": _l("Regular: intervals varying less than (coefficient of variation)"),
 }
 
 

@@ -5,6 +5,8 @@ entry took shown in the contest's result."""
 from __future__ import annotations
 
 import json
+import re
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -22,12 +24,14 @@ from judging.models import (
     JudgingRound,
     PanelMember,
     Phase,
+    ResultSnapshot,
     Role,
     ScoreSheet,
     User,
+    utcnow,
 )
-from judging.rubric import load_rubric
-from judging.services import ServiceError, contests, rounds
+from judging.rubric import load_rubric, parse_rubric
+from judging.services import ServiceError, contests, publication, rounds
 from judging.services.results import compute_results
 from judging.services.round_paths import payload_of_round
 from judging.services.sheets import save_sheet
@@ -388,3 +392,87 @@ def test_a_pick_round_needs_a_reason_for_every_picked_entry(app: Flask) -> None:
             "终评：未排名",
         ]
         assert results.path_lines(codes[1]) == ["初评：通过 3/3，排名 1 — 本轮淘汰（组织者选定）"]
+
+
+def run_final(contest: Contest, codes: dict[int, str], finalists: list[User], organizer: User) -> None:
+    rounds.freeze_round(db.session, organizer, contest, "screening")
+    rounds.open_round(db.session, organizer, contest, "final")
+    for judge in finalists:
+        rounds.place_judge(db.session, organizer, contest, judge, "final")
+    rounds.assign_round(db.session, organizer, contest, "final")
+    for number, sheets in FINAL.items():
+        for judge, (content, form, influence) in zip(finalists, sheets, strict=True):
+            save_sheet(
+                db.session,
+                judge,
+                assignment_of(judge, codes[number]),
+                scores={"content": content, "form": form, "influence": influence},
+                submit=True,
+            )
+    db.session.commit()
+
+
+def _entry_page(client: FlaskClient, entry_id: int, language: str = "zh") -> dict[str, str]:
+    html = client.get(f"/entrant/entries/{entry_id}?lang={language}").get_data(as_text=True)
+    found = {}
+    for name in ("entry-rank", "entry-path", "entry-award"):
+        match = re.search(rf'id="{name}"[^>]*>(.*?)</(?:p|span)>\s*(?:</p>|<span|<p|</div>)', html, re.S)
+        if match:
+            found[name] = re.sub(r"<[^>]+>", "", match.group(1)).strip()
+    return found
+
+
+@pytest.mark.parametrize("show", ["none", "scores"])
+def test_the_entrant_sees_its_entrys_path_through_the_rounds_once_published(app: Flask, show: str) -> None:
+    """A finalist reads where each round left it; an entry the screening stopped reads that it stopped there.
+    Without scores to show (feedback ``none``) the path says only whether the entry went on; with scores it
+    reads as the award list reads it. Nothing of it while the result is on notice."""
+    with app.app_context():
+        contest, codes, screeners, finalists, organizer = two_round_contest(app)
+        if show != "none":
+            text = contest.current_rubric.text + f'\n[feedback]\nshow = "{show}"\n'
+            contests.sync_rubric(db.session, organizer, parse_rubric(text, "two_rounds.toml"), edition="2027")
+            db.session.commit()
+        run_screening(contest, codes, screeners, organizer)
+        run_final(contest, codes, finalists, organizer)
+        create_user("hongkou", Role.ENTRANT, "虹口区")
+        create_user("yangpu", Role.ENTRANT, "杨浦区")
+        finalist_id, stopped_id = (db.session.scalar(select(Entry.id).where(Entry.code == codes[n])) for n in (6, 7))
+        snapshot_id, organizer_id = publication.freeze(db.session, organizer, contest).id, organizer.id
+        db.session.commit()
+    finalist_client, stopped_client = app.test_client(), app.test_client()
+    assert log_in(finalist_client, "hongkou").status_code == 302
+    assert log_in(stopped_client, "yangpu").status_code == 302
+    on_notice = finalist_client.get(f"/entrant/entries/{finalist_id}").get_data(as_text=True)
+    assert "data-notice" in on_notice and "entry-path" not in on_notice and "初评" not in on_notice
+
+    with app.app_context():
+        snapshot = db.session.get(ResultSnapshot, snapshot_id)
+        snapshot.publicity_ends_at = utcnow() - timedelta(minutes=1)
+        publication.publish(db.session, db.session.get(User, organizer_id), snapshot)
+        db.session.commit()
+    finalist, stopped = _entry_page(finalist_client, finalist_id), _entry_page(stopped_client, stopped_id)
+    assert (finalist["entry-award"], finalist["entry-rank"]) == ("二等奖", "第 3 名（共 6 个作品排名）")
+    assert stopped["entry-rank"] == "本作品在初评后未晋级，因此未列入公布的排名。"
+    english = _entry_page(finalist_client, finalist_id, "en")
+    english_stopped = _entry_page(stopped_client, stopped_id, "en")
+    assert english_stopped["entry-rank"] == (
+        "This entry did not go on after 初评, so it is not ranked in the published result."
+    )
+    if show == "none":
+        assert finalist["entry-path"] == "初评：晋级 → 终评：第 3 名"
+        assert stopped["entry-path"] == "初评：未晋级"
+        assert english["entry-path"] == "初评: advanced → 终评: rank 3"
+        assert english_stopped["entry-path"] == "初评: did not advance"
+    else:
+        assert finalist["entry-path"] == (
+            "初评：通过 1/3，排名 5 — 晋级（前 5 名，与最后一个晋级名次并列） → 终评：得分 82.00，排名 3"
+        )
+        assert stopped["entry-path"] == "初评：通过 0/3，排名 7 — 本轮淘汰（前 5 名）"
+        assert english["entry-path"] == (
+            "初评: 1/3 passes, rank 5 — advanced (top 5, tied at the last place that advances)"
+            " → 终评: score 82.00, rank 3"
+        )
+        assert english_stopped["entry-path"] == "初评: 0/3 passes, rank 7 — eliminated in this round (top 5)"
+    # Each entrant sees its own entry only.
+    assert finalist_client.get(f"/entrant/entries/{stopped_id}").status_code == 404

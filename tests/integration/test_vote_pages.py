@@ -6,6 +6,7 @@ import re
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
@@ -163,6 +164,51 @@ def test_the_organiser_voids_a_flagged_group_and_restores_it_with_reasons(
     assert "2 票重新计入。" in restored
     with app.app_context():
         assert db.session.scalar(select(func.count()).where(Vote.voided_at.is_(None))) == 2
+
+
+@pytest.mark.parametrize(
+    ("flags", "flagged"),
+    [("", False), ("\n[vote.flags]\ngroup_min = 5\nregular_run = 5\n", True)],
+    ids=["default", "stricter"],
+)
+def test_the_desk_flags_by_the_rubrics_thresholds(
+    app: Flask,
+    users: dict[str, int],
+    short_video: Path,
+    client_for,  # type: ignore[no-untyped-def]
+    flags: str,
+    flagged: bool,
+) -> None:
+    """Six scripted votes (one network, every 15 seconds) pass under the default thresholds (ten of a kind)
+    and are flagged, as a group and as machine-regular, once the rubric's [vote.flags] ask for five."""
+    codes = open_vote_on(app, short_video, VOTE_SECTION.replace("per_day = 3", "per_day = 30") + flags)
+    with app.app_context():
+        target = contest()
+        start = utcnow() - timedelta(hours=2)
+        entry_ids = {e.code: e.id for e in votes.shortlisted_entries(db.session, target)}
+        for n in range(6):
+            token = vote_proof.issue_challenge(b"k" * 32, target.id, 0, int(start.timestamp()))
+            votes.cast_vote(
+                db.session,
+                target,
+                entry_ids[codes["C"]],
+                votes.Voter(None, f"{n:040d}", f"203.0.113.{n + 1}", "bot", "zh", "1x1", "UTC"),
+                token,
+                "0",
+                b"k" * 32,
+                "Asia/Shanghai",
+                now=start + timedelta(seconds=15 * n),
+            )
+        db.session.commit()
+        kinds = [(flag.entry, flag.kind.value, flag.count) for flag in votes.rigging_flags(db.session, target)]
+    desk = client_for("organizer").get(DESK).get_data(as_text=True)
+    if flagged:
+        assert kinds == [(codes["C"], "network", 6), (codes["C"], "device", 6), (codes["C"], "regular", 6)]
+        assert f'data-flag="network" data-flag-entry="{codes["C"]}"' in desk
+        assert 'id="no-flags"' not in desk
+    else:
+        assert kinds == []
+        assert 'id="no-flags"' in desk
 
 
 def test_the_builder_shows_and_saves_the_vote_section(app: Flask, client_for) -> None:  # type: ignore[no-untyped-def]

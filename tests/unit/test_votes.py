@@ -6,11 +6,12 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
 from judging import vote_proof
-from judging.rubric import RubricError, VoteSpec, parse_rubric
+from judging.rubric import RubricError, VoteBand, VoteFlagsSpec, VoteSpec, parse_rubric
 from judging.rubric_document import rubric_toml, same_rubric
 from judging.rubric_form import form_data_of, form_toml
 from judging.scoring.votes import CastVote, FlagKind, VoteTally, combine, detect_rigging, half_up, vote_points
@@ -283,6 +284,105 @@ def test_a_burst_is_measured_against_the_entrys_own_history() -> None:
     kinds = {(flag.entry, flag.kind) for flag in detect_rigging(popular + quiet)}
     assert ("QUIET", FlagKind.BURST) in kinds
     assert ("POP", FlagKind.BURST) not in kinds
+
+
+FLAGS = """
+[vote.flags]
+burst_min = 5
+burst_factor = 2.5
+group_min = 4
+group_share = 0.2
+regular_run = 5
+regular_cv = 0.25
+"""
+
+
+def test_vote_flags_are_read_from_the_rubric_and_default_to_the_built_in_thresholds() -> None:
+    vote = parse_rubric(VALID + VOTE + FLAGS).vote
+    assert vote is not None
+    flags = vote.flags
+    assert (flags.burst_min, flags.burst_factor, flags.group_min, flags.group_share) == (
+        5,
+        Decimal("2.5"),
+        4,
+        Decimal("0.2"),
+    )
+    assert (flags.regular_run, flags.regular_cv) == (5, Decimal("0.25"))
+    default = SHARE.flags
+    assert (default.burst_min, default.burst_factor, default.group_min, default.group_share) == (
+        10,
+        Decimal(5),
+        10,
+        Decimal("0.3"),
+    )
+    assert (default.regular_run, default.regular_cv) == (10, Decimal("0.1"))
+
+
+def few_machine_votes() -> list[CastVote]:
+    """Six votes in one hour, one a minute (± a few seconds), four of them from one network, among people."""
+    organic = organic_votes("SMALL", 12, 1, seed=5)
+    jitter = [0, 4, -3, 5, -2, 3]
+    machine = [
+        CastVote(
+            100 + i,
+            "SMALL",
+            START + timedelta(days=4, minutes=i, seconds=10 + jitter[i]),
+            "198.51.100.0/24" if i < 4 else f"10.77.{i}.0/24",
+            f"m{i}",
+        )
+        for i in range(6)
+    ]
+    return organic + machine
+
+
+def test_stricter_vote_flags_catch_a_small_pattern_the_defaults_let_pass() -> None:
+    votes = few_machine_votes()
+    assert detect_rigging(votes) == []
+    vote = parse_rubric(VALID + VOTE + FLAGS).vote
+    assert vote is not None
+    flags = detect_rigging(votes, vote.flags)
+    assert [(flag.kind, flag.subject, flag.vote_ids, flag.count, flag.total) for flag in flags] == [
+        (FlagKind.BURST, "2026-09-05T08:00:00+00:00", (100, 101, 102, 103, 104, 105), 6, 18),
+        (FlagKind.NETWORK, "198.51.100.0/24", (100, 101, 102, 103), 4, 18),
+        (FlagKind.REGULAR, "2026-09-05T08:00:10+00:00", (100, 101, 102, 103, 104, 105), 6, 18),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("change", "error"),
+    [
+        (("burst_min = 5", "burst_min = 0"), "vote.flags.burst_min: must be >= 1"),
+        (("burst_factor = 2.5", "burst_factor = 0.5"), "vote.flags.burst_factor: must be >= 1"),
+        (("group_min = 4", 'group_min = "four"'), "vote.flags.group_min: must be an integer"),
+        (("group_share = 0.2", "group_share = 1.5"), "vote.flags.group_share: must be <= 1"),
+        (("group_share = 0.2", "group_share = 0"), "vote.flags.group_share: must be > 0"),
+        (("regular_run = 5", "regular_run = 2"), "vote.flags.regular_run: must be >= 3"),
+        (("regular_cv = 0.25", "regular_cv = 0"), "vote.flags.regular_cv: must be > 0"),
+        (("regular_cv = 0.25", "regular_cv = 0.25\nburst_window = 2"), "vote.flags.burst_window: unknown key"),
+    ],
+)
+def test_bad_vote_flags_are_refused_by_key_path(change: tuple[str, str], error: str) -> None:
+    text = VALID + VOTE + FLAGS.replace(*change)
+    assert errors_of(text) == [f"rubrics/demo.toml: {error}"]
+
+
+def test_the_builder_keeps_the_vote_flags() -> None:
+    rubric = parse_rubric(VALID + VOTE + FLAGS)
+    assert same_rubric(parse_rubric(rubric_toml(rubric)), rubric)
+    assert "[vote.flags]" in rubric_toml(rubric)
+    data = form_data_of(rubric)
+    assert (data["vote.flags"], data["vote.flags.burst_factor"], data["vote.flags.regular_cv"]) == ("on", "2.5", "0.25")
+    assert same_rubric(parse_rubric(form_toml(data)), rubric)
+    plain = parse_rubric(VALID + VOTE)
+    assert "flags" not in rubric_toml(plain)
+    assert "vote.flags" not in form_data_of(plain)
+
+
+def test_every_vote_key_is_documented() -> None:
+    page = (Path(__file__).resolve().parents[2] / "docs" / "rubric-vote.md").read_text(encoding="utf-8")
+    keys = [*VoteSpec.model_fields, *VoteBand.model_fields, *VoteFlagsSpec.model_fields]
+    written = [f"\n{key} = " for key in keys if key not in ("bands", "flags")] + ["[[vote.bands]]", "[vote.flags]"]
+    assert [line for line in written if line not in page] == []
 
 
 # --- proof of work -------------------------------------------------------------------------------
