@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
@@ -556,7 +557,7 @@ def combined_result(session: Session, contest: Contest) -> CombinedResult:
     )
 
 
-def combined_payload(result: CombinedResult) -> dict[str, object]:
+def combined_payload(result: CombinedResult) -> dict[str, Any]:
     """The combined result as plain JSON values (numbers as exact strings), for the frozen snapshot."""
     spec = result.spec
     return {
