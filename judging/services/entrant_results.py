@@ -33,7 +33,7 @@ from judging.models import (
 from judging.rubric import Rubric
 from judging.services import NotFound
 from judging.services.contests import rubric_of
-from judging.services.snapshots import current_snapshot, payload_of
+from judging.services.snapshots import RANKED_BY_COMBINED, VotePart, current_snapshot, payload_of, vote_part
 
 
 @dataclass(frozen=True)
@@ -69,6 +69,12 @@ class EntryOutcome:
     criteria: list[CriterionScore] = field(default_factory=list)
     """The panel's aggregated score per criterion (when the rubric shows scores)."""
     judges: list[JudgeFeedback] = field(default_factory=list)
+    vote: VotePart | None = None
+    """With a public vote, for an entry on its shortlist (when the rubric shows scores): the parts of its
+    combined score, which is its ``final_score``."""
+    off_shortlist: bool = False
+    """The result follows a public vote's combined score and this ranked entry was not on the vote's
+    shortlist: it is ranked after the shortlist, without an award."""
 
 
 def judge_letters(key: bytes, entry_id: int, judges: list[str]) -> dict[str, str]:
@@ -121,6 +127,10 @@ def entry_outcome(session: Session, entry: Entry, key: bytes) -> EntryOutcome | 
         category_label=row.get("category_label", ""),
         certificate=_certificate(session, snapshot, entry),
         show=show,
+        vote=vote_part(row, int(payload["decimals"])) if show != "none" else None,
+        off_shortlist=payload.get("ranked_by") == RANKED_BY_COMBINED
+        and row["rank"] is not None
+        and not row.get("on_shortlist"),
     )
     if show == "none":
         return outcome

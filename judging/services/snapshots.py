@@ -32,6 +32,7 @@ from judging.models import (
 from judging.rubric import Rubric
 from judging.scoring.ranking import listing_note_word
 from judging.scoring.skills import judging_rubric
+from judging.scoring.votes import half_up
 from judging.services import NotFound, ServiceError, votes
 from judging.services.contests import current_rubric
 from judging.services.results import compute_results, score_frames
@@ -434,14 +435,18 @@ class VotePart:
     voided: int
     voided_reasons: dict[str, int]
     vote_points: str
+    """Exact, as the combination used it."""
+    vote_points_shown: str
+    """Rounded half up to the result's decimals, for reading (the combination is exact)."""
     combined: str
 
 
-def vote_part(row: dict[str, Any]) -> VotePart | None:
+def vote_part(row: dict[str, Any], decimals: int) -> VotePart | None:
     """The vote's part of a payload ranking row, or None for a row not on the vote's shortlist."""
     if not row.get("on_shortlist"):
         return None
     return VotePart(
+        vote_points_shown=str(half_up(Decimal(str(row["vote_points"])), decimals)),
         expert_score=row.get("expert_score"),
         expert_rank=row.get("expert_rank"),
         votes=int(row["votes"]),
@@ -515,7 +520,7 @@ def award_rows(payload: dict[str, Any]) -> list[AwardRow]:
             entry_id=row.get("entry_id"),
             level_label=row.get("level_label", ""),
             path=tuple(row.get("path", ())),
-            vote=vote_part(row),
+            vote=vote_part(row, int(payload.get("decimals", 2))),
         )
         for row in awarded
     ]
