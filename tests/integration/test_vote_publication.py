@@ -290,3 +290,16 @@ def test_an_award_changed_in_the_payload_is_named(app: Flask, voted: dict[str, s
         f"result micro-video No. 1: the award list's row of {c} is not its combined result",
         f"result micro-video No. 1: {d} has the award 三等奖 but was not on the public vote's shortlist",
     ]
+
+
+def test_the_results_preview_shows_the_combined_score_that_decides_the_awards(  # type: ignore[no-untyped-def]
+    app: Flask, client_for, voted: dict[str, str]
+) -> None:
+    a, c = voted["A"], voted["C"]
+    page = client_for("organizer").get("/organizer/contests/micro-video/results").get_data(as_text=True)
+    section = page.split('id="combined-result"')[1].split("</section>")[0]
+    assert "冻结并公布的奖项以下表的综合得分为准" in section
+    explained = dict(re.findall(r'data-explanation="([^"]+)">([^<]+)</td>', section))
+    assert explained[a] == "0.7 × 84.00 + 0.3 × 100 = 58.8 + 30 = 88.8 → 88.80"
+    assert explained[c] == "0.7 × 76.50 + 0.3 × 25 = 53.55 + 7.5 = 61.05 → 61.05"
+    assert f"2 票：{REASON}" in section
