@@ -56,6 +56,8 @@ class AwardListRow:
     holder: str
     final_score: str
     award: str
+    score_note: str = ""
+    """With a public vote: the parts of the combined score (experts, votes counted and voided, vote points)."""
 
 
 @dataclass(frozen=True)

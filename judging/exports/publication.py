@@ -25,7 +25,15 @@ from judging.models import Certificate, ResultSnapshot, SnapshotStatus
 from judging.services import ServiceError
 from judging.services.certificates import certificates_of, has_certificates
 from judging.services.contests import ceremony_label
-from judging.services.snapshots import AwardRow, award_group_label, award_rows, payload_of, recorded_heads
+from judging.services.snapshots import (
+    RANKED_BY_COMBINED,
+    AwardRow,
+    VotePart,
+    award_group_label,
+    award_rows,
+    payload_of,
+    recorded_heads,
+)
 from judging.storage import Storage
 
 FORMATS = ("xlsx", "csv", "pdf")
@@ -53,6 +61,20 @@ def audit_log_heads(snapshot: ResultSnapshot) -> str:
     )
 
 
+def vote_note(part: VotePart) -> str:
+    """The parts of a combined score in one line, for the printed and exported award lists: the experts'
+    score, the votes counted, the votes voided with why, and the vote points."""
+    note = _(
+        "experts %(expert)s, %(votes)d votes counted, %(voided)d voided, vote points %(points)s",
+        expert=part.expert_score or "",
+        votes=part.votes,
+        voided=part.voided,
+        points=part.vote_points_shown,
+    )
+    reasons = "；".join(_("%(n)d: %(reason)s", n=n, reason=reason) for reason, n in part.voided_reasons.items())
+    return f"{note}（{reasons}）" if reasons else note
+
+
 def _columns(rows: Sequence[AwardRow], payload: dict) -> dict[str, list[object]]:
     skills = payload["contest"]["kind"] == "skills"
     columns: dict[str, list[object]] = {
@@ -64,8 +86,24 @@ def _columns(rows: Sequence[AwardRow], payload: dict) -> dict[str, list[object]]
         columns[_("Title of the work")] = [row.title for row in rows]
     columns[_("Award holder")] = [row.holder for row in rows]
     columns[_("Organisation")] = [row.organization for row in rows]
-    columns[_("Final score")] = [Decimal(row.final_score) if row.final_score else None for row in rows]
+    if payload.get("ranked_by") == RANKED_BY_COMBINED:
+        # The award follows the combined score (issue 19): its parts, then the combined score.
+        columns[_("Experts")] = [_decimal(row.vote.expert_score) if row.vote else None for row in rows]
+        columns[_("Votes counted")] = [row.vote.votes if row.vote else None for row in rows]
+        columns[_("Votes voided")] = [row.vote.voided if row.vote else None for row in rows]
+        columns[_("Why voided")] = [
+            "；".join(f"{reason} {n}" for reason, n in row.vote.voided_reasons.items()) if row.vote else ""
+            for row in rows
+        ]
+        columns[_("Vote points")] = [_decimal(row.vote.vote_points_shown) if row.vote else None for row in rows]
+        columns[_("Combined score")] = [_decimal(row.final_score) for row in rows]
+        return columns
+    columns[_("Final score")] = [_decimal(row.final_score) for row in rows]
     return columns
+
+
+def _decimal(value: str | None) -> Decimal | None:
+    return Decimal(value) if value else None
 
 
 def award_list_frames(snapshot: ResultSnapshot) -> list[tuple[str, pd.DataFrame]]:
@@ -136,6 +174,7 @@ def award_list_document(snapshot: ResultSnapshot) -> bytes:
             holder=_holder_with_organization(row),
             final_score=row.final_score or "",
             award=row.award,
+            score_note=vote_note(row.vote) if row.vote else "",
         )
         for row in award_rows(payload)
     ]

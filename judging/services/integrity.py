@@ -11,6 +11,9 @@ holds the live tables against it:
   what the ``score_sheet``, ``score`` and ``check_answer`` tables hold;
 - the result snapshots: each payload must hash to its digest, the digest must be the one its
   ``results.freeze`` event recorded, and each chain head it recorded must be an event of the chain;
+  with a public vote, the combined result must follow from the payload's own vote section (the
+  combination and its awards recomputed from each entry's experts' score and counted votes), and the
+  ranking's rows must be that combined result;
 - the certificates: each must be an award (or skill level) of its snapshot's payload;
 - the paper entries of double-entered sheets: each must be what its last ``paper.enter`` event says,
   and both entries of a sheet counted without a settlement must still agree with it.
@@ -21,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import select
@@ -37,9 +41,19 @@ from judging.models import (
     ScoreSheet,
     User,
 )
+from judging.rubric import RubricError
+from judging.scoring.votes import VoteTally, combine, combined_awards
 from judging.services import audit
+from judging.services.contests import rubric_of
 from judging.services.paper_sheets import paper_findings
-from judging.services.snapshots import award_rows, digest_of, level_rows, payload_of, recorded_heads
+from judging.services.snapshots import (
+    RANKED_BY_COMBINED,
+    award_rows,
+    digest_of,
+    level_rows,
+    payload_of,
+    recorded_heads,
+)
 
 SHEET_ACTIONS = ("sheet.save", "sheet.submit", "sheet.reopen")
 
@@ -175,6 +189,7 @@ def _check_snapshots(session: Session, seal: audit.AuditSeal, findings: list[str
                 f"{label}: its digest {snapshot.digest[:16]}… is not the one recorded when it was frozen "
                 f"(audit event {event.seq}: {str(event.data.get('digest'))[:16]}…)"
             )
+        findings += combined_findings(label, snapshot, payload)
         try:
             heads = recorded_heads(snapshot)
         except (KeyError, TypeError, ValueError):
@@ -187,6 +202,86 @@ def _check_snapshots(session: Session, seal: audit.AuditSeal, findings: list[str
                     f"{head.hash[:16]}…) is not in the audit chain"
                 )
     return len(rows)
+
+
+def combined_findings(label: str, snapshot: ResultSnapshot, payload: dict[str, Any]) -> list[str]:
+    """A result with a public vote (issue 19): its ``vote`` section recomputed from its own numbers (each
+    entry's experts' score, counted votes and voided votes) with the rubric it was frozen with
+    (:func:`judging.scoring.votes.combine` and :func:`~judging.scoring.votes.combined_awards`) must give
+    the rank, vote points, combined score and award it states; and a ranking that says it is the combined
+    one must give each shortlisted entry exactly that, and no award to an entry off the shortlist. An
+    insider who edits a vote count or an award (even rewriting the digest) is named here."""
+    section = payload.get("vote")
+    if not isinstance(section, dict):
+        return []
+    try:
+        rubric = rubric_of(snapshot.rubric_version)
+    except RubricError:
+        return [f"{label}: the rubric it was frozen with no longer reads"]
+    spec = rubric.vote
+    if spec is None:
+        return [f"{label}: it carries a public vote's result, but its rubric has no [vote]"]
+    try:
+        decimals = int(payload["decimals"])
+        stated = {str(line["entry"]): line for line in section["lines"]}
+        tallies = [
+            VoteTally(
+                entry,
+                Decimal(str(line["expert_score"])),
+                int(line["votes"]),
+                {str(reason): int(n) for reason, n in dict(line["voided_reasons"]).items()},
+            )
+            for entry, line in stated.items()
+        ]
+        weights = (Decimal(str(section["expert_weight"])), Decimal(str(section["vote_weight"])))
+    except (KeyError, TypeError, ValueError, InvalidOperation):
+        return [f"{label}: its public vote's result is not readable"]
+    found = []
+    if weights != (spec.expert_weight, spec.vote_weight) or section.get("normalisation") != spec.normalisation:
+        found.append(f"{label}: its public vote's weights or normalisation are not its rubric's")
+    lines = combine(tallies, spec, rubric.max_total, decimals)
+    awards = combined_awards(lines, rubric.awards, decimals)
+    for line in lines:
+        said = stated[line.entry]
+        told = (said.get("rank"), str(said.get("vote_points")), str(said.get("combined")), said.get("award"))
+        recomputed = (line.rank, str(line.vote_points), str(line.combined), awards[line.entry])
+        if told != recomputed or said.get("voided") != line.voided_count:
+            found.append(
+                f"{label}: the public vote's line of {line.entry} does not follow from its votes "
+                f"(it says rank {told[0]}, combined {told[2]}, award {told[3] or '-'}; its {line.votes} counted "
+                f"votes give rank {line.rank}, combined {line.combined}, award {awards[line.entry] or '-'})"
+            )
+    if payload.get("ranked_by") != RANKED_BY_COMBINED:
+        return found  # frozen before the award list followed the combined score: the vote section stands alone
+    rows = {str(row["subject"]): row for row in payload["ranking"]}
+    for line in lines:
+        row = rows.get(line.entry)
+        expected = (line.rank, awards[line.entry], str(line.combined), line.votes, True)
+        if (
+            row is None
+            or (
+                row["rank"],
+                row["award"],
+                row["final_score"],
+                row.get("votes"),
+                row.get("on_shortlist"),
+            )
+            != expected
+        ):
+            found.append(f"{label}: the award list's row of {line.entry} is not its combined result")
+        elif _number(row.get("expert_score")) != line.expert_score:
+            found.append(f"{label}: the experts' score of {line.entry} is not the one its combined score rests on")
+    for subject, row in rows.items():
+        if subject not in stated and row["award"]:
+            found.append(f"{label}: {subject} has the award {row['award']} but was not on the public vote's shortlist")
+    return found
+
+
+def _number(value: object) -> Decimal | None:
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        return None
 
 
 def _check_rounds(session: Session, findings: list[str]) -> None:

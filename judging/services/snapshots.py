@@ -32,6 +32,7 @@ from judging.models import (
 from judging.rubric import Rubric
 from judging.scoring.ranking import listing_note_word
 from judging.scoring.skills import judging_rubric
+from judging.scoring.votes import half_up
 from judging.services import NotFound, ServiceError, votes
 from judging.services.contests import current_rubric
 from judging.services.results import compute_results, score_frames
@@ -81,7 +82,7 @@ def snapshot_payload(session: Session, contest: Contest) -> dict[str, Any]:
     saved but unsubmitted sheets (a freeze would silently leave them out).
     """
     rubric = current_rubric(contest)
-    head = {
+    head: dict[str, Any] = {
         "format": PAYLOAD_FORMAT,
         "contest": {
             "slug": contest.slug,
@@ -99,7 +100,49 @@ def snapshot_payload(session: Session, contest: Contest) -> dict[str, Any]:
     if rubric.vote is not None:
         # The public vote's combined result (issue 19): the workflow freezes only once the vote is closed.
         payload["vote"] = votes.combined_payload(votes.combined_result(session, contest))
+        payload["ranking"] = ranked_by_vote(payload["ranking"], payload["vote"])
+        payload["ranked_by"] = RANKED_BY_COMBINED
     return payload
+
+
+RANKED_BY_COMBINED = "combined"
+"""``payload["ranked_by"]`` of a result whose ranking and awards follow the public vote's combined score."""
+
+VOTE_FIELDS = ("votes", "voided", "voided_reasons", "vote_points", "combined")
+"""What a shortlisted line of the payload's ``vote`` section gives its ranking row, besides rank and award."""
+
+
+def ranked_by_vote(ranking: list[dict[str, Any]], vote: dict[str, Any]) -> list[dict[str, Any]]:
+    """The ranking of a contest with a public vote (issue 19, docs/rubric-vote.md): the award follows the
+    combined score.
+
+    - An entry on the vote's shortlist takes its rank, award and final score (the combined score) from the
+      vote section, whose awards are :func:`judging.scoring.votes.combined_awards`'s (the one home of the
+      award bands); the row keeps the experts' rank and score (``expert_rank``, ``expert_score``) and the
+      vote's part (``votes``, ``voided``, ``voided_reasons``, ``vote_points``, ``combined``).
+    - A ranked entry not on the shortlist gets no award: it is ranked after the whole shortlist, in the
+      experts' order (competition style among themselves), and its final score stays the experts' score.
+    - An entry the experts did not rank stays unranked.
+    Every ranked row says ``on_shortlist``; the rows come best first, the unranked ones last as before.
+    """
+    lines = {str(line["entry"]): line for line in vote["lines"]}
+    outside = [row["rank"] for row in ranking if row["rank"] is not None and row["subject"] not in lines]
+    ranked: list[dict[str, Any]] = []
+    unranked: list[dict[str, Any]] = []
+    for row in ranking:
+        if row["rank"] is None:
+            unranked.append(row)
+            continue
+        line = lines.get(row["subject"])
+        experts = {"expert_rank": row["rank"], "expert_score": row["final_score"], "on_shortlist": line is not None}
+        if line is None:
+            rank = len(lines) + 1 + sum(1 for other in outside if other < row["rank"])
+            ranked.append(row | experts | {"rank": rank, "award": ""})
+        else:
+            decided = {"rank": line["rank"], "award": line["award"], "final_score": line["combined"]}
+            ranked.append(row | experts | {key: line[key] for key in VOTE_FIELDS} | decided)
+    ranked.sort(key=lambda row: row["rank"])  # stable: equal ranks keep the experts' order
+    return ranked + unranked
 
 
 def _organiser_name(session: Session) -> str:
@@ -377,6 +420,41 @@ class AwardRow:
     level_label: str = ""
     path: tuple[dict[str, Any], ...] = ()
     """With judging rounds: the entry's path through the frozen rounds, as the payload keeps it."""
+    vote: VotePart | None = None
+    """With a public vote: the two parts of the combined score (``final_score``) of a shortlisted entry."""
+
+
+@dataclass(frozen=True)
+class VotePart:
+    """How a shortlisted entry's combined score came about, as the frozen payload states it: the experts'
+    score and rank, the votes counted, the votes voided (reason → how many), and the vote points."""
+
+    expert_score: str | None
+    expert_rank: int | None
+    votes: int
+    voided: int
+    voided_reasons: dict[str, int]
+    vote_points: str
+    """Exact, as the combination used it."""
+    vote_points_shown: str
+    """Rounded half up to the result's decimals, for reading (the combination is exact)."""
+    combined: str
+
+
+def vote_part(row: dict[str, Any], decimals: int) -> VotePart | None:
+    """The vote's part of a payload ranking row, or None for a row not on the vote's shortlist."""
+    if not row.get("on_shortlist"):
+        return None
+    return VotePart(
+        vote_points_shown=str(half_up(Decimal(str(row["vote_points"])), decimals)),
+        expert_score=row.get("expert_score"),
+        expert_rank=row.get("expert_rank"),
+        votes=int(row["votes"]),
+        voided=int(row["voided"]),
+        voided_reasons={str(reason): int(n) for reason, n in dict(row["voided_reasons"]).items()},
+        vote_points=str(row["vote_points"]),
+        combined=str(row["combined"]),
+    )
 
 
 def award_group_label(key: str, label: str) -> str:
@@ -442,6 +520,7 @@ def award_rows(payload: dict[str, Any]) -> list[AwardRow]:
             entry_id=row.get("entry_id"),
             level_label=row.get("level_label", ""),
             path=tuple(row.get("path", ())),
+            vote=vote_part(row, int(payload.get("decimals", 2))),
         )
         for row in awarded
     ]

@@ -30,7 +30,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+<<<<<<< HEAD
 from functools import lru_cache
+=======
+>>>>>>> h-publish
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -821,7 +824,15 @@ def combined_result(session: Session, contest: Contest) -> CombinedResult:
     )
 
 
-def combined_payload(result: CombinedResult) -> dict[str, object]:
+def combined_preview(session: Session, contest: Contest) -> CombinedResult | None:
+    """The combined result as it stands, for the organiser's results preview: None when the contest has
+    no public vote or the vote has not been opened yet (the experts' ranking is then all there is)."""
+    if vote_spec(contest) is None or window_of(session, contest) is None:
+        return None
+    return combined_result(session, contest)
+
+
+def combined_payload(result: CombinedResult) -> dict[str, Any]:
     """The combined result as plain JSON values (numbers as exact strings), for the frozen snapshot."""
     spec = result.spec
     return {

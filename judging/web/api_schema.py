@@ -98,6 +98,16 @@ class ResultList(_Model):
     page: Page
 
 
+class VotePart(_Model):
+    expert_score: str | None = Field(description="The experts' final score the combination rests on.")
+    expert_rank: int | None = Field(description="The entry's rank in the experts' result.")
+    votes: int = Field(description="Public votes counted.")
+    voided: int = Field(description="Public votes voided by the organisers.")
+    voided_reasons: dict[str, int] = Field(description="Why votes were voided: reason → how many.")
+    vote_points: str = Field(description="The counted votes on the experts' points scale (exact).")
+    combined: str = Field(description="expert_weight × expert_score + vote_weight × vote_points, rounded half up.")
+
+
 class Award(_Model):
     group: str
     group_label: str
@@ -108,6 +118,10 @@ class Award(_Model):
     holder: str
     organization: str
     final_score: str | None
+    vote: VotePart | None = Field(
+        default=None,
+        description="With a public vote the award follows the combined score (final_score); these are its parts.",
+    )
 
 
 class AwardList(_Model):

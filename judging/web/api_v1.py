@@ -273,6 +273,7 @@ def award_list(slug: str, number: int) -> ResponseReturnValue:
                 holder=row.holder,
                 organization=row.organization,
                 final_score=row.final_score,
+                vote=_vote_part(row.vote),
             )
             for row in snapshots.award_rows(snapshots.payload_of(snapshot))
         ]
@@ -295,6 +296,20 @@ def award_list(slug: str, number: int) -> ResponseReturnValue:
     response = conditional(parts, render, "application/json")
     response.vary.add("Accept-Language")
     return response
+
+
+def _vote_part(part: snapshots.VotePart | None) -> schema.VotePart | None:
+    if part is None:
+        return None
+    return schema.VotePart(
+        expert_score=part.expert_score,
+        expert_rank=part.expert_rank,
+        votes=part.votes,
+        voided=part.voided,
+        voided_reasons=part.voided_reasons,
+        vote_points=part.vote_points,
+        combined=part.combined,
+    )
 
 
 @bp.get("/certificates/<code>")

@@ -26,7 +26,7 @@ from judging.exports.plots import RankedBar, judge_distributions_svg, ranked_sco
 from judging.extensions import db
 from judging.models import Role
 from judging.rubric import AggregationSpec
-from judging.services import ServiceError, results
+from judging.services import ServiceError, results, votes
 from judging.services.results import ContestResults
 from judging.web import lookups
 from judging.web.organizer_jobs import prepared_export
@@ -45,7 +45,11 @@ def results_page(slug: str) -> ResponseReturnValue:
     except ServiceError as refusal:
         flash(refusal.message, "warning")
         return redirect(url_for("organizer.contest", slug=slug))
-    return render_template("organizer/results.html", contest=contest, results=computed, body=_body(computed))
+    # With a public vote the awards follow the combined score: the preview shows it beside the experts' ranking.
+    combined = votes.combined_preview(db.session, contest) if computed.ranking is not None else None
+    return render_template(
+        "organizer/results.html", contest=contest, results=computed, body=_body(computed), combined=combined
+    )
 
 
 @bp.get("/contests/<slug>/results.xlsx")
