@@ -33,12 +33,8 @@ from judging.models import (
 from judging.rubric import Rubric
 from judging.services import NotFound
 from judging.services.contests import rubric_of
-<<<<<<< HEAD
 from judging.services.round_paths import entrant_path, stopped_in
-from judging.services.snapshots import current_snapshot, payload_of
-=======
 from judging.services.snapshots import RANKED_BY_COMBINED, VotePart, current_snapshot, payload_of, vote_part
->>>>>>> h-publish
 
 
 @dataclass(frozen=True)
@@ -74,20 +70,17 @@ class EntryOutcome:
     criteria: list[CriterionScore] = field(default_factory=list)
     """The panel's aggregated score per criterion (when the rubric shows scores)."""
     judges: list[JudgeFeedback] = field(default_factory=list)
-<<<<<<< HEAD
     path: list[str] = field(default_factory=list)
     """With judging rounds: the entry's path, one text per round it was judged in (see
     :func:`judging.services.round_paths.entrant_path`)."""
     stopped_in: str = ""
     """With judging rounds: the label of the round the entry did not go on from ("" if it reached the last)."""
-=======
     vote: VotePart | None = None
     """With a public vote, for an entry on its shortlist (when the rubric shows scores): the parts of its
     combined score, which is its ``final_score``."""
     off_shortlist: bool = False
     """The result follows a public vote's combined score and this ranked entry was not on the vote's
     shortlist: it is ranked after the shortlist, without an award."""
->>>>>>> h-publish
 
 
 def judge_letters(key: bytes, entry_id: int, judges: list[str]) -> dict[str, str]:
@@ -142,19 +135,16 @@ def entry_outcome(session: Session, entry: Entry, key: bytes) -> EntryOutcome | 
         category_label=row.get("category_label", ""),
         certificate=_certificate(session, snapshot, entry),
         show=show,
-<<<<<<< HEAD
         path=(
             entrant_path(steps, rubric.rounds[-1].label, row["rank"], row["final_score"], with_results=show != "none")
             if rubric.rounds
             else []
         ),
         stopped_in=stopped_in(steps),
-=======
         vote=vote_part(row, int(payload["decimals"])) if show != "none" else None,
         off_shortlist=payload.get("ranked_by") == RANKED_BY_COMBINED
         and row["rank"] is not None
         and not row.get("on_shortlist"),
->>>>>>> h-publish
     )
     if show == "none":
         return outcome

@@ -30,10 +30,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-<<<<<<< HEAD
 from functools import lru_cache
-=======
->>>>>>> h-publish
 from typing import Any
 from zoneinfo import ZoneInfo
 
