@@ -9,32 +9,40 @@ What it does, in one run:
 
 1. builds the micro-video contest in review (bench/harness.py: ``--entries`` submitted videos, ``--judges``
    judges assigned every entry) and gives its rubric a ``[vote]`` section (shortlist: every entry; one
-   vote a day per entry, ``--entries`` a day in all; proof of work of ``--difficulty`` bits);
+   vote a day per entry, ``--entries`` a day in all; proof of work of 0 bits, see below);
 2. starts ``gunicorn app:app`` (``--workers`` sync workers) as bench/load.py does;
-3. every judge logs in and submits every sheet through the sheet form, ``--concurrency`` judges at a time:
-   the score-sheet save throughput;
-4. the organiser opens the vote (through the service, as the desk does), and ``--concurrency`` voters
-   cast ``--votes`` votes back to back: each vote fetches a challenge (``GET /vote/<slug>/challenge``),
-   solves it (in this process), and posts the vote form (``POST /vote/<slug>/<code>``). A voter is a
-   device: its own ``vote_device`` cookie (what the page sets), casting one vote for each entry. The
-   voters share one session (one page visit's CSRF token); whether a vote was accepted is read from the
-   flash the answer carries in its session cookie;
-5. checks the database: the votes stored equal the votes accepted, per entry and in all, none refused.
+3. every judge logs in (this process), then ``wrk`` posts every judge's every sheet through the sheet
+   form over ``--connections`` connections (bench/wrk/replay.lua): the score-sheet save throughput;
+4. the organiser opens the vote (through the service, as the desk does), and ``wrk`` casts ``--votes``
+   votes over the same number of connections (bench/wrk/vote.lua), as the vote page's script does: it
+   posts the vote form asking for JSON, and the answer carries the next challenge (one request a vote).
+   A voter is a device (its own ``vote_device`` cookie) voting once for each work;
+5. checks the database: every sheet stored exactly once as sent (bench/load.py's check, the audit chain
+   intact), and the votes stored equal the votes accepted, per work and in all, none refused.
 
-The target: vote throughput (whole votes: challenge + post) at least 5× the sheet saves', and the burst
-of 100,000 votes within 10 minutes, stored and counted exactly.
+Both phases use the same client (wrk, in C: a Python client cost as much CPU as the server on this
+2-core machine and capped both phases alike) against the same server, and the CPU the gunicorn workers
+and the PostgreSQL backends spend per request is read from /proc. The proof of work is set to 0 bits
+because wrk cannot compute SHA-256 in its Lua: solving is the voter's CPU; the server checks a proof
+with one hash at any difficulty.
+
+The target: vote throughput at least 5x the sheet saves', and the burst of 100,000 votes within 10
+minutes, stored and counted exactly.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import queue
+import os
+import signal
+import subprocess
 import sys
 import tempfile
-import threading
 import time
-from dataclasses import replace
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlencode
@@ -50,20 +58,30 @@ from bench.harness import (
     create_person,
     server_env,
 )
-from bench.load import Phase, database_for, log_in_judges, measured, plan_sheets, submit_phase
-from judging import vote_proof
+from bench.load import (
+    SHEET_PATH,
+    Sheet,
+    database_for,
+    log_in_judges,
+    plan_sheets,
+    postgres_backends,
+    process_cpu_seconds,
+    verify_stored,
+)
 
 SLUG = "micro-video"
+WRK_LIMIT = os.environ.get("WRK_LIMIT", "1800s")
+"""The longest wrk may run: a phase that has not ended by then is reported as incomplete."""
 
 
-def vote_section(entries: int, difficulty: int) -> str:
+def vote_section(entries: int) -> str:
     return f"""
 [vote]
 identity = "device"
 counts = "live"
 per_entry_per_day = 1
 per_day = {entries}
-pow_difficulty = {difficulty}
+pow_difficulty = 0
 shortlist = "top"
 shortlist_size = {entries}
 expert_weight = 0.7
@@ -71,13 +89,13 @@ vote_weight = 0.3
 """
 
 
-def add_vote(database_url: str, workdir: Path, entries: int, difficulty: int) -> None:
+def add_vote(database_url: str, workdir: Path, entries: int) -> None:
     from judging.extensions import db
     from judging.rubric import parse_rubric
     from judging.services import contests
 
     with app_for(database_url, workdir):
-        text = (ROOT / "rubrics" / "micro_video.toml").read_text(encoding="utf-8") + vote_section(entries, difficulty)
+        text = (ROOT / "rubrics" / "micro_video.toml").read_text(encoding="utf-8") + vote_section(entries)
         contests.sync_rubric(db.session, None, parse_rubric(text, "micro_video.toml"), edition="load")
         db.session.commit()
 
@@ -95,74 +113,123 @@ def open_the_vote(database_url: str, workdir: Path) -> None:
         print(f"vote open on {len(window.shortlist)} works", flush=True)
 
 
-def vote_phase(base_url: str, codes: list[str], votes: int, concurrency: int) -> tuple[Phase, dict[str, int]]:
-    """``votes`` votes by ``votes / len(codes)`` devices, ``concurrency`` at a time; accepted per entry.
+@dataclass
+class WrkPhase:
+    name: str
+    ok: int = 0
+    refused: int = 0
+    seconds: float = 0.0
+    p50_ms: float = float("nan")
+    p99_ms: float = float("nan")
+    complete: bool = False
+    fillers: int = 0
+    """/healthz requests of threads that were done while others were not (the phase's tail)."""
+    server_cpu: float = 0.0
+    database_cpu: float | None = None
+    notes: tuple[str, ...] = ()
 
-    As the page's script does: a device fetches one challenge, then each vote's answer (JSON) hands over
-    the next one, so a vote is one request after the first."""
-    visitor = Browser(base_url)
-    token = visitor.csrf_token(f"/vote/{SLUG}")
-    session = visitor.cookies["session"]
-    visitor.close()
-    phase = Phase("vote (solve + post, JSON)")
-    accepted: dict[str, int] = {code: 0 for code in codes}
-    lock = threading.Lock()
-    devices: queue.Queue[int] = queue.Queue()
-    for device in range((votes + len(codes) - 1) // len(codes)):
-        devices.put(device)
-    remaining = [votes]
+    @property
+    def throughput(self) -> float:
+        return self.ok / self.seconds if self.seconds else 0.0
 
-    def voter() -> None:
-        browser = Browser(base_url)
-        try:
-            while True:
-                try:
-                    device = devices.get_nowait()
-                except queue.Empty:
-                    return
-                browser.cookies = {"session": session, "vote_device": f"{device:048d}"}
-                challenge = None
-                for code in codes:
-                    with lock:
-                        if remaining[0] == 0:
-                            return
-                        remaining[0] -= 1
-                    started = time.perf_counter()
-                    try:
-                        if challenge is None:
-                            challenge = json.loads(browser.get(f"/vote/{SLUG}/challenge").body)
-                        nonce = vote_proof.solve(challenge["token"], challenge["difficulty"])
-                        answer = browser.request(
-                            "POST",
-                            f"/vote/{SLUG}/{code}",
-                            body=urlencode(
-                                {"csrf_token": token, "token": challenge["token"], "nonce": nonce, "screen": "1x1"}
-                            ).encode(),
-                            headers={"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"},
-                        )
-                        reply = json.loads(answer.body)
-                    except (OSError, ValueError) as error:
-                        phase.failures.append(f"{device} {code}: {error!r}")
-                        challenge = None
-                        continue
-                    challenge = reply.get("challenge")
-                    if answer.status == 200 and reply.get("ok"):
-                        phase.latencies.append(time.perf_counter() - started)
-                        with lock:
-                            accepted[code] += 1
-                    else:
-                        phase.failures.append(f"{device} {code}: {answer.status} {reply.get('message')}")
-        finally:
-            browser.close()
+    def cpu_ms(self) -> float:
+        total = self.server_cpu + (self.database_cpu or 0.0)
+        return total / self.ok * 1000 if self.ok else float("nan")
 
-    threads = [threading.Thread(target=voter, daemon=True) for _ in range(concurrency)]
+    def line(self) -> str:
+        database = f" + {self.database_cpu / self.ok * 1000:.2f} ms in PostgreSQL" if self.database_cpu else ""
+        workers = self.server_cpu / self.ok * 1000 if self.ok else float("nan")
+        return (
+            f"{self.name}: {self.ok} ok, {self.refused} refused in {self.seconds:.1f} s = {self.throughput:.1f}/s; "
+            f"p50 {self.p50_ms:.0f} ms, p99 {self.p99_ms:.0f} ms; CPU per request {workers:.2f} ms in the workers"
+            f"{database} ({self.fillers} fillers in the tail){'' if self.complete else '; INCOMPLETE'}"
+        )
+
+
+def run_wrk(
+    name: str,
+    server: GunicornServer,
+    backends: Callable[[], list[int]] | None,
+    script: str,
+    arguments: list[str],
+    connections: int,
+) -> WrkPhase:
+    """Run wrk with ``script`` until each of its threads says it is done (then interrupt it for its
+    summary); the phase's seconds run from the first thread's start to the last one's end."""
+    phase = WrkPhase(name)
+    pids = server.worker_pids()
+    backends_before = {pid: process_cpu_seconds([pid]) for pid in backends()} if backends else {}
+    cpu_before = process_cpu_seconds(pids)
+    command = [
+        "wrk", "-t", str(connections), "-c", str(connections), "-d", WRK_LIMIT, "--timeout", "60s", "--latency",
+        "-s", str(ROOT / "bench" / "wrk" / script), server.base_url, "--", *arguments,
+    ]  # fmt: skip
     began = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    phase.seconds = time.perf_counter() - began
-    return phase, accepted
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    started: float | None = None
+    done: set[int] = set()
+    notes: list[str] = []
+    for line in process.stdout:
+        word, _, rest = line.strip().partition(" ")
+        if word == "START" and started is None:
+            started = time.perf_counter()
+        elif word == "DONE" and rest.isdigit():
+            done.add(int(rest))
+            if len(done) == connections:
+                phase.seconds = time.perf_counter() - (started or began)
+                phase.complete = True
+                process.send_signal(signal.SIGINT)
+        elif word == "RESULT":
+            fields = dict(item.split("=") for item in rest.split())
+            phase.ok, phase.refused, phase.fillers = int(fields["ok"]), int(fields["refused"]), int(fields["fillers"])
+            phase.p50_ms, phase.p99_ms = int(fields["p50_us"]) / 1000, int(fields["p99_us"]) / 1000
+        elif word == "REFUSED":
+            notes.append(rest)
+        elif os.environ.get("WRK_ECHO"):
+            print(line, end="", file=sys.stderr)
+    process.wait()
+    if not phase.complete:
+        phase.seconds = time.perf_counter() - (started or began)
+    phase.server_cpu = process_cpu_seconds(pids) - cpu_before
+    if backends:
+        after = {pid: process_cpu_seconds([pid]) for pid in backends()}
+        phase.database_cpu = sum(cpu - backends_before.get(pid, 0.0) for pid, cpu in after.items())
+    phase.notes = tuple(notes)
+    return phase
+
+
+def sheet_requests(folder: Path, sheets: dict[str, list[Sheet]], sessions: dict[str, tuple[Browser, str]]) -> Path:
+    """The judges' sheet posts, one a line for replay.lua, the judges taking turns."""
+    lines = []
+    for round_ in zip(*sheets.values(), strict=True):
+        for sheet in round_:
+            browser, token = sessions[sheet.judge]
+            body = urlencode(sheet.form(token))
+            lines.append(f"{SHEET_PATH.format(entry=sheet.entry)}\tsession={browser.cookies['session']}\t{body}")
+    path = folder / "sheets.txt"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def first_challenges(folder: Path, base_url: str, count: int) -> Path:
+    """``count`` challenges from the vote page's endpoint, one a line for vote.lua."""
+    browser = Browser(base_url)
+    tokens = [json.loads(browser.get(f"/vote/{SLUG}/challenge").body)["token"] for _ in range(count)]
+    browser.close()
+    path = folder / "challenges.txt"
+    path.write_text("\n".join(tokens) + "\n", encoding="utf-8")
+    return path
+
+
+def planned_votes(votes: int, codes: list[str], threads: int) -> Counter[str]:
+    """The votes per work vote.lua casts: thread ``t`` of ``threads`` takes its share of ``votes``, its
+    n-th vote for ``codes[n % len(codes)]``."""
+    planned: Counter[str] = Counter()
+    for thread in range(1, threads + 1):
+        quota = votes // threads + (1 if thread <= votes % threads else 0)
+        planned.update(codes[n % len(codes)] for n in range(quota))
+    return planned
 
 
 def stored_votes(database_url: str, workdir: Path) -> dict[str, int]:
@@ -181,19 +248,18 @@ def stored_votes(database_url: str, workdir: Path) -> dict[str, int]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--database", choices=["sqlite", "postgresql"], default="postgresql")
-    parser.add_argument("--judges", type=int, default=40)
+    parser.add_argument("--judges", type=int, default=100)
     parser.add_argument("--entries", type=int, default=10)
     parser.add_argument("--votes", type=int, default=100_000)
-    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--workers", type=int, default=4)
-    parser.add_argument("--difficulty", type=int, default=8)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="judging-vote-") as folder:
         workdir = Path(folder)
         with database_for(args.database, workdir) as database_url:
             started = time.perf_counter()
             instance = build_review_instance(database_url, workdir, judges=args.judges, entries=args.entries)
-            add_vote(database_url, workdir, args.entries, args.difficulty)
+            add_vote(database_url, workdir, args.entries)
             # Every check passed, so that every entry is ranked and shortlisted (load.py's sheets fail some).
             sheets = {
                 judge: [replace(sheet, checks=dict.fromkeys(sheet.checks, True)) for sheet in planned]
@@ -203,37 +269,77 @@ def main() -> int:
             server = GunicornServer(
                 server_env(database_url, workdir), workers=args.workers, log=workdir / "gunicorn.log"
             )
-            with server:
-                sessions = log_in_judges(server.base_url, sheets, args.concurrency)
-                saved = measured(server, lambda: submit_phase(sessions, sheets, args.concurrency))
+            with server, postgres_backends(database_url) as backends:
+                sessions = log_in_judges(server.base_url, sheets, 8)
+                requests = sheet_requests(workdir, sheets, sessions)
                 for browser, _ in sessions.values():
                     browser.close()
-                print(
-                    f"sheets: {len(saved.latencies)} saved, {len(saved.failures)} failed {saved.failures[:2]}",
-                    flush=True,
+                saved = run_wrk(
+                    "sheet save (wrk)",
+                    server,
+                    backends,
+                    "replay.lua",
+                    [str(requests), str(args.connections), "302", "/judge/"],
+                    args.connections,
                 )
+                print(saved.line(), flush=True)
                 open_the_vote(database_url, workdir)
-                voted, accepted = vote_phase(server.base_url, instance.entries, args.votes, args.concurrency)
-                voted.server_cpu = 0.0
+                visitor = Browser(server.base_url)
+                token = visitor.csrf_token(f"/vote/{SLUG}")
+                session = visitor.cookies["session"]
+                visitor.close()
+                challenges = first_challenges(workdir, server.base_url, 2 * args.connections)
+                voted = run_wrk(
+                    "vote (wrk, JSON)",
+                    server,
+                    backends,
+                    "vote.lua",
+                    [
+                        str(challenges),
+                        str(args.connections),
+                        str(args.votes),
+                        SLUG,
+                        ",".join(instance.entries),
+                        token,
+                        session,
+                    ],
+                    args.connections,
+                )
+                print(voted.line(), flush=True)
             stored = stored_votes(database_url, workdir)
+            verification = verify_stored(database_url, workdir, sheets)
     ratio = voted.throughput / saved.throughput if saved.throughput else float("nan")
+    cpu_ratio = saved.cpu_ms() / voted.cpu_ms() if voted.ok else float("nan")
+    print(f"database {args.database}, {args.workers} sync workers, {args.connections} connections (wrk, a thread each)")
+    print(saved.line())
+    print(voted.line())
+    for note in (*saved.notes, *voted.notes)[:6]:
+        print("  refused:", note)
     print(
-        f"database {args.database}, {args.workers} sync workers, "
-        f"concurrency {args.concurrency}, PoW {args.difficulty} bits"
+        f"vote / sheet-save throughput: {ratio:.2f}x (target >= 5); "
+        f"server CPU per request, sheet / vote: {cpu_ratio:.2f}x"
     )
-    for phase in (saved, voted):
-        print(
-            f"{phase.name}: {len(phase.latencies)} ok, {len(phase.failures)} failed in {phase.seconds:.1f} s = "
-            f"{phase.throughput:.1f}/s; p50 {phase.percentile(50) * 1000:.0f} ms, "
-            f"p99 {phase.percentile(99) * 1000:.0f} ms"
-        )
-    print(f"vote / sheet-save throughput: {ratio:.2f}x (target >= 5)")
-    print(f"burst: {args.votes} votes in {voted.seconds:.1f} s (target <= 600 s)")
-    exact = stored == {code: n for code, n in accepted.items() if n}
-    print(f"stored {sum(stored.values())} = accepted {sum(accepted.values())}, per entry equal: {exact}")
-    for failure in voted.failures[:5]:
-        print("  refused:", failure)
-    ok = ratio >= 5 and voted.seconds <= 600 and exact and not voted.failures and not saved.failures
+    print(f"burst: {voted.ok} votes in {voted.seconds:.1f} s (target {args.votes} within 600 s)")
+    planned = planned_votes(args.votes, instance.entries, args.connections)
+    exact = stored == dict(planned) and sum(stored.values()) == voted.ok
+    print(
+        f"votes stored {sum(stored.values())} = accepted {voted.ok} = planned {sum(planned.values())}, "
+        f"per work equal: {exact}"
+    )
+    print(
+        f"sheets stored {verification.sheets}, {verification.submit_events} submit events, "
+        f"problems {verification.problems[:3]}, chain {verification.chain_break or 'intact'}"
+    )
+    ok = (
+        ratio >= 5
+        and voted.seconds <= 600
+        and exact
+        and voted.complete
+        and saved.complete
+        and not voted.refused
+        and not saved.refused
+        and verification.ok
+    )
     return 0 if ok else 1
 
 
