@@ -101,6 +101,12 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         process.wait(timeout=10)
 
 
+@pytest.fixture(scope="session")
+def job_queue_url(redis_url: str) -> str:
+    """The session's Redis as the job queue's ``JOB_QUEUE_URL`` (RQ names a unix socket ``unix://…``)."""
+    return "unix://" + redis_url.removeprefix("redis+unix://")
+
+
 S3_KEYS = {"S3_ACCESS_KEY_ID": "judging-test", "S3_SECRET_ACCESS_KEY": "judging-test-secret-0123456789"}
 S3_BUCKET = "judging-test"
 
