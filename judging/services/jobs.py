@@ -77,31 +77,19 @@ def document_job(
         raise NotFound(_("Unknown document."))
     documents.check_document(session, snapshot, document)
     locale = locale or str(get_locale())
-    key = document_key(snapshot, document, locale)
-    job = session.scalar(select(BackgroundJob).where(BackgroundJob.key == key))
-    if job is not None:
-        return job
-    job = BackgroundJob(
-        key=key,
-        kind="document",
-        params={"snapshot_id": snapshot.id, "document": document, "locale": locale},
-        contest_id=snapshot.contest_id,
-        created_by_id=actor.id if actor else None,
-        result_name=f"{snapshot.contest.slug}-{snapshot.number}-{document}",
-        result_type=HEAVY_DOCUMENTS[document],
-    )
-    session.add(job)
-    session.flush()
-    audit.record(
+    return _found_or_requested(
         session,
         actor,
-        "job.request",
-        object_type="job",
-        object_id=job.id,
-        contest_id=snapshot.contest_id,
-        data={"kind": job.kind, **job.params},
+        BackgroundJob(
+            key=document_key(snapshot, document, locale),
+            kind="document",
+            params={"snapshot_id": snapshot.id, "document": document, "locale": locale},
+            contest_id=snapshot.contest_id,
+            created_by_id=actor.id if actor else None,
+            result_name=f"{snapshot.contest.slug}-{snapshot.number}-{document}",
+            result_type=HEAVY_DOCUMENTS[document],
+        ),
     )
-    return job
 
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -122,31 +110,20 @@ def export_job(session: Session, actor: User, contest: Contest, export: str) -> 
     version = results.workbook_version(session, contest)
     locale = str(get_locale())
     parts = ("export", str(contest.id), export, version, locale)
-    key = hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
-    job = session.scalar(select(BackgroundJob).where(BackgroundJob.key == key))
-    if job is not None:
-        return job
-    job = BackgroundJob(
-        key=key,
-        kind="export",
-        params={"contest_id": contest.id, "export": export, "version": version, "locale": locale},
-        contest_id=contest.id,
-        created_by_id=actor.id,
-        result_name=f"{contest.slug}-results-preview.xlsx",
-        result_type=EXPORTS[export],
-    )
-    session.add(job)
-    session.flush()
-    audit.record(
+    return _found_or_requested(
         session,
         actor,
-        "job.request",
-        object_type="job",
-        object_id=job.id,
-        contest_id=contest.id,
-        data={"kind": job.kind, "export": export, "locale": locale},
+        BackgroundJob(
+            key=hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest(),
+            kind="export",
+            params={"contest_id": contest.id, "export": export, "version": version, "locale": locale},
+            contest_id=contest.id,
+            created_by_id=actor.id,
+            result_name=f"{contest.slug}-results-preview.xlsx",
+            result_type=EXPORTS[export],
+        ),
+        audited={"export": export, "locale": locale},
     )
-    return job
 
 
 def public_document_jobs(session: Session, actor: User | None, snapshot: ResultSnapshot) -> list[BackgroundJob]:
@@ -169,7 +146,7 @@ def public_document(
     started, which without a queue makes and stores it now. None when another request created it at the
     same instant and it is gone again (the caller renders the document itself)."""
     key = document_key(snapshot, document, str(get_locale()))
-    job = session.scalar(select(BackgroundJob).where(BackgroundJob.key == key))
+    job = _job_by_key(session, key)
     if job is None:
         try:
             with session.begin_nested():  # two first readers at once: one inserts, the other finds it
@@ -177,7 +154,7 @@ def public_document(
             session.commit()
         except IntegrityError:
             session.rollback()
-            job = session.scalar(select(BackgroundJob).where(BackgroundJob.key == key))
+            job = _job_by_key(session, key)
             if job is None:
                 return None
     if needs_start(job, storage):
@@ -214,7 +191,29 @@ def create(
     """A new job making no file (its work changes rows), queued and audited; the caller commits, then
     :func:`start`. ``kind`` names a runner of :data:`RUNNERS`."""
     assert kind in RUNNERS, kind
-    job = BackgroundJob(key=key, kind=kind, params=params, contest_id=contest_id, created_by_id=actor.id)
+    return _requested(
+        session,
+        actor,
+        BackgroundJob(key=key, kind=kind, params=params, contest_id=contest_id, created_by_id=actor.id),
+    )
+
+
+def _job_by_key(session: Session, key: str) -> BackgroundJob | None:
+    return session.scalar(select(BackgroundJob).where(BackgroundJob.key == key))
+
+
+def _found_or_requested(
+    session: Session, actor: User | None, job: BackgroundJob, audited: Mapping[str, object] | None = None
+) -> BackgroundJob:
+    """The job already made for ``job``'s key (its inputs), whatever its state; else ``job``, requested."""
+    return _job_by_key(session, job.key) or _requested(session, actor, job, audited)
+
+
+def _requested(
+    session: Session, actor: User | None, job: BackgroundJob, audited: Mapping[str, object] | None = None
+) -> BackgroundJob:
+    """A new job added, queued, and its request audited with its kind and ``audited`` (its parameters by
+    default)."""
     session.add(job)
     session.flush()
     audit.record(
@@ -223,8 +222,8 @@ def create(
         "job.request",
         object_type="job",
         object_id=job.id,
-        contest_id=contest_id,
-        data={"kind": kind, **params},
+        contest_id=job.contest_id,
+        data={"kind": job.kind, **(job.params if audited is None else audited)},
     )
     return job
 

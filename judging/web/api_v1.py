@@ -22,7 +22,7 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Response, current_app, render_template, request
 from flask.typing import ResponseReturnValue
-from flask_babel import get_locale
+from flask_babel import LazyString, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from pydantic import BaseModel
@@ -97,7 +97,6 @@ def _public_body(body: bytes) -> Response:
     response.headers["Cache-Control"] = SHARED
     response.vary.add("Accept-Language")
     response.vary.add("Cookie")  # a browser's chosen language rides in its session
-    response.vary.add("Accept-Language")
     return response
 
 
@@ -164,17 +163,18 @@ PUBLIC = "public"
 ORGANISER = "organiser"
 
 
+def _public_list(summary: str | LazyString, answer: type[BaseModel]) -> Operation:
+    """A public list: no token, cacheable, read page by page (a malformed page is refused with 400)."""
+    return Operation(summary, answer, PUBLIC, query=PAGING, cacheable=True, errors=(400,))
+
+
+def _organiser_list(summary: str | LazyString, answer: type[BaseModel]) -> Operation:
+    """An organiser's list: a ``read`` token, read page by page (a malformed page is refused with 400)."""
+    return Operation(summary, answer, ORGANISER, scope="read", query=PAGING, errors=(400,))
+
+
 @bp.get("/contests")
-@documented(
-    Operation(
-        _l("Contests that are not archived, with their phase and deadlines"),
-        schema.ContestList,
-        PUBLIC,
-        query=PAGING,
-        cacheable=True,
-        errors=(400,),
-    )
-)
+@documented(_public_list(_l("Contests that are not archived, with their phase and deadlines"), schema.ContestList))
 @public
 def contest_list() -> ResponseReturnValue:
     shown, page = _window(contests.public_contests(db.session))
@@ -189,16 +189,7 @@ def contest_one(slug: str) -> ResponseReturnValue:
 
 
 @bp.get("/series")
-@documented(
-    Operation(
-        _l("Series and their editions, newest first"),
-        schema.SeriesList,
-        PUBLIC,
-        query=PAGING,
-        cacheable=True,
-        errors=(400,),
-    )
-)
+@documented(_public_list(_l("Series and their editions, newest first"), schema.SeriesList))
 @public
 def series_list() -> ResponseReturnValue:
     shown, page = _window(editions.series_of(contests.public_contests(db.session)))
@@ -224,16 +215,7 @@ def _public_snapshots(contest: Contest) -> list[ResultSnapshot]:
 
 
 @bp.get("/contests/<slug>/results")
-@documented(
-    Operation(
-        _l("A contest's results on notice or published, with their digests"),
-        schema.ResultList,
-        PUBLIC,
-        query=PAGING,
-        cacheable=True,
-        errors=(400,),
-    )
-)
+@documented(_public_list(_l("A contest's results on notice or published, with their digests"), schema.ResultList))
 @public
 def result_list(slug: str) -> ResponseReturnValue:
     contest = lookups.contest_for_public(slug)
@@ -372,16 +354,7 @@ def _paged_rows(fetch: Callable[[int, int], list[T]]) -> tuple[list[T], schema.P
 
 
 @bp.get("/organizer/contests/<slug>/entries")
-@documented(
-    Operation(
-        _l("A contest's entries, by code, with the organisations behind them"),
-        schema.EntryList,
-        ORGANISER,
-        scope="read",
-        query=PAGING,
-        errors=(400,),
-    )
-)
+@documented(_organiser_list(_l("A contest's entries, by code, with the organisations behind them"), schema.EntryList))
 @token_required("read")
 def entry_list(slug: str) -> ResponseReturnValue:
     contest = lookups.contest_for_api(current_token(), slug)
@@ -433,13 +406,8 @@ def _sheet(sheet: ScoreSheet) -> schema.Sheet:
 
 @bp.get("/organizer/contests/<slug>/sheets")
 @documented(
-    Operation(
-        _l("A contest's score sheets with every score (drafts too, each with its status)"),
-        schema.SheetList,
-        ORGANISER,
-        scope="read",
-        query=PAGING,
-        errors=(400,),
+    _organiser_list(
+        _l("A contest's score sheets with every score (drafts too, each with its status)"), schema.SheetList
     )
 )
 @token_required("read")

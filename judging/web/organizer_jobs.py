@@ -31,7 +31,11 @@ def prepared_document(slug: str, number: int, document: str) -> ResponseReturnVa
     outcome = attempt(lambda: jobs.document_job(db.session, current_user, snapshot, document), announce=True)
     if not outcome.ok or outcome.value is None:
         return redirect(url_for("organizer_publication.desk", slug=slug))
-    job = outcome.value
+    return _started_file_or_page(outcome.value)
+
+
+def _started_file_or_page(job: BackgroundJob) -> ResponseReturnValue:
+    """A requested job started if it has work to do; then its stored file when made, else its page."""
     if jobs.needs_start(job, _storage()):
         jobs.start(db.session, job, _storage())
     if jobs.result_ready(job, _storage()):
@@ -46,12 +50,7 @@ def prepared_export(slug: str, export: str) -> ResponseReturnValue:
     outcome = attempt(lambda: jobs.export_job(db.session, current_user, contest, export))
     if not outcome.ok or outcome.value is None:
         return redirect(url_for("organizer_results.results_page", slug=slug))
-    job = outcome.value
-    if jobs.needs_start(job, _storage()):
-        jobs.start(db.session, job, _storage())
-    if jobs.result_ready(job, _storage()):
-        return _file(job)
-    return redirect(url_for("organizer_jobs.job", job_id=job.id))
+    return _started_file_or_page(outcome.value)
 
 
 def make_public_documents(snapshot: ResultSnapshot) -> None:

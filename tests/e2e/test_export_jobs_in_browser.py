@@ -24,9 +24,9 @@ SIZES = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "hei
 
 
 @pytest.fixture
-def queued_server(tmp_path: Path, short_video: Path, redis_url: str) -> Iterator[str]:
+def queued_server(tmp_path: Path, short_video: Path, job_queue_url: str) -> Iterator[str]:
     """The micro-video contest judged and its result published, jobs going to a queue no worker serves."""
-    app = configured_app(tmp_path, JOB_QUEUE_URL="unix://" + redis_url.removeprefix("redis+unix://"))
+    app = configured_app(tmp_path, JOB_QUEUE_URL=job_queue_url)
     with app.app_context():
         create_user("organizer", Role.ORGANIZER, "市委网信办")
         create_user("entrant-a", Role.ENTRANT, "浦东新区")

@@ -182,11 +182,10 @@ def test_the_browser_refuses_early_and_asks_before_replacing(  # type: ignore[no
 
 
 @pytest.fixture
-def queued_server(request: pytest.FixtureRequest, tmp_path: Path, redis_url: str) -> Iterator[tuple[Flask, str]]:
+def queued_server(request: pytest.FixtureRequest, tmp_path: Path, job_queue_url: str) -> Iterator[tuple[Flask, str]]:
     """SeaweedFS and a job queue: the completed upload is checked by a job, run here as the worker would."""
     storage = storage_config(request, "s3")
-    queue = "unix://" + redis_url.removeprefix("redis+unix://")
-    app = configured_app(tmp_path, UPLOAD_PART_BYTES=S3_PART, JOB_QUEUE_URL=queue, **storage)
+    app = configured_app(tmp_path, UPLOAD_PART_BYTES=S3_PART, JOB_QUEUE_URL=job_queue_url, **storage)
     with app.app_context():
         create_user("organizer", Role.ORGANIZER, "市委网信办")
         create_user("entrant", Role.ENTRANT, "浦东新区")

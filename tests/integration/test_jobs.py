@@ -5,23 +5,21 @@ through a real Redis to a real `flask worker`."""
 from __future__ import annotations
 
 import io
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from pypdf import PdfReader
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from judging.exports import publication as documents
 from judging.extensions import db
-from judging.models import AuditEvent, BackgroundJob, Certificate, JobStatus, ResultSnapshot, utcnow
+from judging.models import AuditEvent, Certificate, JobStatus
 from judging.storage import LocalStorage
-from tests.conftest import ROOT, csrf_token
-from tests.scenarios import recuse_expert5, seed_review_contest
+from tests.background_jobs import all_jobs, read_get, run_worker
+from tests.conftest import csrf_token
+from tests.scenarios import freeze_micro_video, publish_micro_video, recuse_expert5, seed_review_contest
 
 DESK = "/organizer/contests/micro-video/publication"
 PREPARE = "/organizer/contests/micro-video/snapshots/1/{}/prepare"
@@ -33,19 +31,8 @@ def published(app: Flask, users: dict[str, int], short_video: Path, client_for) 
         seed_review_contest(app, short_video)
         recuse_expert5()
     organizer = client_for("organizer")
-    freeze = organizer.post(
-        "/organizer/contests/micro-video/freeze",
-        data={"publicity_days": "5", "csrf_token": csrf_token(organizer, DESK)},
-    )
-    assert freeze.status_code == 302
-    with app.app_context():
-        db.session.execute(update(ResultSnapshot).values(publicity_ends_at=utcnow()))
-        db.session.commit()
-    publish = organizer.post(
-        "/organizer/contests/micro-video/snapshots/1/publish",
-        data={"csrf_token": csrf_token(organizer, DESK), "confirmed": "1"},
-    )
-    assert publish.status_code == 302
+    freeze_micro_video(organizer)
+    publish_micro_video(app, organizer)
     return organizer
 
 
@@ -55,17 +42,6 @@ def _prepare(client: FlaskClient, document: str):  # type: ignore[no-untyped-def
     response.get_data()
     response.close()
     return response
-
-
-def _get(client: FlaskClient, url: str):  # type: ignore[no-untyped-def]
-    response = client.get(url)
-    response.get_data()
-    response.close()
-    return response
-
-
-def _jobs() -> list[BackgroundJob]:
-    return list(db.session.scalars(select(BackgroundJob).order_by(BackgroundJob.id)))
 
 
 def test_certificates_are_made_once_per_version_in_parts_with_progress(
@@ -81,7 +57,7 @@ def test_certificates_are_made_once_per_version_in_parts_with_progress(
         assert len(pdf.pages) == len(holders) == 4
         for page, holder in zip(pdf.pages, holders, strict=True):
             assert holder in page.extract_text()
-        (job,) = _jobs()
+        (job,) = all_jobs()
         assert (job.status, job.done_steps, job.total_steps, job.attempts) == (JobStatus.DONE, 4, 4, 1)
         assert job.params == {"snapshot_id": 1, "document": "certificates.pdf", "locale": "zh_Hans_CN"}
         stored = LocalStorage(app.config["UPLOAD_FOLDER"]).path(job.result_key)
@@ -92,16 +68,16 @@ def test_certificates_are_made_once_per_version_in_parts_with_progress(
 
     again = _prepare(published, "certificates.pdf")  # the same inputs: the stored file, no new work
     assert again.get_data() == first.get_data()
-    also = _get(published, "/organizer/contests/micro-video/snapshots/1/certificates.pdf")
+    also = read_get(published, "/organizer/contests/micro-video/snapshots/1/certificates.pdf")
     assert also.get_data() == first.get_data()
     with app.app_context():
-        (job,) = _jobs()
+        (job,) = all_jobs()
         assert (job.result_key, job.attempts) == (key, 1)
 
     published.get("/lang/en")
     english = _prepare(published, "certificates.pdf")  # another language, another document
     with app.app_context():
-        assert [j.params["locale"] for j in _jobs()] == ["zh_Hans_CN", "en"]
+        assert [j.params["locale"] for j in all_jobs()] == ["zh_Hans_CN", "en"]
     assert english.status_code == 200 and english.get_data() != first.get_data()
     published.get("/lang/zh_CN")
 
@@ -110,7 +86,7 @@ def test_certificates_are_made_once_per_version_in_parts_with_progress(
     remade = _prepare(published, "certificates.pdf")
     assert remade.status_code == 200 and len(PdfReader(io.BytesIO(remade.get_data())).pages) == 4
     with app.app_context():
-        assert _jobs()[0].attempts == 2 and _jobs()[0].result_key != key
+        assert all_jobs()[0].attempts == 2 and all_jobs()[0].result_key != key
 
 
 def test_a_document_the_result_cannot_make_is_refused_before_any_job(app: Flask, published: FlaskClient) -> None:
@@ -119,7 +95,7 @@ def test_a_document_the_result_cannot_make_is_refused_before_any_job(app: Flask,
     page = published.get(answer.headers["Location"]).get_data(as_text=True)
     assert "只有案例类评选（文档和图片）才能汇编案例集；本评选的作品不是案例。" in page
     with app.app_context():
-        assert _jobs() == []
+        assert all_jobs() == []
     assert (
         published.post(PREPARE.format("ranking.exe"), data={"csrf_token": csrf_token(published, DESK)}).status_code
         == 404
@@ -138,7 +114,7 @@ def test_a_failed_job_says_why_and_can_be_retried(
     page = published.get(answer.headers["Location"]).get_data(as_text=True)
     assert "出现意外错误（OSError）" in page and "重试" in page
     with app.app_context():
-        (job,) = _jobs()
+        (job,) = all_jobs()
         assert (job.status, job.result_key, job.attempts) == (JobStatus.FAILED, None, 1)
     monkeypatch.undo()
     retried = published.post(
@@ -148,7 +124,7 @@ def test_a_failed_job_says_why_and_can_be_retried(
     page = published.get(f"/organizer/jobs/{job.id}").get_data(as_text=True)
     assert 'id="job-file"' in page
     with app.app_context():
-        (job,) = _jobs()
+        (job,) = all_jobs()
         assert (job.status, job.attempts, job.error) == (JobStatus.DONE, 2, "")
     refused = published.post(
         f"/organizer/jobs/{job.id}/retry", data={"csrf_token": csrf_token(published, f"/organizer/jobs/{job.id}")}
@@ -159,54 +135,31 @@ def test_a_failed_job_says_why_and_can_be_retried(
 def test_other_people_cannot_see_a_job(app: Flask, published: FlaskClient, client_for) -> None:  # type: ignore[no-untyped-def]
     _prepare(published, "certificates.pdf")
     with app.app_context():
-        (job,) = _jobs()
+        (job,) = all_jobs()
     for who in ("judge", "entrant-a"):
         client = client_for(who)
         assert client.get(f"/organizer/jobs/{job.id}").status_code in (403, 404)
-        assert _get(client, f"/organizer/jobs/{job.id}/file").status_code in (403, 404)
+        assert read_get(client, f"/organizer/jobs/{job.id}/file").status_code in (403, 404)
     assert app.test_client().get(f"/organizer/jobs/{job.id}/file").status_code == 302  # to the login page
 
 
-def _unix(url: str) -> str:
-    return "unix://" + url.removeprefix("redis+unix://")
-
-
-def test_with_a_queue_a_real_worker_makes_the_document(app: Flask, published: FlaskClient, redis_url: str) -> None:
-    app.config["JOB_QUEUE_URL"] = _unix(redis_url)
+def test_with_a_queue_a_real_worker_makes_the_document(app: Flask, published: FlaskClient, job_queue_url: str) -> None:
+    app.config["JOB_QUEUE_URL"] = job_queue_url
     answer = _prepare(published, "certificates.pdf")
     assert answer.status_code == 302
     location = answer.headers["Location"]
     waiting = published.get(location).get_data(as_text=True)
     assert 'data-status="queued"' in waiting and 'http-equiv="refresh"' in waiting and "等待" in waiting
-    env = {
-        **os.environ,
-        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-        "SECRET_KEY": app.config["SECRET_KEY"],
-        "AUDIT_KEY": app.config["AUDIT_KEY"],
-        "UPLOAD_FOLDER": app.config["UPLOAD_FOLDER"],
-        "PUBLIC_BASE_URL": "http://judging.test",
-        "JOB_QUEUE_URL": app.config["JOB_QUEUE_URL"],
-        "FLASK_APP": "app.py",
-    }
-    worker = subprocess.run(
-        [sys.executable, "-m", "flask", "worker", "--burst"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert worker.returncode == 0, worker.stderr
+    worker = run_worker(app)
     with app.app_context():
-        db.session.expire_all()
-        (job,) = _jobs()
+        (job,) = all_jobs()
         assert (job.status, job.done_steps, job.total_steps) == (JobStatus.DONE, 4, 4), (
             job.error,
             worker.stderr[-3000:],
         )
     done = published.get(location).get_data(as_text=True)
     assert 'id="job-file"' in done and 'http-equiv="refresh"' not in done
-    pdf = _get(published, f"/organizer/jobs/{job.id}/file")
+    pdf = read_get(published, f"/organizer/jobs/{job.id}/file")
     assert pdf.mimetype == "application/pdf" and len(PdfReader(io.BytesIO(pdf.get_data())).pages) == 4
 
 
@@ -216,4 +169,4 @@ def test_an_unreachable_queue_fails_the_job_with_a_reason(app: Flask, published:
     page = published.get(answer.headers["Location"]).get_data(as_text=True)
     assert "无法连接任务队列" in page
     with app.app_context():
-        assert _jobs()[0].status is JobStatus.FAILED
+        assert all_jobs()[0].status is JobStatus.FAILED

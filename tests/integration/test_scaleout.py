@@ -24,6 +24,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench import scaleout  # noqa: E402
+from bench.harness import weed_binary  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -33,7 +34,7 @@ def _servers_installed() -> None:
         for name in ("nginx", "redis-server", "wrk")
         if not (shutil.which(name) or Path(f"/usr/sbin/{name}").exists())
     ]
-    if not (shutil.which("weed") or (Path(sys.executable).parent / "weed").exists()):
+    if not weed_binary().exists():
         missing.append("weed")
     if not _postgres_reachable():
         missing.append("PostgreSQL at 127.0.0.1:5432")

@@ -38,10 +38,10 @@ SUBMIT_FIELDS = {"declaration_0": "y", "declaration_1": "y"}
 
 
 @pytest.fixture
-def app(storage_app: Flask, redis_url: str) -> Flask:
+def app(storage_app: Flask, job_queue_url: str) -> Flask:
     """Local disk and SeaweedFS, with a job queue (a real Redis): completion only queues the check."""
     storage_app.config["UPLOAD_PART_BYTES"] = PART
-    storage_app.config["JOB_QUEUE_URL"] = "unix://" + redis_url.removeprefix("redis+unix://")
+    storage_app.config["JOB_QUEUE_URL"] = job_queue_url
     return storage_app
 
 
