@@ -14,7 +14,20 @@ from judging import vote_proof
 from judging.rubric import RubricError, VoteBand, VoteFlagsSpec, VoteSpec, parse_rubric
 from judging.rubric_document import rubric_toml, same_rubric
 from judging.rubric_form import form_data_of, form_toml
-from judging.scoring.votes import CastVote, FlagKind, VoteTally, combine, detect_rigging, half_up, vote_points
+from judging.scoring.score_table import parse_score_frame
+from judging.scoring.votes import (
+    CastVote,
+    CombinedChange,
+    FlagKind,
+    VoteTally,
+    combine,
+    detect_rigging,
+    half_up,
+    leave_one_judge_out_combined,
+    vote_points,
+)
+from tests.scenarios import scores, work_rubric
+from tests.unit.test_robustness import TWO_AWARDS
 from tests.unit.test_rubric import VALID
 
 VOTE = """
@@ -411,3 +424,36 @@ def test_forged_expired_unsolved_and_foreign_challenges_are_refused() -> None:
     assert vote_proof.verify(KEY, token, unsolved, 7, now=1_000_001) is P.UNSOLVED
     assert vote_proof.verify(KEY, "garbage", nonce, 7, now=1_000_001) is P.MALFORMED
     assert vote_proof.verify(KEY, token, "9" * 100, 7, now=1_000_001) is P.MALFORMED
+
+
+def test_a_combined_award_that_hinges_on_one_judge_is_named() -> None:
+    """The experts' means: A (90 + 80 + 80 + 80) / 4 = 82.50, B (70 + 84 + 84 + 84) / 4 = 80.50, C 60.00.
+    Both A and B have the most votes (100 points each); C none. Combined, 70 % + 30 %:
+    A 0.7 × 82.50 + 30 = 87.75 (一等奖), B 0.7 × 80.50 + 30 = 86.35 (二等奖), C 0.7 × 60 = 42.00.
+    Without J1: A 80.00 → 86.00, B 84.00 → 88.80: B takes 一等奖 and A drops to 二等奖. Without J2, J3
+    or J4: A 83.33 → 88.33, B 79.33 → 85.53, the same awards."""
+    rubric = work_rubric(extra=TWO_AWARDS + VOTE)
+    assert rubric.vote is not None
+    frame = scores(
+        {
+            "A": {"J1": 90, "J2": 80, "J3": 80, "J4": 80},
+            "B": {"J1": 70, "J2": 84, "J3": 84, "J4": 84},
+            "C": {"J1": 60, "J2": 60, "J3": 60, "J4": 60},
+        }
+    )
+    tallies = [
+        VoteTally("A", Decimal("82.50"), 120),
+        VoteTally("B", Decimal("80.50"), 120),
+        VoteTally("C", Decimal("60.00"), 0),
+    ]
+    lines = combine(tallies, rubric.vote, rubric.max_total, 2)
+    assert [(line.rank, line.entry, str(line.combined)) for line in lines] == [
+        (1, "A", "87.75"),
+        (2, "B", "86.35"),
+        (3, "C", "42.00"),
+    ]
+    changes = leave_one_judge_out_combined(parse_score_frame(frame, rubric), rubric, None, tallies, lines)
+    assert changes == [
+        CombinedChange("A", "一等奖", "二等奖", 2, Decimal("86.00"), without="J1"),
+        CombinedChange("B", "二等奖", "一等奖", 1, Decimal("88.80"), without="J1"),
+    ]
