@@ -81,8 +81,7 @@ def award_note_text(note: AwardNote) -> str:
     """An award given to more entries than its places because of a rank shared across its boundary."""
     return ngettext(
         "Rank %(rank)d is shared across the last place of %(award)s (%(num)d place): all of %(entries)s receive it.",
-        "Rank %(rank)d is shared across the last place of %(award)s (%(num)d places): all of %(entries)s "
-        "receive it.",
+        "Rank %(rank)d is shared across the last place of %(award)s (%(num)d places): all of %(entries)s receive it.",
         note.places,
         rank=note.rank,
         award=note.award,

@@ -105,9 +105,7 @@ def send_notices(settings: MailSettings, notices: Sequence[Notice]) -> MailRepor
     return report
 
 
-def record_mailing(
-    session: Session, actor: User, what: str, report: MailReport, contest_id: int | None = None
-) -> None:
+def record_mailing(session: Session, actor: User, what: str, report: MailReport, contest_id: int | None = None) -> None:
     """Audit a mailing: what was sent (``invitations``, ``reminders``, ``notice``), to whom, and who was missed."""
     audit.record(
         session,

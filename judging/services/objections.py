@@ -148,9 +148,7 @@ def _stage_evidence(attachments: Sequence[Upload], storage: Storage) -> list[tup
             try:
                 file = storage.stage(stream, limit=ATTACHMENT_MB * 1024 * 1024)
             except TooLarge:
-                raise ServiceError(
-                    _("“%(name)s” is larger than %(mb)d MB.", name=shown, mb=ATTACHMENT_MB)
-                ) from None
+                raise ServiceError(_("“%(name)s” is larger than %(mb)d MB.", name=shown, mb=ATTACHMENT_MB)) from None
             staged.append((file, sent_name, ""))
             kind = file_types.detect_kind(file.path)
             if kind not in ATTACHMENT_KINDS:
@@ -298,9 +296,7 @@ def answer_objection(session: Session, actor: User, objection: Objection, *, uph
     if not answer:
         raise ServiceError(_("Please write the answer to the objection; it is kept on record."))
     if objection.status is not ObjectionStatus.PENDING:
-        raise ServiceError(
-            _("Objection %(reference)s has already been answered.", reference=objection.reference)
-        )
+        raise ServiceError(_("Objection %(reference)s has already been answered.", reference=objection.reference))
     objection.status = ObjectionStatus.UPHELD if uphold else ObjectionStatus.REJECTED
     objection.answer = answer
     objection.answered_at = utcnow()

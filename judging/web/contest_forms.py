@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length, Optional
 
 from judging.services.editions import MAX_EDITION_LENGTH
+from judging.web.forms import AppForm
 
 
-class EditionFields(FlaskForm):
+class EditionFields(AppForm):
     """What every new contest is asked: the edition's label, its address and its code prefix (left
     empty, the suggestion shown is taken)."""
 

@@ -26,7 +26,7 @@ from wtforms.validators import URL, DataRequired, InputRequired, Length, NumberR
 
 from judging.models import Entry
 from judging.rubric import EntryField, Figure, Rubric
-from judging.web.forms import WithinYears
+from judging.web.forms import AppForm, WithinYears
 
 FIELD_PREFIX = "field_"
 
@@ -73,7 +73,7 @@ def report_figures(rubric: Rubric) -> tuple[Figure, ...]:
 def entry_form_class(rubric: Rubric) -> type[FlaskForm]:
     """A form class for the rubric's entries: title, summary, category (if any) and the rubric fields."""
 
-    class EntryForm(FlaskForm):
+    class EntryForm(AppForm):
         title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
         summary = TextAreaField(_l("Summary"), validators=[Optional(), Length(max=5000)], render_kw={"rows": 4})
         submit = SubmitField(_l("Save draft"))
@@ -125,12 +125,12 @@ def form_data_of(entry: Entry, rubric: Rubric) -> dict[str, Any]:
     return data
 
 
-class CommentForm(FlaskForm):
+class CommentForm(AppForm):
     comment = TextAreaField(_l("Comment"), validators=[Optional(), Length(max=2000)], render_kw={"rows": 2})
     submit = SubmitField(_l("Save comment"))
 
 
-class UploadForm(FlaskForm):
+class UploadForm(AppForm):
     file = FileField(_l("File"), validators=[FileRequired(message=_l("Please choose a file."))])
     submit = SubmitField(_l("Upload"))
 
@@ -138,7 +138,7 @@ class UploadForm(FlaskForm):
 def submit_form_class(rubric: Rubric) -> type[FlaskForm]:
     """The submission form: one checkbox per declaration of the rubric (each must be ticked)."""
 
-    class SubmitEntryForm(FlaskForm):
+    class SubmitEntryForm(AppForm):
         submit = SubmitField(_l("Submit the report") if rubric.collection else _l("Submit entry"))
 
     assert rubric.entry is not None

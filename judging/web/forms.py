@@ -3,26 +3,49 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import lru_cache
+from typing import Any
 
-from flask_babel import format_date
+from babel import support
+from flask import current_app
+from flask_babel import format_date, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, Field, HiddenField, PasswordField, SelectField, StringField, SubmitField
+from wtforms.i18n import messages_path
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
 
 from judging.models import OrganizationKind, Phase, Role
 from judging.web.labels import organization_kind_label, phase_label, role_label
 
 
-class LoginForm(FlaskForm):
+@lru_cache(maxsize=16)
+def _wtforms_catalogue(locale: str) -> support.NullTranslations:
+    """WTForms' messages in ``locale``: what Flask-WTF loads from disk for every form, read once."""
+    return support.Translations.load(messages_path(), [locale], domain="wtforms")
+
+
+class AppForm(FlaskForm):
+    """Every form of the app: a Flask-WTF form whose WTForms messages come from the per-process catalogue
+    of the user's language (Flask-WTF reads and parses WTForms' catalogue file again on every request
+    that builds a form: 0.2 ms of a vote)."""
+
+    class Meta(FlaskForm.Meta):
+        def get_translations(self, form: FlaskForm) -> Any:
+            if not current_app.config.get("WTF_I18N_ENABLED", True):
+                return super().get_translations(form)
+            return _wtforms_catalogue(str(get_locale()))
+
+
+class LoginForm(AppForm):
     username = StringField(_l("Username"), validators=[DataRequired(), Length(max=80)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
     next = HiddenField()
     submit = SubmitField(_l("Log in"))
 
 
-class SetPasswordForm(FlaskForm):
+class SetPasswordForm(AppForm):
     password = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=200)])
     confirm = PasswordField(
         _l("Repeat the new password"),
@@ -52,7 +75,7 @@ def organization_kind_choices() -> list[tuple[str, str]]:
     ]
 
 
-class NewUserForm(FlaskForm):
+class NewUserForm(AppForm):
     username = StringField(_l("Username"), validators=[DataRequired(), Length(min=3, max=40)])
     display_name = StringField(_l("Name to display"), validators=[DataRequired(), Length(max=120)])
     role = SelectField(_l("Role"), choices=[])
@@ -61,14 +84,14 @@ class NewUserForm(FlaskForm):
     submit = SubmitField(_l("Create account and invitation link"))
 
 
-class NewOrganizationForm(FlaskForm):
+class NewOrganizationForm(AppForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     kind = SelectField(_l("Kind"), choices=[])
     parent_id = SelectField(_l("Belongs to"), coerce=int, choices=[])
     submit = SubmitField(_l("Add organisation"))
 
 
-class PhaseForm(FlaskForm):
+class PhaseForm(AppForm):
     phase = SelectField(_l("Move to phase"), choices=[])  # posted by the button of the chosen move
 
 
@@ -105,7 +128,7 @@ class WithinYears:
 DEADLINE_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
 
 
-class DeadlinesForm(FlaskForm):
+class DeadlinesForm(AppForm):
     submission_deadline = DateTimeLocalField(
         _l("Submission deadline"), format=DEADLINE_FORMATS, validators=[Optional(), WithinYears(10, 10)]
     )
@@ -115,7 +138,7 @@ class DeadlinesForm(FlaskForm):
     submit = SubmitField(_l("Save deadlines"))
 
 
-class AuditFilterForm(FlaskForm):
+class AuditFilterForm(AppForm):
     class Meta:
         csrf = False  # a GET filter changes nothing
 
@@ -124,7 +147,7 @@ class AuditFilterForm(FlaskForm):
     contest = SelectField(_l("Contest"), coerce=int, choices=[])
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(AppForm):
     """A form with only the CSRF token, for buttons that post."""
 
     submit = SubmitField(_l("Confirm"))

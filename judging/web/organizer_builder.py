@@ -17,7 +17,6 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import SubmitField
 
@@ -30,6 +29,7 @@ from judging.services.rubric_editing import Problem, RubricRejected
 from judging.web import lookups
 from judging.web.actions import attempt
 from judging.web.entry_forms import entry_form_class
+from judging.web.forms import AppForm
 from judging.web.permissions import role_required
 from judging.web.rubric_labels import rubric_choice_label, rubric_section_label, rubric_setting_label
 from judging.web.sheet_forms import score_sheet_form
@@ -39,11 +39,11 @@ organizer_only = role_required(Role.ORGANIZER)
 BUILDER_SOURCE = "builder"
 
 
-class BuilderForm(FlaskForm):
+class BuilderForm(AppForm):
     """Only the CSRF token: the rubric's own values are named by key path and read from the request."""
 
 
-class RubricUploadForm(FlaskForm):
+class RubricUploadForm(AppForm):
     file = FileField(_l("Rubric file (.toml)"), validators=[FileRequired(message=_l("Please choose a file."))])
     submit = SubmitField(_l("Upload and save"))
 

@@ -8,7 +8,6 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import HiddenField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length
@@ -21,6 +20,7 @@ from judging.services.blind_check import blind_check as check_names
 from judging.services.blind_view import is_blind
 from judging.web import lookups
 from judging.web.actions import attempt
+from judging.web.forms import AppForm
 from judging.web.labels import entry_status_label
 from judging.web.permissions import role_required
 from judging.workflow import Action
@@ -31,7 +31,7 @@ organizer_only = role_required(Role.ORGANIZER)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-class EntryFilterForm(FlaskForm):
+class EntryFilterForm(AppForm):
     class Meta:
         csrf = False  # a GET filter changes nothing
 
@@ -40,7 +40,7 @@ class EntryFilterForm(FlaskForm):
     eligibility = SelectField(_l("Eligibility"), choices=[], validate_choice=False)  # unknown values: no filter
 
 
-class EntryStatusForm(FlaskForm):
+class EntryStatusForm(AppForm):
     action = HiddenField(validators=[DataRequired()])
     reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=500)])
     submit = SubmitField(_l("Confirm"))

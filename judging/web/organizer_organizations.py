@@ -11,7 +11,6 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
@@ -21,7 +20,7 @@ from judging.models import Organization, OrganizationKind, Role
 from judging.services import ServiceError, organization_import, organizations
 from judging.web import lookups
 from judging.web.actions import attempt, flash_refusal
-from judging.web.forms import ConfirmForm, NewOrganizationForm, organization_kind_choices
+from judging.web.forms import AppForm, ConfirmForm, NewOrganizationForm, organization_kind_choices
 from judging.web.labels import organization_kind_label
 from judging.web.pages import display_zone
 from judging.web.permissions import role_required
@@ -38,7 +37,7 @@ bp = Blueprint("organizer_organizations", __name__, url_prefix="/organizer")
 organizer_only = role_required(Role.ORGANIZER)
 
 
-class EditOrganizationForm(FlaskForm):
+class EditOrganizationForm(AppForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=organizations.NAME_MAX)])
     kind = SelectField(_l("Kind"), choices=[])
     short_name = StringField(_l("Short name"), validators=[Length(max=organizations.SHORT_NAME_MAX)])
@@ -47,12 +46,12 @@ class EditOrganizationForm(FlaskForm):
     submit = SubmitField(_l("Save"))
 
 
-class MoveOrganizationForm(FlaskForm):
+class MoveOrganizationForm(AppForm):
     parent_id = SelectField(_l("Belongs to"), coerce=int, choices=[])
     submit = SubmitField(_l("Move"))
 
 
-class RetireForm(FlaskForm):
+class RetireForm(AppForm):
     deactivate_accounts = BooleanField(_l("Also deactivate its active accounts"))
     submit = SubmitField(_l("Retire"))
 

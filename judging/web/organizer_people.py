@@ -10,7 +10,6 @@ from flask.typing import ResponseReturnValue
 from flask_babel import format_datetime, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
@@ -35,7 +34,7 @@ from judging.services.mail import MailReport, MailSettings, record_mailing, send
 from judging.services.progress import progress_of_judge
 from judging.web import lookups
 from judging.web.actions import attempt, flash_refusal
-from judging.web.forms import ConfirmForm, role_choices
+from judging.web.forms import AppForm, ConfirmForm, role_choices
 from judging.web.labels import role_label
 from judging.web.permissions import role_required
 from judging.web.sheet_forms import RelationForm
@@ -52,7 +51,7 @@ bp = Blueprint("organizer_people", __name__, url_prefix="/organizer")
 organizer_only = role_required(Role.ORGANIZER)
 
 
-class PersonForm(FlaskForm):
+class PersonForm(AppForm):
     display_name = StringField(validators=[DataRequired(), Length(max=120)])
     role = SelectField(choices=[])
     organization_id = SelectField(coerce=int, choices=[])
@@ -60,20 +59,20 @@ class PersonForm(FlaskForm):
     submit = SubmitField()
 
 
-class InvitationsForm(FlaskForm):
+class InvitationsForm(AppForm):
     """Which people (ids, comma-separated; empty: everyone waiting) and how: pdf, xlsx or mail."""
 
     people = HiddenField()
     output = HiddenField()
 
 
-class NoticeForm(FlaskForm):
+class NoticeForm(AppForm):
     contest = SelectField(coerce=int, choices=[])
     subject = StringField(validators=[DataRequired(), Length(max=150)])
     text = TextAreaField(validators=[DataRequired(), Length(max=5000)])
 
 
-class ReminderForm(FlaskForm):
+class ReminderForm(AppForm):
     contest = SelectField(coerce=int, choices=[])
 
 

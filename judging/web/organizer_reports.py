@@ -12,7 +12,6 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from wtforms import IntegerField, SubmitField
 from wtforms.validators import InputRequired, NumberRange
 
@@ -26,7 +25,7 @@ from judging.services.entries import show_deadline
 from judging.services.mail import MailSettings, record_mailing
 from judging.storage import Storage, storage_from_config
 from judging.web.actions import attempt
-from judging.web.forms import ConfirmForm
+from judging.web.forms import AppForm, ConfirmForm
 from judging.web.lookups import contest_for_organizer
 from judging.web.pages import display_zone
 from judging.web.permissions import role_required
@@ -36,7 +35,7 @@ bp = Blueprint("organizer_reports", __name__, url_prefix="/organizer")
 organizer_only = role_required(Role.ORGANIZER)
 
 
-class ReopenForm(FlaskForm):
+class ReopenForm(AppForm):
     days = IntegerField(
         _l("Days to correct it"),
         default=3,

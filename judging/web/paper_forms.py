@@ -12,7 +12,8 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from judging.rubric import Rubric
 from judging.services.paper_sheets import PAPER_NUMBER_LENGTH, FieldDifference
-from judging.web.sheet_forms import JudgingForm, ScoreSheetForm, score_sheet_form
+from judging.web.forms import AppForm
+from judging.web.sheet_forms import ScoreSheetForm, score_sheet_form
 
 _paper_form_classes: dict[str, type[ScoreSheetForm]] = {}
 
@@ -42,7 +43,7 @@ def paper_sheet_form(rubric: Rubric, judges: list[tuple[int, str]], data: dict[s
     return form
 
 
-class SettleForm(JudgingForm):
+class SettleForm(AppForm):
     """The reason every settlement needs; one choice per differing field is added by :func:`settle_form`."""
 
     reason = TextAreaField(_l("Why (what the paper sheet shows)"), validators=[DataRequired(), Length(max=1000)])

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     IntegerField,
     MultipleFileField,
@@ -19,9 +18,10 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
 from judging.services.objections import CONTACT_MAX, NAME_MAX, REASON_MAX, REASON_MIN
 from judging.services.publication import MAX_PUBLICITY_DAYS, MIN_PUBLICITY_DAYS
+from judging.web.forms import AppForm
 
 
-class FreezeForm(FlaskForm):
+class FreezeForm(AppForm):
     publicity_days = IntegerField(
         _l("Notice period (days)"),
         validators=[InputRequired(), NumberRange(min=MIN_PUBLICITY_DAYS, max=MAX_PUBLICITY_DAYS)],
@@ -30,7 +30,7 @@ class FreezeForm(FlaskForm):
     submit = SubmitField(_l("Freeze the results and start the public notice"))
 
 
-class AnswerForm(FlaskForm):
+class AnswerForm(AppForm):
     decision = RadioField(
         _l("Decision"),
         choices=[
@@ -50,7 +50,7 @@ class BulkAnswerForm(AnswerForm):
     submit = SubmitField(_l("Answer the ticked objections"))
 
 
-class ObjectionForm(FlaskForm):
+class ObjectionForm(AppForm):
     name = StringField(_l("Name (person or organisation)"), validators=[DataRequired(), Length(max=NAME_MAX)])
     contact = StringField(_l("Telephone or e-mail"), validators=[DataRequired(), Length(max=CONTACT_MAX)])
     subject = SelectField(_l("The award concerned"), choices=[], validators=[InputRequired()])
@@ -61,7 +61,7 @@ class ObjectionForm(FlaskForm):
     submit = SubmitField(_l("File the objection"))
 
 
-class TrackObjectionForm(FlaskForm):
+class TrackObjectionForm(AppForm):
     """The reference number and the contact given when filing: both are needed to read the answer."""
 
     reference = StringField(_l("Reference number"), validators=[DataRequired(), Length(max=32)])
@@ -71,7 +71,7 @@ class TrackObjectionForm(FlaskForm):
     submit = SubmitField(_l("Show the objection"))
 
 
-class VerifyForm(FlaskForm):
+class VerifyForm(AppForm):
     class Meta:
         csrf = False  # a GET lookup that changes nothing
 

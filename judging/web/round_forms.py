@@ -6,20 +6,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField, SubmitField
 from wtforms.validators import Length, Optional
+
+from judging.web.forms import AppForm
 
 PICK_PREFIX = "pick_"
 REASON_PREFIX = "reason_"
 
 
-class PlaceJudgeForm(FlaskForm):
+class PlaceJudgeForm(AppForm):
     judge_id = SelectField(_l("Judge"), coerce=int, choices=[])
     submit = SubmitField(_l("Put on this round's panel"))
 
 
-class FreezeRoundForm(FlaskForm):
+class FreezeRoundForm(AppForm):
     """Freezing a round; for a pick round, one ``pick_<code>`` and one ``reason_<code>`` per entry."""
 
     codes: tuple[str, ...] = ()

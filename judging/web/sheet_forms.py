@@ -12,15 +12,10 @@ the catalogue of the user's language loaded once per process, instead of from di
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Any
 
-from babel import support
-from flask import current_app
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     HiddenField,
@@ -32,35 +27,19 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # new in WTForms 3.3, not in its stubs yet
-from wtforms.i18n import messages_path
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import NumberInput
 
 from judging.models import ScoreSheet
 from judging.rubric import Rubric, format_points
 from judging.services.sheets import SheetProblem
+from judging.web.forms import AppForm
 
 CRITERION_PREFIX = "score_"
 CHECK_PREFIX = "check_"
 
 
-@lru_cache(maxsize=16)
-def _wtforms_catalogue(locale: str) -> support.NullTranslations:
-    """WTForms' messages in ``locale``: what Flask-WTF loads from disk for every form, read once."""
-    return support.Translations.load(messages_path(), [locale], domain="wtforms")
-
-
-class JudgingForm(FlaskForm):
-    """A Flask-WTF form whose WTForms messages come from the per-process catalogue of the user's language."""
-
-    class Meta(FlaskForm.Meta):
-        def get_translations(self, form: FlaskForm) -> Any:
-            if not current_app.config.get("WTF_I18N_ENABLED", True):
-                return super().get_translations(form)
-            return _wtforms_catalogue(str(get_locale()))
-
-
-class ScoreSheetForm(JudgingForm):
+class ScoreSheetForm(AppForm):
     """The fields common to every rubric; :func:`score_sheet_form` adds the rubric's own."""
 
     version = HiddenField()
@@ -167,7 +146,7 @@ def _score_sheet_form_class(rubric: Rubric) -> type[ScoreSheetForm]:
     return Form
 
 
-class ReasonForm(JudgingForm):
+class ReasonForm(AppForm):
     """A reason to give: declaring a conflict, overriding one, reopening a sheet."""
 
     reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=1000)])
@@ -179,7 +158,7 @@ class ReopenForm(ReasonForm):
     submit = SubmitField(_l("Reopen for the judge"))
 
 
-class RemoveJudgeForm(JudgingForm):
+class RemoveJudgeForm(AppForm):
     """Taking a judge off the panel: the judge's sheets leave the result unless kept, with a reason."""
 
     keep_sheets = BooleanField(_l("Keep this judge's submitted sheets in the result"))
@@ -187,7 +166,7 @@ class RemoveJudgeForm(JudgingForm):
     submit = SubmitField(_l("Remove"))
 
 
-class RelationForm(JudgingForm):
+class RelationForm(AppForm):
     """An organisation a judge is related to (declared by the judge, or by an organiser for the judge)."""
 
     organization_id = SelectField(_l("Organisation"), coerce=int, choices=[])
@@ -195,7 +174,7 @@ class RelationForm(JudgingForm):
     submit = SubmitField(_l("Declare the relation"))
 
 
-class OwnRelationForm(JudgingForm):
+class OwnRelationForm(AppForm):
     """A judge's own declaration: the organisation is typed, so that no list of organisations is shown to
     a blind judge."""
 
@@ -204,12 +183,12 @@ class OwnRelationForm(JudgingForm):
     submit = SubmitField(_l("Declare the relation"))
 
 
-class AddJudgeForm(JudgingForm):
+class AddJudgeForm(AppForm):
     judge_id = SelectField(_l("Judge"), coerce=int, choices=[])
     submit = SubmitField(_l("Add to the panel"))
 
 
-class SpreadForm(JudgingForm):
+class SpreadForm(AppForm):
     """The disagreement threshold on the organiser's dashboard (a GET form: no CSRF needed)."""
 
     class Meta:

@@ -20,26 +20,26 @@ from pathlib import Path
 
 from flask import abort, current_app, flash
 from flask_babel import gettext as _
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from wtforms import HiddenField, SubmitField
 
 from judging.storage import Storage, storage_from_config
+from judging.web.forms import AppForm
 
 PENDING_MAX_AGE_SECONDS = 24 * 3600
 STORED_NAME = re.compile(r"[0-9a-f]{32}\.(csv|xlsx)")
 """A kept table's name: its storage key and the suffix that says how to read it."""
 
 
-class TableUploadForm(FlaskForm):
+class TableUploadForm(AppForm):
     file = FileField(
         validators=[FileRequired(), FileAllowed(["csv", "xlsx"], message="CSV / XLSX")],
     )
     submit = SubmitField()
 
 
-class ConfirmImportForm(FlaskForm):
+class ConfirmImportForm(AppForm):
     token = HiddenField()
     submit = SubmitField()
 

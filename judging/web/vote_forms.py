@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, HiddenField, SelectMultipleField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from judging.web.forms import DEADLINE_FORMATS, WithinYears
+from judging.web.forms import DEADLINE_FORMATS, AppForm, WithinYears
 
 
-class VoteForm(FlaskForm):
+class VoteForm(AppForm):
     """One vote: the solved proof of work and what the browser says of itself (filled in by its script)."""
 
     token = HiddenField(validators=[Optional(), Length(max=200)])
@@ -20,7 +19,7 @@ class VoteForm(FlaskForm):
     submit = SubmitField(_l("Vote"))
 
 
-class OpenVoteForm(FlaskForm):
+class OpenVoteForm(AppForm):
     closes_at = DateTimeLocalField(
         _l("The vote closes at"), format=DEADLINE_FORMATS, validators=[DataRequired(), WithinYears(0, 2)]
     )
@@ -28,7 +27,7 @@ class OpenVoteForm(FlaskForm):
     submit = SubmitField(_l("Open the vote"))
 
 
-class VoidForm(FlaskForm):
+class VoidForm(AppForm):
     """Void (or restore) a selection of votes, or a whole flagged group, with a reason."""
 
     vote_ids = SelectMultipleField(coerce=int, choices=[], validate_choice=False)
@@ -38,5 +37,5 @@ class VoidForm(FlaskForm):
     submit = SubmitField(_l("Void these votes"))
 
 
-class CloseVoteForm(FlaskForm):
+class CloseVoteForm(AppForm):
     submit = SubmitField(_l("Close the vote"))
