@@ -199,6 +199,46 @@ def run_wrk(
     return phase
 
 
+FLOOR_SECONDS = 10
+
+
+def wrk_ms(text: str) -> float:
+    """A latency as wrk prints it (``812.00us``, ``1.23ms``, ``1.05s``) in milliseconds."""
+    for unit, factor in (("us", 0.001), ("ms", 1.0), ("s", 1000.0)):
+        if text.endswith(unit):
+            return float(text.removesuffix(unit)) * factor
+    return float(text)
+
+
+def floor_phase(server: GunicornServer, backends: Callable[[], list[int]] | None, connections: int) -> WrkPhase:
+    """``/healthz`` for :data:`FLOOR_SECONDS` over the same connections: what any request costs this server
+    (gunicorn, a new connection, Flask's request around an empty view), the floor under a vote."""
+    phase = WrkPhase("healthz (wrk, the floor)", complete=True)
+    pids = server.worker_pids()
+    backends_before = {pid: process_cpu_seconds([pid]) for pid in backends()} if backends else {}
+    cpu_before = process_cpu_seconds(pids)
+    command = [
+        "wrk", "-t", str(connections), "-c", str(connections), "-d", f"{FLOOR_SECONDS}s", "--latency",
+        f"{server.base_url}/healthz",
+    ]  # fmt: skip
+    output = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    phase.server_cpu = process_cpu_seconds(pids) - cpu_before
+    if backends:
+        after = {pid: process_cpu_seconds([pid]) for pid in backends()}
+        phase.database_cpu = sum(cpu - backends_before.get(pid, 0.0) for pid, cpu in after.items())
+    for line in output.splitlines():
+        words = line.split()
+        if len(words) > 3 and words[1] == "requests" and words[2] == "in":
+            phase.ok, phase.seconds = int(words[0]), float(words[3].rstrip("s,"))
+        elif len(words) == 2 and words[0] in ("50%", "99%"):
+            value = wrk_ms(words[1])
+            if words[0] == "50%":
+                phase.p50_ms = value
+            else:
+                phase.p99_ms = value
+    return phase
+
+
 def sheet_requests(folder: Path, sheets: dict[str, list[Sheet]], sessions: dict[str, tuple[Browser, str]]) -> Path:
     """The judges' sheet posts, one a line for replay.lua, the judges taking turns."""
     lines = []
@@ -306,6 +346,8 @@ def main() -> int:
                     args.connections,
                 )
                 print(voted.line(), flush=True)
+                floor = floor_phase(server, backends, args.connections)
+                print(floor.line(), flush=True)
             stored = stored_votes(database_url, workdir)
             verification = verify_stored(database_url, workdir, sheets)
     ratio = voted.throughput / saved.throughput if saved.throughput else float("nan")
@@ -313,12 +355,19 @@ def main() -> int:
     print(f"database {args.database}, {args.workers} sync workers, {args.connections} connections (wrk, a thread each)")
     print(saved.line())
     print(voted.line())
+    print(floor.line())
     for note in (*saved.notes, *voted.notes)[:6]:
         print("  refused:", note)
     print(
         f"vote / sheet-save throughput: {ratio:.2f}x (target >= 5); "
         f"server CPU per request, sheet / vote: {cpu_ratio:.2f}x"
     )
+    if floor.ok:
+        ceiling = saved.cpu_ms() / floor.cpu_ms()
+        print(
+            f"a vote costs {voted.cpu_ms() - floor.cpu_ms():.2f} ms of server CPU over the floor; "
+            f"a request that cost only the floor would be {ceiling:.2f}x cheaper than a sheet save"
+        )
     print(f"burst: {voted.ok} votes in {voted.seconds:.1f} s (target {args.votes} within 600 s)")
     planned = planned_votes(args.votes, instance.entries, args.connections)
     exact = stored == dict(planned) and sum(stored.values()) == voted.ok
