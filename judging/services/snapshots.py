@@ -441,12 +441,17 @@ class VotePart:
     combined: str
 
 
+def shown_vote_points(points: object, decimals: int) -> str:
+    """Vote points as they are read (the payload keeps them exact): half up to the result's decimals."""
+    return str(half_up(Decimal(str(points)), decimals))
+
+
 def vote_part(row: dict[str, Any], decimals: int) -> VotePart | None:
     """The vote's part of a payload ranking row, or None for a row not on the vote's shortlist."""
     if not row.get("on_shortlist"):
         return None
     return VotePart(
-        vote_points_shown=str(half_up(Decimal(str(row["vote_points"])), decimals)),
+        vote_points_shown=shown_vote_points(row["vote_points"], decimals),
         expert_score=row.get("expert_score"),
         expert_rank=row.get("expert_rank"),
         votes=int(row["votes"]),

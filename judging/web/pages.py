@@ -19,6 +19,7 @@ from judging import workflow
 from judging.rubric import format_points
 from judging.services import contests
 from judging.services.round_paths import path_text
+from judging.services.snapshots import shown_vote_points
 from judging.web import labels
 from judging.web.permissions import home_endpoint
 
@@ -100,6 +101,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["readable_json"] = readable_json
     app.jinja_env.filters["file_size"] = file_size
     app.jinja_env.filters["round_path"] = path_text
+    app.jinja_env.filters["vote_points"] = shown_vote_points
     app.jinja_env.globals.update(
         show_datetime=show_datetime,
         local_time=local_time,

@@ -118,7 +118,7 @@ def _publish(snapshot: ResultSnapshot) -> None:
 
 def _award_table(page: str) -> list[tuple[str, ...]]:
     """(award, rank, code, experts, votes, voided, vote points, combined) of each row of the award table."""
-    rows = re.findall(r"<tr>\s*<td><strong>(.*?)</strong></td>(.*?)</tr>", page, re.S)
+    rows = re.findall(r"<tr>\s*<td[^>]*><strong>(.*?)</strong></td>(.*?)</tr>", page, re.S)
     found = []
     for award, cells in rows:
         rank = re.search(r'<td class="text-end">(\d+)</td>', cells)

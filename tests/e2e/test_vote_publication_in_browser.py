@@ -1,0 +1,98 @@
+"""The published result of a contest with a public vote, as the public and an entrant see it in a browser
+(issue 19): the award list follows the combined score and shows both parts, and the entrant whose work
+the vote moved up sees its combined score, its experts' score and rank and its votes. Desktop and phone,
+Chinese and English, with screenshots. The contest is tests/integration/test_vote_publication.py's: the
+vote reverses A (experts 84.00, 2nd) and B (84.50, 1st); two of C's votes are voided."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from judging.extensions import db
+from judging.models import Entry, Role, utcnow
+from judging.rubric import parse_rubric
+from judging.services import contests, votes
+from tests.conftest import ROOT, create_user
+from tests.e2e.conftest import configured_app, served
+from tests.e2e.test_entrant_outcome import _fits, _log_in
+from tests.integration.test_vote_publication import REASON, VOTED, _cast, _contest, _freeze, _organizer, _publish
+from tests.scenarios import recuse_expert5, seed_review_contest
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def combined_server(tmp_path: Path, short_video: Path) -> Iterator[tuple[str, dict[str, object]]]:
+    app = configured_app(tmp_path)
+    with app.app_context():
+        create_user("organizer", Role.ORGANIZER, "市委网信办")
+        create_user("entrant-a", Role.ENTRANT, "浦东新区")
+        create_user("entrant-b", Role.ENTRANT, "黄浦区")
+        text = (ROOT / "rubrics" / "micro_video.toml").read_text(encoding="utf-8") + VOTED
+        contests.sync_rubric(db.session, None, parse_rubric(text, "micro_video.toml"), edition="2026")
+        db.session.commit()
+        codes = seed_review_contest(app, short_video)
+        recuse_expert5()
+        votes.open_vote(db.session, _organizer(), _contest(), utcnow() + timedelta(days=7))
+        db.session.commit()
+        n = 0
+        for letter, count in {"A": 4, "B": 2, "C": 1}.items():
+            for _ in range(count):
+                n += 1
+                _cast(codes[letter], n, f"198.51.{n}.1")
+        rigged = [_cast(codes["C"], 100 + i, f"203.0.113.{i}") for i in (1, 2)]
+        votes.void_votes(db.session, _organizer(), _contest(), rigged, REASON)
+        votes.close_vote(db.session, _organizer(), _contest())
+        db.session.commit()
+        snapshot = _freeze()
+        _publish(snapshot)
+        facts: dict[str, object] = {"number": snapshot.number, "codes": codes}
+        facts["entry_a"] = db.session.scalar(db.select(Entry.id).where(Entry.code == codes["A"]))
+    with served(app) as base:
+        yield base, facts
+
+
+def test_the_public_and_the_entrant_see_the_combined_result(
+    page: Page, combined_server: tuple[str, dict[str, object]], screenshot_dir: Path
+) -> None:
+    base, facts = combined_server
+    codes = facts["codes"]
+    assert isinstance(codes, dict)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(f"{base}/results/micro-video/{facts['number']}")
+    expect(page.locator("#ranked-by-combined")).to_be_visible()
+    first = page.locator("tr", has=page.locator(f"code:text-is('{codes['A']}')")).first
+    expect(first.locator("[data-final-score]")).to_contain_text("88.80")
+    expect(first.locator("[data-expert-score]")).to_contain_text("84.00")
+    voided = page.locator("tr", has=page.locator(f"code:text-is('{codes['C']}')")).first
+    expect(voided).to_contain_text(f"2 票：{REASON}")
+    page.screenshot(path=str(screenshot_dir / "vote-award-list-zh.png"), full_page=True)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.screenshot(path=str(screenshot_dir / "vote-award-list-phone-zh.png"), full_page=True)
+
+    page.set_viewport_size({"width": 1280, "height": 900})
+    _log_in(page, base, "entrant-a")
+    page.goto(f"{base}/entrant/entries/{facts['entry_a']}")
+    result = page.locator("#entry-result")
+    expect(result.locator("#entry-award")).to_have_text("一等奖")
+    expect(result.locator("#entry-rank")).to_have_text("第 1 名（共 4 个作品排名）")
+    expect(result.locator("#entry-final-score")).to_have_text("88.80")
+    expect(result.locator("#entry-vote")).to_contain_text("专家得分 84.00（专家排名第 2 名），计入 4 票，作废 0 票")
+    page.screenshot(path=str(screenshot_dir / "vote-entrant-zh.png"), full_page=True)
+    page.set_viewport_size({"width": 390, "height": 844})
+    _fits(page, "#entry-result")
+    page.screenshot(path=str(screenshot_dir / "vote-entrant-phone-zh.png"), full_page=True)
+
+    page.goto(f"{base}/lang/en?next=/entrant/entries/{facts['entry_a']}")
+    expect(result.locator("#entry-vote")).to_contain_text("Experts' score 84.00 (rank 2 among the experts), 4 votes")
+    _fits(page, "#entry-result")
+    page.screenshot(path=str(screenshot_dir / "vote-entrant-phone-en.png"), full_page=True)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(f"{base}/results/micro-video/{facts['number']}")
+    expect(page.locator("#ranked-by-combined")).to_be_visible()
+    page.screenshot(path=str(screenshot_dir / "vote-award-list-en.png"), full_page=True)
