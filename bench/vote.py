@@ -61,6 +61,7 @@ from bench.harness import (
 from bench.load import (
     SHEET_PATH,
     Sheet,
+    Verification,
     database_for,
     log_in_judges,
     plan_sheets,
@@ -165,30 +166,34 @@ def run_wrk(
         "-s", str(ROOT / "bench" / "wrk" / script), server.base_url, "--", *arguments,
     ]  # fmt: skip
     began = time.perf_counter()
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
-    assert process.stdout is not None
-    started: float | None = None
-    done: set[int] = set()
-    notes: list[str] = []
-    for line in process.stdout:
-        word, _, rest = line.strip().partition(" ")
-        if word == "START" and started is None:
-            started = time.perf_counter()
-        elif word == "DONE" and rest.isdigit():
-            done.add(int(rest))
-            if len(done) == connections:
-                phase.seconds = time.perf_counter() - (started or began)
-                phase.complete = True
-                process.send_signal(signal.SIGINT)
-        elif word == "RESULT":
-            fields = dict(item.split("=") for item in rest.split())
-            phase.ok, phase.refused, phase.fillers = int(fields["ok"]), int(fields["refused"]), int(fields["fillers"])
-            phase.p50_ms, phase.p99_ms = int(fields["p50_us"]) / 1000, int(fields["p99_us"]) / 1000
-        elif word == "REFUSED":
-            notes.append(rest)
-        elif os.environ.get("WRK_ECHO"):
-            print(line, end="", file=sys.stderr)
-    process.wait()
+    with subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True) as process:
+        assert process.stdout is not None
+        started: float | None = None
+        done: set[int] = set()
+        notes: list[str] = []
+        for line in process.stdout:
+            word, _, rest = line.strip().partition(" ")
+            if word == "START" and started is None:
+                started = time.perf_counter()
+            elif word == "DONE" and rest.isdigit():
+                done.add(int(rest))
+                if len(done) == connections:
+                    phase.seconds = time.perf_counter() - (started or began)
+                    phase.complete = True
+                    process.send_signal(signal.SIGINT)
+            elif word == "RESULT":
+                fields = dict(item.split("=") for item in rest.split())
+                phase.ok, phase.refused, phase.fillers = (
+                    int(fields["ok"]),
+                    int(fields["refused"]),
+                    int(fields["fillers"]),
+                )
+                phase.p50_ms, phase.p99_ms = int(fields["p50_us"]) / 1000, int(fields["p99_us"]) / 1000
+            elif word == "REFUSED":
+                notes.append(rest)
+            elif os.environ.get("WRK_ECHO"):
+                print(line, end="", file=sys.stderr)
+        process.wait()
     if not phase.complete:
         phase.seconds = time.perf_counter() - (started or began)
     phase.server_cpu = process_cpu_seconds(pids) - cpu_before
@@ -210,15 +215,17 @@ def wrk_ms(text: str) -> float:
     return float(text)
 
 
-def floor_phase(server: GunicornServer, backends: Callable[[], list[int]] | None, connections: int) -> WrkPhase:
-    """``/healthz`` for :data:`FLOOR_SECONDS` over the same connections: what any request costs this server
+def floor_phase(
+    server: GunicornServer, backends: Callable[[], list[int]] | None, connections: int, seconds: int = FLOOR_SECONDS
+) -> WrkPhase:
+    """``/healthz`` for ``seconds`` over the same connections: what any request costs this server
     (gunicorn, a new connection, Flask's request around an empty view), the floor under a vote."""
     phase = WrkPhase("healthz (wrk, the floor)", complete=True)
     pids = server.worker_pids()
     backends_before = {pid: process_cpu_seconds([pid]) for pid in backends()} if backends else {}
     cpu_before = process_cpu_seconds(pids)
     command = [
-        "wrk", "-t", str(connections), "-c", str(connections), "-d", f"{FLOOR_SECONDS}s", "--latency",
+        "wrk", "-t", str(connections), "-c", str(connections), "-d", f"{seconds}s", "--latency",
         f"{server.base_url}/healthz",
     ]  # fmt: skip
     output = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True).stdout
@@ -285,6 +292,76 @@ def stored_votes(database_url: str, workdir: Path) -> dict[str, int]:
         return {str(code): int(count) for code, count in rows}
 
 
+@dataclass
+class VoteBench:
+    """One run's phases and what the database holds afterwards."""
+
+    saved: WrkPhase
+    voted: WrkPhase
+    floor: WrkPhase
+    stored: dict[str, int]
+    """Votes stored per work code."""
+    planned: dict[str, int]
+    """Votes vote.lua cast per work code."""
+    verification: Verification
+
+    @property
+    def exact(self) -> bool:
+        return self.stored == self.planned and sum(self.stored.values()) == self.voted.ok
+
+
+def run_vote_bench(
+    database: str,
+    workdir: Path,
+    *,
+    judges: int,
+    entries: int,
+    votes: int,
+    connections: int,
+    workers: int = 4,
+    floor_seconds: int = FLOOR_SECONDS,
+) -> VoteBench:
+    """The three phases of the module docstring against one gunicorn server, then the database checked."""
+    with database_for(database, workdir) as database_url:
+        started = time.perf_counter()
+        instance = build_review_instance(database_url, workdir, judges=judges, entries=entries)
+        add_vote(database_url, workdir, entries)
+        # Every check passed, so that every entry is ranked and shortlisted (load.py's sheets fail some).
+        sheets = {
+            judge: [replace(sheet, checks=dict.fromkeys(sheet.checks, True)) for sheet in planned]
+            for judge, planned in plan_sheets(instance).items()
+        }
+        print(f"instance built in {time.perf_counter() - started:.1f} s", flush=True)
+        server = GunicornServer(server_env(database_url, workdir), workers=workers, log=workdir / "gunicorn.log")
+        with server, postgres_backends(database_url) as backends:
+            sessions = log_in_judges(server.base_url, sheets, 8)
+            requests = sheet_requests(workdir, sheets, sessions)
+            for browser, _ in sessions.values():
+                browser.close()
+            replay = [str(requests), str(connections), "302", "/judge/"]
+            saved = run_wrk("sheet save (wrk)", server, backends, "replay.lua", replay, connections)
+            print(saved.line(), flush=True)
+            open_the_vote(database_url, workdir)
+            visitor = Browser(server.base_url)
+            token = visitor.csrf_token(f"/vote/{SLUG}")
+            session = visitor.cookies["session"]
+            visitor.close()
+            challenges = first_challenges(workdir, server.base_url, 2 * connections)
+            cast = [str(challenges), str(connections), str(votes), SLUG, ",".join(instance.entries), token, session]
+            voted = run_wrk("vote (wrk, JSON)", server, backends, "vote.lua", cast, connections)
+            print(voted.line(), flush=True)
+            floor = floor_phase(server, backends, connections, floor_seconds)
+            print(floor.line(), flush=True)
+        return VoteBench(
+            saved=saved,
+            voted=voted,
+            floor=floor,
+            stored=stored_votes(database_url, workdir),
+            planned=dict(planned_votes(votes, instance.entries, connections)),
+            verification=verify_stored(database_url, workdir, sheets),
+        )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--database", choices=["sqlite", "postgresql"], default="postgresql")
@@ -295,61 +372,16 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=4)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="judging-vote-") as folder:
-        workdir = Path(folder)
-        with database_for(args.database, workdir) as database_url:
-            started = time.perf_counter()
-            instance = build_review_instance(database_url, workdir, judges=args.judges, entries=args.entries)
-            add_vote(database_url, workdir, args.entries)
-            # Every check passed, so that every entry is ranked and shortlisted (load.py's sheets fail some).
-            sheets = {
-                judge: [replace(sheet, checks=dict.fromkeys(sheet.checks, True)) for sheet in planned]
-                for judge, planned in plan_sheets(instance).items()
-            }
-            print(f"instance built in {time.perf_counter() - started:.1f} s", flush=True)
-            server = GunicornServer(
-                server_env(database_url, workdir), workers=args.workers, log=workdir / "gunicorn.log"
-            )
-            with server, postgres_backends(database_url) as backends:
-                sessions = log_in_judges(server.base_url, sheets, 8)
-                requests = sheet_requests(workdir, sheets, sessions)
-                for browser, _ in sessions.values():
-                    browser.close()
-                saved = run_wrk(
-                    "sheet save (wrk)",
-                    server,
-                    backends,
-                    "replay.lua",
-                    [str(requests), str(args.connections), "302", "/judge/"],
-                    args.connections,
-                )
-                print(saved.line(), flush=True)
-                open_the_vote(database_url, workdir)
-                visitor = Browser(server.base_url)
-                token = visitor.csrf_token(f"/vote/{SLUG}")
-                session = visitor.cookies["session"]
-                visitor.close()
-                challenges = first_challenges(workdir, server.base_url, 2 * args.connections)
-                voted = run_wrk(
-                    "vote (wrk, JSON)",
-                    server,
-                    backends,
-                    "vote.lua",
-                    [
-                        str(challenges),
-                        str(args.connections),
-                        str(args.votes),
-                        SLUG,
-                        ",".join(instance.entries),
-                        token,
-                        session,
-                    ],
-                    args.connections,
-                )
-                print(voted.line(), flush=True)
-                floor = floor_phase(server, backends, args.connections)
-                print(floor.line(), flush=True)
-            stored = stored_votes(database_url, workdir)
-            verification = verify_stored(database_url, workdir, sheets)
+        run = run_vote_bench(
+            args.database,
+            Path(folder),
+            judges=args.judges,
+            entries=args.entries,
+            votes=args.votes,
+            connections=args.connections,
+            workers=args.workers,
+        )
+    saved, voted, floor, verification = run.saved, run.voted, run.floor, run.verification
     ratio = voted.throughput / saved.throughput if saved.throughput else float("nan")
     cpu_ratio = saved.cpu_ms() / voted.cpu_ms() if voted.ok else float("nan")
     print(f"database {args.database}, {args.workers} sync workers, {args.connections} connections (wrk, a thread each)")
@@ -369,11 +401,9 @@ def main() -> int:
             f"a request that cost only the floor would be {ceiling:.2f}x cheaper than a sheet save"
         )
     print(f"burst: {voted.ok} votes in {voted.seconds:.1f} s (target {args.votes} within 600 s)")
-    planned = planned_votes(args.votes, instance.entries, args.connections)
-    exact = stored == dict(planned) and sum(stored.values()) == voted.ok
     print(
-        f"votes stored {sum(stored.values())} = accepted {voted.ok} = planned {sum(planned.values())}, "
-        f"per work equal: {exact}"
+        f"votes stored {sum(run.stored.values())} = accepted {voted.ok} = planned {sum(run.planned.values())}, "
+        f"per work equal: {run.exact}"
     )
     print(
         f"sheets stored {verification.sheets}, {verification.submit_events} submit events, "
@@ -382,7 +412,7 @@ def main() -> int:
     ok = (
         ratio >= 5
         and voted.seconds <= 600
-        and exact
+        and run.exact
         and voted.complete
         and saved.complete
         and not voted.refused

@@ -7,21 +7,17 @@ vote reverses A (experts 84.00, 2nd) and B (84.50, 1st); two of C's votes are vo
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from judging.extensions import db
-from judging.models import Entry, Role, utcnow
-from judging.rubric import parse_rubric
-from judging.services import contests, votes
-from tests.conftest import ROOT, create_user
+from judging.models import Entry, Role
+from tests.conftest import create_user
 from tests.e2e.conftest import configured_app, served
 from tests.e2e.test_entrant_outcome import _fits, _log_in
-from tests.integration.test_vote_publication import REASON, VOTED, _cast, _contest, _freeze, _organizer, _publish
-from tests.scenarios import recuse_expert5, seed_review_contest
+from tests.integration.test_vote_publication import REASON, _freeze, _publish, vote_on_contest
 
 pytestmark = pytest.mark.e2e
 
@@ -33,22 +29,7 @@ def combined_server(tmp_path: Path, short_video: Path) -> Iterator[tuple[str, di
         create_user("organizer", Role.ORGANIZER, "市委网信办")
         create_user("entrant-a", Role.ENTRANT, "浦东新区")
         create_user("entrant-b", Role.ENTRANT, "黄浦区")
-        text = (ROOT / "rubrics" / "micro_video.toml").read_text(encoding="utf-8") + VOTED
-        contests.sync_rubric(db.session, None, parse_rubric(text, "micro_video.toml"), edition="2026")
-        db.session.commit()
-        codes = seed_review_contest(app, short_video)
-        recuse_expert5()
-        votes.open_vote(db.session, _organizer(), _contest(), utcnow() + timedelta(days=7))
-        db.session.commit()
-        n = 0
-        for letter, count in {"A": 4, "B": 2, "C": 1}.items():
-            for _ in range(count):
-                n += 1
-                _cast(codes[letter], n, f"198.51.{n}.1")
-        rigged = [_cast(codes["C"], 100 + i, f"203.0.113.{i}") for i in (1, 2)]
-        votes.void_votes(db.session, _organizer(), _contest(), rigged, REASON)
-        votes.close_vote(db.session, _organizer(), _contest())
-        db.session.commit()
+        codes = vote_on_contest(app, short_video)
         snapshot = _freeze()
         _publish(snapshot)
         facts: dict[str, object] = {"number": snapshot.number, "codes": codes}

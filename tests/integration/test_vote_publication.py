@@ -80,28 +80,33 @@ def _cast(code: str, n: int, address: str) -> int:
     return vote.id
 
 
+def vote_on_contest(app: Flask, video: Path) -> dict[str, str]:
+    """The contest of the module docstring, its vote closed (in an app context): letter → entry code."""
+    text_ = (ROOT / "rubrics" / "micro_video.toml").read_text(encoding="utf-8") + VOTED
+    contests.sync_rubric(db.session, None, parse_rubric(text_, "micro_video.toml"), edition="2026")
+    db.session.commit()
+    codes = seed_review_contest(app, video)
+    recuse_expert5()
+    votes.open_vote(db.session, _organizer(), _contest(), utcnow() + timedelta(days=7))
+    db.session.commit()
+    casts = {"A": 4, "B": 2, "C": 1}
+    n = 0
+    for letter, count in casts.items():
+        for _ in range(count):
+            n += 1
+            _cast(codes[letter], n, f"198.51.{n}.1")
+    rigged = [_cast(codes["C"], 100 + i, f"203.0.113.{i}") for i in (1, 2)]
+    votes.void_votes(db.session, _organizer(), _contest(), rigged, REASON)
+    votes.close_vote(db.session, _organizer(), _contest())
+    db.session.commit()
+    return codes
+
+
 @pytest.fixture
 def voted(app: Flask, users: dict[str, int], short_video: Path) -> dict[str, str]:
     """The contest of the module docstring, its vote closed: letter → entry code."""
     with app.app_context():
-        text_ = (ROOT / "rubrics" / "micro_video.toml").read_text(encoding="utf-8") + VOTED
-        contests.sync_rubric(db.session, None, parse_rubric(text_, "micro_video.toml"), edition="2026")
-        db.session.commit()
-        codes = seed_review_contest(app, short_video)
-        recuse_expert5()
-        votes.open_vote(db.session, _organizer(), _contest(), utcnow() + timedelta(days=7))
-        db.session.commit()
-        casts = {"A": 4, "B": 2, "C": 1}
-        n = 0
-        for letter, count in casts.items():
-            for _ in range(count):
-                n += 1
-                _cast(codes[letter], n, f"198.51.{n}.1")
-        rigged = [_cast(codes["C"], 100 + i, f"203.0.113.{i}") for i in (1, 2)]
-        votes.void_votes(db.session, _organizer(), _contest(), rigged, REASON)
-        votes.close_vote(db.session, _organizer(), _contest())
-        db.session.commit()
-    return codes
+        return vote_on_contest(app, short_video)
 
 
 def _freeze() -> ResultSnapshot:
