@@ -410,30 +410,32 @@ _BOXES_LOCK = threading.Lock()
 
 @lru_cache(maxsize=1)
 def _ballot_query() -> Select[Any]:
-    """The row a vote reads (built once: building a select costs more than running this one)."""
-    latest = select(func.max(RubricVersion.version)).where(RubricVersion.contest_id == Contest.id).scalar_subquery()
+    """The row a vote reads, on the tables (no ORM entity: a plain row, without the ORM's work around
+    it), built once: building a select costs more than running this one."""
+    contest, version, window = (model.__table__.c for model in (Contest, RubricVersion, VoteWindow))
+    latest = select(func.max(version.version)).where(version.contest_id == contest.id).scalar_subquery()
     return (
         select(
-            Contest.id,
-            Contest.phase,
-            Contest.archived_at,
-            Contest.submission_deadline,
-            Contest.review_deadline,
+            contest.id,
+            contest.phase,
+            contest.archived_at,
+            contest.submission_deadline,
+            contest.review_deadline,
             latest,
-            VoteWindow.id,
-            VoteWindow.opened_at,
-            VoteWindow.closes_at,
-            VoteWindow.closed_at,
+            window.id,
+            window.opened_at,
+            window.closes_at,
+            window.closed_at,
         )
-        .join(VoteWindow, VoteWindow.contest_id == Contest.id)
-        .where(Contest.slug == bindparam("slug"))
+        .join_from(Contest.__table__, VoteWindow.__table__, window.contest_id == contest.id)
+        .where(contest.slug == bindparam("slug"))
     )
 
 
 def ballot(session: Session, slug: str) -> Ballot:
     """The ballot of the contest's public vote (NotFound when it has none): one row read of the contest,
     its latest rubric version and its vote window, and the process's box when that row still matches it."""
-    row = session.execute(_ballot_query(), {"slug": slug}).one_or_none()
+    row = session.connection().execute(_ballot_query(), {"slug": slug}).one_or_none()
     if row is None:
         raise NotFound(_("This contest has no public vote."))
     (contest_id, phase, archived_at, submission_deadline, review_deadline) = row[:5]
@@ -539,7 +541,8 @@ def cast_ballot(
         raise ServiceError(_proof_message(proof))
     values = _vote_values(box.contest_id, entry_id, voter, voter_key, proof, now, voting_day(now, zone))
     limits = {"per_day": box.spec.per_day, "per_entry_per_day": box.spec.per_entry_per_day}
-    stored = session.execute(_slots_insert(session.get_bind().dialect.name), values | limits)
+    connection = session.connection()
+    stored = connection.execute(_slots_insert(connection.dialect.name), values | limits)
     if stored.first() is None:
         _cast_in_full(session, current.slug, code, voter, token, nonce, key, zone, now)
 
