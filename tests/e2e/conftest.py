@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import shutil
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from flask import Flask
@@ -18,6 +18,9 @@ from judging.models import Role
 from judging.rubric import load_rubric_directory
 from judging.services import contests, organizations
 from tests.conftest import IN_CI, ROOT, create_user, make_test_app
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = ROOT / "build" / "screenshots"  # git-ignored; pytest-playwright owns test-results/
@@ -57,10 +60,29 @@ def configured_app(tmp_path: Path, **overrides: object) -> Flask:
     return app
 
 
+def answered_whole(app: Flask) -> WSGIApplication:
+    """``app`` with every answer read whole (and its file closed) before werkzeug's development server
+    writes it. When the browser drops a connection in the middle of an answer (it navigates on while a
+    script still loads), that server fails before it closes the answer, and the open static file's
+    ResourceWarning later fails whichever test is running: a fault of the test server, not of the app
+    (gunicorn closes every answer)."""
+
+    def whole(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        answer = app(environ, start_response)
+        try:
+            return [b"".join(answer)]
+        finally:
+            close = getattr(answer, "close", None)
+            if close is not None:
+                close()
+
+    return whole
+
+
 @contextmanager
 def served(app: Flask) -> Iterator[str]:
     """Serve ``app`` from a thread on a free local port; yields its base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, answered_whole(app), threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
