@@ -148,16 +148,7 @@ def test_two_round_contest_runs_and_the_result_shows_both_rounds(app: Flask) -> 
             db.session.scalars(select(Entry.code).join(Assignment).where(Assignment.round_key == "final"))
         )
         assert final_codes == {codes[n] for n in range(1, 7)}
-        for number, sheets in FINAL.items():
-            for judge, (content, form, influence) in zip(finalists, sheets, strict=True):
-                save_sheet(
-                    db.session,
-                    judge,
-                    assignment_of(judge, codes[number]),
-                    scores={"content": content, "form": form, "influence": influence},
-                    submit=True,
-                )
-        db.session.commit()
+        submit_final_sheets(codes, finalists)
 
         results = compute_results(db.session, contest)
         assert results.ranking is not None
@@ -400,6 +391,11 @@ def run_final(contest: Contest, codes: dict[int, str], finalists: list[User], or
     for judge in finalists:
         rounds.place_judge(db.session, organizer, contest, judge, "final")
     rounds.assign_round(db.session, organizer, contest, "final")
+    submit_final_sheets(codes, finalists)
+
+
+def submit_final_sheets(codes: dict[int, str], finalists: list[User]) -> None:
+    """The five final judges submit the FINAL sheets (committed)."""
     for number, sheets in FINAL.items():
         for judge, (content, form, influence) in zip(finalists, sheets, strict=True):
             save_sheet(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from judging import vote_proof
 from judging.extensions import db
-from judging.models import AuditEvent, Vote, utcnow
+from judging.models import AuditEvent, Contest, Vote, utcnow
 from judging.rubric import parse_rubric
 from judging.rubric_document import same_rubric
 from judging.rubric_form import form_data_of
@@ -48,6 +48,25 @@ def vote_in(client: FlaskClient, code: str, nonce_for=None, **fields: str):  # t
     }
     data.update(fields)
     return client.post(f"{PAGE}/{code}", data=data, headers={"User-Agent": "Mozilla/5.0 phone"}, follow_redirects=True)
+
+
+def script_votes(target: Contest, entry_id: int, n: int, start: datetime) -> None:
+    """``n`` votes for the entry as a script casts them: one network, every 15 seconds from ``start``, a
+    fresh cookie each time (committed)."""
+    for i in range(n):
+        token = vote_proof.issue_challenge(b"k" * 32, target.id, 0, int(start.timestamp()))
+        votes.cast_vote(
+            db.session,
+            target,
+            entry_id,
+            votes.Voter(None, f"{i:040d}", f"203.0.113.{i + 1}", "bot", "zh", "1x1", "UTC"),
+            token,
+            "0",
+            b"k" * 32,
+            "Asia/Shanghai",
+            now=start + timedelta(seconds=15 * i),
+        )
+    db.session.commit()
 
 
 def count_of(app: Flask) -> int:
@@ -120,20 +139,7 @@ def test_the_organiser_voids_a_flagged_group_and_restores_it_with_reasons(
         target = contest()
         start = utcnow() - timedelta(hours=2)
         entry_ids = {e.code: e.id for e in votes.shortlisted_entries(db.session, target)}
-        for n in range(12):  # a script: one network, every 15 seconds, a fresh cookie each time
-            token = vote_proof.issue_challenge(b"k" * 32, target.id, 0, int(start.timestamp()))
-            votes.cast_vote(
-                db.session,
-                target,
-                entry_ids[codes["C"]],
-                votes.Voter(None, f"{n:040d}", f"203.0.113.{n + 1}", "bot", "zh", "1x1", "UTC"),
-                token,
-                "0",
-                b"k" * 32,
-                "Asia/Shanghai",
-                now=start + timedelta(seconds=15 * n),
-            )
-        db.session.commit()
+        script_votes(target, entry_ids[codes["C"]], 12, start)
     organizer_client = client_for("organizer")
     desk = organizer_client.get(DESK).get_data(as_text=True)
     assert f'data-flag="network" data-flag-entry="{codes["C"]}"' in desk
@@ -186,20 +192,7 @@ def test_the_desk_flags_by_the_rubrics_thresholds(
         target = contest()
         start = utcnow() - timedelta(hours=2)
         entry_ids = {e.code: e.id for e in votes.shortlisted_entries(db.session, target)}
-        for n in range(6):
-            token = vote_proof.issue_challenge(b"k" * 32, target.id, 0, int(start.timestamp()))
-            votes.cast_vote(
-                db.session,
-                target,
-                entry_ids[codes["C"]],
-                votes.Voter(None, f"{n:040d}", f"203.0.113.{n + 1}", "bot", "zh", "1x1", "UTC"),
-                token,
-                "0",
-                b"k" * 32,
-                "Asia/Shanghai",
-                now=start + timedelta(seconds=15 * n),
-            )
-        db.session.commit()
+        script_votes(target, entry_ids[codes["C"]], 6, start)
         kinds = [(flag.entry, flag.kind.value, flag.count) for flag in votes.rigging_flags(db.session, target)]
     desk = client_for("organizer").get(DESK).get_data(as_text=True)
     if flagged:

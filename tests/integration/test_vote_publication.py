@@ -27,10 +27,11 @@ from sqlalchemy import select, text
 from judging import vote_proof
 from judging.exports.publication import award_list_frames
 from judging.extensions import db
-from judging.models import Certificate, Contest, Entry, ResultSnapshot, User, utcnow
+from judging.models import Certificate, Entry, ResultSnapshot, utcnow
 from judging.rubric import parse_rubric
 from judging.services import contests, publication, snapshots, votes
 from tests.conftest import ROOT
+from tests.integration.test_votes import contest, organizer
 from tests.scenarios import recuse_expert5, seed_review_contest
 
 KEY = b"vote-test-key-0123456789abcdef01"
@@ -54,27 +55,15 @@ normalisation = "share_of_max"
 """
 
 
-def _contest() -> Contest:
-    found = db.session.scalar(select(Contest).where(Contest.slug == "micro-video"))
-    assert found is not None
-    return found
-
-
-def _organizer() -> User:
-    found = db.session.scalar(select(User).where(User.username == "organizer"))
-    assert found is not None
-    return found
-
-
 def _cast(code: str, n: int, address: str) -> int:
     """One vote for ``code`` from device ``n`` (its own cookie and signals) at ``address``."""
-    contest = _contest()
+    target = contest()
     entry_id = db.session.scalar(select(Entry.id).where(Entry.code == code))
     assert entry_id is not None
     voter = votes.Voter(None, f"{n:040d}", address, f"Mozilla/5.0 device {n}", "zh-CN", "1920x1080", "Asia/Shanghai")
-    token = votes.issue_challenge(contest, KEY, DIFFICULTY)
+    token = votes.issue_challenge(target, KEY, DIFFICULTY)
     vote = votes.cast_vote(
-        db.session, contest, entry_id, voter, token, vote_proof.solve(token, DIFFICULTY), KEY, "Asia/Shanghai"
+        db.session, target, entry_id, voter, token, vote_proof.solve(token, DIFFICULTY), KEY, "Asia/Shanghai"
     )
     db.session.commit()
     return vote.id
@@ -87,7 +76,7 @@ def vote_on_contest(app: Flask, video: Path) -> dict[str, str]:
     db.session.commit()
     codes = seed_review_contest(app, video)
     recuse_expert5()
-    votes.open_vote(db.session, _organizer(), _contest(), utcnow() + timedelta(days=7))
+    votes.open_vote(db.session, organizer(), contest(), utcnow() + timedelta(days=7))
     db.session.commit()
     casts = {"A": 4, "B": 2, "C": 1}
     n = 0
@@ -96,8 +85,8 @@ def vote_on_contest(app: Flask, video: Path) -> dict[str, str]:
             n += 1
             _cast(codes[letter], n, f"198.51.{n}.1")
     rigged = [_cast(codes["C"], 100 + i, f"203.0.113.{i}") for i in (1, 2)]
-    votes.void_votes(db.session, _organizer(), _contest(), rigged, REASON)
-    votes.close_vote(db.session, _organizer(), _contest())
+    votes.void_votes(db.session, organizer(), contest(), rigged, REASON)
+    votes.close_vote(db.session, organizer(), contest())
     db.session.commit()
     return codes
 
@@ -110,14 +99,14 @@ def voted(app: Flask, users: dict[str, int], short_video: Path) -> dict[str, str
 
 
 def _freeze() -> ResultSnapshot:
-    snapshot = publication.freeze(db.session, _organizer(), _contest())
+    snapshot = publication.freeze(db.session, organizer(), contest())
     db.session.commit()
     return snapshot
 
 
 def _publish(snapshot: ResultSnapshot) -> None:
     snapshot.publicity_ends_at = utcnow() - timedelta(minutes=1)
-    publication.publish(db.session, _organizer(), snapshot)
+    publication.publish(db.session, organizer(), snapshot)
     db.session.commit()
 
 
