@@ -436,7 +436,7 @@ def ballot(session: Session, slug: str) -> Ballot:
     """The ballot of the contest's public vote (NotFound when it has none): one row read of the contest,
     its latest rubric version and its vote window, and the process's box when that row still matches it."""
     row = session.connection().execute(_ballot_query(), {"slug": slug}).one_or_none()
-    if row is None:
+    if row is None or row[2] is not None:  # an archived contest is hidden from the public (voting_contest)
         raise NotFound(_("This contest has no public vote."))
     (contest_id, phase, archived_at, submission_deadline, review_deadline) = row[:5]
     (version, window_id, opened_at, closes_at, closed_at) = row[5:]

@@ -17,7 +17,7 @@ from judging.models import AuditEvent, Contest, Vote, utcnow
 from judging.rubric import parse_rubric
 from judging.rubric_document import same_rubric
 from judging.rubric_form import form_data_of
-from judging.services import votes
+from judging.services import contests, votes
 from tests.conftest import ROOT, csrf_token
 from tests.integration.test_votes import VOTE_SECTION, contest, organizer, with_vote
 from tests.scenarios import seed_review_contest
@@ -126,6 +126,24 @@ def test_refused_votes_say_why_in_the_users_language_and_store_nothing(
     assert "You have already voted 2 times for this work today." in third.get_data(as_text=True)
     assert count_of(app) == 2
     assert app.test_client().get("/vote/isg-skills").status_code == 404
+
+
+def test_an_archived_contests_vote_is_not_found_and_takes_no_vote(
+    app: Flask, users: dict[str, int], short_video: Path
+) -> None:
+    codes = open_vote_on(app, short_video)
+    client = app.test_client()
+    client.get(PAGE)
+    token = csrf_token(client, PAGE)
+    challenge = client.get(f"{PAGE}/challenge").get_json()
+    with app.app_context():
+        contests.archive(db.session, organizer(), contest())
+        db.session.commit()
+    assert client.get(f"{PAGE}/challenge").status_code == 404
+    nonce = vote_proof.solve(challenge["token"], challenge["difficulty"])
+    data = {"csrf_token": token, "token": challenge["token"], "nonce": nonce, "screen": "1x1"}
+    assert client.post(f"{PAGE}/{codes['A']}", data=data, headers={"Accept": "application/json"}).status_code == 404
+    assert count_of(app) == 0
 
 
 def test_the_organiser_voids_a_flagged_group_and_restores_it_with_reasons(
