@@ -12,11 +12,16 @@ Rules of this module:
 - Votes are not written to the audit log (there may be a hundred thousand); opening, closing,
   voiding and restoring votes are, with their reason.
 - A vote is cheap (:func:`cast_ballot`): what does not change while a vote runs (the shortlist, the
-  rubric's limits) is kept per process in a :class:`BallotBox`, checked on every vote against one row
-  read of the contest and its window; the vote is then one ``INSERT … SELECT`` that takes both slots
-  when they are free. Whenever that insert stores nothing (a limit reached, a used challenge, a race),
-  the full path (:func:`cast_vote`) decides again and says why.
-- Nothing is committed here: the caller commits once.
+  rubric's limits) is kept per process in a :class:`BallotBox`, with the contest's state as last read
+  (:class:`Ballot`). The workflow's rule judges the vote on that state, and the vote is one
+  ``INSERT … SELECT`` that takes both slots when they are free and stores the vote only if the database
+  still holds that very state (phase, deadlines, rubric version, the same open window, not archived).
+  Whenever that insert stores nothing (a limit reached, a used challenge, a race, a state changed
+  meanwhile), the full path (:func:`cast_vote`) reads everything again, decides, and says why.
+- Nothing is committed here: the caller commits once. The one exception is that insert when the
+  request has begun no transaction: one statement that writes one row, run in autocommit, so that the
+  vote needs no BEGIN and no COMMIT round trip; it is atomic as a statement, and nothing else of the
+  request is written with it.
 """
 
 from __future__ import annotations
@@ -35,10 +40,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
-from sqlalchemy import Insert, Select, Table, and_, bindparam, case, func, select, true, update
+from sqlalchemy import Connection, Insert, Select, Table, and_, bindparam, case, exists, func, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, scoped_session
 
 from judging import vote_proof, workflow
 from judging.models import Contest, Entry, RubricVersion, User, Vote, VoteWindow, utcnow
@@ -402,9 +407,25 @@ class Ballot:
     def open(self, now: datetime | None = None) -> bool:
         return workflow.allowed(Action.CAST_VOTE, self.state, now or utcnow())
 
+    def confirmation(self) -> dict[str, object]:
+        """The state this ballot was judged on, as the parameters by which the vote's insert confirms
+        that the database still holds it (:func:`_slots_insert`)."""
+        return {
+            "slug": self.slug,
+            "phase": self.state.phase,
+            "submission_deadline": self.state.submission_deadline,
+            "review_deadline": self.state.review_deadline,
+            "rubric_version": self.box.rubric_version,
+            "window_id": self.box.window_id,
+            "opened_at": self.box.opened_at,
+            "closes_at": self.state.vote_closes_at,
+        }
+
 
 _BOXES: dict[tuple[str, str], BallotBox] = {}
 """By database and slug (a process may serve several databases: the tests do)."""
+_BALLOTS: dict[tuple[str, str], Ballot] = {}
+"""The last ballot read, by database and slug: what the next vote is judged on (and confirmed against)."""
 _BOXES_LOCK = threading.Lock()
 
 
@@ -432,16 +453,22 @@ def _ballot_query() -> Select[Any]:
     )
 
 
+def _place(session: Session, slug: str) -> tuple[str, str]:
+    return (session.get_bind().engine.url.render_as_string(), slug)
+
+
 def ballot(session: Session, slug: str) -> Ballot:
     """The ballot of the contest's public vote (NotFound when it has none): one row read of the contest,
-    its latest rubric version and its vote window, and the process's box when that row still matches it."""
+    its latest rubric version and its vote window, and the process's box when that row still matches it.
+    The ballot is kept as this process's last one (:func:`last_ballot`)."""
     row = session.connection().execute(_ballot_query(), {"slug": slug}).one_or_none()
+    place = _place(session, slug)
     if row is None or row[2] is not None:  # an archived contest is hidden from the public (voting_contest)
+        with _BOXES_LOCK:
+            _BALLOTS.pop(place, None)
         raise NotFound(_("This contest has no public vote."))
     (contest_id, phase, archived_at, submission_deadline, review_deadline) = row[:5]
     (version, window_id, opened_at, closes_at, closed_at) = row[5:]
-    bind = session.get_bind()
-    place = (bind.engine.url.render_as_string(), slug)
     box = _BOXES.get(place)
     if box is None or (box.contest_id, box.rubric_version, box.window_id, box.opened_at) != (
         contest_id,
@@ -460,7 +487,25 @@ def ballot(session: Session, slug: str) -> Ballot:
         vote_status=VoteStatus.CLOSED if closed_at is not None else VoteStatus.OPEN,
         vote_closes_at=closes_at,
     )
-    return Ballot(slug, box, state, place[0])
+    read = Ballot(slug, box, state, place[0])
+    with _BOXES_LOCK:
+        _BALLOTS[place] = read
+    return read
+
+
+def last_ballot(session: Session, slug: str) -> Ballot:
+    """The ballot this process last read for the contest, without reading (:func:`ballot` when there is
+    none). What a vote is judged on: its insert stores it only if the database still holds that state,
+    and a vote it does not store reads the ballot again (:func:`cast_ballot`)."""
+    kept = _BALLOTS.get(_place(session, slug))
+    return kept if kept is not None else ballot(session, slug)
+
+
+def _forget(current: Ballot) -> None:
+    """Read the ballot again for the next vote: this one may no longer be the database's."""
+    with _BOXES_LOCK:
+        if _BALLOTS.get((current.database, current.slug)) is current:
+            del _BALLOTS[(current.database, current.slug)]
 
 
 def _fill_box(session: Session, place: tuple[str, str]) -> BallotBox:
@@ -486,12 +531,43 @@ def ballot_challenge(ballot: Ballot, key: bytes, default_difficulty: int, now: d
     return _challenge(ballot.box.spec, ballot.box.contest_id, key, default_difficulty, now)
 
 
+@lru_cache(maxsize=1)
+def _ballot_unchanged() -> Any:
+    """True while the database holds the ballot's state (:meth:`Ballot.confirmation`): the contest under
+    its slug, in the same phase with the same deadlines, not archived, on the same latest rubric version,
+    with the same vote window open and closing when it did."""
+    contest, version, window = (model.__table__.c for model in (Contest, RubricVersion, VoteWindow))
+    latest = select(func.max(version.version)).where(version.contest_id == contest.id).scalar_subquery()
+    return exists(
+        select(contest.id)
+        .join_from(Contest.__table__, VoteWindow.__table__, window.contest_id == contest.id)
+        .where(
+            contest.id == bindparam("contest_id"),
+            contest.slug == bindparam("slug"),
+            contest.phase == bindparam("phase", type_=contest.phase.type),
+            contest.archived_at.is_(None),
+            contest.submission_deadline.is_not_distinct_from(
+                bindparam("submission_deadline", type_=contest.submission_deadline.type)
+            ),
+            contest.review_deadline.is_not_distinct_from(
+                bindparam("review_deadline", type_=contest.review_deadline.type)
+            ),
+            latest == bindparam("rubric_version"),
+            window.id == bindparam("window_id"),
+            window.opened_at == bindparam("opened_at", type_=window.opened_at.type),
+            window.closes_at == bindparam("closes_at", type_=window.closes_at.type),
+            window.closed_at.is_(None),
+        )
+    )
+
+
 @lru_cache(maxsize=2)
 def _slots_insert(dialect: str) -> Insert:
     """``INSERT … SELECT`` of one vote taking the next free day slot and entry slot of its voter, when both
-    limits (``per_day``, ``per_entry_per_day``) leave one; inserting nothing when either is used up or a
-    unique row (a slot taken meanwhile, the challenge used before) is already there. Built once per
-    dialect, with the vote's values as parameters named as its columns."""
+    limits (``per_day``, ``per_entry_per_day``) leave one and the database still holds the state the vote
+    was judged on (:func:`_ballot_unchanged`); inserting nothing when either limit is used up, the state
+    changed, or a unique row (a slot taken meanwhile, the challenge used before) is already there. Built
+    once per dialect, with the vote's values as parameters named as its columns."""
     table = Vote.__table__
     assert isinstance(table, Table)
     mine_today = (
@@ -509,7 +585,7 @@ def _slots_insert(dialect: str) -> Insert:
             entry.c.n + 1,
         )
         .select_from(day.join(entry, true()))  # two one-row counts side by side
-        .where(day.c.n < bindparam("per_day"), entry.c.n < bindparam("per_entry_per_day"))
+        .where(day.c.n < bindparam("per_day"), entry.c.n < bindparam("per_entry_per_day"), _ballot_unchanged())
     )
     columns = [table.c[name] for name in VOTE_VALUES] + [table.c.day_slot, table.c.entry_slot]
     insert = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
@@ -528,11 +604,13 @@ def cast_ballot(
     now: datetime | None = None,
 ) -> None:
     """Record one vote for the shortlisted work ``code`` as :func:`cast_vote` does (the same checks, limits
-    and refusals): with the :func:`ballot` just read, one insert when the vote is allowed."""
+    and refusals): judged on ``current`` (:func:`last_ballot`), one insert when the vote is allowed and
+    the database still holds that state; else the full path."""
     now = now or utcnow()
     box = current.box
     entry_id = box.shortlist.get(code)
     if entry_id is None or not current.open(now):
+        _forget(current)
         _cast_in_full(session, current.slug, code, voter, token, nonce, key, zone, now)
         return
     voter_key = _voter_key(box.spec, voter)
@@ -541,10 +619,29 @@ def cast_ballot(
         raise ServiceError(_proof_message(proof))
     values = _vote_values(box.contest_id, entry_id, voter, voter_key, proof, now, voting_day(now, zone))
     limits = {"per_day": box.spec.per_day, "per_entry_per_day": box.spec.per_entry_per_day}
-    connection = session.connection()
-    stored = connection.execute(_slots_insert(connection.dialect.name), values | limits)
+    alone = not _begun(session)
+    connection = _vote_connection(session, alone)
+    stored = connection.execute(_slots_insert(connection.dialect.name), values | limits | current.confirmation())
     if stored.first() is None:
+        _forget(current)
+        if alone:
+            session.rollback()  # out of autocommit: the full path reads and writes in one transaction
         _cast_in_full(session, current.slug, code, voter, token, nonce, key, zone, now)
+
+
+def _begun(session: Session) -> bool:
+    """Whether the request's session has begun a transaction (the request's own session, when it is
+    Flask-SQLAlchemy's scoped one)."""
+    own = session() if isinstance(session, scoped_session) else session
+    return own.in_transaction()
+
+
+def _vote_connection(session: Session, alone: bool) -> Connection:
+    """The connection of a vote's insert: in autocommit when the vote is the request's only statement
+    (``alone``: no transaction begun), else in the request's transaction."""
+    if alone:
+        return session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    return session.connection()
 
 
 def _cast_in_full(

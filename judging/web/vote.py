@@ -95,11 +95,12 @@ def cast(slug: str, code: str) -> ResponseReturnValue:
     """Record a vote. The page's script asks for JSON (the message, the work's count when counts are
     live, and the next challenge, so that a vote costs one request); a plain form post is answered with
     a flash and a redirect to the page."""
-    ballot = votes.ballot(db.session, slug)
+    ballot = votes.last_ballot(db.session, slug)
     form = VoteForm()
+    wants_json = _wants_json()
     if not form.validate():
         message = _("The vote's check is not valid. Please reload the page and vote again.")
-        if _wants_json():
+        if wants_json:
             return jsonify({"ok": False, "message": message}), 400
         flash(message, "danger")
         return redirect(url_for("vote.page", slug=slug))
@@ -125,10 +126,10 @@ def cast(slug: str, code: str) -> ResponseReturnValue:
             _key(),
             current_app.config["DISPLAY_TIMEZONE"],
         ),
-        None if _wants_json() else thanks,
-        announce=not _wants_json(),
+        None if wants_json else thanks,
+        announce=not wants_json,
     )
-    if _wants_json():
+    if wants_json:
         answer: dict[str, object] = {
             "ok": outcome.ok,
             "message": thanks if outcome.ok else (outcome.refusal.message if outcome.refusal else ""),

@@ -10,7 +10,13 @@ from judging.web.forms import DEADLINE_FORMATS, AppForm, WithinYears
 
 
 class VoteForm(AppForm):
-    """One vote: the solved proof of work and what the browser says of itself (filled in by its script)."""
+    """One vote: the solved proof of work and what the browser says of itself (filled in by its script).
+
+    Its CSRF token is checked by CSRFProtect before the view, as every post's; the form does not sign a
+    new one for each vote (the page renders it with ``csrf_token()``)."""
+
+    class Meta:
+        csrf = False
 
     token = HiddenField(validators=[Optional(), Length(max=200)])
     nonce = HiddenField(validators=[Optional(), Length(max=32)])

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select, text
 
 from judging import vote_proof
 from judging.extensions import db
@@ -144,6 +144,92 @@ def test_an_archived_contests_vote_is_not_found_and_takes_no_vote(
     data = {"csrf_token": token, "token": challenge["token"], "nonce": nonce, "screen": "1x1"}
     assert client.post(f"{PAGE}/{codes['A']}", data=data, headers={"Accept": "application/json"}).status_code == 404
     assert count_of(app) == 0
+
+
+def _change_behind_the_process(app: Flask, change: str) -> None:
+    """What another worker, the organiser or an insider with the database does while this process keeps
+    its ballot: in its own connection, committed."""
+    with app.app_context(), db.engine.begin() as connection:
+        target = connection.execute(select(Contest.id).where(Contest.slug == "micro-video")).scalar_one()
+        if change == "closed":
+            connection.execute(
+                text("UPDATE vote_window SET closed_at = :now WHERE contest_id = :id"), {"now": utcnow(), "id": target}
+            )
+        elif change == "closing time moved to the past":
+            connection.execute(
+                text("UPDATE vote_window SET closes_at = :then WHERE contest_id = :id"),
+                {"then": utcnow() - timedelta(minutes=1), "id": target},
+            )
+        else:
+            connection.execute(
+                text("UPDATE contest SET archived_at = :now WHERE id = :id"), {"now": utcnow(), "id": target}
+            )
+
+
+@pytest.mark.parametrize(
+    ("change", "status", "message"),
+    [
+        ("closed", 409, "投票已结束。"),
+        ("closing time moved to the past", 409, "投票已结束。"),
+        ("archived", 404, None),
+    ],
+)
+def test_a_vote_judged_on_a_ballot_the_database_no_longer_holds_is_not_stored(
+    app: Flask, users: dict[str, int], short_video: Path, change: str, status: int, message: str | None
+) -> None:
+    """The process keeps the ballot it last read and judges a vote on it; the vote's insert stores it only
+    if the database still holds that state. Changed behind the process's back, the vote goes to the full
+    path, which refuses it, and the next vote reads the ballot again."""
+    codes = open_vote_on(app, short_video)
+    client = app.test_client()
+    assert vote_in(client, codes["A"]).status_code == 200  # the ballot is kept now
+    token = csrf_token(client, PAGE)
+    challenge = client.get(f"{PAGE}/challenge").get_json()
+    _change_behind_the_process(app, change)
+    data = {
+        "csrf_token": token,
+        "token": challenge["token"],
+        "nonce": vote_proof.solve(challenge["token"], challenge["difficulty"]),
+        "screen": "1x1",
+    }
+    answer = client.post(f"{PAGE}/{codes['B']}", data=data, headers={"Accept": "application/json"})
+    assert answer.status_code == status
+    if message is not None:
+        assert answer.get_json()["message"] == message
+        with app.app_context():
+            kept = votes.last_ballot(db.session, "micro-video")  # read again: the one it holds now
+            assert not kept.open()
+    assert count_of(app) == 1
+
+
+def test_a_vote_on_the_kept_ballot_is_one_statement(app: Flask, users: dict[str, int], short_video: Path) -> None:
+    """A vote reads nothing: one ``INSERT … SELECT`` (hidden counts: no count read in its answer)."""
+    codes = open_vote_on(app, short_video, VOTE_SECTION.replace('counts = "live"', 'counts = "hidden"'))
+    client = app.test_client()
+    vote_in(client, codes["A"])
+    token = csrf_token(client, PAGE)
+    challenge = client.get(f"{PAGE}/challenge").get_json()
+    data = {
+        "csrf_token": token,
+        "token": challenge["token"],
+        "nonce": vote_proof.solve(challenge["token"], challenge["difficulty"]),
+        "screen": "1x1",
+    }
+    statements: list[str] = []
+    with app.app_context():
+        engine = db.engine
+
+    def seen(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        statements.append(statement.split()[0])
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        answer = client.post(f"{PAGE}/{codes['B']}", data=data, headers={"Accept": "application/json"})
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert answer.status_code == 200 and answer.get_json()["ok"] is True
+    assert statements == ["INSERT"]
+    assert count_of(app) == 2
 
 
 def test_the_organiser_voids_a_flagged_group_and_restores_it_with_reasons(

@@ -22,6 +22,7 @@ from tests.conftest import ROOT
 from tests.scenarios import seed_review_contest
 
 KEY = b"vote-test-key-0123456789abcdef01"
+SLUG = "micro-video"
 ZONE = "Asia/Shanghai"
 DIFFICULTY = 4
 
@@ -48,7 +49,7 @@ def with_vote(section: str = VOTE_SECTION) -> None:
 
 
 def contest() -> Contest:
-    found = db.session.scalar(select(Contest).where(Contest.slug == "micro-video"))
+    found = db.session.scalar(select(Contest).where(Contest.slug == SLUG))
     assert found is not None
     return found
 
@@ -82,10 +83,12 @@ def proof() -> tuple[str, str]:
     return token, vote_proof.solve(token, DIFFICULTY)
 
 
-PATHS = ["one insert", "full"]
-"""A vote goes through :func:`votes.cast_ballot` (the page's path: one row read and one insert, the full
-path deciding whatever that insert does not store) or :func:`votes.cast_vote` (the full path alone): every
-limit, attack and race below holds on both."""
+PATHS = ["one insert", "kept ballot", "full"]
+"""A vote goes through :func:`votes.cast_ballot` (one insert, the full path deciding whatever that insert
+does not store) on a ballot just read in the request's transaction ("one insert"), or as the vote page
+casts it: on the process's kept ballot (:func:`votes.last_ballot`), read only when there is none, with no
+transaction begun, so that the insert runs alone in autocommit ("kept ballot"); or through
+:func:`votes.cast_vote` (the full path alone). Every limit, attack and race below holds on all three."""
 
 
 CURRENT_PATH = ["full"]
@@ -101,7 +104,13 @@ def cast_on(path: str, code: str, voter: votes.Voter, token: str, nonce: str, no
     """One vote by ``path`` (uncommitted): the stored row."""
     if path == "full":
         return votes.cast_vote(db.session, contest(), entry_id(code), voter, token, nonce, KEY, ZONE, now=now)
-    current = votes.ballot(db.session, "micro-video")
+    if path == "kept ballot":
+        votes.last_ballot(db.session, SLUG)  # read when this process keeps none
+        db.session.commit()  # a vote request begins with no transaction
+        current = votes.last_ballot(db.session, SLUG)
+        assert not db.session().in_transaction()
+    else:
+        current = votes.ballot(db.session, SLUG)
     votes.cast_ballot(db.session, current, code, voter, token, nonce, KEY, ZONE, now=now)
     stored = db.session.scalar(select(Vote).where(Vote.challenge == token.split(".")[1]))
     assert stored is not None
@@ -352,7 +361,13 @@ def test_concurrent_votes_cannot_both_take_the_last_slot(
                 if vote_path == "full":
                     votes.cast_vote(db.session, target, ids[code], voter, token, nonce, KEY, ZONE)
                 else:
-                    current = votes.ballot(db.session, "micro-video")
+                    if vote_path == "kept ballot":
+                        db.session.remove()  # the insert alone, in autocommit
+                    current = (
+                        votes.last_ballot(db.session, SLUG)
+                        if vote_path == "kept ballot"
+                        else votes.ballot(db.session, SLUG)
+                    )
                     votes.cast_ballot(db.session, current, code, voter, token, nonce, KEY, ZONE)
                 db.session.commit()
                 outcomes.append("stored")
