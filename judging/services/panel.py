@@ -30,7 +30,7 @@ from judging.models import (
     User,
     utcnow,
 )
-from judging.services import NotFound, ServiceError, audit, exclusions, rounds
+from judging.services import NotFound, ServiceError, audit, exclusions, paper_sheets, rounds
 from judging.services.contests import current_rubric, require
 from judging.services.entries import judgeable_entries
 from judging.services.progress import open_for_conflicts
@@ -38,12 +38,21 @@ from judging.workflow import Action, RoundStatus
 
 
 def add_to_panel(session: Session, actor: User, contest: Contest, judge: User) -> PanelMember:
+    """Put an active judge account on the contest's panel. Not one of the contest's paper clerks: who
+    types the judges' paper sheets does not judge (:mod:`judging.services.paper_sheets` refuses the
+    other way round)."""
     require(Action.CHANGE_PANEL, contest)
     existing = session.scalar(
         select(PanelMember).where(PanelMember.contest_id == contest.id, PanelMember.judge_id == judge.id)
     )
     if existing:
         return existing
+    if judge.role is not Role.JUDGE or not judge.active:
+        raise ServiceError(_("Only an active judge account can sit on a panel."))
+    if paper_sheets.is_clerk(session, judge, contest):
+        raise ServiceError(
+            _("%(name)s types this contest's paper sheets; a clerk cannot sit on its panel.", name=judge.display_name)
+        )
     member = PanelMember(contest=contest, judge=judge)
     session.add(member)
     session.flush()
@@ -130,12 +139,13 @@ def remove_from_panel(
 
 
 def judges_off_panel(session: Session, contest: Contest) -> list[User]:
-    """Active judge accounts that are not on the contest's panel, by name."""
+    """Active judge accounts that may join the contest's panel: not on it, not its paper clerks; by name."""
     on_panel = {member.judge_id for member in contest.panel}
+    clerks = {clerk.user_id for clerk in paper_sheets.clerks_of(session, contest)}
     return [
         user
         for user in session.scalars(select(User).where(User.role == Role.JUDGE).order_by(User.display_name))
-        if user.id not in on_panel and user.active
+        if user.id not in on_panel and user.id not in clerks and user.active
     ]
 
 

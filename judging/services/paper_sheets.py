@@ -122,6 +122,8 @@ def name_clerk(session: Session, actor: User, contest: Contest, user: User) -> P
     require(Action.CHANGE_PANEL, contest)
     if user.role is Role.ENTRANT:
         raise ServiceError(_("An entrant's account cannot type score sheets."))
+    if not user.active:
+        raise ServiceError(_("%(name)s's account is deactivated; it cannot type score sheets.", name=user.display_name))
     if session.scalar(select(on_panel(user.id, contest.id))):
         raise ServiceError(
             _("%(name)s sits on this contest's panel; a judge cannot type paper sheets.", name=user.display_name)

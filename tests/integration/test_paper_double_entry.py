@@ -10,6 +10,7 @@ tie-break (35.00 against 34.67): B falls from first to second. Both databases.
 from __future__ import annotations
 
 import io
+import re
 
 import pandas as pd
 import pytest
@@ -32,10 +33,13 @@ from judging.models import (
 from judging.scoring.ranking import rank_entries
 from judging.scoring.score_table import parse_score_frame
 from judging.services import ServiceError, audit
+from judging.services.accounts import set_active
 from judging.services.integrity import verify_instance
+from judging.services.panel import add_to_panel, judges_off_panel
 from judging.services.paper_origins import paper_record
 from judging.services.paper_sheets import (
     assignment_for_paper,
+    clerks_of,
     enter_paper_sheet,
     name_clerk,
     open_pairs,
@@ -315,6 +319,58 @@ def test_a_judge_clerks_and_strangers_are_refused(app, paper_contest, users):
         ]
         db.session.rollback()
         assert db.session.scalar(select(PaperEntry)) is None
+
+
+def test_a_clerk_cannot_join_the_panel_and_a_deactivated_account_cannot_be_named_clerk(app, paper_contest, client_for):
+    """Who types the judges' paper sheets does not judge, either way round; and only a live account types."""
+    with in_english(app):
+        contest = _contest()
+        organizer = _user("organizer")
+        panel_before = sorted(member.judge_id for member in contest.panel)
+        with pytest.raises(ServiceError) as clerk_on_panel:
+            add_to_panel(db.session, organizer, contest, _user("clerk-a"))
+        assert (
+            clerk_on_panel.value.message
+            == "Clerk-A types this contest's paper sheets; a clerk cannot sit on its panel."
+        )
+        db.session.rollback()
+        with pytest.raises(ServiceError) as entrant_on_panel:
+            add_to_panel(db.session, organizer, contest, _user("entrant-a"))
+        assert entrant_on_panel.value.message == "Only an active judge account can sit on a panel."
+        db.session.rollback()
+        assert sorted(member.judge_id for member in _contest().panel) == panel_before
+        assert "clerk-a" not in {user.username for user in judges_off_panel(db.session, contest)}
+        gone = create_user("clerk-gone", Role.JUDGE)
+        set_active(db.session, organizer, gone, False)
+        db.session.commit()
+        with pytest.raises(ServiceError) as deactivated:
+            name_clerk(db.session, organizer, contest, gone)
+        assert deactivated.value.message == "Clerk-Gone's account is deactivated; it cannot type score sheets."
+        db.session.rollback()
+        with pytest.raises(ServiceError) as deactivated_on_panel:
+            add_to_panel(db.session, organizer, contest, gone)
+        assert deactivated_on_panel.value.message == "Only an active judge account can sit on a panel."
+        db.session.rollback()
+        assert [clerk.user.username for clerk in clerks_of(db.session, contest)] == ["clerk-a", "clerk-b", "clerk-c"]
+    # The organiser's panel form does not offer a clerk, and a forged post naming one changes nothing.
+    organizer_client = client_for("organizer")
+    page = organizer_client.get("/organizer/contests/micro-video/judging")
+    with app.app_context():
+        clerk_id = _user("clerk-a").id
+    offered = re.search(r'<select[^>]*name="judge_id"[^>]*>(.*?)</select>', page.get_data(as_text=True), re.S)
+    assert offered is not None and "<option" in offered.group(1)
+    assert f'value="{clerk_id}"' not in offered.group(1)
+    forged = organizer_client.post(
+        "/organizer/contests/micro-video/judging/panel",
+        data={
+            "csrf_token": csrf_token(organizer_client, "/organizer/contests/micro-video/judging"),
+            "judge_id": clerk_id,
+        },
+        follow_redirects=True,
+    )
+    assert forged.status_code == 200 and "请选择一位尚未加入评审组的评审专家。" in forged.get_data(as_text=True)
+    with app.app_context():
+        assert sorted(member.judge_id for member in _contest().panel) == panel_before
 
 
 def test_a_web_sheet_from_paper_cannot_be_changed_by_the_judge(app, paper_contest):
