@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import http.client
 import json
 import os
@@ -134,7 +135,7 @@ def seaweedfs(
     command += [f"-s3.config={folder / 's3.json'}", f"-master.volumeSizeLimitMB={volume_size_limit_mb}"]
     command += ["-volume.max=20", "-s3.port.iceberg=0", "-s3.port.lance=0"]  # no catalog servers on fixed ports
     with open(folder / "weed.log", "wb") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, preexec_fn=ends_with_its_parent)
     endpoint = f"http://127.0.0.1:{ports['s3']}"
     client = boto3.client(
         "s3",
@@ -279,6 +280,16 @@ def build_review_instance(database_url: str, workdir: Path, *, judges: int, entr
 # --- the server ------------------------------------------------------------------------------------------
 
 
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def ends_with_its_parent() -> None:
+    """``preexec_fn`` of a process the harness starts (gunicorn, SeaweedFS, wrk): SIGTERM (a graceful stop)
+    when the process that started it ends, however it ends. Killed outright, a benchmark used to leave its
+    gunicorn serving (in its own session, it misses the terminal's Ctrl-C too)."""
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 class GunicornServer:
     """``gunicorn app:app`` with ``workers`` sync workers (``gthread`` workers of ``threads`` threads each when
     ``threads`` > 1), serving a socket this object holds.
@@ -333,6 +344,7 @@ class GunicornServer:
             stdout=output,
             stderr=output,
             start_new_session=True,  # its own process group: kill() reaches the workers too
+            preexec_fn=ends_with_its_parent,
         )
         if self.log:
             output.close()  # type: ignore[union-attr]

@@ -56,6 +56,7 @@ from bench.harness import (
     app_for,
     build_review_instance,
     create_person,
+    ends_with_its_parent,
     server_env,
 )
 from bench.load import (
@@ -166,7 +167,9 @@ def run_wrk(
         "-s", str(ROOT / "bench" / "wrk" / script), server.base_url, "--", *arguments,
     ]  # fmt: skip
     began = time.perf_counter()
-    with subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True) as process:
+    with subprocess.Popen(
+        command, cwd=ROOT, stdout=subprocess.PIPE, text=True, preexec_fn=ends_with_its_parent
+    ) as process:
         assert process.stdout is not None
         started: float | None = None
         done: set[int] = set()
