@@ -29,14 +29,14 @@ from judging.workflow import Action
 
 
 def assignments_of_judge(session: Session, judge: User) -> list[Assignment]:
-    """The judge's assignments in the contests whose panel the judge sits on."""
+    """The judge's assignments in the contests whose panel the judge sits on: one per entry and round."""
     return list(
         session.scalars(
             select(Assignment)
             .join(Entry)
             .where(Assignment.judge_id == judge.id, on_panel(judge.id, Entry.contest_id))
             .options(selectinload(Assignment.entry).selectinload(Entry.files), selectinload(Assignment.sheet))
-            .order_by(Entry.contest_id, Entry.code)
+            .order_by(Entry.contest_id, Entry.code, Assignment.id)
         )
     )
 
@@ -57,6 +57,11 @@ class JudgeProgress:
     @property
     def open_for_scores(self) -> bool:
         return open_for_scores(self.contest)
+
+    @property
+    def round_labels(self) -> dict[str, str]:
+        """Round key → label, to name the round of each assignment (empty without rounds)."""
+        return {spec.key: spec.label for spec in current_rubric(self.contest).rounds}
 
     def by_state(self) -> dict[str, list[Assignment]]:
         """The assignments grouped as the judge works through them: to do, draft, done, recused."""
