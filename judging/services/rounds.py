@@ -182,6 +182,20 @@ def place_judge(session: Session, actor: User, contest: Contest, judge: User, ke
     )
 
 
+def started_seats(session: Session, contest: Contest) -> set[tuple[str, int]]:
+    """(round key, judge id) of every round that has started for a judge: the judge has assignments in it
+    (recused ones too), so the judge stays on that round's panel."""
+    return {
+        (key, judge_id)
+        for key, judge_id in session.execute(
+            select(Assignment.round_key, Assignment.judge_id)
+            .join(Entry, Assignment.entry_id == Entry.id)
+            .where(Entry.contest_id == contest.id)
+            .distinct()
+        )
+    }
+
+
 def unplace_judge(session: Session, actor: User, contest: Contest, judge: User, key: str) -> None:
     """Take a judge off one round's panel, while the round has not started for the judge (no assignment
     of the judge in it); the judge's seats on other rounds stay."""
@@ -194,12 +208,7 @@ def unplace_judge(session: Session, actor: User, contest: Contest, judge: User, 
         raise ServiceError(
             _("%(judge)s does not sit on the round “%(round)s”.", judge=judge.display_name, round=view.spec.label)
         )
-    started = session.scalar(
-        select(func.count(Assignment.id))
-        .join(Entry, Assignment.entry_id == Entry.id)
-        .where(Entry.contest_id == contest.id, Assignment.judge_id == judge.id, Assignment.round_key == key)
-    )
-    if started:
+    if (key, judge.id) in started_seats(session, contest):
         raise ServiceError(
             _(
                 "%(judge)s already has entries to judge in the round “%(round)s”, so stays on its panel.",

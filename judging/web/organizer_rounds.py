@@ -61,6 +61,7 @@ def page(slug: str) -> ResponseReturnValue:
         outcomes=outcomes,
         place_form=_place_form(contest),
         round_judges={view.spec.key: rounds.round_judges(contest, view.spec.key) for view in views},
+        started=rounds.started_seats(db.session, contest),
         freeze_forms=freeze_forms,
         confirm=ConfirmForm(),
         advance_texts={view.spec.key: _advance_text(view) for view in views if view.spec.advance},

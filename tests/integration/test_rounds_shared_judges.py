@@ -32,7 +32,7 @@ from judging.models import (
     SheetStatus,
     User,
 )
-from judging.services import ServiceError, contests, panel, rounds
+from judging.services import ServiceError, api_tokens, contests, panel, rounds
 from judging.services.results import compute_results, score_frames
 from judging.services.sheets import save_sheet
 from tests.conftest import create_user, log_in, organization_named
@@ -113,7 +113,7 @@ def test_a_judge_on_both_rounds_screens_then_judges_the_final(app: Flask) -> Non
                     submit=True,
                 )
         db.session.commit()
-        slug, shared_id = contest.slug, screeners[0].id
+        slug, shared_id, organizer_id = contest.slug, screeners[0].id, organizer.id
 
     # screener1's home lists each (entry, round) once, with the round's name.
     client = app.test_client()
@@ -194,6 +194,22 @@ def test_a_judge_on_both_rounds_screens_then_judges_the_final(app: Flask) -> Non
             "初评：通过 1/3，排名 5 — 晋级（前 5 名，与最后一个晋级名次并列）",
             "终评：得分 82.00，排名 3",
         ]
+        secret = api_tokens.create_token(db.session, db.session.get(User, organizer_id), "rounds", "read").secret
+        db.session.commit()
+    # The API's sheet list names each sheet's round: screener1 has two sheets for entry 1.
+    listed = client.get(
+        f"/api/v1/organizer/contests/{slug}/sheets?limit=100", headers={"Authorization": f"Bearer {secret}"}
+    )
+    assert listed.status_code == 200
+    mine = [
+        (item["round"], item["checks"], item["scores"])
+        for item in listed.json["items"]
+        if item["judge"] == "screener1" and item["entry"] == codes[1]
+    ]
+    assert mine == [
+        ("screening", {"passes": True}, {}),
+        ("final", {}, {"content": "36.00", "form": "26.00", "influence": "25.00"}),
+    ]
 
 
 def test_a_judge_on_both_rounds_cannot_change_the_frozen_screening(app: Flask) -> None:
@@ -340,6 +356,7 @@ def test_placing_and_taking_a_judge_off_rounds(app: Flask) -> None:
     answer = client.post(f"{url}/final/judges", data={"csrf_token": token, "judge_id": screener_id})
     page = client.get(answer.headers["Location"]).get_data(as_text=True)
     assert "Screener1 已加入本轮评审组。" in page
+    assert f'action="{url}/final/judges/{screener_id}/remove"' in page  # the final has not started for him
     assert "<td data-judge-rounds>初评、终评</td>" in page
     # Taken off the final again (not started for the judge); a second time, or a round the contest does not
     # have, or without the form's token: refused, nothing changed.
