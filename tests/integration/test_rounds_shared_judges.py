@@ -33,6 +33,7 @@ from judging.models import (
     User,
 )
 from judging.services import ServiceError, api_tokens, contests, panel, rounds
+from judging.services.progress import panel_progress
 from judging.services.results import compute_results, score_frames
 from judging.services.sheets import save_sheet
 from tests.conftest import create_user, log_in, organization_named
@@ -194,6 +195,14 @@ def test_a_judge_on_both_rounds_screens_then_judges_the_final(app: Flask) -> Non
             "初评：通过 1/3，排名 5 — 晋级（前 5 名，与最后一个晋级名次并列）",
             "终评：得分 82.00，排名 3",
         ]
+        # The organiser's progress: screener1's 13 sheets (7 screening, 6 final) all submitted; the square of
+        # entry 1 is the final's.
+        progress = panel_progress(db.session, contest, Decimal(10))
+        row = next(row for row in progress.rows if row.judge.username == "screener1")
+        assert (row.done, row.total) == (13, 13)
+        assert row.cells[0].assignment is not None and row.cells[0].assignment.round_key == "final"
+        assert row.cells[0].total == Decimal(87)
+        assert (progress.done, progress.total) == (21 + 30, 21 + 30)
         secret = api_tokens.create_token(db.session, db.session.get(User, organizer_id), "rounds", "read").secret
         db.session.commit()
     # The API's sheet list names each sheet's round: screener1 has two sheets for entry 1.
