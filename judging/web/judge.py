@@ -118,7 +118,7 @@ def _render_entry(
         open_for_scores=scoring,
         round_closed=round_closed,
         round_label=round_label(contest, assignment.round_key) if assignment.round_key else "",
-        open_for_conflicts=open_for_conflicts(contest),
+        open_for_conflicts=open_for_conflicts(contest) and round_closed is None,
         progress=progress,
         next_assignment=to_do[0] if to_do else None,
         number=format_points,

@@ -137,6 +137,9 @@ def test_a_judge_on_both_rounds_screens_then_judges_the_final(app: Flask) -> Non
     assert "“初评”轮次已冻结，其结果不能再更改。 本轮评分表只读。" in frozen
     assert "<fieldset disabled>" in frozen and '<input checked class="form-check-input" id="check_passes-0"' in frozen
     assert "提交评分" not in frozen
+    # A conflict is declared on the open round's page (it then carries over); the frozen round's has no form.
+    assert f"/judge/entries/{codes[1]}/conflict?round=screening" not in frozen
+    assert f'action="/judge/entries/{codes[1]}/conflict?round=final"' in page
     token = _token(client, f"/judge/entries/{codes[1]}?round=final")
     for number, sheets in FINAL.items():
         content, form, influence = sheets[0]
