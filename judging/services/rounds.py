@@ -1,9 +1,10 @@
 """Running the judging rounds of a contest with ``[[rounds]]`` (初评 → 终评), inside the review phase.
 
 The organiser opens a round (the first once review starts, each next one only once the round before it is
-frozen), places judges on its panel (a judge may sit on several rounds) and assigns them the round's entries: every
-judgeable entry in the first round, exactly the entries the previous round's frozen result sent on after
-it. Judges see and judge only their round's assignments, and save sheets only while their round is open.
+frozen), places judges on its panel (a judge may sit on several rounds, with a seat, assignments and sheets
+in each) and assigns them the round's entries: every judgeable entry in the first round, exactly the
+entries the previous round's frozen result sent on after it. Judges see and judge only their rounds'
+assignments, and save sheets only while the assignment's round is open.
 Freezing a round (not the last: the contest's own freeze is the last round's) records its standings and
 who advances as a payload with a sha256 digest, audited; from then on its sheets never change. Every
 rule that depends on the phase or a round's status is in :mod:`judging.workflow` (``ROUND_RULES``).
