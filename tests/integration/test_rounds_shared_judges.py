@@ -8,6 +8,7 @@ and round (and of the same entry and judge in a contest without rounds)."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -31,8 +32,10 @@ from judging.models import (
     ScoreSheet,
     SheetStatus,
     User,
+    utcnow,
 )
-from judging.services import ServiceError, api_tokens, contests, panel, rounds
+from judging.rubric import parse_rubric
+from judging.services import ServiceError, api_tokens, contests, panel, publication, rounds
 from judging.services.progress import panel_progress
 from judging.services.results import compute_results, score_frames
 from judging.services.sheets import save_sheet
@@ -48,8 +51,9 @@ def assignment_in(judge: User, code: str, key: str) -> Assignment:
     )
 
 
-def screen(contest: Contest, codes: dict[int, str], screeners: list[User], organizer: User) -> None:
-    """The screening by the three screeners (answers of SCREENING), frozen: entries 1–6 go on."""
+def screen(contest: Contest, codes: dict[int, str], screeners: list[User], organizer: User, comment: str = "") -> None:
+    """The screening by the three screeners (answers of SCREENING), frozen: entries 1–6 go on. ``comment``:
+    screener1's comment on every screening sheet."""
     rounds.open_round(db.session, organizer, contest, "screening")
     for judge in screeners:
         rounds.place_judge(db.session, organizer, contest, judge, "screening")
@@ -57,7 +61,15 @@ def screen(contest: Contest, codes: dict[int, str], screeners: list[User], organ
     for number, answers in SCREENING.items():
         for judge, passed in zip(screeners, answers, strict=True):
             assignment = assignment_in(judge, codes[number], "screening")
-            save_sheet(db.session, judge, assignment, scores={}, checks={"passes": passed}, submit=True)
+            save_sheet(
+                db.session,
+                judge,
+                assignment,
+                scores={},
+                checks={"passes": passed},
+                comment=comment if judge is screeners[0] else "",
+                submit=True,
+            )
     rounds.freeze_round(db.session, organizer, contest, "screening")
     db.session.commit()
 
@@ -437,3 +449,39 @@ def test_the_database_refuses_a_second_assignment_of_an_entry_judge_and_round(ap
         assert (
             db.session.scalar(select(func.count(ScoreSheet.id)).where(ScoreSheet.status == SheetStatus.SUBMITTED)) == 21
         )
+
+
+def test_the_entrant_reads_the_final_rounds_comments_of_a_judge_on_both_panels(app: Flask) -> None:
+    """With ``show = "scores_and_comments"`` the entrant reads each judge's comment of the result's round: a
+    judge on both panels wrote one per round, and only the final's is the result's."""
+    with app.app_context():
+        contest, codes, screeners, finalists, organizer = two_round_contest(app)
+        text = contest.current_rubric.text + '\n[feedback]\nshow = "scores_and_comments"\n'
+        contests.sync_rubric(db.session, organizer, parse_rubric(text, "two_rounds.toml"), edition="2027")
+        db.session.commit()
+        screen(contest, codes, screeners, organizer, comment="初评意见：题材新颖")
+        judges = final_panel(screeners, finalists)
+        open_final(contest, judges, organizer)
+        for column, judge in enumerate(judges):
+            for number, sheets in FINAL.items():
+                content, form, influence = sheets[column]
+                save_sheet(
+                    db.session,
+                    judge,
+                    assignment_in(judge, codes[number], "final"),
+                    scores={"content": content, "form": form, "influence": influence},
+                    comment="终评意见：表现力强" if judge is screeners[0] else "",
+                    submit=True,
+                )
+        create_user("hongkou", Role.ENTRANT, "虹口区")
+        entry_id = db.session.scalar(select(Entry.id).where(Entry.code == codes[6]))
+        snapshot = publication.freeze(db.session, organizer, contest)
+        snapshot.publicity_ends_at = utcnow() - timedelta(minutes=1)
+        publication.publish(db.session, organizer, snapshot)
+        db.session.commit()
+    client = app.test_client()
+    assert log_in(client, "hongkou").status_code == 302
+    page = client.get(f"/entrant/entries/{entry_id}").get_data(as_text=True)
+    comments = page.split('id="feedback-comments"')[1].split("</ul>")[0]
+    assert "终评意见：表现力强" in comments
+    assert "初评意见" not in page
