@@ -146,7 +146,7 @@ def test_a_judge_on_both_rounds_screens_then_judges_the_final(app: Flask) -> Non
     # The screening's sheet stays visible, read-only, with why.
     frozen = client.get(f"/judge/entries/{codes[1]}?round=screening").get_data(as_text=True)
     assert 'data-round="screening"' in frozen
-    assert "“初评”轮次已冻结，其结果不能再更改。 本轮评分表只读。" in frozen
+    assert "“初评”轮次已冻结，其结果不能再更改。<br>本轮评分表只读。" in frozen
     assert "<fieldset disabled>" in frozen and '<input checked class="form-check-input" id="check_passes-0"' in frozen
     assert "提交评分" not in frozen
     # A conflict is declared on the open round's page (it then carries over); the frozen round's has no form.
