@@ -48,6 +48,9 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
+NO_ROUND = ""
+"""``Assignment.round_key`` of a contest judged without ``[[rounds]]``."""
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -456,11 +459,33 @@ class PanelMember(Base):
     contest_id: Mapped[int] = mapped_column(ForeignKey("contest.id", ondelete="CASCADE"))
     judge_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="RESTRICT"), index=True)
     joined_at: Mapped[datetime] = mapped_column(default=utcnow)
-    round_key: Mapped[str | None] = mapped_column(String(40))
-    """The judging round the judge sits on (``[[rounds]]``); None without rounds, or not yet placed."""
 
     contest: Mapped[Contest] = relationship(back_populates="panel")
     judge: Mapped[User] = relationship()
+    seats: Mapped[list[PanelRound]] = relationship(
+        back_populates="member", cascade="all, delete-orphan", order_by="PanelRound.id"
+    )
+    """The judging rounds (``[[rounds]]``) the judge sits on: none without rounds, or not yet placed."""
+
+    @property
+    def round_keys(self) -> frozenset[str]:
+        return frozenset(seat.round_key for seat in self.seats)
+
+
+class PanelRound(Base):
+    """A panel judge's seat on one judging round of the contest (``[[rounds]]``): the same judge may sit on
+    the screening panel and the final panel. Taken off the contest's panel, the judge loses every seat
+    (the rows go with the :class:`PanelMember`)."""
+
+    __tablename__ = "panel_round"
+    __table_args__ = (UniqueConstraint("member_id", "round_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("panel_member.id", ondelete="CASCADE"))
+    round_key: Mapped[str] = mapped_column(String(40))
+    placed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    member: Mapped[PanelMember] = relationship(back_populates="seats")
 
 
 class PanelRemoval(Base):
@@ -506,7 +531,10 @@ class Assignment(Base):
     """One judge asked to score one entry; recusal keeps the row with its reason."""
 
     __tablename__ = "assignment"
-    __table_args__ = (UniqueConstraint("entry_id", "judge_id"),)
+    # One per entry, judge and round: a judge on both panels judges an entry the screening sent on again in
+    # the final. "" (not NULL) for a contest without rounds, so that the database refuses a duplicate there
+    # too (NULLs are distinct in a UNIQUE constraint).
+    __table_args__ = (UniqueConstraint("entry_id", "judge_id", "round_key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     entry_id: Mapped[int] = mapped_column(ForeignKey("entry.id", ondelete="CASCADE"))
@@ -517,8 +545,9 @@ class Assignment(Base):
     recusal_reason: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     recused_at: Mapped[datetime | None]
-    round_key: Mapped[str | None] = mapped_column(String(40))
-    """The judging round the assignment belongs to (``[[rounds]]``); None for a contest without rounds."""
+    round_key: Mapped[str] = mapped_column(String(40), default=NO_ROUND, server_default=NO_ROUND)
+    """The judging round the assignment belongs to (``[[rounds]]``); ``NO_ROUND`` ("") for a contest without
+    rounds."""
 
     entry: Mapped[Entry] = relationship(back_populates="assignments")
     judge: Mapped[User] = relationship()

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from judging.models import (
+    NO_ROUND,
     Assignment,
     Certificate,
     Entry,
@@ -186,6 +187,8 @@ def _judges(
                 .join(User, Assignment.judge_id == User.id)
                 .where(
                     Assignment.entry_id == entry.id,
+                    # The result's round: a judge on two rounds' panels wrote a sheet in each.
+                    Assignment.round_key == (rubric.rounds[-1].key if rubric.rounds else NO_ROUND),
                     ScoreSheet.status == SheetStatus.SUBMITTED,
                     User.username.in_(list(by_judge)),
                 )

@@ -246,6 +246,9 @@ def assignment_for_paper(session: Session, contest: Contest, entry_code: str, ju
             Assignment.status == AssignmentStatus.ASSIGNED,
             on_panel(Assignment.judge_id, contest.id),
         )
+        # A judge on two rounds' panels has the entry in both: the latest round's, the one still open.
+        .order_by(Assignment.id.desc())
+        .limit(1)
     )
     if assignment is None:
         raise NotFound(_("This judge has no sheet for an entry with that code in this contest."))

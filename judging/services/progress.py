@@ -29,14 +29,14 @@ from judging.workflow import Action
 
 
 def assignments_of_judge(session: Session, judge: User) -> list[Assignment]:
-    """The judge's assignments in the contests whose panel the judge sits on."""
+    """The judge's assignments in the contests whose panel the judge sits on: one per entry and round."""
     return list(
         session.scalars(
             select(Assignment)
             .join(Entry)
             .where(Assignment.judge_id == judge.id, on_panel(judge.id, Entry.contest_id))
             .options(selectinload(Assignment.entry).selectinload(Entry.files), selectinload(Assignment.sheet))
-            .order_by(Entry.contest_id, Entry.code)
+            .order_by(Entry.contest_id, Entry.code, Assignment.id)
         )
     )
 
@@ -57,6 +57,11 @@ class JudgeProgress:
     @property
     def open_for_scores(self) -> bool:
         return open_for_scores(self.contest)
+
+    @property
+    def round_labels(self) -> dict[str, str]:
+        """Round key → label, to name the round of each assignment (empty without rounds)."""
+        return {spec.key: spec.label for spec in current_rubric(self.contest).rounds}
 
     def by_state(self) -> dict[str, list[Assignment]]:
         """The assignments grouped as the judge works through them: to do, draft, done, recused."""
@@ -169,20 +174,21 @@ def panel_progress(session: Session, contest: Contest, allowed_spread: Decimal) 
     # The assignments with their judges and sheets in one statement, the sheets' scores and check answers in
     # one more each (subquery loading: no list of ids, which would be cut into chunks of 500 as a contest
     # grows): the page runs the same statements for 5 entries as for 500.
-    assignments = {
-        (a.entry_id, a.judge_id): a
-        for a in session.scalars(
-            select(Assignment)
-            .join(Entry)
-            .where(Entry.contest_id == contest.id)
-            .options(
-                joinedload(Assignment.judge),
-                joinedload(Assignment.sheet).subqueryload(ScoreSheet.scores),
-                joinedload(Assignment.sheet).subqueryload(ScoreSheet.check_answers),
-            )
-        ).unique()
-    }
-    for listed in assignments.values():
+    # (entry, judge) → the judge's assignments to the entry, oldest first: one, or one per round for a judge
+    # on several rounds' panels (the square shows the latest round's; every round's sheets are counted).
+    assignments: dict[tuple[int, int], list[Assignment]] = {}
+    for listed in session.scalars(
+        select(Assignment)
+        .join(Entry)
+        .where(Entry.contest_id == contest.id)
+        .options(
+            joinedload(Assignment.judge),
+            joinedload(Assignment.sheet).subqueryload(ScoreSheet.scores),
+            joinedload(Assignment.sheet).subqueryload(ScoreSheet.check_answers),
+        )
+        .order_by(Assignment.id)
+    ).unique():
+        assignments.setdefault((listed.entry_id, listed.judge_id), []).append(listed)
         if listed.judge not in judges:
             judges.append(listed.judge)  # off the panel: their sheets count only if the organiser kept them
     totals: dict[int, list[Decimal]] = {entry.id: [] for entry in entries}
@@ -191,25 +197,24 @@ def panel_progress(session: Session, contest: Contest, allowed_spread: Decimal) 
         cells = []
         done = total = 0
         for entry in entries:
-            assignment = assignments.get((entry.id, judge.id))
-            if assignment is None:
-                cells.append(Cell("none"))
-                continue
-            if assignment.status is AssignmentStatus.RECUSED:
-                cells.append(Cell("recused", assignment))
-                continue
-            total += 1
-            sheet = assignment.sheet
-            if sheet is None:
-                cells.append(Cell("todo", assignment))
-            elif sheet.status is SheetStatus.DRAFT:
-                cells.append(Cell("draft", assignment))
-            else:
-                done += 1
-                sheet_sum = sheet_total(rubric, sheet)
-                if sheet_sum is not None:
-                    totals[entry.id].append(sheet_sum)
-                cells.append(Cell("done", assignment, sheet_sum))
+            cell = Cell("none")
+            for assignment in assignments.get((entry.id, judge.id), ()):
+                if assignment.status is AssignmentStatus.RECUSED:
+                    cell = Cell("recused", assignment)
+                    continue
+                total += 1
+                sheet = assignment.sheet
+                if sheet is None:
+                    cell = Cell("todo", assignment)
+                elif sheet.status is SheetStatus.DRAFT:
+                    cell = Cell("draft", assignment)
+                else:
+                    done += 1
+                    sheet_sum = sheet_total(rubric, sheet)
+                    if sheet_sum is not None:
+                        totals[entry.id].append(sheet_sum)
+                    cell = Cell("done", assignment, sheet_sum)
+            cells.append(cell)
         raw_rows.append((judge, cells, done, total))
     all_done = sum(row[2] for row in raw_rows)
     all_total = sum(row[3] for row in raw_rows)
@@ -222,6 +227,6 @@ def panel_progress(session: Session, contest: Contest, allowed_spread: Decimal) 
         for entry in entries
         if len(totals[entry.id]) >= 2 and max(totals[entry.id]) - min(totals[entry.id]) > allowed_spread
     ]
-    recusals = [a for a in assignments.values() if a.status is AssignmentStatus.RECUSED]
+    recusals = [a for listed in assignments.values() for a in listed if a.status is AssignmentStatus.RECUSED]
     recusals.sort(key=lambda a: a.recused_at or a.created_at, reverse=True)
     return PanelProgress(contest, entries, rows, all_done, all_total, disagreements, recusals)

@@ -1,9 +1,10 @@
 """Running the judging rounds of a contest with ``[[rounds]]`` (初评 → 终评), inside the review phase.
 
 The organiser opens a round (the first once review starts, each next one only once the round before it is
-frozen), places judges on its panel (a judge sits on one round) and assigns them the round's entries: every
-judgeable entry in the first round, exactly the entries the previous round's frozen result sent on after
-it. Judges see and judge only their round's assignments, and save sheets only while their round is open.
+frozen), places judges on its panel (a judge may sit on several rounds, with a seat, assignments and sheets
+in each) and assigns them the round's entries: every judgeable entry in the first round, exactly the
+entries the previous round's frozen result sent on after it. Judges see and judge only their rounds'
+assignments, and save sheets only while the assignment's round is open.
 Freezing a round (not the last: the contest's own freeze is the last round's) records its standings and
 who advances as a payload with a sha256 digest, audited; from then on its sheets never change. Every
 rule that depends on the phase or a round's status is in :mod:`judging.workflow` (``ROUND_RULES``).
@@ -30,6 +31,7 @@ from judging.models import (
     Entry,
     JudgingRound,
     PanelMember,
+    PanelRound,
     ScoreSheet,
     SheetStatus,
     User,
@@ -142,26 +144,33 @@ def round_entries(session: Session, contest: Contest, key: str) -> list[Entry]:
     return [entry for entry in entries if entry.code in wanted]
 
 
-def place_judge(session: Session, actor: User, contest: Contest, judge: User, key: str) -> None:
-    """Put a panel judge on one round's panel. A judge sits on one round: one who already has assignments
-    in another round stays there."""
-    views = round_views(session, contest)
-    view = round_view(session, contest, key)
-    require_round(RoundAction.PLACE_JUDGES, contest, view, views)
+def _member(session: Session, contest: Contest, judge: User) -> PanelMember:
     member = session.scalar(
         select(PanelMember).where(PanelMember.contest_id == contest.id, PanelMember.judge_id == judge.id)
     )
     if member is None:
         raise ServiceError(_("Add the judge to the contest's panel first."))
-    elsewhere = session.scalar(
-        select(func.count(Assignment.id))
-        .join(Entry, Assignment.entry_id == Entry.id)
-        .where(Entry.contest_id == contest.id, Assignment.judge_id == judge.id, Assignment.round_key != key)
-    )
-    if elsewhere:
-        raise ServiceError(_("%(judge)s already judges in another round.", judge=judge.display_name))
-    old = member.round_key
-    member.round_key = key
+    return member
+
+
+def round_judges(contest: Contest, key: str) -> list[User]:
+    """The judges who sit on the round's panel, in the order they joined the contest's panel."""
+    members = sorted(contest.panel, key=lambda m: (m.joined_at, m.judge_id))
+    return [member.judge for member in members if key in member.round_keys]
+
+
+def place_judge(session: Session, actor: User, contest: Contest, judge: User, key: str) -> None:
+    """Put a panel judge on one round's panel. A judge may sit on several rounds (the same expert often
+    screens and judges the final): each round then has its own assignments and sheets for the judge."""
+    views = round_views(session, contest)
+    view = round_view(session, contest, key)
+    require_round(RoundAction.PLACE_JUDGES, contest, view, views)
+    member = _member(session, contest, judge)
+    if key in member.round_keys:
+        raise ServiceError(
+            _("%(judge)s already sits on the round “%(round)s”.", judge=judge.display_name, round=view.spec.label)
+        )
+    member.seats.append(PanelRound(round_key=key))
     session.flush()
     audit.record(
         session,
@@ -170,19 +179,67 @@ def place_judge(session: Session, actor: User, contest: Contest, judge: User, ke
         object_type="round",
         object_id=key,
         contest_id=contest.id,
-        data={"judge": judge.username, "old": old},
+        data={"judge": judge.username, "rounds": sorted(member.round_keys)},
+    )
+
+
+def started_seats(session: Session, contest: Contest) -> set[tuple[str, int]]:
+    """(round key, judge id) of every round that has started for a judge: the judge has assignments in it
+    (recused ones too), so the judge stays on that round's panel."""
+    return {
+        (key, judge_id)
+        for key, judge_id in session.execute(
+            select(Assignment.round_key, Assignment.judge_id)
+            .join(Entry, Assignment.entry_id == Entry.id)
+            .where(Entry.contest_id == contest.id)
+            .distinct()
+        )
+    }
+
+
+def unplace_judge(session: Session, actor: User, contest: Contest, judge: User, key: str) -> None:
+    """Take a judge off one round's panel, while the round has not started for the judge (no assignment
+    of the judge in it); the judge's seats on other rounds stay."""
+    views = round_views(session, contest)
+    view = round_view(session, contest, key)
+    require_round(RoundAction.PLACE_JUDGES, contest, view, views)
+    member = _member(session, contest, judge)
+    seat = next((seat for seat in member.seats if seat.round_key == key), None)
+    if seat is None:
+        raise ServiceError(
+            _("%(judge)s does not sit on the round “%(round)s”.", judge=judge.display_name, round=view.spec.label)
+        )
+    if (key, judge.id) in started_seats(session, contest):
+        raise ServiceError(
+            _(
+                "%(judge)s already has entries to judge in the round “%(round)s”, so stays on its panel.",
+                judge=judge.display_name,
+                round=view.spec.label,
+            )
+        )
+    member.seats.remove(seat)
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "round.unplace_judge",
+        object_type="round",
+        object_id=key,
+        contest_id=contest.id,
+        data={"judge": judge.username, "rounds": sorted(member.round_keys)},
     )
 
 
 def assign_round(session: Session, actor: User, contest: Contest, key: str) -> int:
     """Assign the round's panel to the round's entries by the round's ``judges_per_entry`` ("all", or a
-    balanced k), never a conflicted or recused pair; an assignment that has a sheet is kept. Returns the
-    number of assignments created."""
+    balanced k), never a conflicted or recused pair; a recusal in an earlier round carries over (the judge
+    declared the conflict for the entry, not for a round). An assignment that has a sheet is kept. Returns
+    the number of assignments created."""
     views = round_views(session, contest)
     view = round_view(session, contest, key)
     require_round(RoundAction.ASSIGN_ROUND, contest, view, views)
     rubric = current_rubric(contest).for_round(key)
-    judges = [m.judge for m in sorted(contest.panel, key=lambda m: (m.joined_at, m.judge_id)) if m.round_key == key]
+    judges = round_judges(contest, key)
     if not judges:
         raise ServiceError(_("Place judges on the round's panel first."))
     entries = round_entries(session, contest, key)
@@ -248,6 +305,22 @@ def require_sheet_round_open(session: Session, contest: Contest, assignment: Ass
     views = round_views(session, contest)
     view = round_view(session, contest, assignment.round_key)
     require_round(RoundAction.SAVE_ROUND_SHEETS, contest, view, views)
+
+
+def sheet_round_refusal(session: Session, contest: Contest, assignment: Assignment) -> str | None:
+    """Why the assignment's sheet cannot be saved as far as its round goes (its round is frozen, or not
+    open), as :func:`require_sheet_round_open` says it; None when it can. The judge's page shows a frozen
+    round's sheet read-only with this."""
+    try:
+        require_sheet_round_open(session, contest, assignment)
+    except ServiceError as refusal:
+        return refusal.message
+    return None
+
+
+def round_label(contest: Contest, key: str) -> str:
+    """The label of the contest's round ``key`` ("" without rounds, or for a round the rubric no longer has)."""
+    return next((spec.label for spec in current_rubric(contest).rounds if spec.key == key), "")
 
 
 def round_outcome(session: Session, contest: Contest, key: str, picks: Mapping[str, str] | None = None) -> RoundOutcome:

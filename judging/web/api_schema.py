@@ -187,6 +187,9 @@ class Sheet(_Model):
     id: int
     entry: str
     judge: str
+    round: str = Field(
+        description='The judging round\'s key ([[rounds]]): a judge may have a sheet per round; "" without rounds.'
+    )
     status: str
     submitted_at: str | None
     scores: dict[str, str] = Field(description="Criterion key → the score as an exact decimal string.")

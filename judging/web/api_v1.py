@@ -396,6 +396,7 @@ def _sheet(sheet: ScoreSheet) -> schema.Sheet:
         id=sheet.id,
         entry=sheet.assignment.entry.code,
         judge=sheet.assignment.judge.username,
+        round=sheet.assignment.round_key,
         status=sheet.status.value,
         submitted_at=_moment(sheet.submitted_at),
         scores={score.criterion: format(Decimal(score.value), "f") for score in sheet.scores},

@@ -17,7 +17,7 @@ from judging.services.blind_view import entry_for_judge, organization_names
 from judging.services.panel import declare_conflict, declare_relation
 from judging.services.paper_origins import paper_origin
 from judging.services.progress import open_for_conflicts, open_for_scores, progress_of_judge
-from judging.services.rounds import rubric_for_assignment
+from judging.services.rounds import round_label, rubric_for_assignment, sheet_round_refusal
 from judging.services.sheets import InvalidSheet, StaleSheet, save_sheet, sheet_gaps, sheet_values
 from judging.web.actions import attempt, flash_refusal
 from judging.web.forms import ConfirmForm
@@ -80,16 +80,26 @@ def remove_relation(relation_id: int) -> ResponseReturnValue:
     return redirect(url_for("judge.relations"))
 
 
+@bp.app_template_global("judge_entry_url")
+def entry_url(endpoint: str, code: str, round_key: str) -> str:
+    """A judge's page of an entry (or its sheet or conflict form) in one round: the round names which of
+    the judge's assignments to the entry it is (a judge on two rounds has the entry in both)."""
+    return url_for(endpoint, entry_ref=code, round=round_key or None)
+
+
 def _render_entry(
     assignment: Assignment, form: ScoreSheetForm, stored: dict[str, Any] | None = None, status: int = 200
 ) -> ResponseReturnValue:
     contest = assignment.entry.contest
     progress = next((g for g in progress_of_judge(db.session, current_user) if g.contest.id == contest.id), None)
-    scoring = open_for_scores(contest)
+    # A frozen round's sheet stays readable; its round, not only the contest, must be open to change it.
+    round_closed = sheet_round_refusal(db.session, contest, assignment) if open_for_scores(contest) else None
+    scoring = open_for_scores(contest) and round_closed is None
     to_do = [
         a
         for a in (progress.assignments if progress and scoring else [])
         if a.id != assignment.id
+        and a.round_key == assignment.round_key
         and a.status is AssignmentStatus.ASSIGNED
         and (a.sheet is None or a.sheet.status is SheetStatus.DRAFT)
     ]
@@ -106,7 +116,9 @@ def _render_entry(
         reason_form=ReasonForm(),
         stored=stored,
         open_for_scores=scoring,
-        open_for_conflicts=open_for_conflicts(contest),
+        round_closed=round_closed,
+        round_label=round_label(contest, assignment.round_key) if assignment.round_key else "",
+        open_for_conflicts=open_for_conflicts(contest) and round_closed is None,
         progress=progress,
         next_assignment=to_do[0] if to_do else None,
         number=format_points,
@@ -132,7 +144,8 @@ def save(entry_ref: str) -> ResponseReturnValue:
             flash(_("The form has expired. Please reload and retry."), "danger")
         return _render_entry(assignment, form, status=400)
     submit = bool(form.submit_sheet.data)
-    code = assignment.entry.code  # read before the commit expires it: no reload of the assignment and entry
+    # Read before the commit expires them: no reload of the assignment and entry.
+    code, round_key = assignment.entry.code, assignment.round_key
     outcome = attempt(
         lambda: save_sheet(
             db.session,
@@ -164,7 +177,7 @@ def save(entry_ref: str) -> ResponseReturnValue:
         return _render_entry(assignment_for_judge(entry_ref), form, status=400)
     if submit:
         return redirect(url_for("judge.dashboard"))
-    return redirect(url_for("judge.entry", entry_ref=entry_ref))
+    return redirect(entry_url("judge.entry", entry_ref, round_key))
 
 
 @bp.post("/entries/<entry_ref>/conflict")
@@ -172,12 +185,12 @@ def save(entry_ref: str) -> ResponseReturnValue:
 def conflict(entry_ref: str) -> ResponseReturnValue:
     assignment = assignment_for_judge(entry_ref)
     form = ReasonForm()
+    code, round_key = assignment.entry.code, assignment.round_key
     if not form.validate_on_submit():
         flash(_("Please give the reason for the conflict of interest."), "danger")
-        return redirect(url_for("judge.entry", entry_ref=entry_ref))
-    code = assignment.entry.code
+        return redirect(entry_url("judge.entry", entry_ref, round_key))
     outcome = attempt(lambda: declare_conflict(db.session, current_user, assignment, form.reason.data or ""))
     if not outcome.ok:
-        return redirect(url_for("judge.entry", entry_ref=entry_ref))
+        return redirect(entry_url("judge.entry", entry_ref, round_key))
     flash(_("You have declared a conflict of interest for %(code)s; the organisers have been told.", code=code), "info")
     return redirect(url_for("judge.dashboard"))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
+from flask import request
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -210,8 +211,9 @@ def entry_for_coordinator(entry_id: int) -> Entry:
 
 
 def assignment_for_judge(entry_ref: str) -> Assignment:
-    """The signed-in judge's active assignment to the entry with this code (or id)."""
-    return sheets.active_assignment(db.session, current_user, entry_ref)
+    """The signed-in judge's active assignment to the entry with this code (or id): of the round the
+    ``round`` parameter names, else the judge's latest one (the old URLs of a contest without rounds)."""
+    return sheets.active_assignment(db.session, current_user, entry_ref, request.args.get("round") or None)
 
 
 def file_for(user: User | None, file_id: int) -> EntryFile:

@@ -60,6 +60,8 @@ def page(slug: str) -> ResponseReturnValue:
         views=views,
         outcomes=outcomes,
         place_form=_place_form(contest),
+        round_judges={view.spec.key: rounds.round_judges(contest, view.spec.key) for view in views},
+        started=rounds.started_seats(db.session, contest),
         freeze_forms=freeze_forms,
         confirm=ConfirmForm(),
         advance_texts={view.spec.key: _advance_text(view) for view in views if view.spec.advance},
@@ -102,6 +104,20 @@ def place_judge(slug: str, key: str) -> ResponseReturnValue:
     attempt(
         lambda: rounds.place_judge(db.session, current_user, contest, judge, key),
         _("%(name)s judges in this round.", name=judge.display_name),
+    )
+    return _back(slug)
+
+
+@bp.post("/contests/<slug>/rounds/<key>/judges/<int:user_id>/remove")
+@organizer_only
+def unplace_judge(slug: str, key: str, user_id: int) -> ResponseReturnValue:
+    contest = lookups.contest_for_organizer(slug)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    judge = lookups.user_for_organizer(user_id)
+    attempt(
+        lambda: rounds.unplace_judge(db.session, current_user, contest, judge, key),
+        _("%(name)s no longer judges in this round.", name=judge.display_name),
     )
     return _back(slug)
 

@@ -1,6 +1,7 @@
 """A two-round contest in Chromium: screening by 3 judges with pass/fail, the top 5 (6 with a tie at 5th
-place) to a final panel of 5; the organiser sets up and freezes the rounds, the judges judge, and the
-results preview shows every entry's path through both rounds."""
+place) to a final panel of 5, one of whom (screener1) screened too; the organiser sets up and freezes the
+rounds, the judges judge (screener1 in both rounds, the screening's sheet read-only once it is frozen), and
+the results preview shows every entry's path through both rounds."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ pytestmark = pytest.mark.e2e
 SLUG = "micro-video-rounds"
 DISTRICTS = ["黄浦区", "徐汇区", "长宁区", "静安区", "普陀区", "虹口区", "杨浦区"]
 SCREENING = {1: "yyy", 2: "yyy", 3: "yyn", 4: "nyy", 5: "ynn", 6: "nny", 7: "nnn"}
+FINAL_PANEL = ["screener1", "final2", "final3", "final4", "final5"]  # screener1 sits on both panels
 FINAL = {  # the five final judges' (content, form, influence); trimmed mean drops each end
     1: [(36, 26, 25), (35, 25, 25), (37, 27, 26), (30, 20, 20), (38, 28, 28)],
     2: [(30, 25, 25), (32, 24, 24), (31, 25, 25), (33, 26, 26), (29, 23, 23)],
@@ -117,15 +119,40 @@ def test_two_rounds_run_end_to_end_and_the_result_shows_both(
     organizer.get_by_role("button", name="冻结本轮").click()
     expect(organizer.locator('section[data-round="screening"]')).to_have_attribute("data-status", "frozen")
 
-    set_up_round(organizer, "final", [f"final{i}" for i in range(1, 6)], 30)
-    for index in range(5):
-        judge = log_in(browser, base, f"final{index + 1}")
-        judge.goto(f"{base}/judge/entries/{code(7)}")  # eliminated in screening: not among the assignments
-        expect(judge.get_by_role("heading", name="未找到")).to_be_visible()
-        assert judge.locator("[data-check], input[name=score_content]").count() == 0
+    set_up_round(organizer, "final", FINAL_PANEL, 30)
+    seats = organizer.locator("[data-seats]")
+    expect(seats.locator('tr[data-judge="screener1"] [data-judge-rounds]')).to_have_text("初评、终评")
+    expect(seats.locator('tr[data-judge="final2"] [data-judge-rounds]')).to_have_text("终评")
+    expect(seats.locator('tr[data-judge="final1"] [data-judge-rounds]')).to_have_text("尚未安排轮次。")
+    organizer.screenshot(path=str(screenshot_dir / "rounds-final-panel.png"), full_page=True)
+    for index, username in enumerate(FINAL_PANEL):
+        judge = log_in(browser, base, username)
+        if username == "screener1":
+            # Both rounds on the home list, each entry once per round with the round's name.
+            expect(judge.locator(f'a[href="/judge/entries/{code(1)}?round=screening"]')).to_contain_text("初评")
+            expect(judge.locator(f'a[href="/judge/entries/{code(1)}?round=final"]')).to_contain_text("终评")
+            expect(judge.locator('[data-bucket="todo"] a[data-round="final"]')).to_have_count(6)
+            expect(judge.locator('[data-bucket="done"] a[data-round="screening"]')).to_have_count(7)
+            judge.screenshot(path=str(screenshot_dir / "rounds-judge-on-both-rounds.png"), full_page=True)
+            # The frozen screening's sheet: shown with its answer, read-only, with why.
+            judge.locator(f'[data-bucket="done"] a[href="/judge/entries/{code(7)}?round=screening"]').click()
+            expect(judge.locator("[data-round-closed]")).to_contain_text("“初评”轮次已冻结")
+            expect(judge.locator("[data-check=check_passes]").get_by_label("否")).to_be_checked()
+            expect(judge.locator("[data-check=check_passes]").get_by_label("否")).to_be_disabled()
+            expect(judge.get_by_role("button", name="提交评分")).to_have_count(0)
+            judge.screenshot(path=str(screenshot_dir / "rounds-frozen-screening-sheet.png"), full_page=True)
+        else:
+            judge.goto(f"{base}/judge/entries/{code(7)}")  # eliminated in screening: not among the assignments
+            expect(judge.get_by_role("heading", name="未找到")).to_be_visible()
+            assert judge.locator("[data-check], input[name=score_content]").count() == 0
         for number, sheets in FINAL.items():
             content, form, influence = sheets[index]
-            judge.goto(f"{base}/judge/entries/{code(number)}")
+            if username == "screener1":  # from the home list: the entry's final-round link
+                judge.goto(f"{base}/judge/")
+                judge.locator(f'a[href="/judge/entries/{code(number)}?round=final"]').click()
+                expect(judge.locator('span.badge[data-round="final"]')).to_have_text("终评")
+            else:
+                judge.goto(f"{base}/judge/entries/{code(number)}")
             judge.locator("input[name=score_content]").fill(str(content))
             judge.locator("input[name=score_form]").fill(str(form))
             judge.locator("input[name=score_influence]").fill(str(influence))
