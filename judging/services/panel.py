@@ -273,6 +273,7 @@ def declare_conflict(session: Session, judge: User, assignment: Assignment, reas
     contest = assignment.entry.contest
     if not open_for_conflicts(contest):
         raise ServiceError(_("Conflicts can only be declared before results are published."))
+    rounds.require_sheet_round_open(session, contest, assignment)  # a frozen round's assignments stand
     old = {"status": assignment.status.value, "reason": assignment.recusal_reason}
     assignment.status = AssignmentStatus.RECUSED
     assignment.recusal_reason = reason
@@ -300,6 +301,7 @@ def override_recusal(session: Session, actor: User, assignment: Assignment, reas
     if not reason:
         raise ServiceError(_("Please give the reason for the override."))
     contest = assignment.entry.contest
+    rounds.require_sheet_round_open(session, contest, assignment)
     if exclusions.conflict_of(session, contest, current_rubric(contest), assignment.judge, assignment.entry):
         raise ServiceError(
             _(

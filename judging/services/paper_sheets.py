@@ -56,8 +56,9 @@ from judging.rubric import Rubric, format_points
 from judging.services import NotFound, ServiceError, audit
 from judging.services.contests import current_rubric, freeze_rubric_version, require
 from judging.services.membership import on_panel
+from judging.services.rounds import RoundView, require_sheet_round_open, round_views, rubric_for_assignment
 from judging.services.sheets import checked_values, parse_score, sheet_values
-from judging.workflow import Action
+from judging.workflow import Action, RoundStatus
 
 PAPER_NUMBER_LENGTH = 40
 NUMBER_FIELD = "paper_number"
@@ -234,8 +235,24 @@ def _yes_no(answer: bool | None) -> str | None:
     return _("Yes") if answer else _("No")
 
 
+def paper_round(session: Session, contest: Contest) -> RoundView | None:
+    """The judging round whose paper sheets the clerks type: the round open for sheets (a round is frozen
+    before the next opens, so there is one at most); None for a contest without rounds, or with none open."""
+    return next((view for view in round_views(session, contest) if view.status is RoundStatus.OPEN), None)
+
+
+def paper_rubric(session: Session, contest: Contest) -> Rubric:
+    """What the clerks type: the open round's sheet (its criteria, or its pass/fail question) in a contest
+    with rounds, else the contest's."""
+    view = paper_round(session, contest)
+    return current_rubric(contest).for_round(view.spec.key) if view else current_rubric(contest)
+
+
 def assignment_for_paper(session: Session, contest: Contest, entry_code: str, judge_id: int) -> Assignment:
-    """The active assignment of a panel judge to the contest's entry with this code; else NotFound."""
+    """The active assignment of a panel judge to the contest's entry with this code (in a contest with
+    rounds, in the round open for sheets); else NotFound."""
+    view = paper_round(session, contest)
+    in_round = (Assignment.round_key == view.spec.key,) if view else ()
     assignment = session.scalar(
         select(Assignment)
         .join(Entry, Assignment.entry_id == Entry.id)
@@ -245,8 +262,9 @@ def assignment_for_paper(session: Session, contest: Contest, entry_code: str, ju
             Assignment.judge_id == judge_id,
             Assignment.status == AssignmentStatus.ASSIGNED,
             on_panel(Assignment.judge_id, contest.id),
+            *in_round,
         )
-        # A judge on two rounds' panels has the entry in both: the latest round's, the one still open.
+        # A judge on two rounds' panels has the entry in both: with no round open, the latest round's.
         .order_by(Assignment.id.desc())
         .limit(1)
     )
@@ -287,6 +305,7 @@ def enter_paper_sheet(
     if assignment.entry.contest_id != contest.id:
         raise NotFound(_("This judge has no sheet for an entry with that code in this contest."))
     require(Action.SAVE_SHEETS, contest)
+    require_sheet_round_open(session, contest, assignment)
     if assignment.judge_id == clerk.id:
         raise ServiceError(_("A judge's own sheet is typed by two other clerks."))
     if assignment.sheet is not None and assignment.sheet.status is SheetStatus.SUBMITTED:
@@ -296,7 +315,7 @@ def enter_paper_sheet(
         raise ServiceError(_("Please type the number printed on the judge's paper sheet."))
     if len(number) > PAPER_NUMBER_LENGTH:
         raise ServiceError(_("The paper sheet number is at most %(count)d characters long.", count=PAPER_NUMBER_LENGTH))
-    rubric = current_rubric(contest)
+    rubric = rubric_for_assignment(contest, assignment)
     parsed, check_values = checked_values(rubric, scores, checks, submit=True)
     values = _entry_values(number, parsed, check_values, comment.strip())
     # One sheet's entries are written one at a time (PostgreSQL: a row lock on the assignment), so that
@@ -482,8 +501,8 @@ class PaperBacklog:
 
 def open_pairs(session: Session, contest: Contest) -> list[PaperPair]:
     """The contest's paper sheets that do not count yet (no submitted sheet), by entry code and judge:
-    those waiting for a second entry and those whose two entries disagree."""
-    rubric = current_rubric(contest)
+    those waiting for a second entry and those whose two entries disagree (compared on the sheet of the
+    assignment's round)."""
     entries = session.scalars(
         select(PaperEntry)
         .join(Assignment, PaperEntry.assignment_id == Assignment.id)
@@ -502,6 +521,7 @@ def open_pairs(session: Session, contest: Contest) -> list[PaperPair]:
         by_assignment.setdefault(entry.assignment_id, []).append(entry)
     pairs = []
     for group in by_assignment.values():
+        rubric = rubric_for_assignment(contest, group[0].assignment)
         found = differences(rubric, group[0], group[1]) if len(group) == 2 else []
         pairs.append(PaperPair(group[0].assignment, group, found))
     return pairs
@@ -565,10 +585,11 @@ def settle_pair(
     if not may_settle(session, actor, contest, pair):
         raise ServiceError(_("A sheet is settled by an organiser or by a clerk who typed neither entry."))
     require(Action.SAVE_SHEETS, contest)
+    require_sheet_round_open(session, contest, pair.assignment)
     reason = reason.strip()
     if not reason:
         raise ServiceError(_("Please say why (e.g. what the paper sheet shows)."))
-    rubric = current_rubric(contest)
+    rubric = rubric_for_assignment(contest, pair.assignment)
     first, second = pair.entries
     values = entry_values(first)
     values["scores"], values["checks"] = dict(values["scores"]), dict(values["checks"])

@@ -34,6 +34,8 @@ from judging.services.paper_sheets import (
     open_pairs,
     pair_of,
     paper_backlog,
+    paper_round,
+    paper_rubric,
     remove_clerk,
     settle_pair,
 )
@@ -88,11 +90,12 @@ def _judge_choices(contest: Contest) -> list[tuple[int, str]]:
 
 
 def _render_entry_page(contest: Contest, form: object, status: int = 200) -> ResponseReturnValue:
-    rubric = contests.current_rubric(contest)
+    rubric = paper_rubric(db.session, contest)
     return render_template(
         "paper/enter.html",
         contest=contest,
         rubric=rubric,
+        typed_round=paper_round(db.session, contest),
         form=form,
         problems=form.problems(),  # type: ignore[attr-defined]
         typed=entries_typed_by(db.session, current_user, contest),
@@ -106,7 +109,7 @@ def _render_entry_page(contest: Contest, form: object, status: int = 200) -> Res
 def enter(slug: str) -> ResponseReturnValue:
     contest = _contest_for_clerk(slug)
     judge = request.args.get("judge", type=int)
-    form = paper_sheet_form(contests.current_rubric(contest), _judge_choices(contest), {"judge_id": judge})
+    form = paper_sheet_form(paper_rubric(db.session, contest), _judge_choices(contest), {"judge_id": judge})
     return _render_entry_page(contest, form)
 
 
@@ -114,7 +117,7 @@ def enter(slug: str) -> ResponseReturnValue:
 @clerks_and_organizers
 def record(slug: str) -> ResponseReturnValue:
     contest = _contest_for_clerk(slug)
-    rubric = contests.current_rubric(contest)
+    rubric = paper_rubric(db.session, contest)
     form = paper_sheet_form(rubric, _judge_choices(contest))
     if not form.validate_on_submit():
         if "csrf_token" in form.errors:

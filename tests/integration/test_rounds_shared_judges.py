@@ -325,6 +325,29 @@ def test_a_conflict_declared_in_the_screening_carries_over_to_the_final(app: Fla
         # Assigning the final again keeps it so.
         assert rounds.assign_round(db.session, organizer, contest, "final") == 0
         assert assignment_in(screeners[0], codes[2], "final") is None
+        db.session.commit()
+        # The frozen screening's assignments stand: no override of its recusal...
+        with pytest.raises(ServiceError) as frozen_override:
+            panel.override_recusal(db.session, organizer, assignment_in(screeners[0], codes[2], "screening"), "复核")
+        assert frozen_override.value.message == "“初评”轮次已冻结，其结果不能再更改。"
+        db.session.rollback()
+        recusals = db.session.scalar(select(func.count(AuditEvent.id)).where(AuditEvent.action == "assignment.recuse"))
+    # ... and no new conflict, not even by a forged post to the frozen round (its page offers no form).
+    token = _token(client, f"/judge/entries/{codes[1]}?round=final")
+    forged = client.post(
+        f"/judge/entries/{codes[1]}/conflict?round=screening",
+        data={"csrf_token": token, "reason": "伪造"},
+        follow_redirects=True,
+    )
+    assert "“初评”轮次已冻结，其结果不能再更改。" in forged.get_data(as_text=True)
+    with app.app_context():
+        screener1 = db.session.scalar(select(User).where(User.username == "screener1"))
+        assert assignment_in(screener1, codes[1], "screening").status is AssignmentStatus.ASSIGNED
+        assert assignment_in(screener1, codes[2], "screening").status is AssignmentStatus.RECUSED
+        assert (
+            db.session.scalar(select(func.count(AuditEvent.id)).where(AuditEvent.action == "assignment.recuse"))
+            == recusals
+        )
 
 
 def test_placing_and_taking_a_judge_off_rounds(app: Flask) -> None:
