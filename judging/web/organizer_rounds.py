@@ -29,9 +29,13 @@ def _back(slug: str) -> ResponseReturnValue:
     return redirect(url_for("organizer_rounds.page", slug=slug))
 
 
-def _place_form(contest) -> PlaceJudgeForm:  # type: ignore[no-untyped-def]
+def _place_form(contest, key: str | None = None) -> PlaceJudgeForm:  # type: ignore[no-untyped-def]
+    """Putting a panel judge on a round's panel. Shown for the round ``key``, it offers the panel's judges
+    who do not sit on that round yet; posted, it takes any panel judge (the service says why one who
+    already sits there is not placed again)."""
+    seated = {judge.id for judge in rounds.round_judges(contest, key)} if key else set()
     form = PlaceJudgeForm()
-    form.judge_id.choices = [(m.judge.id, m.judge.display_name) for m in contest.panel]
+    form.judge_id.choices = [(m.judge.id, m.judge.display_name) for m in contest.panel if m.judge_id not in seated]
     return form
 
 
@@ -59,7 +63,7 @@ def page(slug: str) -> ResponseReturnValue:
         contest=contest,
         views=views,
         outcomes=outcomes,
-        place_form=_place_form(contest),
+        place_forms={view.spec.key: _place_form(contest, view.spec.key) for view in views},
         round_judges={view.spec.key: rounds.round_judges(contest, view.spec.key) for view in views},
         started=rounds.started_seats(db.session, contest),
         freeze_forms=freeze_forms,

@@ -404,6 +404,13 @@ def test_placing_and_taking_a_judge_off_rounds(app: Flask) -> None:
     page = client.get(answer.headers["Location"]).get_data(as_text=True)
     assert "Screener1 已加入本轮评审组。" in page
     assert f'action="{url}/final/judges/{screener_id}/remove"' in page  # the final has not started for him
+    # The final's form no longer offers him; a post naming him again is refused by the service, saying why.
+    offered = re.search(r'<select[^>]*id="judge-final"[^>]*>(.*?)</select>', page, re.S)
+    assert offered is not None and "Final1" in offered.group(1) and "Screener1" not in offered.group(1)
+    again = client.post(
+        f"{url}/final/judges", data={"csrf_token": token, "judge_id": screener_id}, follow_redirects=True
+    )
+    assert "Screener1 已在“终评”评审组中。" in again.get_data(as_text=True)
     assert "<td data-judge-rounds>初评、终评</td>" in page
     # Taken off the final again (not started for the judge); a second time, or a round the contest does not
     # have, or without the form's token: refused, nothing changed.
