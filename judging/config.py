@@ -106,6 +106,8 @@ def settings_from_environment(instance_path: Path) -> dict[str, object]:
         # redis://HOST:PORT/1: long work (certificates, booklets) goes to `flask worker` through this queue.
         # Empty: it runs inside the request that asks for it (the embedded default).
         "JOB_QUEUE_URL": env.get("JOB_QUEUE_URL") or "",
+        # How often a running job's process says it is alive: silent for six beats, the job may be retried.
+        "JOB_HEARTBEAT_SECONDS": float(env.get("JOB_HEARTBEAT_SECONDS") or 10),
         "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT") or "10 per minute",
         "API_RATE_LIMIT": env.get("API_RATE_LIMIT") or "300 per minute;5000 per hour",
         "OBJECTION_RATE_LIMIT": env.get("OBJECTION_RATE_LIMIT") or "5 per hour;20 per day",

@@ -24,6 +24,7 @@ from sqlalchemy import (
     CheckConstraint,
     DateTime,
     Enum,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -891,6 +892,9 @@ class JobStatus(enum.StrEnum):
 JOB_TIMEOUT_SECONDS = 3600
 """The longest a background job may run: the queue stops it then (see :mod:`judging.services.jobs`)."""
 
+JOB_MISSED_BEATS = 6
+"""A running job whose process has not said it is alive for this many of its beats has lost that process."""
+
 
 class BackgroundJob(Base):
     """A long piece of work done outside the request (a document of a published result), its progress and
@@ -919,18 +923,26 @@ class BackgroundJob(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+    heartbeat_at: Mapped[datetime | None]
+    """When the process running the job last said it is alive (None before it ran, and on jobs that ran
+    before heartbeats)."""
+    heartbeat_seconds: Mapped[float | None] = mapped_column(Float)
+    """How often that process promised to say so."""
 
     contest: Mapped[Contest | None] = relationship()
 
     @property
     def stalled(self) -> bool:
-        """Marked running for longer than any job may run (the queue stops it at :data:`JOB_TIMEOUT_SECONDS`):
-        its worker died (killed, a host lost) without saying so. It may be retried."""
-        return (
-            self.status is JobStatus.RUNNING
-            and self.started_at is not None
-            and self.started_at <= utcnow() - timedelta(seconds=JOB_TIMEOUT_SECONDS)
-        )
+        """Marked running, but its process died (killed, out of memory, a host lost or frozen) without
+        saying so: silent for :data:`JOB_MISSED_BEATS` of its heartbeats, or running for longer than any
+        job may (the queue stops it at :data:`JOB_TIMEOUT_SECONDS`). It may be retried."""
+        if self.status is not JobStatus.RUNNING:
+            return False
+        now = utcnow()
+        if self.heartbeat_at is not None and self.heartbeat_seconds:
+            if self.heartbeat_at <= now - timedelta(seconds=JOB_MISSED_BEATS * self.heartbeat_seconds):
+                return True
+        return self.started_at is not None and self.started_at <= now - timedelta(seconds=JOB_TIMEOUT_SECONDS)
 
 
 class VoteWindow(Base):

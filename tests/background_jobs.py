@@ -17,10 +17,10 @@ from judging.models import BackgroundJob
 from tests.conftest import ROOT
 
 
-def run_worker(app: Flask) -> subprocess.CompletedProcess[str]:
-    """``flask worker --burst`` in its own process, configured as ``app`` (its database, keys, files and
-    queue): it runs every queued job, then exits, which must be with 0."""
-    env = {
+def worker_env(app: Flask) -> dict[str, str]:
+    """The environment of a ``flask worker`` configured as ``app`` (its database, keys, files, queue and
+    heartbeat)."""
+    return {
         **os.environ,
         "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
         "SECRET_KEY": app.config["SECRET_KEY"],
@@ -28,12 +28,18 @@ def run_worker(app: Flask) -> subprocess.CompletedProcess[str]:
         "UPLOAD_FOLDER": app.config["UPLOAD_FOLDER"],
         "PUBLIC_BASE_URL": "http://judging.test",
         "JOB_QUEUE_URL": app.config["JOB_QUEUE_URL"],
+        "JOB_HEARTBEAT_SECONDS": str(app.config["JOB_HEARTBEAT_SECONDS"]),
         "FLASK_APP": "app.py",
     }
+
+
+def run_worker(app: Flask) -> subprocess.CompletedProcess[str]:
+    """``flask worker --burst`` in its own process, configured as ``app``: it runs every queued job, then
+    exits, which must be with 0."""
     worker = subprocess.run(
         [sys.executable, "-m", "flask", "worker", "--burst"],
         cwd=ROOT,
-        env=env,
+        env=worker_env(app),
         capture_output=True,
         text=True,
         timeout=300,

@@ -397,7 +397,6 @@ def seed_review_contest(
     return codes
 
 
-
 def grow_judging(n_entries: int, n_judges: int) -> dict[str, list]:
     """micro-video in review with ``n_entries`` submitted entries (one work file row each, no bytes on
     disk) and ``n_judges`` judges on the panel, each assigned every entry; adds what is missing, so a test
@@ -466,6 +465,7 @@ def grow_judging(n_entries: int, n_judges: int) -> dict[str, list]:
     db.session.commit()
     return {"judges": judges, "entries": made}
 
+
 def jpeg_with_exif(size: tuple[int, int] = (640, 480)) -> bytes:
     """A JPEG whose EXIF names its maker (Artist and Copyright: ``Li Minghua, Changning CAC``)."""
     exif = Image.Exif()
@@ -491,6 +491,7 @@ def poster_contest(organizer_id: int, *, slug: str = "poster-2027", code_prefix:
     db.session.commit()
     return contest
 
+
 PEOPLE_HEADERS = ["姓名", "角色", "单位", "回避单位", "邮箱", "用户名"]
 
 
@@ -511,6 +512,7 @@ def thirty_judges(bad_row: int | None = None) -> list[list[str]]:
         rows[bad_row - 2][2] = "不存在的单位"
     return rows
 
+
 ORGANIZATION_HEADER = ("名称", "类型", "上级单位", "简称", "英文名称", "其他名称", "已停用")
 
 
@@ -525,6 +527,7 @@ def twenty_organizations() -> list[tuple[object, ...]]:
     """A new district with 19 units, the units listed before the district they belong to."""
     units = [(f"滨江区第{n}街道", "基层单位", "滨江区", f"滨江{n}街", f"Binjiang Street {n}") for n in range(1, 20)]
     return [*units[:10], ("滨江区", "区", "", "滨江", "Binjiang", "滨江新区；Binjiang District"), *units[10:]]
+
 
 def one_entry_in_review(app: Flask, video: Path, judges: tuple[str, ...] = ("judge",)) -> str:
     """entrant-a's micro-video submitted, the contest in review, ``judges`` on the panel and assigned;

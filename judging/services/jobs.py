@@ -18,15 +18,17 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
-from collections.abc import Callable, Mapping
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app
 from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, Engine, Table, select, update
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from judging import models
@@ -283,7 +285,8 @@ def run(session: Session, job_id: int, storage: Storage) -> None:
     if job is None or (job.status is JobStatus.RUNNING and not job.stalled) or finished(job, storage):
         return
     job.status = JobStatus.RUNNING
-    job.started_at = utcnow()
+    job.started_at = job.heartbeat_at = utcnow()
+    job.heartbeat_seconds = float(current_app.config["JOB_HEARTBEAT_SECONDS"])
     job.finished_at = None
     job.attempts += 1
     job.error = ""
@@ -294,7 +297,10 @@ def run(session: Session, job_id: int, storage: Storage) -> None:
         session.commit()
 
     try:
-        with force_locale(job.params.get("locale") or current_app.config["BABEL_DEFAULT_LOCALE"]):
+        with (
+            _heartbeat(session.get_bind(), job_id, job.heartbeat_seconds),
+            force_locale(job.params.get("locale") or current_app.config["BABEL_DEFAULT_LOCALE"]),
+        ):
             made = RUNNERS[job.kind](session, job, storage, progress)
         stored = storage.save(io.BytesIO(made.data)) if made is not None else None
     except ServiceError as refusal:
@@ -319,6 +325,38 @@ def run(session: Session, job_id: int, storage: Storage) -> None:
     job.finished_at = utcnow()
     job.done_steps = job.total_steps = max(job.total_steps, 1)
     session.commit()
+
+
+@contextmanager
+def _heartbeat(bind: Engine | Connection, job_id: int, seconds: float) -> Iterator[None]:
+    """While the job runs, say every ``seconds`` that its process is alive (``heartbeat_at``, on a
+    connection of its own, from a thread, as the job's own work may hold the process for minutes in one
+    call). A process that dies stops saying so, and the job is :attr:`BackgroundJob.stalled` soon after,
+    not an hour later. A beat the database refuses is logged and the next one tried."""
+    engine = bind.engine
+    stop = threading.Event()
+    table = BackgroundJob.__table__
+    assert isinstance(table, Table)
+
+    def beat() -> None:
+        while not stop.wait(seconds):
+            try:
+                with engine.begin() as connection:
+                    connection.execute(
+                        update(table)
+                        .where(table.c.id == job_id, table.c.status == JobStatus.RUNNING)
+                        .values(heartbeat_at=utcnow())
+                    )
+            except SQLAlchemyError:
+                log.warning("job %s: its heartbeat could not be written", job_id, exc_info=True)
+
+    beating = threading.Thread(target=beat, name=f"job-{job_id}-heartbeat", daemon=True)
+    beating.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        beating.join()
 
 
 def _fail(session: Session, job_id: int, message: str) -> None:

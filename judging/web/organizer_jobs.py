@@ -89,7 +89,7 @@ def job(job_id: int) -> ResponseReturnValue:
         "organizer/job.html",
         job=found,
         ready=jobs.result_ready(found, _storage()),
-        working=found.status in (JobStatus.QUEUED, JobStatus.RUNNING),
+        working=found.status is JobStatus.QUEUED or (found.status is JobStatus.RUNNING and not found.stalled),
         statuses=JobStatus,
         retry_form=ConfirmForm(),
     )

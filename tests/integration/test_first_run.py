@@ -230,7 +230,7 @@ def test_setup_creates_the_first_organiser_with_a_new_organisation_and_logs_in(f
     form = _setup_form(csrf_token=csrf_token(client, f"/setup/{token}"))
     response = client.post(f"/setup/{token}", data=form)
     assert response.status_code == 302 and response.headers["Location"].endswith("/organizer/"), re.findall(
-        r'(?:invalid-feedback|alert)[^>]*>(.*?)</div>', response.get_data(as_text=True), re.S
+        r"(?:invalid-feedback|alert)[^>]*>(.*?)</div>", response.get_data(as_text=True), re.S
     )
     dashboard = client.get("/organizer/")
     assert dashboard.status_code == 200 and "王主任" in dashboard.get_data(as_text=True)

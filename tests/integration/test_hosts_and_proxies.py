@@ -170,4 +170,3 @@ def test_two_workers_share_the_login_limit_through_redis(redis_url: str, tmp_pat
                 server.close()
     assert counted["memory://"].count(200) == 10  # each process counted 5 of its own: the limit multiplied
     assert counted[redis_url] == [200] * 6 + [429] * 4  # one count for both: exactly the 6 allowed
-

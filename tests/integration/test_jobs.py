@@ -5,6 +5,12 @@ through a real Redis to a real `flask worker`."""
 from __future__ import annotations
 
 import io
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -15,10 +21,10 @@ from sqlalchemy import func, select
 
 from judging.exports import publication as documents
 from judging.extensions import db
-from judging.models import AuditEvent, Certificate, JobStatus
+from judging.models import AuditEvent, Certificate, JobStatus, utcnow
 from judging.storage import LocalStorage
-from tests.background_jobs import all_jobs, read_get, run_worker
-from tests.conftest import csrf_token
+from tests.background_jobs import all_jobs, read_get, run_worker, worker_env
+from tests.conftest import ROOT, csrf_token
 from tests.scenarios import freeze_micro_video, publish_micro_video, recuse_expert5, seed_review_contest
 
 DESK = "/organizer/contests/micro-video/publication"
@@ -161,6 +167,95 @@ def test_with_a_queue_a_real_worker_makes_the_document(app: Flask, published: Fl
     assert 'id="job-file"' in done and 'http-equiv="refresh"' not in done
     pdf = read_get(published, f"/organizer/jobs/{job.id}/file")
     assert pdf.mimetype == "application/pdf" and len(PdfReader(io.BytesIO(pdf.get_data())).pages) == 4
+
+
+def test_a_running_job_says_it_is_alive_and_one_silent_for_six_beats_may_be_retried(
+    app: Flask, published: FlaskClient
+) -> None:
+    app.config["JOB_HEARTBEAT_SECONDS"] = 0.05
+    assert _prepare(published, "certificates.pdf").status_code == 200  # made in the request (no queue)
+    with app.app_context():
+        (job,) = all_jobs()
+        assert job.heartbeat_seconds == 0.05
+        # It beat while it ran (rendering four certificates takes far longer than 50 ms), and not after.
+        assert job.started_at < job.heartbeat_at <= job.finished_at
+        job.status, job.started_at = JobStatus.RUNNING, utcnow() - timedelta(minutes=59)
+        job.heartbeat_at = utcnow()  # started long ago, but its process spoke just now: still at work
+        db.session.commit()
+        assert not job.stalled
+        job_id = job.id
+    page = published.get(f"/organizer/jobs/{job_id}").get_data(as_text=True)
+    assert 'http-equiv="refresh"' in page and "data-stalled" not in page
+    refused = published.post(
+        f"/organizer/jobs/{job_id}/retry", data={"csrf_token": csrf_token(published, f"/organizer/jobs/{job_id}")}
+    )
+    assert "此任务正在进行中。" in published.get(refused.headers["Location"]).get_data(as_text=True)
+    with app.app_context():
+        (job,) = all_jobs()
+        job.heartbeat_at = utcnow() - timedelta(seconds=6 * 0.05 + 0.01)  # six beats missed
+        db.session.commit()
+        assert job.stalled
+    page = published.get(f"/organizer/jobs/{job_id}").get_data(as_text=True)
+    assert "data-stalled" in page and "处理它的后台进程已停止或失联" in page and 'http-equiv="refresh"' not in page
+    retried = published.post(
+        f"/organizer/jobs/{job_id}/retry", data={"csrf_token": csrf_token(published, f"/organizer/jobs/{job_id}")}
+    )
+    assert retried.status_code == 302
+    with app.app_context():
+        (job,) = all_jobs()
+        assert (job.status, job.attempts) == (JobStatus.DONE, 2)
+
+
+def test_a_worker_frozen_mid_job_leaves_it_to_retry_within_seconds_not_an_hour(
+    app: Flask, published: FlaskClient, job_queue_url: str
+) -> None:
+    """A real worker takes the job and is frozen (SIGSTOP: a host that hangs) in the middle of it: its
+    heartbeats stop, so after six of them (0.2 s each here) the organiser may try again, and another worker
+    makes the document."""
+    app.config["JOB_QUEUE_URL"] = job_queue_url
+    app.config["JOB_HEARTBEAT_SECONDS"] = 0.2
+    answer = _prepare(published, "certificates.pdf")
+    assert answer.status_code == 302
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "flask", "worker"],
+        cwd=ROOT,
+        env=worker_env(app),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        with app.app_context():
+            while True:
+                (job,) = all_jobs()
+                if job.status is JobStatus.RUNNING or time.monotonic() > deadline:
+                    break
+                time.sleep(0.005)
+                db.session.rollback()
+            os.kill(worker.pid, signal.SIGSTOP)
+            assert job.status is JobStatus.RUNNING, (job.status, job.error)
+            job_id = job.id
+            db.session.rollback()
+        refused = published.post(
+            f"/organizer/jobs/{job_id}/retry", data={"csrf_token": csrf_token(published, f"/organizer/jobs/{job_id}")}
+        )
+        assert "此任务正在进行中。" in published.get(refused.headers["Location"]).get_data(as_text=True)
+        time.sleep(6 * 0.2 + 0.5)
+        page = published.get(f"/organizer/jobs/{job_id}").get_data(as_text=True)
+        assert "data-stalled" in page
+        retried = published.post(
+            f"/organizer/jobs/{job_id}/retry", data={"csrf_token": csrf_token(published, f"/organizer/jobs/{job_id}")}
+        )
+        assert retried.status_code == 302
+    finally:
+        worker.kill()  # SIGKILL reaches a stopped process
+        worker.wait(timeout=30)
+    run_worker(app)
+    with app.app_context():
+        (job,) = all_jobs()
+        assert (job.status, job.attempts, job.done_steps) == (JobStatus.DONE, 2, 4), job.error
+    pdf = read_get(published, f"/organizer/jobs/{job_id}/file")
+    assert len(PdfReader(io.BytesIO(pdf.get_data())).pages) == 4
 
 
 def test_an_unreachable_queue_fails_the_job_with_a_reason(app: Flask, published: FlaskClient, tmp_path: Path) -> None:

@@ -121,10 +121,13 @@ def test_judges_on_several_rounds_migrate_down_and_up_with_their_data(database_u
         # The same entry for the same judge in two rounds: the old schema cannot hold it.
         db.session.add(Assignment(entry_id=first_entry_id, judge_id=ids["screener1"], round_key="final"))
         db.session.commit()
+        head = _rows("SELECT version_num FROM alembic_version")
         with pytest.raises(SystemExit):
             downgrade(directory=migrations, revision="fd5e393dad01")
         db.session.remove()
-        assert _rows("SELECT version_num FROM alembic_version") == [("a7c3e1f09b42",)]
+        # The refused step changed nothing: the database stands where it stood before it (at the head when
+        # the whole downgrade is one transaction, as on PostgreSQL; at a7c3e1f09b42 where each step commits).
+        assert _rows("SELECT version_num FROM alembic_version") in (head, [("a7c3e1f09b42",)])
         assert len(_rows("SELECT id FROM panel_round")) == 4
         assert len(_rows("SELECT id FROM assignment")) == 23
 

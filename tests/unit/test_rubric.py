@@ -249,9 +249,7 @@ def test_feedback_defaults_to_none_and_takes_the_three_choices() -> None:
 
 
 def test_feedback_with_an_unknown_choice_or_key_is_refused() -> None:
-    assert errors_of(VALID + '\n[feedback]\nshow = "everything"\n')[0].startswith(
-        "rubrics/demo.toml: feedback.show:"
-    )
+    assert errors_of(VALID + '\n[feedback]\nshow = "everything"\n')[0].startswith("rubrics/demo.toml: feedback.show:")
     assert errors_of(VALID + '\n[feedback]\nshow = "scores"\nnames = true\n') == [
         "rubrics/demo.toml: feedback.names: unknown key"
     ]

@@ -145,10 +145,14 @@ def test_times_in_one_part_only_still_decide_ties() -> None:
         ISG,
         contestants(("A", "甲", None), ("B", "乙", None), ("C", "丙", None), ("D", "丁", None)),
         scores(
-            ("A", "theory", "90", None), ("A", "practical", "90", 2400),
-            ("B", "theory", "90", None), ("B", "practical", "90", 1500),
-            ("C", "theory", "90", None), ("C", "practical", "90", None),  # not timed: after every known time
-            ("D", "theory", "80", None), ("D", "practical", "95", 1200),  # 90.50: ahead, time not needed
+            ("A", "theory", "90", None),
+            ("A", "practical", "90", 2400),
+            ("B", "theory", "90", None),
+            ("B", "practical", "90", 1500),
+            ("C", "theory", "90", None),
+            ("C", "practical", "90", None),  # not timed: after every known time
+            ("D", "theory", "80", None),
+            ("D", "practical", "95", 1200),  # 90.50: ahead, time not needed
         ),
     )
     assert list(result.table["contestant"]) == ["D", "B", "A", "C"]
