@@ -515,7 +515,10 @@ def reinstate_entry(session: Session, actor: User, entry: Entry, reason: str) ->
     )
 
 
-def entries_page(session: Session, contest: Contest, offset: int, limit: int) -> list[Entry]:
-    """Up to ``limit`` entries of a contest from position ``offset``, by code (one page of an export)."""
+def entries_page(session: Session, contest: Contest, after: str | None, limit: int) -> list[Entry]:
+    """Up to ``limit`` entries of a contest by code, those after the code ``after`` (one page of an export:
+    entries added or removed meanwhile neither repeat nor push others off the pages still to come)."""
     query = select(Entry).where(Entry.contest_id == contest.id).options(*LISTED_WITH).order_by(Entry.code)
-    return list(session.scalars(query.offset(offset).limit(limit)))
+    if after is not None:
+        query = query.where(Entry.code > after)
+    return list(session.scalars(query.limit(limit)))

@@ -409,9 +409,10 @@ def sheet_total(rubric: Rubric, sheet: ScoreSheet) -> Decimal | None:
     return sum((criterion.weight * values[criterion.key] for criterion in rubric.criteria), Decimal(0))
 
 
-def sheets_page(session: Session, contest: Contest, offset: int, limit: int) -> list[ScoreSheet]:
-    """Up to ``limit`` score sheets of a contest from position ``offset``, in the order they were created,
-    with their assignment's entry and judge (one page of an export; drafts too, each with its status)."""
+def sheets_page(session: Session, contest: Contest, after: int | None, limit: int) -> list[ScoreSheet]:
+    """Up to ``limit`` score sheets of a contest in the order they were created, those after the sheet
+    ``after`` (by id), with their assignment's entry and judge (one page of an export; drafts too, each
+    with its status; sheets created meanwhile come on a later page, none twice)."""
     query = (
         select(ScoreSheet)
         .join(Assignment)
@@ -421,4 +422,6 @@ def sheets_page(session: Session, contest: Contest, offset: int, limit: int) -> 
         .options(selectinload(ScoreSheet.assignment).selectinload(Assignment.judge))
         .order_by(ScoreSheet.id)
     )
-    return list(session.scalars(query.offset(offset).limit(limit)))
+    if after is not None:
+        query = query.where(ScoreSheet.id > after)
+    return list(session.scalars(query.limit(limit)))

@@ -12,6 +12,8 @@ with a readable page at ``/api/v1/docs``.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import json
 from collections.abc import Callable, Sequence
@@ -57,6 +59,9 @@ bp = Blueprint("api_v1", __name__, url_prefix=schema.API_PREFIX)
 csrf.exempt(bp)  # no cookie is accepted by an operation that writes: a token is, which a forged page cannot send
 
 T = TypeVar("T")
+K = TypeVar("K")
+MAX_CURSOR = 200
+"""The longest cursor this API gives (a code or an id, encoded): a longer one is refused unread."""
 MAX_IMPORT_BYTES = 4 * 2**20
 """The largest part-score import body: some 40,000 rows, far beyond a competition's roster."""
 IMPORT_SOURCE = "JSON"
@@ -100,33 +105,43 @@ def _public_body(body: bytes) -> Response:
     return response
 
 
-def _page_window() -> tuple[int, int]:
-    """The requested page as (offset, limit); a malformed limit or cursor is refused with 400."""
+def _page_request(read: Callable[[str], K | None]) -> tuple[K | None, int]:
+    """The requested page as (where it starts, limit): ``read`` turns the cursor's text into its start
+    (None when it is not one this API gives); no cursor, the first page. A malformed limit or cursor is
+    refused with 400."""
     problems: dict[str, list[str]] = {}
     limit_text = request.args.get("limit", str(DEFAULT_LIMIT))
-    cursor_text = request.args.get("cursor", "0")
+    cursor_text = request.args.get("cursor")
     limit = int(limit_text) if limit_text.isdigit() else 0
     if not 1 <= limit <= MAX_LIMIT:
         problems["limit"] = [_("The limit must be a whole number from 1 to %(max)d.", max=MAX_LIMIT)]
-    if not cursor_text.isdigit() or len(cursor_text) > 12:
+    start = read(cursor_text) if cursor_text is not None and len(cursor_text) <= MAX_CURSOR else None
+    if cursor_text is not None and start is None:
         problems["cursor"] = [_("The cursor is not one this API gave.")]
     if problems:
         raise ApiRefusal(400, _("The paging parameters are not valid."), fields=problems)
-    return int(cursor_text), limit
+    return start, limit
 
 
-def _page(offset: int, limit: int, more: bool) -> schema.Page:
-    if not more:
+def _page(cursor: str | None, limit: int) -> schema.Page:
+    """The page's paging: where the next one is, when one follows (``cursor``)."""
+    if cursor is None:
         return schema.Page(limit=limit, next_cursor=None, next=None)
-    cursor = str(offset + limit)
     query = {**request.args.to_dict(), "cursor": cursor, "limit": str(limit)}
     return schema.Page(limit=limit, next_cursor=cursor, next=f"{request.path}?{urlencode(query)}")
 
 
+def _offset(text: str) -> int | None:
+    return int(text) if text.isdigit() else None
+
+
 def _window(items: Sequence[Any]) -> tuple[list[Any], schema.Page]:
-    """One page of a short list held whole (contests, series, results of a contest)."""
-    offset, limit = _page_window()
-    return list(items[offset : offset + limit]), _page(offset, limit, len(items) > offset + limit)
+    """One page of a short list held whole (contests, series, results of a contest): its cursor is the
+    position of the page's first item."""
+    offset, limit = _page_request(_offset)
+    start = offset or 0
+    more = len(items) > start + limit
+    return list(items[start : start + limit]), _page(str(start + limit) if more else None, limit)
 
 
 def _contest(contest: Contest) -> schema.Contest:
@@ -346,11 +361,38 @@ def _entry_summary(entry: Entry) -> schema.EntrySummary:
     )
 
 
-def _paged_rows(fetch: Callable[[int, int], list[T]]) -> tuple[list[T], schema.Page]:
-    """One page read from the database: one row more than asked tells whether another page follows."""
-    offset, limit = _page_window()
-    rows = fetch(offset, limit + 1)
-    return rows[:limit], _page(offset, limit, len(rows) > limit)
+def _paged_rows(
+    fetch: Callable[[K | None, int], list[T]], key: Callable[[T], K], read: Callable[[str], K | None]
+) -> tuple[list[T], schema.Page]:
+    """One page of a list read from the database in the order of ``key``: its cursor names the key of the
+    last row shown (opaque to clients), so the next page starts right after that row, whatever was added
+    or removed meanwhile (an offset would repeat or skip rows then). One row more than asked tells
+    whether another page follows."""
+    after, limit = _page_request(read)
+    rows = fetch(after, limit + 1)
+    shown = rows[:limit]
+    return shown, _page(_cursor_of(key(shown[-1])) if len(rows) > limit else None, limit)
+
+
+def _cursor_of(key: object) -> str:
+    return base64.urlsafe_b64encode(str(key).encode("utf-8")).decode("ascii").rstrip("=")
+
+
+def _cursor_text(cursor: str) -> str | None:
+    """The key a cursor of :func:`_cursor_of` names, or None when it is not one."""
+    try:
+        return base64.b64decode(cursor + "=" * (-len(cursor) % 4), altchars=b"-_", validate=True).decode("utf-8")
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _code_after(cursor: str) -> str | None:
+    return _cursor_text(cursor) or None
+
+
+def _id_after(cursor: str) -> int | None:
+    text = _cursor_text(cursor)
+    return int(text) if text is not None and text.isdigit() and len(text) <= 12 else None
 
 
 @bp.get("/organizer/contests/<slug>/entries")
@@ -358,7 +400,11 @@ def _paged_rows(fetch: Callable[[int, int], list[T]]) -> tuple[list[T], schema.P
 @token_required("read")
 def entry_list(slug: str) -> ResponseReturnValue:
     contest = lookups.contest_for_api(current_token(), slug)
-    shown, page = _paged_rows(lambda offset, limit: entries.entries_page(db.session, contest, offset, limit))
+    shown, page = _paged_rows(
+        lambda after, limit: entries.entries_page(db.session, contest, after, limit),
+        lambda entry: entry.code,
+        _code_after,
+    )
     return _json(schema.EntryList(contest=contest.slug, items=[_entry_summary(e) for e in shown], page=page))
 
 
@@ -414,7 +460,11 @@ def _sheet(sheet: ScoreSheet) -> schema.Sheet:
 @token_required("read")
 def sheet_list(slug: str) -> ResponseReturnValue:
     contest = lookups.contest_for_api(current_token(), slug)
-    shown, page = _paged_rows(lambda offset, limit: sheet_service.sheets_page(db.session, contest, offset, limit))
+    shown, page = _paged_rows(
+        lambda after, limit: sheet_service.sheets_page(db.session, contest, after, limit),
+        lambda sheet: sheet.id,
+        _id_after,
+    )
     return _json(schema.SheetList(contest=contest.slug, items=[_sheet(s) for s in shown], page=page))
 
 

@@ -25,6 +25,8 @@ from judging.models import (
     Certificate,
     Contest,
     Contestant,
+    Entry,
+    Organization,
     PartScore,
     ResultSnapshot,
     Role,
@@ -458,6 +460,36 @@ def test_every_list_pages_and_says_where_the_next_page_is(app: Flask, published:
     for bad, field in (("limit=0", "limit"), ("limit=201", "limit"), ("limit=-1", "limit"), ("cursor=-5", "cursor")):
         answer = client.get(f"/api/v1/contests?{bad}", headers={"Accept-Language": "en"})
         assert answer.status_code == 400 and list(answer.json["error"]["fields"]) == [field], bad
+
+
+def test_paging_while_rows_are_added_repeats_and_skips_nothing(app: Flask, published: dict[str, str]) -> None:
+    """A page's cursor names the last row shown, not a position: an entry added before it (by code) or a
+    sheet added meanwhile does not make the next page repeat a row or skip one that was there."""
+    client, read = app.test_client(), _bearer(published["read"])
+    base = "/api/v1/organizer/contests/micro-video"
+    first = client.get(f"{base}/entries?limit=2", headers=read).json
+    everything = [item["code"] for item in client.get(f"{base}/entries?limit=200", headers=read).json["items"]]
+    assert [item["code"] for item in first["items"]] == everything[:2]
+    with app.app_context():  # an entry whose code sorts first arrives between two pages
+        contest = db.session.scalar(select(Contest).where(Contest.slug == "micro-video"))
+        district = db.session.scalar(select(Organization).where(Organization.name == "黄浦区"))
+        db.session.add(Entry(contest=contest, organization=district, code="MV-000", title="迟到的作品"))
+        db.session.commit()
+    rest, url = [], first["page"]["next"]
+    while url:
+        page = client.get(url, headers=read).json
+        rest += [item["code"] for item in page["items"]]
+        url = page["page"]["next"]
+    assert rest == everything[2:]  # with an offset, the new first entry pushed everything[1] onto page 2
+    sheets = client.get(f"{base}/sheets?limit=3", headers=read).json
+    cursor = sheets["page"]["next_cursor"]
+    after = client.get(f"{base}/sheets?limit=200&cursor={cursor}", headers=read).json["items"]
+    every_sheet = client.get(f"{base}/sheets?limit=200", headers=read).json["items"]
+    assert [sheet["id"] for sheet in sheets["items"] + after] == [sheet["id"] for sheet in every_sheet]
+    assert len(every_sheet) > 3
+    for forged in ("MTIz!", "bm90IGFuIGlk", "x" * 201):  # not base64; base64 of "not an id"; too long
+        answer = client.get(f"{base}/sheets?cursor={forged}", headers={**read, "Accept-Language": "en"})
+        assert answer.status_code == 400 and list(answer.json["error"]["fields"]) == ["cursor"], forged
 
 
 def test_published_award_list_is_served_with_a_strong_etag_and_304(app: Flask, published: dict[str, str]) -> None:
