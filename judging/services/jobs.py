@@ -27,7 +27,7 @@ from typing import Any
 from flask import current_app
 from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
-from sqlalchemy import Connection, Engine, Table, select, update
+from sqlalchemy import Connection, Engine, Table, select, text, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -342,6 +342,8 @@ def _heartbeat(bind: Engine | Connection, job_id: int, seconds: float) -> Iterat
         while not stop.wait(seconds):
             try:
                 with engine.begin() as connection:
+                    if connection.dialect.name == "postgresql":  # never wait long on the job's own row lock
+                        connection.execute(text("SET LOCAL lock_timeout = '2s'"))
                     connection.execute(
                         update(table)
                         .where(table.c.id == job_id, table.c.status == JobStatus.RUNNING)
@@ -356,7 +358,9 @@ def _heartbeat(bind: Engine | Connection, job_id: int, seconds: float) -> Iterat
         yield
     finally:
         stop.set()
-        beating.join()
+        # A beat waiting on the job's row (the work's own transaction holds it) gives up by itself; the job
+        # does not wait for it: a late beat of a job no longer running changes nothing.
+        beating.join(timeout=seconds)
 
 
 def _fail(session: Session, job_id: int, message: str) -> None:

@@ -22,6 +22,7 @@ from sqlalchemy import func, select
 from judging.exports import publication as documents
 from judging.extensions import db
 from judging.models import AuditEvent, Certificate, JobStatus, utcnow
+from judging.services import jobs
 from judging.storage import LocalStorage
 from tests.background_jobs import all_jobs, read_get, run_worker, worker_env
 from tests.conftest import ROOT, csrf_token
@@ -204,6 +205,24 @@ def test_a_running_job_says_it_is_alive_and_one_silent_for_six_beats_may_be_retr
     with app.app_context():
         (job,) = all_jobs()
         assert (job.status, job.attempts) == (JobStatus.DONE, 2)
+
+
+def test_a_beat_never_holds_up_a_job_whose_own_transaction_holds_its_row(app: Flask, published: FlaskClient) -> None:
+    """The work may leave its job's row changed but not committed when it ends: the heartbeat then waits on
+    that row, and the job must not wait for the heartbeat (it would wait for itself)."""
+    assert _prepare(published, "certificates.pdf").status_code == 200
+    with app.app_context():
+        (job,) = all_jobs()
+        job.status = JobStatus.RUNNING
+        db.session.commit()
+        job.done_steps = 1
+        db.session.flush()  # the row is the work's now, until it commits
+        began = time.monotonic()
+        with jobs._heartbeat(db.session.get_bind(), job.id, 0.05):
+            time.sleep(0.3)  # beats come due, and wait on the row
+        ended = time.monotonic() - began
+        db.session.commit()
+        assert ended < 5, ended  # it returned; without the bound it waited for a beat that waited for it
 
 
 def test_a_worker_frozen_mid_job_leaves_it_to_retry_within_seconds_not_an_hour(
