@@ -85,7 +85,11 @@ def assignment_of(judge: User, code: str) -> Assignment:
     return db.session.scalar(select(Assignment).join(Entry).where(Assignment.judge_id == judge.id, Entry.code == code))
 
 
-def run_screening(contest: Contest, codes: dict[int, str], screeners: list[User], organizer: User) -> None:
+def run_screening(
+    contest: Contest, codes: dict[int, str], screeners: list[User], organizer: User, comment: str = ""
+) -> None:
+    """The screening by the three screeners (answers of SCREENING), every sheet submitted; ``comment``: the
+    first screener's comment on each of them."""
     rounds.open_round(db.session, organizer, contest, "screening")
     for judge in screeners:
         rounds.place_judge(db.session, organizer, contest, judge, "screening")
@@ -98,6 +102,7 @@ def run_screening(contest: Contest, codes: dict[int, str], screeners: list[User]
                 assignment_of(judge, codes[number]),
                 scores={},
                 checks={"passes": passed},
+                comment=comment if judge is screeners[0] else "",
                 submit=True,
             )
     db.session.commit()

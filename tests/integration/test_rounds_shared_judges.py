@@ -40,7 +40,7 @@ from judging.services.progress import panel_progress
 from judging.services.results import compute_results, score_frames
 from judging.services.sheets import save_sheet
 from tests.conftest import create_user, log_in, organization_named
-from tests.integration.test_rounds import FINAL, SCREENING, two_round_contest
+from tests.integration.test_rounds import FINAL, SCREENING, run_screening, two_round_contest
 
 
 def assignment_in(judge: User, code: str, key: str) -> Assignment:
@@ -52,26 +52,28 @@ def assignment_in(judge: User, code: str, key: str) -> Assignment:
 
 
 def screen(contest: Contest, codes: dict[int, str], screeners: list[User], organizer: User, comment: str = "") -> None:
-    """The screening by the three screeners (answers of SCREENING), frozen: entries 1–6 go on. ``comment``:
-    screener1's comment on every screening sheet."""
-    rounds.open_round(db.session, organizer, contest, "screening")
-    for judge in screeners:
-        rounds.place_judge(db.session, organizer, contest, judge, "screening")
-    assert rounds.assign_round(db.session, organizer, contest, "screening") == 21
-    for number, answers in SCREENING.items():
-        for judge, passed in zip(screeners, answers, strict=True):
-            assignment = assignment_in(judge, codes[number], "screening")
+    """The screening (:func:`run_screening`), frozen: entries 1–6 go on. ``comment``: screener1's comment
+    on every screening sheet."""
+    run_screening(contest, codes, screeners, organizer, comment)
+    rounds.freeze_round(db.session, organizer, contest, "screening")
+    db.session.commit()
+
+
+def judge_final(codes: dict[int, str], judges: list[User], columns: range, comment: str = "") -> None:
+    """The final panel's sheets of FINAL, submitted: ``judges[c]`` scores column ``c`` for each ``c`` of
+    ``columns``; ``comment``: the first judge's comment on each of them."""
+    for column in columns:
+        judge = judges[column]
+        for number, sheets in FINAL.items():
+            content, form, influence = sheets[column]
             save_sheet(
                 db.session,
                 judge,
-                assignment,
-                scores={},
-                checks={"passes": passed},
-                comment=comment if judge is screeners[0] else "",
+                assignment_in(judge, codes[number], "final"),
+                scores={"content": content, "form": form, "influence": influence},
+                comment=comment if judge is judges[0] else "",
                 submit=True,
             )
-    rounds.freeze_round(db.session, organizer, contest, "screening")
-    db.session.commit()
 
 
 def final_panel(screeners: list[User], finalists: list[User]) -> list[User]:
@@ -115,16 +117,7 @@ def test_a_judge_on_both_rounds_screens_then_judges_the_final(app: Flask) -> Non
         assert (
             db.session.scalar(select(func.count(Assignment.id)).where(Assignment.judge_id == screeners[0].id)) == 7 + 6
         )
-        for judge, column in zip(judges[1:], range(1, 5), strict=True):
-            for number, sheets in FINAL.items():
-                content, form, influence = sheets[column]
-                save_sheet(
-                    db.session,
-                    judge,
-                    assignment_in(judge, codes[number], "final"),
-                    scores={"content": content, "form": form, "influence": influence},
-                    submit=True,
-                )
+        judge_final(codes, judges, columns=range(1, 5))  # screener1's column comes through his pages below
         db.session.commit()
         slug, shared_id, organizer_id = contest.slug, screeners[0].id, organizer.id
 
@@ -492,17 +485,7 @@ def test_the_entrant_reads_the_final_rounds_comments_of_a_judge_on_both_panels(a
         screen(contest, codes, screeners, organizer, comment="初评意见：题材新颖")
         judges = final_panel(screeners, finalists)
         open_final(contest, judges, organizer)
-        for column, judge in enumerate(judges):
-            for number, sheets in FINAL.items():
-                content, form, influence = sheets[column]
-                save_sheet(
-                    db.session,
-                    judge,
-                    assignment_in(judge, codes[number], "final"),
-                    scores={"content": content, "form": form, "influence": influence},
-                    comment="终评意见：表现力强" if judge is screeners[0] else "",
-                    submit=True,
-                )
+        judge_final(codes, judges, columns=range(5), comment="终评意见：表现力强")
         create_user("hongkou", Role.ENTRANT, "虹口区")
         entry_id = db.session.scalar(select(Entry.id).where(Entry.code == codes[6]))
         snapshot = publication.freeze(db.session, organizer, contest)
