@@ -27,7 +27,7 @@ from typing import Any
 from flask import current_app
 from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
-from sqlalchemy import Connection, Engine, Table, select, text, update
+from sqlalchemy import Connection, Engine, Table, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -332,23 +332,29 @@ def _heartbeat(bind: Engine | Connection, job_id: int, seconds: float) -> Iterat
     """While the job runs, say every ``seconds`` that its process is alive (``heartbeat_at``, on a
     connection of its own, from a thread, as the job's own work may hold the process for minutes in one
     call). A process that dies stops saying so, and the job is :attr:`BackgroundJob.stalled` soon after,
-    not an hour later. A beat the database refuses is logged and the next one tried."""
+    not an hour later.
+
+    A beat never waits on the job's own work: when that work's transaction holds the job's row (changed,
+    not committed yet), the beat skips it (PostgreSQL: ``SKIP LOCKED``; SQLite, one writer at a time: it
+    gives up after 0.1 s): the process is plainly alive. So the thread ends as soon as the job does; a beat
+    the database refuses is logged and the next one tried."""
     engine = bind.engine
     stop = threading.Event()
     table = BackgroundJob.__table__
     assert isinstance(table, Table)
+    mine = (
+        select(table.c.id)
+        .where(table.c.id == job_id, table.c.status == JobStatus.RUNNING)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
 
     def beat() -> None:
         while not stop.wait(seconds):
             try:
                 with engine.begin() as connection:
-                    if connection.dialect.name == "postgresql":  # never wait long on the job's own row lock
-                        connection.execute(text("SET LOCAL lock_timeout = '2s'"))
-                    connection.execute(
-                        update(table)
-                        .where(table.c.id == job_id, table.c.status == JobStatus.RUNNING)
-                        .values(heartbeat_at=utcnow())
-                    )
+                    with _briefly_busy(connection):
+                        connection.execute(update(table).where(table.c.id == mine).values(heartbeat_at=utcnow()))
             except SQLAlchemyError:
                 log.warning("job %s: its heartbeat could not be written", job_id, exc_info=True)
 
@@ -358,9 +364,22 @@ def _heartbeat(bind: Engine | Connection, job_id: int, seconds: float) -> Iterat
         yield
     finally:
         stop.set()
-        # A beat waiting on the job's row (the work's own transaction holds it) gives up by itself; the job
-        # does not wait for it: a late beat of a job no longer running changes nothing.
-        beating.join(timeout=seconds)
+        beating.join()
+
+
+@contextmanager
+def _briefly_busy(connection: Connection) -> Iterator[None]:
+    """On SQLite, wait at most 0.1 s for the database's one writer (the connection's busy timeout, as the
+    app sets it, is back afterwards: the connection returns to the pool)."""
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    usual = connection.exec_driver_sql("PRAGMA busy_timeout").scalar()
+    connection.exec_driver_sql("PRAGMA busy_timeout = 100")
+    try:
+        yield
+    finally:
+        connection.exec_driver_sql(f"PRAGMA busy_timeout = {int(usual or 0)}")
 
 
 def _fail(session: Session, job_id: int, message: str) -> None:
