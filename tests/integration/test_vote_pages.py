@@ -35,18 +35,16 @@ def open_vote_on(app: Flask, video: Path, section: str = VOTE_SECTION) -> dict[s
     return codes
 
 
-def vote_in(client: FlaskClient, code: str, nonce_for=None, **fields: str):  # type: ignore[no-untyped-def]
+def vote_fields(client: FlaskClient, screen: str = "1x1", **fields: str) -> dict[str, str]:
+    """A vote's form as the page's script posts it: the page's CSRF token and a fresh challenge, solved."""
     token = csrf_token(client, PAGE)
     challenge = client.get(f"{PAGE}/challenge").get_json()
     nonce = vote_proof.solve(challenge["token"], challenge["difficulty"])
-    data = {
-        "csrf_token": token,
-        "token": challenge["token"],
-        "nonce": nonce,
-        "screen": "390x844",
-        "time_zone": "Asia/Shanghai",
-    }
-    data.update(fields)
+    return {"csrf_token": token, "token": challenge["token"], "nonce": nonce, "screen": screen, **fields}
+
+
+def vote_in(client: FlaskClient, code: str, nonce_for=None, **fields: str):  # type: ignore[no-untyped-def]
+    data = vote_fields(client, screen="390x844", time_zone="Asia/Shanghai", **fields)
     return client.post(f"{PAGE}/{code}", data=data, headers={"User-Agent": "Mozilla/5.0 phone"}, follow_redirects=True)
 
 
@@ -134,14 +132,11 @@ def test_an_archived_contests_vote_is_not_found_and_takes_no_vote(
     codes = open_vote_on(app, short_video)
     client = app.test_client()
     client.get(PAGE)
-    token = csrf_token(client, PAGE)
-    challenge = client.get(f"{PAGE}/challenge").get_json()
+    data = vote_fields(client)
     with app.app_context():
         contests.archive(db.session, organizer(), contest())
         db.session.commit()
     assert client.get(f"{PAGE}/challenge").status_code == 404
-    nonce = vote_proof.solve(challenge["token"], challenge["difficulty"])
-    data = {"csrf_token": token, "token": challenge["token"], "nonce": nonce, "screen": "1x1"}
     assert client.post(f"{PAGE}/{codes['A']}", data=data, headers={"Accept": "application/json"}).status_code == 404
     assert count_of(app) == 0
 
@@ -183,15 +178,8 @@ def test_a_vote_judged_on_a_ballot_the_database_no_longer_holds_is_not_stored(
     codes = open_vote_on(app, short_video)
     client = app.test_client()
     assert vote_in(client, codes["A"]).status_code == 200  # the ballot is kept now
-    token = csrf_token(client, PAGE)
-    challenge = client.get(f"{PAGE}/challenge").get_json()
+    data = vote_fields(client)
     _change_behind_the_process(app, change)
-    data = {
-        "csrf_token": token,
-        "token": challenge["token"],
-        "nonce": vote_proof.solve(challenge["token"], challenge["difficulty"]),
-        "screen": "1x1",
-    }
     answer = client.post(f"{PAGE}/{codes['B']}", data=data, headers={"Accept": "application/json"})
     assert answer.status_code == status
     if message is not None:
@@ -207,14 +195,7 @@ def test_a_vote_on_the_kept_ballot_is_one_statement(app: Flask, users: dict[str,
     codes = open_vote_on(app, short_video, VOTE_SECTION.replace('counts = "live"', 'counts = "hidden"'))
     client = app.test_client()
     vote_in(client, codes["A"])
-    token = csrf_token(client, PAGE)
-    challenge = client.get(f"{PAGE}/challenge").get_json()
-    data = {
-        "csrf_token": token,
-        "token": challenge["token"],
-        "nonce": vote_proof.solve(challenge["token"], challenge["difficulty"]),
-        "screen": "1x1",
-    }
+    data = vote_fields(client)
     statements: list[str] = []
     with app.app_context():
         engine = db.engine
